@@ -1,0 +1,314 @@
+#include "core/data_tree.hpp"
+
+#include <algorithm>
+#include <cassert>
+
+#include "core/path.hpp"
+
+namespace corral {
+
+namespace {
+
+using node = data_tree::node;
+
+auto child_position(const node& parent, std::string_view name) {
+  return std::lower_bound(parent.children.begin(), parent.children.end(), name,
+                          [](const std::unique_ptr<node>& c, std::string_view n) { return c->name < n; });
+}
+
+template <class... Ts>
+struct overload : Ts... {
+  using Ts::operator()...;
+};
+template <class... Ts>
+overload(Ts...) -> overload<Ts...>;
+
+} // namespace
+
+data_tree::data_tree() : root_(std::make_unique<node>()) {
+  root_->acl = acls_.intern(open_acl_unsafe());
+  node_count_ = 1;
+  add_system_node("/zookeeper");
+  add_system_node("/zookeeper/quota");
+  add_system_node("/zookeeper/config");
+}
+
+void data_tree::add_system_node(std::string_view path) {
+  auto* parent = find_mutable(parent_of(path));
+  assert(parent != nullptr);
+  auto child = std::make_unique<node>();
+  child->name = std::string(basename_of(path));
+  child->parent = parent;
+  child->acl = acls_.intern(path == "/zookeeper/config" ? read_acl_unsafe() : open_acl_unsafe());
+  parent->children.insert(child_position(*parent, child->name), std::move(child));
+  ++node_count_;
+}
+
+const node* data_tree::find(std::string_view path) const {
+  return const_cast<data_tree*>(this)->find_mutable(path);
+}
+
+node* data_tree::find_mutable(std::string_view path) {
+  if (path.empty() || path[0] != '/')
+    return nullptr;
+  node* cur = root_.get();
+  size_t pos = 1;
+  while (pos < path.size()) {
+    auto slash = path.find('/', pos);
+    auto name = path.substr(pos, slash == path.npos ? path.npos : slash - pos);
+    auto it = child_position(*cur, name);
+    if (it == cur->children.end() || (*it)->name != name)
+      return nullptr;
+    cur = it->get();
+    if (slash == path.npos)
+      break;
+    pos = slash + 1;
+  }
+  return cur;
+}
+
+node_stat data_tree::stat_of(const node& n) const {
+  node_stat s;
+  s.czxid = n.czxid;
+  s.mzxid = n.mzxid;
+  s.pzxid = n.pzxid;
+  s.ctime = n.ctime;
+  s.mtime = n.mtime;
+  s.version = n.version;
+  s.aversion = n.aversion;
+  s.num_children = static_cast<int32_t>(n.children.size());
+  // The stored cversion counts child creates (it names sequential children); ZooKeeper reports
+  // the count of child changes, which is every create plus every delete.
+  s.cversion = n.cversion * 2 - s.num_children;
+  s.ephemeral_owner = owner::is_ephemeral_session(n.ephemeral_owner) ? n.ephemeral_owner : 0;
+  s.data_length = static_cast<int32_t>(n.data.size());
+  return s;
+}
+
+std::vector<std::string> data_tree::children_of(const node& n) const {
+  std::vector<std::string> out;
+  out.reserve(n.children.size());
+  for (auto& c : n.children)
+    out.push_back(c->name);
+  return out;
+}
+
+int32_t data_tree::descendant_count(const node& n) const {
+  int32_t total = 0;
+  std::vector<const node*> stack{&n};
+  while (!stack.empty()) {
+    auto* cur = stack.back();
+    stack.pop_back();
+    for (auto& c : cur->children) {
+      ++total;
+      stack.push_back(c.get());
+    }
+  }
+  return total;
+}
+
+std::string data_tree::path_of(const node& n) {
+  if (n.parent == nullptr)
+    return "/";
+  std::vector<const node*> chain;
+  for (auto* cur = &n; cur->parent != nullptr; cur = cur->parent)
+    chain.push_back(cur);
+  std::string out;
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+    out += '/';
+    out += (*it)->name;
+  }
+  return out;
+}
+
+std::vector<std::string> data_tree::ephemerals(session_id session) const {
+  auto it = ephemerals_.find(session);
+  if (it == ephemerals_.end())
+    return {};
+  return {it->second.begin(), it->second.end()};
+}
+
+void data_tree::index_add(const std::string& path, int64_t owner) {
+  if (owner::is_container(owner))
+    containers_.insert(path);
+  else if (owner::is_ttl(owner))
+    ttls_.insert(path);
+  else if (owner != 0)
+    ephemerals_[owner].insert(path);
+}
+
+void data_tree::index_remove(const std::string& path, int64_t owner) {
+  if (owner::is_container(owner)) {
+    containers_.erase(path);
+  } else if (owner::is_ttl(owner)) {
+    ttls_.erase(path);
+  } else if (owner != 0) {
+    auto it = ephemerals_.find(owner);
+    if (it != ephemerals_.end()) {
+      it->second.erase(path);
+      if (it->second.empty())
+        ephemerals_.erase(it);
+    }
+  }
+}
+
+op_result data_tree::do_create(const txn_create& c, const txn& t, std::vector<trigger>& triggers) {
+  op_result r;
+  r.type = op_code::create;
+  auto* parent = find_mutable(parent_of(c.path));
+  if (parent == nullptr) {
+    r.err = error_code::no_node;
+    return r;
+  }
+  auto name = basename_of(c.path);
+  auto pos = child_position(*parent, name);
+  if (pos != parent->children.end() && (*pos)->name == name) {
+    r.err = error_code::node_exists;
+    return r;
+  }
+  auto child = std::make_unique<node>();
+  child->name = std::string(name);
+  child->data = c.data;
+  child->parent = parent;
+  child->czxid = child->mzxid = child->pzxid = t.zxid;
+  child->ctime = child->mtime = t.time;
+  child->ephemeral_owner = c.ephemeral_owner;
+  child->acl = acls_.intern(c.acl);
+  auto* raw = child.get();
+  parent->children.insert(pos, std::move(child));
+  // Replayed txns may be older than the parent's state (fuzzy snapshots): never move it back.
+  if (c.parent_cversion > parent->cversion) {
+    parent->cversion = c.parent_cversion;
+    parent->pzxid = t.zxid;
+  }
+  ++node_count_;
+  index_add(c.path, c.ephemeral_owner);
+  r.path = c.path;
+  r.stat = stat_of(*raw);
+  triggers.push_back({c.path, event_type::node_created});
+  triggers.push_back({std::string(parent_of(c.path)), event_type::node_children_changed});
+  return r;
+}
+
+op_result data_tree::do_delete(const std::string& path, zxid_t zxid, std::vector<trigger>& triggers) {
+  op_result r;
+  r.type = op_code::remove;
+  auto* n = find_mutable(path);
+  if (n == nullptr || n->parent == nullptr) {
+    r.err = error_code::no_node;
+    return r;
+  }
+  if (!n->children.empty()) {
+    r.err = error_code::not_empty;
+    return r;
+  }
+  auto* parent = n->parent;
+  index_remove(path, n->ephemeral_owner);
+  acls_.release(n->acl);
+  parent->children.erase(child_position(*parent, n->name));
+  if (zxid > parent->pzxid)
+    parent->pzxid = zxid;
+  --node_count_;
+  triggers.push_back({path, event_type::node_deleted});
+  triggers.push_back({std::string(parent_of(path)), event_type::node_children_changed});
+  return r;
+}
+
+op_result data_tree::do_set_data(const txn_set_data& s, const txn& t, std::vector<trigger>& triggers) {
+  op_result r;
+  r.type = op_code::set_data;
+  auto* n = find_mutable(s.path);
+  if (n == nullptr) {
+    r.err = error_code::no_node;
+    return r;
+  }
+  n->data = s.data;
+  n->version = s.version;
+  n->mzxid = t.zxid;
+  n->mtime = t.time;
+  r.stat = stat_of(*n);
+  triggers.push_back({s.path, event_type::node_data_changed});
+  return r;
+}
+
+op_result data_tree::do_set_acl(const txn_set_acl& s) {
+  op_result r;
+  r.type = op_code::set_acl;
+  auto* n = find_mutable(s.path);
+  if (n == nullptr) {
+    r.err = error_code::no_node;
+    return r;
+  }
+  auto id = acls_.intern(s.acl);
+  acls_.release(n->acl);
+  n->acl = id;
+  n->aversion = s.version;
+  r.stat = stat_of(*n);
+  return r;
+}
+
+op_result data_tree::apply_op(const txn_op& op, const txn& t, std::vector<trigger>& triggers) {
+  return std::visit(
+      overload{[&](const txn_create& c) { return do_create(c, t, triggers); },
+               [&](const txn_delete& d) { return do_delete(d.path, t.zxid, triggers); },
+               [&](const txn_set_data& s) { return do_set_data(s, t, triggers); },
+               [&](const txn_set_acl& s) { return do_set_acl(s); },
+               [&](const txn_check& c) {
+                 op_result r;
+                 r.type = op_code::check;
+                 if (find(c.path) == nullptr)
+                   r.err = error_code::no_node;
+                 return r;
+               },
+               [&](const txn_error& e) {
+                 op_result r;
+                 r.type = op_code::error;
+                 r.err = e.err;
+                 return r;
+               }},
+      op);
+}
+
+apply_result data_tree::apply(const txn& t) {
+  apply_result out;
+  std::visit(overload{[&](const txn_multi& m) {
+                        bool failed = std::any_of(m.ops.begin(), m.ops.end(), [](const txn_op& op) {
+                          return std::holds_alternative<txn_error>(op);
+                        });
+                        for (auto& op : m.ops) {
+                          if (failed) {
+                            // A failed multi is recorded as error ops only; nothing changes.
+                            op_result r;
+                            r.type = op_code::error;
+                            r.err = std::get<txn_error>(op).err;
+                            out.ops.push_back(std::move(r));
+                          } else {
+                            out.ops.push_back(apply_op(op, t, out.triggers));
+                          }
+                        }
+                        if (failed) {
+                          for (auto& r : out.ops)
+                            if (r.err != error_code::ok && r.err != error_code::runtime_inconsistency) {
+                              out.err = r.err;
+                              break;
+                            }
+                        }
+                      },
+                      [&](const txn_create_session&) {},
+                      [&](const txn_close_session& c) {
+                        for (auto& path : c.ephemerals) {
+                          auto* n = find(path);
+                          if (n != nullptr && n->ephemeral_owner == t.session)
+                            do_delete(path, t.zxid, out.triggers);
+                        }
+                      },
+                      [&](const txn_error& e) { out.err = e.err; },
+                      [&](const auto& single) {
+                        out.ops.push_back(apply_op(txn_op{single}, t, out.triggers));
+                        out.err = out.ops.back().err;
+                      }},
+             t.body);
+  return out;
+}
+
+} // namespace corral

@@ -1,0 +1,91 @@
+// The znode tree: nodes, their stats and ACLs, and the indexes the server needs (ephemerals per
+// session, containers, TTL nodes). It applies txns and reports which watches they trigger; it does
+// not validate requests (the request processor does). Owned by one thread: the state machine.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/acl.hpp"
+#include "core/txn.hpp"
+#include "core/types.hpp"
+
+namespace corral {
+
+// What applying one txn did: per-op results (one for a plain txn, one per op for multi) and the
+// watch triggers, in the order ZooKeeper fires them.
+struct trigger {
+  std::string path;
+  event_type type;
+};
+
+struct apply_result {
+  error_code err = error_code::ok;
+  std::vector<op_result> ops;
+  std::vector<trigger> triggers;
+};
+
+class data_tree {
+public:
+  // A znode. Kept compact: the tree holds millions of them. Children are sorted by name.
+  struct node {
+    std::string name;
+    std::string data;
+    node* parent = nullptr;
+    std::vector<std::unique_ptr<node>> children;
+    int64_t czxid = 0, mzxid = 0, pzxid = 0, ctime = 0, mtime = 0;
+    int64_t ephemeral_owner = 0;
+    int32_t version = 0, cversion = 0, aversion = 0;
+    uint32_t acl = 0;
+  };
+
+  data_tree();
+  data_tree(const data_tree&) = delete;
+  data_tree& operator=(const data_tree&) = delete;
+
+  const node* find(std::string_view path) const;
+  node_stat stat_of(const node& n) const;
+  const acl_list& acl_of(const node& n) const { return acls_.get(n.acl); }
+  std::vector<std::string> children_of(const node& n) const;
+
+  // Applies a txn. Never fails half-way: a multi either applies every op or none.
+  apply_result apply(const txn& t);
+
+  // Paths of the ephemerals `session` owns, sorted.
+  std::vector<std::string> ephemerals(session_id session) const;
+  const std::set<std::string>& containers() const { return containers_; }
+  const std::set<std::string>& ttl_nodes() const { return ttls_; }
+  size_t node_count() const { return node_count_; }
+  size_t acl_count() const { return acls_.size(); }
+  // Number of nodes below `path` (all depths), ZooKeeper's getAllChildrenNumber.
+  int32_t descendant_count(const node& n) const;
+
+  // The path of a node, rebuilt from its ancestors.
+  static std::string path_of(const node& n);
+
+private:
+  node* find_mutable(std::string_view path);
+  op_result apply_op(const txn_op& op, const txn& t, std::vector<trigger>& triggers);
+  op_result do_create(const txn_create& c, const txn& t, std::vector<trigger>& triggers);
+  op_result do_delete(const std::string& path, zxid_t zxid, std::vector<trigger>& triggers);
+  op_result do_set_data(const txn_set_data& s, const txn& t, std::vector<trigger>& triggers);
+  op_result do_set_acl(const txn_set_acl& s);
+  void index_add(const std::string& path, int64_t owner);
+  void index_remove(const std::string& path, int64_t owner);
+  void add_system_node(std::string_view path);
+
+  std::unique_ptr<node> root_;
+  acl_cache acls_;
+  std::unordered_map<session_id, std::set<std::string>> ephemerals_;
+  std::set<std::string> containers_;
+  std::set<std::string> ttls_;
+  size_t node_count_ = 0;
+};
+
+} // namespace corral

@@ -1,0 +1,658 @@
+#include "core/database.hpp"
+
+#include <algorithm>
+#include <cassert>
+
+#include "core/path.hpp"
+
+namespace corral {
+
+namespace {
+
+template <class... Ts>
+struct overload : Ts... {
+  using Ts::operator()...;
+};
+template <class... Ts>
+overload(Ts...) -> overload<Ts...>;
+
+error_info fail(error_code code, const std::string& path) { return {code, path}; }
+
+// ZooKeeper's checkAndIncVersion.
+result<int32_t> next_version(int32_t current, int32_t expected, const std::string& path) {
+  if (expected != -1 && expected != current)
+    return fail(error_code::bad_version, path);
+  return current + 1;
+}
+
+const auth_list no_auth_ids;
+
+} // namespace
+
+database::database(database_options opts, int64_t now_ms)
+  : opts_(std::move(opts)), sessions_(opts_.tick_ms) {
+  // ZooKeeper's initializeNextSession: time in the middle bits, the server id in the top byte.
+  next_session_ = (static_cast<int64_t>(static_cast<uint64_t>(now_ms) << 24) >> 8)
+                  | (opts_.server_id << 56);
+  if (next_session_ <= 0)
+    next_session_ = (int64_t{1} << 32) | (opts_.server_id << 56);
+}
+
+int32_t database::negotiate_timeout(int32_t requested_ms) const {
+  int64_t lo = opts_.min_session_timeout_ms > 0 ? opts_.min_session_timeout_ms : 2 * opts_.tick_ms;
+  int64_t hi = opts_.max_session_timeout_ms > 0 ? opts_.max_session_timeout_ms : 20 * opts_.tick_ms;
+  return static_cast<int32_t>(std::clamp<int64_t>(requested_ms, lo, hi));
+}
+
+txn database::make_txn(session_id s, int64_t wall_ms, txn_body body) {
+  txn t;
+  t.zxid = ++next_zxid_;
+  t.time = wall_ms;
+  t.session = s;
+  t.body = std::move(body);
+  return t;
+}
+
+txn database::prepare_open_session(int32_t requested_timeout_ms, std::string password, int64_t wall_ms) {
+  auto id = next_session_++;
+  return make_txn(id, wall_ms,
+                  txn_create_session{negotiate_timeout(requested_timeout_ms), std::move(password)});
+}
+
+error_code database::check_resume(session_id id, const std::string& password) const {
+  auto* s = sessions_.find(id);
+  if (s == nullptr || s->closing || s->password != password)
+    return error_code::session_expired;
+  return error_code::ok;
+}
+
+void database::set_client_address(session_id id, const std::string& ip) {
+  auto* s = sessions_.find(id);
+  if (s == nullptr)
+    return;
+  auto& auth = s->auth;
+  auth.erase(std::remove_if(auth.begin(), auth.end(), [](const auth_id& a) { return a.scheme == "ip"; }),
+             auth.end());
+  auth.push_back({"ip", ip});
+}
+
+const auth_list& database::auth_of(session_id s) const {
+  auto* info = sessions_.find(s);
+  return info == nullptr ? no_auth_ids : info->auth;
+}
+
+bool database::permitted(session_id s, const acl_list& acl, int32_t perm) const {
+  if (s == 0)
+    return true; // the server itself (container and TTL clean-up)
+  return acl_permits(acl, auth_of(s), perm);
+}
+
+// ---- the record overlay ----------------------------------------------------------------------
+
+database::record database::lookup(const std::string& path) const {
+  if (auto it = pending_.find(path); it != pending_.end())
+    return it->second;
+  record rec;
+  auto* n = tree_.find(path);
+  if (n == nullptr)
+    return rec;
+  rec.exists = true;
+  rec.version = n->version;
+  rec.cversion = n->cversion;
+  rec.aversion = n->aversion;
+  rec.ephemeral_owner = n->ephemeral_owner;
+  rec.child_count = static_cast<int32_t>(n->children.size());
+  rec.acl = tree_.acl_of(*n);
+  return rec;
+}
+
+void database::put(const std::string& path, record rec, saved_records* undo) {
+  if (undo != nullptr) {
+    auto it = pending_.find(path);
+    undo->emplace_back(path, it == pending_.end() ? std::nullopt : std::optional<record>(it->second));
+  }
+  pending_order_.emplace_back(rec.zxid, path);
+  pending_[path] = std::move(rec);
+}
+
+void database::forget_records(zxid_t applied) {
+  while (!pending_order_.empty() && pending_order_.front().first <= applied) {
+    auto& [zxid, path] = pending_order_.front();
+    auto it = pending_.find(path);
+    if (it != pending_.end() && it->second.zxid <= applied)
+      pending_.erase(it);
+    pending_order_.pop_front();
+  }
+}
+
+// ---- prepare ---------------------------------------------------------------------------------
+
+result<txn_op> database::prepare_create(session_id s, const create_request& c, zxid_t zxid,
+                                        saved_records* undo) {
+  if (static_cast<int64_t>(c.data.size()) > opts_.max_data_bytes)
+    return fail(error_code::bad_arguments, c.path + ": data of " + std::to_string(c.data.size())
+                                               + " bytes exceeds the limit of "
+                                               + std::to_string(opts_.max_data_bytes));
+  if (is_ttl(c.mode) && !opts_.ttl_enabled)
+    return fail(error_code::unimplemented, c.path + ": TTL nodes are disabled (enable ttl-nodes)");
+  if (is_ttl(c.mode) && (c.ttl <= 0 || c.ttl > owner::max_ttl))
+    return fail(error_code::bad_arguments, c.path + ": TTL must be between 1 and 2^40-1 ms");
+  if (c.mode == create_mode::container && !opts_.containers_enabled)
+    return fail(error_code::unimplemented, c.path + ": container nodes are disabled");
+  if (auto e = validate_path(c.path, is_sequential(c.mode)); e.code != error_code::ok)
+    return e;
+  if (c.path == "/")
+    return fail(error_code::node_exists, c.path);
+  auto acl = fix_acl(c.acl, auth_of(s));
+  if (!acl)
+    return fail(error_code::invalid_acl, c.path + ": " + acl.error().detail);
+  std::string parent_path(parent_of(c.path));
+  if (c.path.back() == '/')
+    parent_path = c.path.size() == 1 ? "/" : c.path.substr(0, c.path.size() - 1);
+  auto parent = lookup(parent_path);
+  if (!parent.exists)
+    return fail(error_code::no_node, c.path);
+  if (!permitted(s, parent.acl, perm::create))
+    return fail(error_code::no_auth, c.path);
+  std::string path = c.path;
+  if (is_sequential(c.mode))
+    path += sequence_suffix(parent.cversion);
+  if (auto e = validate_path(path); e.code != error_code::ok)
+    return e;
+  if (lookup(path).exists)
+    return fail(error_code::node_exists, path);
+  if (owner::is_ephemeral_session(parent.ephemeral_owner))
+    return fail(error_code::no_children_for_ephemerals, path);
+  int64_t owner = 0;
+  if (c.mode == create_mode::container)
+    owner = owner::container;
+  else if (is_ttl(c.mode))
+    owner = owner::make_ttl(c.ttl);
+  else if (is_ephemeral(c.mode))
+    owner = s;
+  parent.cversion += 1;
+  parent.child_count += 1;
+  parent.zxid = zxid;
+  int32_t parent_cversion = parent.cversion;
+  put(parent_path, std::move(parent), undo);
+  record rec;
+  rec.exists = true;
+  rec.ephemeral_owner = owner;
+  rec.acl = *acl;
+  rec.zxid = zxid;
+  put(path, rec, undo);
+  return txn_op{txn_create{path, c.data, std::move(*acl), owner, parent_cversion}};
+}
+
+result<txn_op> database::prepare_delete(session_id s, const delete_request& d, zxid_t zxid,
+                                        saved_records* undo) {
+  if (auto e = validate_path(d.path); e.code != error_code::ok)
+    return e;
+  if (d.path == "/" || d.path == "/zookeeper")
+    return fail(error_code::bad_arguments, d.path + ": this node belongs to the server");
+  std::string parent_path(parent_of(d.path));
+  auto parent = lookup(parent_path);
+  auto node = lookup(d.path);
+  if (!parent.exists || !node.exists)
+    return fail(error_code::no_node, d.path);
+  if (!permitted(s, parent.acl, perm::remove))
+    return fail(error_code::no_auth, d.path);
+  if (auto v = next_version(node.version, d.version, d.path); !v)
+    return v.error();
+  if (node.child_count > 0)
+    return fail(error_code::not_empty, d.path);
+  parent.child_count -= 1;
+  parent.zxid = zxid;
+  put(parent_path, std::move(parent), undo);
+  record gone;
+  gone.zxid = zxid;
+  put(d.path, gone, undo);
+  return txn_op{txn_delete{d.path}};
+}
+
+result<txn_op> database::prepare_set_data(session_id s, const set_data_request& r, zxid_t zxid,
+                                          saved_records* undo) {
+  if (auto e = validate_path(r.path); e.code != error_code::ok)
+    return e;
+  if (static_cast<int64_t>(r.data.size()) > opts_.max_data_bytes)
+    return fail(error_code::bad_arguments, r.path + ": data of " + std::to_string(r.data.size())
+                                               + " bytes exceeds the limit of "
+                                               + std::to_string(opts_.max_data_bytes));
+  auto node = lookup(r.path);
+  if (!node.exists)
+    return fail(error_code::no_node, r.path);
+  if (!permitted(s, node.acl, perm::write))
+    return fail(error_code::no_auth, r.path);
+  auto v = next_version(node.version, r.version, r.path);
+  if (!v)
+    return v.error();
+  node.version = *v;
+  node.zxid = zxid;
+  put(r.path, std::move(node), undo);
+  return txn_op{txn_set_data{r.path, r.data, *v}};
+}
+
+result<txn_op> database::prepare_set_acl(session_id s, const set_acl_request& r, zxid_t zxid,
+                                         saved_records* undo) {
+  if (auto e = validate_path(r.path); e.code != error_code::ok)
+    return e;
+  auto acl = fix_acl(r.acl, auth_of(s));
+  if (!acl)
+    return fail(error_code::invalid_acl, r.path + ": " + acl.error().detail);
+  auto node = lookup(r.path);
+  if (!node.exists)
+    return fail(error_code::no_node, r.path);
+  if (!permitted(s, node.acl, perm::admin))
+    return fail(error_code::no_auth, r.path);
+  auto v = next_version(node.aversion, r.version, r.path);
+  if (!v)
+    return v.error();
+  node.aversion = *v;
+  node.acl = *acl;
+  node.zxid = zxid;
+  put(r.path, std::move(node), undo);
+  return txn_op{txn_set_acl{r.path, std::move(*acl), *v}};
+}
+
+result<txn_op> database::prepare_check(session_id s, const check_request& r) {
+  if (auto e = validate_path(r.path); e.code != error_code::ok)
+    return e;
+  auto node = lookup(r.path);
+  if (!node.exists)
+    return fail(error_code::no_node, r.path);
+  if (!permitted(s, node.acl, perm::read))
+    return fail(error_code::no_auth, r.path);
+  if (r.version != -1 && r.version != node.version)
+    return fail(error_code::bad_version, r.path);
+  return txn_op{txn_check{r.path, r.version}};
+}
+
+result<txn_op> database::prepare_op(session_id s, const multi_op& op, zxid_t zxid, saved_records* undo) {
+  return std::visit(overload{[&](const create_request& c) { return prepare_create(s, c, zxid, undo); },
+                             [&](const delete_request& d) { return prepare_delete(s, d, zxid, undo); },
+                             [&](const set_data_request& r) { return prepare_set_data(s, r, zxid, undo); },
+                             [&](const check_request& r) { return prepare_check(s, r); }},
+                    op);
+}
+
+txn_body database::prepare_multi(session_id s, const multi_request& m, zxid_t zxid) {
+  saved_records undo;
+  txn_multi out;
+  size_t failed_at = m.ops.size();
+  error_code failure = error_code::ok;
+  for (size_t i = 0; i < m.ops.size(); ++i) {
+    auto op = prepare_op(s, m.ops[i], zxid, &undo);
+    if (!op) {
+      failed_at = i;
+      failure = op.code();
+      break;
+    }
+    out.ops.push_back(std::move(*op));
+  }
+  if (failed_at == m.ops.size())
+    return out;
+  // Roll the overlay back and report ZooKeeper's way: ok before the failure, the error at it,
+  // RuntimeInconsistency after it.
+  for (auto it = undo.rbegin(); it != undo.rend(); ++it) {
+    if (it->second)
+      pending_[it->first] = *it->second;
+    else
+      pending_.erase(it->first);
+  }
+  txn_multi failed;
+  for (size_t i = 0; i < m.ops.size(); ++i) {
+    auto code = i < failed_at ? error_code::ok
+                : i == failed_at ? failure
+                                 : error_code::runtime_inconsistency;
+    failed.ops.push_back(txn_error{code});
+  }
+  return failed;
+}
+
+txn_body database::prepare_close(session_id s, zxid_t zxid) {
+  auto paths = tree_.ephemerals(s);
+  // Ephemerals created or deleted by txns not yet applied count as the processor sees them.
+  for (auto& [path, rec] : pending_) {
+    bool listed = std::binary_search(paths.begin(), paths.end(), path);
+    if (rec.exists && rec.ephemeral_owner == s && !listed)
+      paths.push_back(path);
+    else if (!rec.exists && listed)
+      paths.erase(std::find(paths.begin(), paths.end(), path));
+  }
+  // Deepest first is not needed (ephemerals have no children) but sorting keeps txns deterministic.
+  std::sort(paths.begin(), paths.end());
+  for (auto& p : paths) {
+    record gone;
+    gone.zxid = zxid;
+    auto parent_path = std::string(parent_of(p));
+    auto parent = lookup(parent_path);
+    parent.child_count -= 1;
+    parent.zxid = zxid;
+    put(parent_path, std::move(parent), nullptr);
+    put(p, gone, nullptr);
+  }
+  if (auto* info = sessions_.find(s))
+    info->closing = true;
+  return txn_close_session{std::move(paths)};
+}
+
+txn database::prepare(session_id s, const request& r, int64_t wall_ms) {
+  zxid_t zxid = next_zxid_ + 1;
+  auto single = [&](result<txn_op> op) -> txn_body {
+    if (!op)
+      return txn_error{op.code()};
+    return std::visit([](auto&& x) -> txn_body { return std::move(x); }, std::move(*op));
+  };
+  txn_body body = std::visit(
+      overload{[&](const create_request& c) { return single(prepare_create(s, c, zxid, nullptr)); },
+               [&](const delete_request& d) { return single(prepare_delete(s, d, zxid, nullptr)); },
+               [&](const set_data_request& x) { return single(prepare_set_data(s, x, zxid, nullptr)); },
+               [&](const set_acl_request& x) { return single(prepare_set_acl(s, x, zxid, nullptr)); },
+               [&](const check_request& x) { return single(prepare_check(s, x)); },
+               [&](const multi_request& m) { return prepare_multi(s, m, zxid); },
+               [&](const close_request&) { return prepare_close(s, zxid); },
+               [&](const auto&) -> txn_body { return txn_error{error_code::bad_arguments}; }},
+      r.body);
+  auto t = make_txn(s, wall_ms, std::move(body));
+  t.cxid = r.xid;
+  return t;
+}
+
+// ---- apply -----------------------------------------------------------------------------------
+
+void database::deliver_triggers(const apply_result& r, zxid_t zxid, outcome& out) {
+  for (auto& t : r.triggers)
+    watches_.trigger(t.path, t.type, zxid, out.events);
+}
+
+outcome database::apply(const txn& t, int32_t xid) {
+  assert(t.zxid > last_applied_);
+  outcome out;
+  out.session = t.session;
+  out.resp.xid = xid;
+  out.resp.zxid = t.zxid;
+  auto result = tree_.apply(t);
+  last_applied_ = t.zxid;
+  if (next_zxid_ < t.zxid)
+    next_zxid_ = t.zxid; // replayed or replicated txns
+  forget_records(t.zxid);
+  deliver_triggers(result, t.zxid, out);
+  out.resp.err = result.err;
+  std::visit(overload{[&](const txn_create&) {
+                        if (result.err == error_code::ok)
+                          out.resp.body = create_result{result.ops[0].path, result.ops[0].stat};
+                      },
+                      [&](const txn_set_data&) {
+                        if (result.err == error_code::ok)
+                          out.resp.body = result.ops[0].stat;
+                      },
+                      [&](const txn_set_acl&) {
+                        if (result.err == error_code::ok)
+                          out.resp.body = result.ops[0].stat;
+                      },
+                      [&](const txn_multi&) { out.resp.body = std::move(result.ops); },
+                      [&](const txn_create_session& c) {
+                        sessions_.add(t.session, c.timeout_ms, c.password, t.time);
+                      },
+                      [&](const txn_close_session&) {
+                        sessions_.remove(t.session);
+                        watches_.remove_session(t.session);
+                        out.ends_session = true;
+                      },
+                      [&](const auto&) {}},
+             t.body);
+  return out;
+}
+
+outcome database::handle(session_id s, const request& r, int64_t wall_ms) {
+  if (!is_write(r.body))
+    return read(s, r);
+  return apply(prepare(s, r, wall_ms), r.xid);
+}
+
+// ---- reads -----------------------------------------------------------------------------------
+
+outcome database::read_op_result(session_id s, const read_op& op) {
+  request r;
+  std::visit([&](const auto& x) { r.body = x; }, op);
+  return read(s, r);
+}
+
+void database::add_auth(session_id s, const auth_request& a, outcome& out) {
+  auto* info = sessions_.find(s);
+  if (a.scheme != "digest" || info == nullptr) {
+    out.resp.err = error_code::auth_failed;
+    out.resp.detail = "unsupported auth scheme '" + a.scheme + "' (digest is supported)";
+    return;
+  }
+  auto id = digest_of(a.credentials);
+  auto add = [&](auth_id x) {
+    if (std::find(info->auth.begin(), info->auth.end(), x) == info->auth.end())
+      info->auth.push_back(std::move(x));
+  };
+  if (!opts_.super_digest.empty() && id == opts_.super_digest)
+    add({"super", ""});
+  add({"digest", id});
+}
+
+outcome database::read(session_id s, const request& r) {
+  outcome out;
+  out.session = s;
+  out.resp.xid = r.xid;
+  out.resp.zxid = last_applied_;
+  auto& resp = out.resp;
+  auto check_path = [&](const std::string& path) {
+    auto e = validate_path(path);
+    if (e.code != error_code::ok) {
+      resp.err = e.code;
+      resp.detail = e.detail;
+      return false;
+    }
+    return true;
+  };
+  auto find_readable = [&](const std::string& path, int32_t perms) -> const data_tree::node* {
+    if (!check_path(path))
+      return nullptr;
+    auto* n = tree_.find(path);
+    if (n == nullptr) {
+      resp.err = error_code::no_node;
+      resp.detail = path;
+      return nullptr;
+    }
+    if (!permitted(s, tree_.acl_of(*n), perms)) {
+      resp.err = error_code::no_auth;
+      resp.detail = path;
+      return nullptr;
+    }
+    return n;
+  };
+  std::visit(
+      overload{
+          [&](const exists_request& x) {
+            if (!check_path(x.path))
+              return;
+            auto* n = tree_.find(x.path);
+            if (x.watch)
+              watches_.add_data(x.path, s);
+            if (n == nullptr) {
+              resp.err = error_code::no_node;
+              resp.detail = x.path;
+              return;
+            }
+            resp.body = tree_.stat_of(*n);
+          },
+          [&](const get_data_request& x) {
+            auto* n = find_readable(x.path, perm::read);
+            if (n == nullptr)
+              return;
+            if (x.watch)
+              watches_.add_data(x.path, s);
+            resp.body = data_result{n->data, tree_.stat_of(*n)};
+          },
+          [&](const get_children_request& x) {
+            auto* n = find_readable(x.path, perm::read);
+            if (n == nullptr)
+              return;
+            if (x.watch)
+              watches_.add_child(x.path, s);
+            resp.body = children_result{tree_.children_of(*n), tree_.stat_of(*n)};
+          },
+          [&](const get_acl_request& x) {
+            auto* n = find_readable(x.path, perm::read | perm::admin);
+            if (n == nullptr)
+              return;
+            auto acl = tree_.acl_of(*n);
+            if (!permitted(s, acl, perm::read)) // admin only: digest hashes stay hidden
+              for (auto& e : acl)
+                if (e.scheme == "digest")
+                  e.id = e.id.substr(0, e.id.find(':')) + ":x";
+            resp.body = acl_result{std::move(acl), tree_.stat_of(*n)};
+          },
+          [&](const sync_request& x) {
+            if (check_path(x.path))
+              resp.body = x.path;
+          },
+          [&](const multi_read_request& m) {
+            std::vector<op_result> results;
+            for (auto& op : m.ops) {
+              auto sub = read_op_result(s, op);
+              op_result r;
+              r.err = sub.resp.err;
+              if (auto* d = std::get_if<data_result>(&sub.resp.body)) {
+                r.type = op_code::get_data;
+                r.data = std::move(d->data);
+                r.stat = d->stat;
+              } else if (auto* c = std::get_if<children_result>(&sub.resp.body)) {
+                r.type = op_code::get_children;
+                r.children = std::move(c->children);
+              } else {
+                r.type = op_code::error;
+              }
+              results.push_back(std::move(r));
+            }
+            resp.body = std::move(results);
+          },
+          [&](const get_ephemerals_request& x) {
+            std::vector<std::string> out;
+            for (auto& p : tree_.ephemerals(s))
+              if (p.compare(0, x.prefix.size(), x.prefix) == 0)
+                out.push_back(p);
+            resp.body = std::move(out);
+          },
+          [&](const get_all_children_number_request& x) {
+            auto* n = find_readable(x.path, perm::read);
+            if (n != nullptr)
+              resp.body = tree_.descendant_count(*n);
+          },
+          [&](const add_watch_request& x) {
+            if (!check_path(x.path))
+              return;
+            if (auto* n = tree_.find(x.path); n != nullptr && !permitted(s, tree_.acl_of(*n), perm::read)) {
+              resp.err = error_code::no_auth;
+              resp.detail = x.path;
+              return;
+            }
+            watches_.add_persistent(x.path, s, x.mode == add_watch_mode::persistent_recursive);
+          },
+          [&](const remove_watches_request& x) {
+            if (!check_path(x.path))
+              return;
+            if (!watches_.remove(x.path, x.type, s)) {
+              resp.err = error_code::no_watcher;
+              resp.detail = x.path;
+            }
+          },
+          [&](const set_watches_request& x) {
+            auto z = x.relative_zxid;
+            auto fire = [&](const std::string& p, event_type t) {
+              out.events.push_back({s, watch_event{t, keeper_state::sync_connected, p, last_applied_}});
+            };
+            for (auto& p : x.data) {
+              auto* n = tree_.find(p);
+              if (n == nullptr)
+                fire(p, event_type::node_deleted);
+              else if (n->mzxid > z)
+                fire(p, event_type::node_data_changed);
+              else
+                watches_.add_data(p, s);
+            }
+            for (auto& p : x.exist) {
+              if (tree_.find(p) != nullptr)
+                fire(p, event_type::node_created);
+              else
+                watches_.add_data(p, s);
+            }
+            for (auto& p : x.child) {
+              auto* n = tree_.find(p);
+              if (n == nullptr)
+                fire(p, event_type::node_deleted);
+              else if (n->pzxid > z)
+                fire(p, event_type::node_children_changed);
+              else
+                watches_.add_child(p, s);
+            }
+            for (auto& p : x.persistent)
+              watches_.add_persistent(p, s, false);
+            for (auto& p : x.persistent_recursive)
+              watches_.add_persistent(p, s, true);
+          },
+          [&](const auth_request& a) { add_auth(s, a, out); },
+          [&](const who_am_i_request&) {
+            auth_list ids;
+            for (auto& a : auth_of(s)) {
+              if (a.scheme == "digest")
+                ids.push_back({a.scheme, a.id.substr(0, a.id.find(':'))});
+              else
+                ids.push_back(a);
+            }
+            resp.body = std::move(ids);
+          },
+          [&](const ping_request&) {},
+          [&](const auto&) {
+            resp.err = error_code::bad_arguments;
+            resp.detail = std::string(request_name(r.body)) + " is a write";
+          }},
+      r.body);
+  return out;
+}
+
+// ---- time ------------------------------------------------------------------------------------
+
+std::vector<txn> database::expire_sessions(int64_t now_ms, int64_t wall_ms) {
+  std::vector<txn> out;
+  for (auto id : sessions_.take_expired(now_ms)) {
+    zxid_t zxid = next_zxid_ + 1;
+    auto body = prepare_close(id, zxid);
+    out.push_back(make_txn(id, wall_ms, std::move(body)));
+  }
+  return out;
+}
+
+std::vector<txn> database::collect_garbage(int64_t wall_ms) {
+  std::vector<txn> out;
+  if (wall_ms - last_container_check_ < opts_.container_check_ms)
+    return out;
+  last_container_check_ = wall_ms;
+  std::vector<std::string> doomed;
+  for (auto& path : tree_.containers()) {
+    auto* n = tree_.find(path);
+    if (n != nullptr && n->children.empty() && n->cversion > 0)
+      doomed.push_back(path);
+  }
+  for (auto& path : tree_.ttl_nodes()) {
+    auto* n = tree_.find(path);
+    if (n != nullptr && n->children.empty() && wall_ms - n->mtime > owner::ttl_of(n->ephemeral_owner))
+      doomed.push_back(path);
+  }
+  for (auto& path : doomed) {
+    auto rec = lookup(path);
+    if (!rec.exists || rec.child_count > 0)
+      continue; // a pending create or delete got there first
+    auto op = prepare_delete(0, delete_request{path, -1}, next_zxid_ + 1, nullptr);
+    if (op)
+      out.push_back(make_txn(0, wall_ms, std::get<txn_delete>(*op)));
+  }
+  return out;
+}
+
+} // namespace corral

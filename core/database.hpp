@@ -1,0 +1,134 @@
+// The server's state machine in plain C++: the tree, the session table and the watch table, plus the
+// request processor that turns requests into txns. Deterministic: the caller passes in the time and
+// does all I/O. Used by the state_machine actor (one thread at a time) and by unit tests directly.
+//
+// Writes take two steps, as in ZooKeeper: prepare() validates a request against the tree plus the
+// changes of txns prepared but not yet applied (so proposals can be pipelined) and assigns the zxid;
+// apply() changes the tree and reports the response and the watch events. Failed writes become error
+// txns with a zxid of their own, as ZooKeeper does.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/data_tree.hpp"
+#include "core/session_table.hpp"
+#include "core/txn.hpp"
+#include "core/types.hpp"
+#include "core/watch_table.hpp"
+
+namespace corral {
+
+struct database_options {
+  int64_t tick_ms = 2000;
+  int32_t min_session_timeout_ms = 0; // 0: 2 ticks
+  int32_t max_session_timeout_ms = 0; // 0: 20 ticks
+  int32_t max_data_bytes = 1024 * 1024;
+  bool ttl_enabled = false;
+  bool containers_enabled = true;
+  int64_t container_check_ms = 60000;
+  std::string super_digest; // "super:base64hash"; empty: no superuser
+  int64_t server_id = 0;    // top byte of session ids
+};
+
+using delivery = watch_table::delivery;
+
+// What one request or txn produced: the answer for its session and the events for every session.
+struct outcome {
+  session_id session = 0;
+  response resp;
+  std::vector<delivery> events;
+  bool ends_session = false; // close or expiry: the session is gone after this
+};
+
+class database {
+public:
+  explicit database(database_options opts, int64_t now_ms = 0);
+
+  // ---- sessions -------------------------------------------------------------------------------
+  int32_t negotiate_timeout(int32_t requested_ms) const;
+  // Prepares the createSession txn for a new session; apply() makes it live.
+  txn prepare_open_session(int32_t requested_timeout_ms, std::string password, int64_t wall_ms);
+  // Ok if `id` is live and `password` matches; SessionExpired otherwise.
+  error_code check_resume(session_id id, const std::string& password) const;
+  // Keeps the session alive; false if it is unknown or being closed.
+  bool touch(session_id id, int64_t now_ms) { return sessions_.touch(id, now_ms); }
+  // The session's connection went away: its watches go (the client re-arms them on reconnect).
+  void connection_lost(session_id id) { watches_.remove_session(id); }
+  void set_client_address(session_id id, const std::string& ip);
+  const session_table& sessions() const { return sessions_; }
+
+  // ---- requests -------------------------------------------------------------------------------
+  // Reads and session-local requests (auth, watches, ping): answered at once.
+  outcome read(session_id s, const request& r);
+  // Writes: the txn to log and apply. Always a txn: a failed write is an error txn.
+  txn prepare(session_id s, const request& r, int64_t wall_ms);
+  // Applies a txn in zxid order; for the session that sent it, the response to request `xid`.
+  outcome apply(const txn& t, int32_t xid = 0);
+
+  // Convenience for a standalone server and tests: prepare + apply, or read.
+  outcome handle(session_id s, const request& r, int64_t wall_ms);
+
+  // ---- time -----------------------------------------------------------------------------------
+  // Close txns for sessions that expired by `now_ms`.
+  std::vector<txn> expire_sessions(int64_t now_ms, int64_t wall_ms);
+  // Delete txns for empty containers and expired TTL nodes.
+  std::vector<txn> collect_garbage(int64_t wall_ms);
+
+  const data_tree& tree() const { return tree_; }
+  const watch_table& watches() const { return watches_; }
+  zxid_t last_applied() const { return last_applied_; }
+  zxid_t last_prepared() const { return next_zxid_; }
+  const database_options& options() const { return opts_; }
+
+private:
+  // What the processor knows about a path: the tree's node, changed by txns not yet applied.
+  struct record {
+    bool exists = false;
+    int32_t version = 0;
+    int32_t cversion = 0; // creates so far: the next sequential number
+    int32_t aversion = 0;
+    int64_t ephemeral_owner = 0;
+    int32_t child_count = 0;
+    acl_list acl;
+    zxid_t zxid = 0; // the txn that made this record; 0: read from the tree
+  };
+  using saved_records = std::vector<std::pair<std::string, std::optional<record>>>;
+
+  record lookup(const std::string& path) const;
+  void put(const std::string& path, record rec, saved_records* undo);
+  result<txn_op> prepare_op(session_id s, const multi_op& op, zxid_t zxid, saved_records* undo);
+  result<txn_op> prepare_create(session_id s, const create_request& c, zxid_t zxid, saved_records* undo);
+  result<txn_op> prepare_delete(session_id s, const delete_request& d, zxid_t zxid, saved_records* undo);
+  result<txn_op> prepare_set_data(session_id s, const set_data_request& r, zxid_t zxid, saved_records* undo);
+  result<txn_op> prepare_set_acl(session_id s, const set_acl_request& r, zxid_t zxid, saved_records* undo);
+  result<txn_op> prepare_check(session_id s, const check_request& r);
+  txn_body prepare_multi(session_id s, const multi_request& m, zxid_t zxid);
+  txn_body prepare_close(session_id s, zxid_t zxid);
+  void forget_records(zxid_t applied);
+
+  const auth_list& auth_of(session_id s) const;
+  bool permitted(session_id s, const acl_list& acl, int32_t perm) const;
+  outcome read_op_result(session_id s, const read_op& op);
+  void add_auth(session_id s, const auth_request& a, outcome& out);
+  void deliver_triggers(const apply_result& r, zxid_t zxid, outcome& out);
+  txn make_txn(session_id s, int64_t wall_ms, txn_body body);
+
+  database_options opts_;
+  data_tree tree_;
+  session_table sessions_;
+  watch_table watches_;
+  std::unordered_map<std::string, record> pending_;
+  std::deque<std::pair<zxid_t, std::string>> pending_order_;
+  zxid_t next_zxid_ = 0;
+  zxid_t last_applied_ = 0;
+  session_id next_session_ = 0;
+  int64_t last_container_check_ = 0;
+};
+
+} // namespace corral

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The project's two entry points on a fresh Debian 12 machine (run as root, or with sudo available):
+#   tools/dev.sh run    install what is missing, build (Release), start a local server
+#   tools/dev.sh test   install what is missing, build, run the whole test suite
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build="${CORRAL_BUILD_DIR:-$here/build}"
+
+packages=(build-essential cmake ninja-build pkg-config libcaf-dev capnproto libcapnp-dev
+          libboost-filesystem-dev libgtest-dev libreadline-dev)
+
+install_missing() {
+  local missing=()
+  for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if ((${#missing[@]})); then
+    echo "==> installing: ${missing[*]}"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+  fi
+}
+
+build_all() {
+  echo "==> building (Release) in $build"
+  cmake -S "$here" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build "$build" -j "$(nproc)"
+}
+
+case "${1:-}" in
+  run)
+    install_missing
+    build_all
+    mkdir -p "$here/data"
+    echo "==> starting corral-server on 127.0.0.1:2281 (native protocol), data in $here/data"
+    echo "    connect with: $build/corral-cli --server 127.0.0.1:2281"
+    exec "$build/corral-server" --corral.data-dir="$here/data" "${@:2}"
+    ;;
+  test)
+    install_missing
+    build_all
+    echo "==> running tests"
+    cd "$build"
+    ctest --output-on-failure -j 2 --timeout 300
+    ;;
+  *)
+    echo "usage: tools/dev.sh run|test" >&2
+    exit 2
+    ;;
+esac
