@@ -287,11 +287,14 @@ apply_result data_tree::apply(const txn& t) {
                           }
                         }
                         if (failed) {
-                          for (auto& r : out.ops)
-                            if (r.err != error_code::ok && r.err != error_code::runtime_inconsistency) {
-                              out.err = r.err;
+                          for (auto& op : m.ops) {
+                            auto& e = std::get<txn_error>(op);
+                            if (e.err != error_code::ok && e.err != error_code::runtime_inconsistency) {
+                              out.err = e.err;
+                              out.detail = e.detail;
                               break;
                             }
+                          }
                         }
                       },
                       [&](const txn_create_session&) {},
@@ -302,7 +305,10 @@ apply_result data_tree::apply(const txn& t) {
                             do_delete(path, t.zxid, out.triggers);
                         }
                       },
-                      [&](const txn_error& e) { out.err = e.err; },
+                      [&](const txn_error& e) {
+                        out.err = e.err;
+                        out.detail = e.detail;
+                      },
                       [&](const auto& single) {
                         out.ops.push_back(apply_op(txn_op{single}, t, out.triggers));
                         out.err = out.ops.back().err;

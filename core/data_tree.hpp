@@ -27,6 +27,7 @@ struct trigger {
 
 struct apply_result {
   error_code err = error_code::ok;
+  std::string detail;
   std::vector<op_result> ops;
   std::vector<trigger> triggers;
 };

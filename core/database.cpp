@@ -32,7 +32,7 @@ const auth_list no_auth_ids;
 database::database(database_options opts, int64_t now_ms)
   : opts_(std::move(opts)), sessions_(opts_.tick_ms) {
   // ZooKeeper's initializeNextSession: time in the middle bits, the server id in the top byte.
-  next_session_ = (static_cast<int64_t>(static_cast<uint64_t>(now_ms) << 24) >> 8)
+  next_session_ = static_cast<int64_t>((static_cast<uint64_t>(now_ms) << 24) >> 8)
                   | (opts_.server_id << 56);
   if (next_session_ <= 0)
     next_session_ = (int64_t{1} << 32) | (opts_.server_id << 56);
@@ -129,6 +129,9 @@ void database::forget_records(zxid_t applied) {
 
 result<txn_op> database::prepare_create(session_id s, const create_request& c, zxid_t zxid,
                                         saved_records* undo) {
+  if (!valid_create_mode(static_cast<int32_t>(c.mode)))
+    return fail(error_code::bad_arguments,
+                c.path + ": unknown create mode " + std::to_string(static_cast<int32_t>(c.mode)));
   if (static_cast<int64_t>(c.data.size()) > opts_.max_data_bytes)
     return fail(error_code::bad_arguments, c.path + ": data of " + std::to_string(c.data.size())
                                                + " bytes exceeds the limit of "
@@ -280,11 +283,13 @@ txn_body database::prepare_multi(session_id s, const multi_request& m, zxid_t zx
   txn_multi out;
   size_t failed_at = m.ops.size();
   error_code failure = error_code::ok;
+  std::string failure_detail;
   for (size_t i = 0; i < m.ops.size(); ++i) {
     auto op = prepare_op(s, m.ops[i], zxid, &undo);
     if (!op) {
       failed_at = i;
       failure = op.code();
+      failure_detail = op.error().detail;
       break;
     }
     out.ops.push_back(std::move(*op));
@@ -304,7 +309,7 @@ txn_body database::prepare_multi(session_id s, const multi_request& m, zxid_t zx
     auto code = i < failed_at ? error_code::ok
                 : i == failed_at ? failure
                                  : error_code::runtime_inconsistency;
-    failed.ops.push_back(txn_error{code});
+    failed.ops.push_back(txn_error{code, i == failed_at ? failure_detail : std::string()});
   }
   return failed;
 }
@@ -340,7 +345,7 @@ txn database::prepare(session_id s, const request& r, int64_t wall_ms) {
   zxid_t zxid = next_zxid_ + 1;
   auto single = [&](result<txn_op> op) -> txn_body {
     if (!op)
-      return txn_error{op.code()};
+      return txn_error{op.code(), op.error().detail};
     return std::visit([](auto&& x) -> txn_body { return std::move(x); }, std::move(*op));
   };
   txn_body body = std::visit(
@@ -351,7 +356,9 @@ txn database::prepare(session_id s, const request& r, int64_t wall_ms) {
                [&](const check_request& x) { return single(prepare_check(s, x)); },
                [&](const multi_request& m) { return prepare_multi(s, m, zxid); },
                [&](const close_request&) { return prepare_close(s, zxid); },
-               [&](const auto&) -> txn_body { return txn_error{error_code::bad_arguments}; }},
+               [&](const auto&) -> txn_body {
+                 return txn_error{error_code::bad_arguments, std::string(request_name(r.body)) + " is not a write"};
+               }},
       r.body);
   auto t = make_txn(s, wall_ms, std::move(body));
   t.cxid = r.xid;
@@ -378,6 +385,7 @@ outcome database::apply(const txn& t, int32_t xid) {
   forget_records(t.zxid);
   deliver_triggers(result, t.zxid, out);
   out.resp.err = result.err;
+  out.resp.detail = std::move(result.detail);
   std::visit(overload{[&](const txn_create&) {
                         if (result.err == error_code::ok)
                           out.resp.body = create_result{result.ops[0].path, result.ops[0].stat};
@@ -547,6 +555,11 @@ outcome database::read(session_id s, const request& r) {
           [&](const add_watch_request& x) {
             if (!check_path(x.path))
               return;
+            if (x.mode != add_watch_mode::persistent && x.mode != add_watch_mode::persistent_recursive) {
+              resp.err = error_code::bad_arguments;
+              resp.detail = "unknown addWatch mode " + std::to_string(static_cast<int32_t>(x.mode));
+              return;
+            }
             if (auto* n = tree_.find(x.path); n != nullptr && !permitted(s, tree_.acl_of(*n), perm::read)) {
               resp.err = error_code::no_auth;
               resp.detail = x.path;
@@ -557,6 +570,12 @@ outcome database::read(session_id s, const request& r) {
           [&](const remove_watches_request& x) {
             if (!check_path(x.path))
               return;
+            auto type = static_cast<int32_t>(x.type);
+            if (type < 1 || type > 5) {
+              resp.err = error_code::bad_arguments;
+              resp.detail = "unknown watcher type " + std::to_string(type);
+              return;
+            }
             if (!watches_.remove(x.path, x.type, s)) {
               resp.err = error_code::no_watcher;
               resp.detail = x.path;

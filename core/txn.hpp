@@ -37,6 +37,7 @@ struct txn_check {
 };
 struct txn_error {
   error_code err = error_code::ok;
+  std::string detail; // what failed, for the client and the log (the path, or the reason)
 };
 using txn_op = std::variant<txn_create, txn_delete, txn_set_data, txn_set_acl, txn_check, txn_error>;
 

@@ -1,0 +1,222 @@
+#include "actors/client/blocking_client.hpp"
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+
+#include "actors/client/session.hpp"
+
+namespace corral::client {
+
+namespace {
+struct client_config : caf::actor_system_config {
+  client_config() {
+    set("scheduler.max-threads", 2);
+  }
+};
+} // namespace
+
+struct blocking_client::impl {
+  client_options opts;
+  client_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  caf::actor session;
+  caf::actor sink;
+  std::mutex call_mtx;
+  watch_callback deliver_event;
+
+  mutable std::mutex mtx;
+  std::condition_variable cv;
+  std::deque<watch_event> events;
+  connection_state current = connection_state::suspended;
+  bool connected_once = false;
+  std::function<void(const watch_event&)> on_event;
+  std::function<void(connection_state)> on_state;
+};
+
+blocking_client::blocking_client(client_options opts) : impl_(std::make_unique<impl>()) {
+  auto& m = *impl_;
+  m.opts = std::move(opts);
+  m.cfg.load<caf::io::middleman>();
+  m.sys = std::make_unique<caf::actor_system>(m.cfg);
+  sink_callbacks cb;
+  auto* raw = impl_.get();
+  cb.on_event = [raw](const watch_event& e) {
+    std::function<void(const watch_event&)> fn;
+    {
+      std::lock_guard<std::mutex> g(raw->mtx);
+      raw->events.push_back(e);
+      fn = raw->on_event;
+    }
+    raw->cv.notify_all();
+    if (fn)
+      fn(e);
+  };
+  cb.on_state = [raw](connection_state s) {
+    std::function<void(connection_state)> fn;
+    {
+      std::lock_guard<std::mutex> g(raw->mtx);
+      raw->current = s;
+      if (s == connection_state::connected || s == connection_state::reconnected)
+        raw->connected_once = true;
+      fn = raw->on_state;
+    }
+    raw->cv.notify_all();
+    if (fn)
+      fn(s);
+  };
+  m.deliver_event = cb.on_event;
+  m.sink = spawn_sink(*m.sys, std::move(cb));
+  session_options so;
+  so.servers = m.opts.servers;
+  so.session_timeout_ms = m.opts.session_timeout_ms;
+  m.session = spawn_session(*m.sys, so);
+  caf::anon_send(m.session, atoms::subscribe::value, m.sink);
+}
+
+blocking_client::~blocking_client() {
+  close();
+  caf::anon_send_exit(impl_->sink, caf::exit_reason::user_shutdown);
+  impl_->sys.reset();
+}
+
+bool blocking_client::wait_connected(std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lk(impl_->mtx);
+  return impl_->cv.wait_for(lk, timeout, [&] {
+    return impl_->current == connection_state::connected || impl_->current == connection_state::reconnected
+           || impl_->current == connection_state::expired || impl_->current == connection_state::closed;
+  }) && (impl_->current == connection_state::connected || impl_->current == connection_state::reconnected);
+}
+
+response blocking_client::call(request_body body) {
+  auto& m = *impl_;
+  std::lock_guard<std::mutex> g(m.call_mtx);
+  response out;
+  out.err = error_code::operation_timeout;
+  out.detail = "no answer within " + std::to_string(m.opts.request_timeout_ms) + " ms";
+  if (!m.session) {
+    out.err = error_code::session_expired;
+    out.detail = "session closed";
+    return out;
+  }
+  caf::scoped_actor self{*m.sys};
+  self->request(m.session, std::chrono::milliseconds(m.opts.request_timeout_ms), atoms::watch::value,
+                std::move(body), m.deliver_event)
+      .receive([&](response& r) { out = std::move(r); },
+               [&](caf::error& e) {
+                 if (e != caf::sec::request_timeout) {
+                   out.err = error_code::connection_loss;
+                   out.detail = m.sys->render(e);
+                 }
+               });
+  return out;
+}
+
+namespace {
+template <class T>
+result<T> take(response r) {
+  if (r.err != error_code::ok)
+    return error_info{r.err, r.detail};
+  if (auto* v = std::get_if<T>(&r.body))
+    return std::move(*v);
+  return error_info{error_code::marshalling_error, "unexpected response shape"};
+}
+result<unit> take_unit(response r) {
+  if (r.err != error_code::ok)
+    return error_info{r.err, r.detail};
+  return unit{};
+}
+} // namespace
+
+result<create_result> blocking_client::create(const std::string& path, const std::string& data, create_mode mode,
+                                              acl_list acl, int64_t ttl) {
+  return take<create_result>(call(create_request{path, data, std::move(acl), mode, ttl}));
+}
+result<unit> blocking_client::remove(const std::string& path, int32_t version) {
+  return take_unit(call(delete_request{path, version}));
+}
+result<node_stat> blocking_client::exists(const std::string& path, bool watch) {
+  return take<node_stat>(call(exists_request{path, watch}));
+}
+result<data_result> blocking_client::get(const std::string& path, bool watch) {
+  return take<data_result>(call(get_data_request{path, watch}));
+}
+result<node_stat> blocking_client::set(const std::string& path, const std::string& data, int32_t version) {
+  return take<node_stat>(call(set_data_request{path, data, version}));
+}
+result<children_result> blocking_client::children(const std::string& path, bool watch) {
+  return take<children_result>(call(get_children_request{path, watch}));
+}
+result<acl_result> blocking_client::get_acl(const std::string& path) {
+  return take<acl_result>(call(get_acl_request{path}));
+}
+result<node_stat> blocking_client::set_acl(const std::string& path, acl_list acl, int32_t version) {
+  return take<node_stat>(call(set_acl_request{path, std::move(acl), version}));
+}
+result<std::vector<op_result>> blocking_client::multi(std::vector<multi_op> ops) {
+  auto r = call(multi_request{std::move(ops)});
+  if (auto* v = std::get_if<std::vector<op_result>>(&r.body); v && r.err != error_code::ok) {
+    // Point at the op that failed, as ZooKeeper's exception does.
+    for (size_t i = 0; i < v->size(); ++i)
+      if ((*v)[i].err != error_code::ok && (*v)[i].err != error_code::runtime_inconsistency)
+        return error_info{r.err, "op " + std::to_string(i + 1) + " of the multi"};
+  }
+  return take<std::vector<op_result>>(std::move(r));
+}
+result<unit> blocking_client::add_auth(const std::string& scheme, const std::string& credentials) {
+  return take_unit(call(auth_request{scheme, credentials}));
+}
+result<unit> blocking_client::add_watch(const std::string& path, add_watch_mode mode) {
+  return take_unit(call(add_watch_request{path, mode}));
+}
+result<unit> blocking_client::sync(const std::string& path) { return take_unit(call(sync_request{path})); }
+
+void blocking_client::close() {
+  auto& m = *impl_;
+  std::lock_guard<std::mutex> g(m.call_mtx);
+  if (!m.session)
+    return;
+  caf::scoped_actor self{*m.sys};
+  self->request(m.session, std::chrono::milliseconds(m.opts.request_timeout_ms), atoms::close::value)
+      .receive([](response&) {}, [](caf::error&) {});
+  caf::anon_send_exit(m.session, caf::exit_reason::user_shutdown);
+  m.session = nullptr;
+}
+
+void blocking_client::on_event(std::function<void(const watch_event&)> fn) {
+  std::lock_guard<std::mutex> g(impl_->mtx);
+  impl_->on_event = std::move(fn);
+}
+
+void blocking_client::on_state(std::function<void(connection_state)> fn) {
+  std::lock_guard<std::mutex> g(impl_->mtx);
+  impl_->on_state = std::move(fn);
+}
+
+std::optional<watch_event> blocking_client::next_event(std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lk(impl_->mtx);
+  if (!impl_->cv.wait_for(lk, timeout, [&] { return !impl_->events.empty(); }))
+    return std::nullopt;
+  auto e = std::move(impl_->events.front());
+  impl_->events.pop_front();
+  return e;
+}
+
+session_id blocking_client::id() const {
+  auto& m = *impl_;
+  std::lock_guard<std::mutex> g(m.call_mtx);
+  if (!m.session)
+    return 0;
+  session_id id = 0;
+  caf::scoped_actor self{*m.sys};
+  self->request(m.session, std::chrono::seconds(5), caf::get_atom::value)
+      .receive([&](int64_t sid, int64_t) { id = sid; }, [](caf::error&) {});
+  return id;
+}
+
+connection_state blocking_client::state() const {
+  std::lock_guard<std::mutex> g(impl_->mtx);
+  return impl_->current;
+}
+
+} // namespace corral::client

@@ -1,0 +1,74 @@
+#include "actors/logging.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <mutex>
+
+namespace corral::log {
+
+namespace {
+std::atomic<int> current{static_cast<int>(level::info)};
+std::mutex mtx;
+FILE* out = nullptr;
+
+const char* name_of(level l) {
+  switch (l) {
+    case level::debug: return "DEBUG";
+    case level::info: return "INFO ";
+    case level::warn: return "WARN ";
+    case level::error: return "ERROR";
+    default: return "?    ";
+  }
+}
+} // namespace
+
+bool set_level(const std::string& name) {
+  static const char* names[] = {"debug", "info", "warn", "error", "off"};
+  for (int i = 0; i < 5; ++i)
+    if (name == names[i]) {
+      current = i;
+      return true;
+    }
+  return false;
+}
+
+void set_level(level l) { current = static_cast<int>(l); }
+
+bool set_file(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "a");
+  if (f == nullptr) {
+    std::fprintf(stderr, "cannot open log file %s; logging to stderr\n", path.c_str());
+    return false;
+  }
+  std::lock_guard<std::mutex> guard(mtx);
+  out = f;
+  return true;
+}
+
+bool enabled(level l) { return static_cast<int>(l) >= current.load(std::memory_order_relaxed); }
+
+void write(level l, const std::string& component, const std::string& message) {
+  using namespace std::chrono;
+  auto now = system_clock::now();
+  auto secs = system_clock::to_time_t(now);
+  auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm tm;
+  gmtime_r(&secs, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::lock_guard<std::mutex> guard(mtx);
+  FILE* f = out != nullptr ? out : stderr;
+  std::fprintf(f, "%s.%03dZ %s %s: %s\n", stamp, static_cast<int>(ms), name_of(l), component.c_str(),
+               message.c_str());
+  std::fflush(f);
+}
+
+std::string hex(long long value) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(value));
+  return buf;
+}
+
+} // namespace corral::log

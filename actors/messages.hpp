@@ -1,0 +1,39 @@
+// Atoms and message types that actors exchange inside one process. Our structs travel between
+// local actors only (never over BASP), so they are declared unsafe-but-allowed rather than given
+// serializers. Everything that crosses a machine is Cap'n Proto (see protocol/).
+// Include only from actors/*.cpp: this pulls in CAF.
+#pragma once
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include "core/database.hpp"
+#include "protocol/client_codec.hpp"
+
+namespace corral::atoms {
+using attach = caf::atom_constant<caf::atom("attach")>;
+using detach = caf::atom_constant<caf::atom("detach")>;
+using open = caf::atom_constant<caf::atom("open")>;
+using request = caf::atom_constant<caf::atom("request")>;
+using write = caf::atom_constant<caf::atom("write")>;
+using close = caf::atom_constant<caf::atom("close")>;
+using expired = caf::atom_constant<caf::atom("expired")>;
+using tick = caf::atom_constant<caf::atom("tick")>;
+using gone = caf::atom_constant<caf::atom("gone")>;
+using connect = caf::atom_constant<caf::atom("connect")>;
+using connected = caf::atom_constant<caf::atom("connected")>;
+using retry = caf::atom_constant<caf::atom("retry")>;
+using subscribe = caf::atom_constant<caf::atom("subscribe")>;
+using state = caf::atom_constant<caf::atom("state")>;
+using watch = caf::atom_constant<caf::atom("watch")>;
+using fire = caf::atom_constant<caf::atom("fire")>;
+using stop = caf::atom_constant<caf::atom("stop")>;
+using stats = caf::atom_constant<caf::atom("stats")>;
+} // namespace corral::atoms
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::request_body)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::response)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::watch_event)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::protocol::connect_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::protocol::connect_response)

@@ -1,0 +1,35 @@
+// Starting and stopping a standalone Corral server inside an actor system: the state machine actor
+// (owns the database), one session actor per client session, and the client listener broker.
+// Called by tools/corral_server.cpp and by tests that embed a server.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <caf/fwd.hpp>
+#include <caf/actor.hpp>
+#include <caf/expected.hpp>
+
+#include "core/database.hpp"
+
+namespace corral::server {
+
+struct server_options {
+  std::string host = "127.0.0.1";
+  uint16_t port = 2281;       // native protocol; 0 picks a free port
+  std::string data_dir = "data";
+  size_t max_frame_bytes = 0; // 0: max data + 64 KiB
+  size_t max_connections = 10000;
+  database_options db;
+};
+
+struct running_server {
+  caf::actor state_machine;
+  caf::actor listener;
+  uint16_t port = 0;
+};
+
+caf::expected<running_server> start(caf::actor_system& sys, const server_options& opts);
+void stop(caf::actor_system& sys, running_server& srv);
+
+} // namespace corral::server

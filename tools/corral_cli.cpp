@@ -1,0 +1,153 @@
+// corral-cli: the command-line client, in zkCli.sh's manner.
+//   corral-cli [--server HOST:PORT[,HOST:PORT...]] [--timeout MS]              interactive shell
+//   corral-cli [--server ...] COMMAND ARGS...                                   one command, exit 1 on error
+//   echo "ls /" | corral-cli [--server ...]                                     commands from standard input
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <mutex>
+#include <sstream>
+#include <unistd.h>
+
+#include <readline/history.h>
+#include <readline/readline.h>
+
+#include "tools/cli_commands.hpp"
+
+namespace {
+
+corral::cli::shell* g_shell = nullptr;
+std::mutex g_out;
+
+char* command_generator(const char* text, int state) {
+  static size_t index;
+  static std::vector<std::string> matches;
+  if (state == 0) {
+    index = 0;
+    matches.clear();
+    std::string prefix(text);
+    bool first_word = true;
+    for (int i = 0; i < rl_point; ++i)
+      if (rl_line_buffer[i] == ' ')
+        first_word = false;
+    if (first_word) {
+      for (auto& c : corral::cli::command_names())
+        if (c.compare(0, prefix.size(), prefix) == 0)
+          matches.push_back(c);
+    } else if (g_shell != nullptr) {
+      matches = g_shell->complete_path(prefix);
+    }
+  }
+  if (index < matches.size())
+    return strdup(matches[index++].c_str());
+  return nullptr;
+}
+
+char** complete(const char* text, int, int) {
+  rl_attempted_completion_over = 1;
+  rl_completion_append_character = '\0';
+  return rl_completion_matches(text, command_generator);
+}
+
+std::vector<std::string> split_servers(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ','))
+    if (!item.empty())
+      out.push_back(item);
+  return out;
+}
+
+int usage() {
+  std::cerr << "usage: corral-cli [--server HOST:PORT[,HOST:PORT...]] [--timeout MS] [COMMAND ARGS...]\n"
+               "       with no command: an interactive shell (or commands from standard input)\n";
+  return 2;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  corral::client::client_options opts;
+  std::vector<std::string> command;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (!command.empty()) {
+      command.push_back(a);
+    } else if ((a == "--server" || a == "-server") && i + 1 < argc) {
+      opts.servers = split_servers(argv[++i]);
+    } else if (a.rfind("--server=", 0) == 0) {
+      opts.servers = split_servers(a.substr(9));
+    } else if ((a == "--timeout" || a == "-timeout") && i + 1 < argc) {
+      opts.session_timeout_ms = std::atoi(argv[++i]);
+    } else if (a == "--help" || a == "-h") {
+      usage();
+      return 0;
+    } else if (a.rfind("--", 0) == 0) {
+      return usage();
+    } else {
+      command.push_back(a);
+    }
+  }
+  if (opts.servers.empty())
+    return usage();
+  corral::client::blocking_client client(opts);
+  corral::cli::shell sh(client, std::cout, std::cerr);
+  g_shell = &sh;
+  bool interactive = command.empty() && isatty(STDIN_FILENO);
+  client.on_event([&](const corral::watch_event& e) {
+    std::lock_guard<std::mutex> g(g_out);
+    sh.print_event(e);
+    if (interactive)
+      rl_forced_update_display();
+  });
+  if (!client.wait_connected(std::chrono::milliseconds(opts.session_timeout_ms))) {
+    std::cerr << "cannot connect to " << opts.servers[0]
+              << (opts.servers.size() > 1 ? " (or the other servers)" : "")
+              << ": is corral-server running there? (start it with tools/dev.sh run)\n";
+    return 1;
+  }
+  if (!command.empty())
+    return sh.execute(command) ? 0 : 1;
+  bool all_ok = true;
+  if (!interactive) {
+    std::string line;
+    while (!sh.quit_requested() && std::getline(std::cin, line)) {
+      std::string err;
+      auto words = corral::cli::tokenize(line, err);
+      if (!err.empty()) {
+        std::cerr << err << "\n";
+        all_ok = false;
+        continue;
+      }
+      std::lock_guard<std::mutex> g(g_out);
+      all_ok = sh.execute(words) && all_ok;
+      std::cout.flush();
+    }
+    return all_ok ? 0 : 1;
+  }
+  rl_attempted_completion_function = complete;
+  std::string history = std::string(getenv("HOME") ? getenv("HOME") : ".") + "/.corral_history";
+  read_history(history.c_str());
+  std::cout << "Connected to " << opts.servers[0] << ". Type help for commands.\n";
+  while (!sh.quit_requested()) {
+    char* raw = readline("[corral] ");
+    if (raw == nullptr)
+      break;
+    std::string line(raw);
+    free(raw);
+    if (line.empty())
+      continue;
+    add_history(line.c_str());
+    std::string err;
+    auto words = corral::cli::tokenize(line, err);
+    if (!err.empty()) {
+      std::cerr << err << "\n";
+      continue;
+    }
+    std::lock_guard<std::mutex> g(g_out);
+    sh.execute(words);
+  }
+  write_history(history.c_str());
+  return 0;
+}

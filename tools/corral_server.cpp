@@ -1,0 +1,149 @@
+// corral-server: a standalone Corral server. Options come from a CAF config file in INI form
+// (corral.conf in the working directory, or --config-file=PATH) and the command line
+// (--corral.port=2281 ...), which overrides the file. --help lists every option with its default.
+#include <csignal>
+#include <fstream>
+#include <iostream>
+
+#include <boost/filesystem.hpp>
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include "actors/logging.hpp"
+#include "actors/server/server.hpp"
+
+namespace {
+
+struct server_config : caf::actor_system_config {
+  std::string host = "127.0.0.1";
+  uint16_t port = 2281;
+  std::string data_dir = "data";
+  int64_t tick_ms = 2000;
+  int32_t min_session_timeout_ms = 0;
+  int32_t max_session_timeout_ms = 0;
+  int32_t max_data_bytes = 1024 * 1024;
+  std::string super_digest;
+  bool ttl_nodes = false;
+  bool container_nodes = true;
+  int64_t container_check_interval_ms = 60000;
+  size_t max_connections = 10000;
+  std::string log_level = "info";
+  std::string log_file;
+  std::string ready_file;
+
+  server_config() {
+    opt_group{custom_options_, "corral"}
+        .add(host, "host", "address to listen on (default 127.0.0.1)")
+        .add(port, "port", "native-protocol client port (default 2281; 0 picks a free one)")
+        .add(data_dir, "data-dir", "directory for the server's data (default ./data)")
+        .add(tick_ms, "tick-ms", "basic time unit in ms; session timeouts are 2..20 ticks (default 2000)")
+        .add(min_session_timeout_ms, "min-session-timeout-ms", "lowest negotiated session timeout (default 2 ticks)")
+        .add(max_session_timeout_ms, "max-session-timeout-ms", "highest negotiated session timeout (default 20 ticks)")
+        .add(max_data_bytes, "max-data-bytes", "largest znode data accepted, bytes (default 1048576)")
+        .add(super_digest, "super-digest", "superuser as user:base64(sha1(user:password)); empty: none")
+        .add(ttl_nodes, "ttl-nodes", "allow TTL nodes (default false, as in ZooKeeper)")
+        .add(container_nodes, "container-nodes", "allow container nodes (default true)")
+        .add(container_check_interval_ms, "container-check-interval-ms",
+             "how often empty containers and expired TTL nodes are removed (default 60000)")
+        .add(max_connections, "max-connections", "client connections accepted at once (default 10000)")
+        .add(log_level, "log-level", "debug, info, warn, error or off (default info)")
+        .add(log_file, "log-file", "append the log to this file instead of stderr")
+        .add(ready_file, "ready-file", "once listening, write the port to this file (for scripts and tests)");
+    // Two cores are the expected machine: do not start more workers than that by default.
+    set("scheduler.max-threads", 2);
+  }
+};
+
+corral::server::server_options to_options(const server_config& cfg) {
+  corral::server::server_options o;
+  o.host = cfg.host;
+  o.port = cfg.port;
+  o.data_dir = cfg.data_dir;
+  o.max_connections = cfg.max_connections;
+  o.db.tick_ms = cfg.tick_ms;
+  o.db.min_session_timeout_ms = cfg.min_session_timeout_ms;
+  o.db.max_session_timeout_ms = cfg.max_session_timeout_ms;
+  o.db.max_data_bytes = cfg.max_data_bytes;
+  o.db.super_digest = cfg.super_digest;
+  o.db.ttl_enabled = cfg.ttl_nodes;
+  o.db.containers_enabled = cfg.container_nodes;
+  o.db.container_check_ms = cfg.container_check_interval_ms;
+  return o;
+}
+
+// Checks what the options cannot express as types; returns a message or "".
+std::string check(const server_config& cfg) {
+  if (cfg.tick_ms < 1 || cfg.tick_ms > 60000)
+    return "corral.tick-ms must be between 1 and 60000";
+  if (cfg.max_data_bytes < 0 || cfg.max_data_bytes > 64 * 1024 * 1024)
+    return "corral.max-data-bytes must be between 0 and 67108864";
+  if (cfg.max_session_timeout_ms != 0 && cfg.max_session_timeout_ms < cfg.min_session_timeout_ms)
+    return "corral.max-session-timeout-ms is below corral.min-session-timeout-ms";
+  if (!cfg.super_digest.empty() && cfg.super_digest.find(':') == std::string::npos)
+    return "corral.super-digest must look like user:base64hash";
+  return "";
+}
+
+int run(caf::actor_system& sys, const server_config& cfg, sigset_t& signals) {
+  auto opts = to_options(cfg);
+  boost::system::error_code ec;
+  boost::filesystem::create_directories(opts.data_dir, ec);
+  if (ec) {
+    corral::log::error("server", "cannot create data directory ", opts.data_dir, ": ", ec.message(),
+                       "; choose another with --corral.data-dir");
+    return 1;
+  }
+  auto srv = corral::server::start(sys, opts);
+  if (!srv) {
+    corral::log::error("server", "cannot listen on ", opts.host, ":", opts.port, ": ",
+                       sys.render(srv.error()), "; is another server running there? choose --corral.port");
+    return 1;
+  }
+  if (!cfg.ready_file.empty()) {
+    std::ofstream(cfg.ready_file + ".tmp") << srv->port << "\n";
+    boost::filesystem::rename(cfg.ready_file + ".tmp", cfg.ready_file, ec);
+  }
+  int sig = 0;
+  sigwait(&signals, &sig);
+  corral::log::info("server", "received ", strsignal(sig), ", shutting down");
+  corral::server::stop(sys, *srv);
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  // Block the stop signals in every thread (CAF's threads inherit this mask); main waits for them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  server_config cfg;
+  if (auto err = cfg.parse(argc, argv, "corral.conf")) {
+    std::cerr << "corral-server: bad option: " << caf::actor_system_config::render(err)
+              << " (see corral-server --help)\n";
+    return 2;
+  }
+  if (cfg.cli_helptext_printed)
+    return 0;
+  if (auto msg = check(cfg); !msg.empty()) {
+    std::cerr << "corral-server: " << msg << "\n";
+    return 2;
+  }
+  if (!corral::log::set_level(cfg.log_level)) {
+    std::cerr << "corral-server: unknown log level '" << cfg.log_level << "'\n";
+    return 2;
+  }
+  if (!cfg.log_file.empty())
+    corral::log::set_file(cfg.log_file);
+  cfg.load<caf::io::middleman>();
+  int rc;
+  {
+    caf::actor_system sys{cfg};
+    corral::log::info("server", "corral-server starting (data dir ", cfg.data_dir, ", tick ", cfg.tick_ms, " ms)");
+    rc = run(sys, cfg, signals);
+  }
+  corral::log::info("server", "stopped");
+  return rc;
+}
