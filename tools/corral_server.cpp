@@ -52,6 +52,21 @@ struct server_config : caf::actor_system_config {
     // Two cores are the expected machine: do not start more workers than that by default.
     set("scheduler.max-threads", 2);
   }
+
+  // Corral's own options (CAF's --help shows only its global ones; --long-help shows CAF's too).
+  std::string help() const {
+    std::string out = "usage: corral-server [--config-file=PATH] [--corral.OPTION=VALUE ...]\n"
+                      "Options are read from corral.conf (INI form, section [corral]) and the command line.\n\n";
+    for (auto& opt : custom_options_) {
+      if (opt.category() != "corral")
+        continue;
+      std::string name = "--corral." + std::string(opt.long_name().begin(), opt.long_name().end());
+      out += "  " + name + std::string(name.size() < 40 ? 40 - name.size() : 1, ' ')
+             + std::string(opt.description().begin(), opt.description().end()) + "\n";
+    }
+    out += "\nCAF's own options (scheduler, middleman, ...): corral-server --long-help\n";
+    return out;
+  }
 };
 
 corral::server::server_options to_options(const server_config& cfg) {
@@ -120,6 +135,13 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   server_config cfg;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--help" || a == "-h" || a == "-?") {
+      std::cout << cfg.help();
+      return 0;
+    }
+  }
   if (auto err = cfg.parse(argc, argv, "corral.conf")) {
     std::cerr << "corral-server: bad option: " << caf::actor_system_config::render(err)
               << " (see corral-server --help)\n";

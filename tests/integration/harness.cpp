@@ -1,0 +1,342 @@
+#include "tests/integration/harness.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <stdexcept>
+
+#include <boost/filesystem.hpp>
+
+namespace corral::test {
+
+namespace fs = boost::filesystem;
+
+namespace {
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+int connect_to(uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    throw std::runtime_error("cannot connect to 127.0.0.1:" + std::to_string(port));
+  }
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return fd;
+}
+
+} // namespace
+
+// ---- server_process ----------------------------------------------------------------------------
+
+server_process::server_process(std::vector<std::string> extra_args) : extra_(std::move(extra_args)) {
+  dir_ = (fs::temp_directory_path() / fs::unique_path("corral-test-%%%%-%%%%-%%%%")).string();
+  fs::create_directories(dir_);
+  start(0);
+}
+
+void server_process::start(uint16_t port) {
+  auto ready = dir_ + "/ready";
+  fs::remove(ready);
+  std::vector<std::string> args{CORRAL_SERVER_BIN,
+                                "--corral.port=" + std::to_string(port),
+                                "--corral.data-dir=" + dir_ + "/data",
+                                "--corral.ready-file=" + ready,
+                                "--corral.log-file=" + dir_ + "/server.log",
+                                "--corral.tick-ms=100"};
+  args.insert(args.end(), extra_.begin(), extra_.end());
+  pid_ = fork();
+  if (pid_ == 0) {
+    std::vector<char*> argv;
+    for (auto& a : args)
+      argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  bool up = eventually([&] { return fs::exists(ready); }, std::chrono::seconds(15));
+  if (!up)
+    throw std::runtime_error("corral-server did not start; log:\n" + log());
+  port_ = static_cast<uint16_t>(std::stoi(slurp(ready)));
+}
+
+std::string server_process::log() const { return slurp(dir_ + "/server.log"); }
+
+void server_process::kill9() {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+}
+
+void server_process::restart() {
+  kill9();
+  start(port_);
+}
+
+server_process::~server_process() {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGTERM);
+    bool done = eventually([&] { return waitpid(pid_, nullptr, WNOHANG) == pid_; }, std::chrono::seconds(5));
+    if (!done)
+      kill9();
+  }
+  boost::system::error_code ec;
+  fs::remove_all(dir_, ec);
+}
+
+// ---- raw_client --------------------------------------------------------------------------------
+
+raw_client::raw_client(uint16_t port) : fd_(connect_to(port)) {}
+
+raw_client::~raw_client() {
+  if (fd_ >= 0)
+    ::close(fd_);
+}
+
+void raw_client::send(const protocol::client_message& m) {
+  std::vector<char> bytes;
+  protocol::encode(m, bytes);
+  send_bytes(std::string(bytes.begin(), bytes.end()));
+}
+
+void raw_client::send_bytes(const std::string& bytes) {
+  size_t off = 0;
+  while (off < bytes.size()) {
+    auto n = ::send(fd_, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
+    if (n <= 0)
+      return;
+    off += static_cast<size_t>(n);
+  }
+}
+
+std::optional<protocol::server_message> raw_client::recv(int timeout_ms) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    kj::ArrayPtr<const capnp::word> f;
+    auto st = reader_.next(f);
+    if (st == protocol::frame_reader::status::frame) {
+      auto m = protocol::decode_server(f);
+      if (!m)
+        throw std::runtime_error("server sent a bad frame: " + m.error().detail);
+      return std::move(*m);
+    }
+    if (st != protocol::frame_reader::status::need_more)
+      throw std::runtime_error("server sent a bad frame: " + reader_.reason());
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0)
+      return std::nullopt;
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0)
+      return std::nullopt;
+    char buf[65536];
+    auto n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n <= 0)
+      return std::nullopt;
+    reader_.feed(buf, static_cast<size_t>(n));
+  }
+}
+
+bool raw_client::closed_by_server(int timeout_ms) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, 50) > 0) {
+      char buf[4096];
+      auto n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0)
+        return true;
+    }
+  }
+  return false;
+}
+
+protocol::connect_response raw_client::handshake(session_id id, const std::string& password, int32_t timeout_ms) {
+  protocol::connect_request req;
+  req.session = id;
+  req.password = password;
+  req.timeout_ms = timeout_ms;
+  send(protocol::client_message{req});
+  auto m = recv();
+  if (!m || !std::holds_alternative<protocol::connect_response>(*m))
+    throw std::runtime_error("no Connected frame from the server");
+  return std::get<protocol::connect_response>(*m);
+}
+
+response raw_client::call(request_body body, std::vector<watch_event>* events) {
+  request r{next_xid_++, std::move(body)};
+  send(protocol::client_message{r});
+  for (;;) {
+    auto m = recv();
+    if (!m)
+      throw std::runtime_error("no response to xid " + std::to_string(r.xid));
+    if (auto* e = std::get_if<watch_event>(&*m)) {
+      if (events != nullptr)
+        events->push_back(*e);
+      continue;
+    }
+    if (auto* resp = std::get_if<response>(&*m); resp && resp->xid == r.xid)
+      return *resp;
+  }
+}
+
+// ---- tcp_proxy ---------------------------------------------------------------------------------
+
+tcp_proxy::tcp_proxy(uint16_t target) : target_(target) {
+  listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+  int one = 1;
+  setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(listen_fd_, 16) != 0)
+    throw std::runtime_error("proxy cannot listen");
+  socklen_t len = sizeof addr;
+  getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+  port_ = ntohs(addr.sin_port);
+  thread_ = std::thread([this] { run(); });
+}
+
+tcp_proxy::~tcp_proxy() {
+  stop_ = true;
+  thread_.join();
+  ::close(listen_fd_);
+}
+
+void tcp_proxy::cut() {
+  int before = cut_requests_.load();
+  cut_requests_ = before + 1;
+}
+
+void tcp_proxy::run() {
+  std::map<int, int> peer; // fd -> the other side
+  int handled_cuts = 0;
+  while (!stop_) {
+    if (cut_requests_ != handled_cuts) {
+      handled_cuts = cut_requests_;
+      for (auto& [fd, other] : peer)
+        ::close(fd);
+      peer.clear();
+    }
+    std::vector<pollfd> fds{{listen_fd_, POLLIN, 0}};
+    for (auto& [fd, other] : peer)
+      fds.push_back({fd, POLLIN, 0});
+    if (::poll(fds.data(), fds.size(), 20) <= 0)
+      continue;
+    if (fds[0].revents & POLLIN) {
+      int c = ::accept(listen_fd_, nullptr, nullptr);
+      if (c >= 0) {
+        try {
+          int s = connect_to(target_);
+          peer[c] = s;
+          peer[s] = c;
+        } catch (...) {
+          ::close(c);
+        }
+      }
+    }
+    for (size_t i = 1; i < fds.size(); ++i) {
+      if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
+        continue;
+      int fd = fds[i].fd;
+      auto it = peer.find(fd);
+      if (it == peer.end())
+        continue;
+      char buf[65536];
+      auto n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) {
+        int other = it->second;
+        ::close(fd);
+        ::close(other);
+        peer.erase(fd);
+        peer.erase(other);
+        continue;
+      }
+      ::send(it->second, buf, static_cast<size_t>(n), MSG_NOSIGNAL);
+    }
+  }
+  for (auto& [fd, other] : peer)
+    ::close(fd);
+}
+
+// ---- corral-cli --------------------------------------------------------------------------------
+
+cli_result run_cli(const std::vector<std::string>& args, const std::string& input, int line_delay_ms) {
+  auto dir = fs::temp_directory_path() / fs::unique_path("corral-cli-%%%%-%%%%");
+  fs::create_directories(dir);
+  auto out = (dir / "out").string(), err = (dir / "err").string();
+  ::signal(SIGPIPE, SIG_IGN); // the CLI may exit before reading all its input
+  int pipe_fds[2];
+  if (::pipe(pipe_fds) != 0)
+    throw std::runtime_error("pipe failed");
+  pid_t pid = fork();
+  if (pid == 0) {
+    ::close(pipe_fds[1]);
+    int i = pipe_fds[0];
+    int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(i, 0);
+    dup2(o, 1);
+    dup2(e, 2);
+    std::vector<std::string> all{CORRAL_CLI_BIN};
+    all.insert(all.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : all)
+      argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  ::close(pipe_fds[0]);
+  std::thread feeder([fd = pipe_fds[1], input, line_delay_ms] {
+    std::istringstream lines(input);
+    std::string line;
+    while (std::getline(lines, line)) {
+      line += "\n";
+      if (::write(fd, line.data(), line.size()) < 0)
+        break;
+      if (line_delay_ms > 0)
+        std::this_thread::sleep_for(std::chrono::milliseconds(line_delay_ms));
+    }
+    ::close(fd);
+  });
+  cli_result r;
+  int status = 0;
+  bool done = eventually([&] { return waitpid(pid, &status, WNOHANG) == pid; }, std::chrono::seconds(30));
+  if (!done) {
+    ::kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+  }
+  feeder.join();
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = slurp(out);
+  r.err = slurp(err);
+  boost::system::error_code ec;
+  fs::remove_all(dir, ec);
+  return r;
+}
+
+} // namespace corral::test

@@ -1,0 +1,105 @@
+// Helpers for tests that run real processes on 127.0.0.1: a corral-server process on a free port
+// with its own temporary data dir, a raw native-protocol client for wire-level checks, a TCP proxy
+// that can cut every connection (to force reconnects), and running corral-cli.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <chrono>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "protocol/client_codec.hpp"
+#include "protocol/frame.hpp"
+
+namespace corral::test {
+
+class server_process {
+public:
+  explicit server_process(std::vector<std::string> extra_args = {});
+  ~server_process();
+  server_process(const server_process&) = delete;
+
+  uint16_t port() const { return port_; }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  const std::string& dir() const { return dir_; }
+  std::string log() const;
+  void kill9();
+  // Starts again on the same port and data dir.
+  void restart();
+  pid_t pid() const { return pid_; }
+
+private:
+  void start(uint16_t port);
+  std::vector<std::string> extra_;
+  std::string dir_;
+  uint16_t port_ = 0;
+  pid_t pid_ = -1;
+};
+
+// A blocking socket that speaks the native protocol frame by frame.
+class raw_client {
+public:
+  explicit raw_client(uint16_t port);
+  ~raw_client();
+  void send(const protocol::client_message& m);
+  void send_bytes(const std::string& bytes);
+  // The next frame, or nothing after `timeout_ms` or when the server closed the connection.
+  std::optional<protocol::server_message> recv(int timeout_ms = 5000);
+  // True once the server has closed the connection (waits up to timeout_ms).
+  bool closed_by_server(int timeout_ms = 5000);
+  protocol::connect_response handshake(session_id id = 0, const std::string& password = "",
+                                       int32_t timeout_ms = 10000);
+  // Sends a request and returns its response, collecting any events that came first.
+  response call(request_body body, std::vector<watch_event>* events = nullptr);
+
+private:
+  int fd_ = -1;
+  int32_t next_xid_ = 1;
+  protocol::frame_reader reader_{64 << 20};
+};
+
+// Forwards 127.0.0.1:port() to 127.0.0.1:target; cut() closes every forwarded connection.
+class tcp_proxy {
+public:
+  explicit tcp_proxy(uint16_t target);
+  ~tcp_proxy();
+  uint16_t port() const { return port_; }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  void cut();
+
+private:
+  void run();
+  uint16_t target_;
+  uint16_t port_ = 0;
+  int listen_fd_ = -1;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> cut_requests_{0};
+  std::thread thread_;
+};
+
+struct cli_result {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+// Runs corral-cli with `args`, feeding `input` on standard input (through a pipe, pausing
+// `line_delay_ms` after each line, so the CLI stays alive while other things happen).
+cli_result run_cli(const std::vector<std::string>& args, const std::string& input = "", int line_delay_ms = 0);
+
+// Polls `pred` every 10 ms until it holds or `timeout` passes.
+template <class Pred>
+bool eventually(Pred pred, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred())
+      return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return pred();
+}
+
+} // namespace corral::test

@@ -1,0 +1,244 @@
+// A real corral-server process on 127.0.0.1 with several client sessions: operations over the wire,
+// watch ordering, ephemerals on close and expiry, resume on a new connection, reconnects through a
+// severed proxy, malformed frames, restart.
+#include <gtest/gtest.h>
+
+#include "actors/client/blocking_client.hpp"
+#include "actors/client/session.hpp"
+#include <boost/filesystem.hpp>
+#include <fstream>
+#include <mutex>
+
+#include "tests/integration/harness.hpp"
+
+using namespace corral;
+using namespace corral::test;
+using namespace std::chrono_literals;
+
+namespace {
+client::client_options at(const std::string& address, int32_t timeout_ms = 4000) {
+  client::client_options o;
+  o.servers = {address};
+  o.session_timeout_ms = timeout_ms;
+  o.request_timeout_ms = 10000;
+  return o;
+}
+} // namespace
+
+TEST(server, operations_over_the_wire) {
+  server_process srv;
+  client::blocking_client c(at(srv.address()));
+  ASSERT_TRUE(c.wait_connected(5s));
+  auto created = c.create("/app", "v1");
+  ASSERT_TRUE(created.ok()) << created.error().to_string();
+  EXPECT_EQ(created->path, "/app");
+  EXPECT_EQ(c.create("/app", "again").code(), error_code::node_exists);
+  auto seq = c.create("/app/job-", "", create_mode::persistent_sequential);
+  ASSERT_TRUE(seq.ok());
+  EXPECT_EQ(seq->path, "/app/job-0000000000");
+  auto got = c.get("/app");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->data, "v1");
+  EXPECT_EQ(got->stat.num_children, 1);
+  EXPECT_EQ(c.set("/app", "v2", 5).code(), error_code::bad_version);
+  auto st = c.set("/app", "v2", 0);
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->version, 1);
+  EXPECT_EQ(c.remove("/app").code(), error_code::not_empty);
+  auto kids = c.children("/app");
+  ASSERT_TRUE(kids.ok());
+  EXPECT_EQ(kids->children, std::vector<std::string>{"job-0000000000"});
+  auto m = c.multi({delete_request{"/app/job-0000000000", -1}, delete_request{"/app", 1}});
+  ASSERT_TRUE(m.ok());
+  EXPECT_FALSE(c.exists("/app").ok());
+  EXPECT_EQ(c.create("/big", std::string(1024 * 1024 + 1, 'x')).code(), error_code::bad_arguments);
+  EXPECT_EQ(c.get("no-slash").code(), error_code::bad_arguments);
+}
+
+TEST(server, acl_with_digest_auth_across_sessions) {
+  server_process srv;
+  client::blocking_client alice(at(srv.address())), eve(at(srv.address()));
+  ASSERT_TRUE(alice.add_auth("digest", "alice:pw").ok());
+  ASSERT_TRUE(alice.create("/secret", "s", create_mode::persistent, creator_all_acl()).ok());
+  EXPECT_EQ(eve.get("/secret").code(), error_code::no_auth);
+  EXPECT_EQ(eve.set("/secret", "x").code(), error_code::no_auth);
+  ASSERT_TRUE(eve.add_auth("digest", "alice:pw").ok());
+  EXPECT_TRUE(eve.get("/secret").ok());
+  EXPECT_EQ(eve.add_auth("nope", "x").code(), error_code::auth_failed);
+}
+
+TEST(server, watch_event_comes_before_the_response_that_reflects_it) {
+  server_process srv;
+  raw_client a(srv.port());
+  a.handshake();
+  ASSERT_EQ(a.call(create_request{"/w", "0", open_acl_unsafe(), create_mode::persistent, -1}).err, error_code::ok);
+  ASSERT_EQ(a.call(get_data_request{"/w", true}).err, error_code::ok);
+  // Pipeline the write and a read; the event must come first on the wire.
+  a.send(protocol::client_message{request{100, set_data_request{"/w", "1", -1}}});
+  a.send(protocol::client_message{request{101, get_data_request{"/w", false}}});
+  auto first = a.recv();
+  auto second = a.recv();
+  auto third = a.recv();
+  ASSERT_TRUE(first && second && third);
+  ASSERT_TRUE(std::holds_alternative<watch_event>(*first));
+  EXPECT_EQ(std::get<watch_event>(*first).type, event_type::node_data_changed);
+  EXPECT_EQ(std::get<response>(*second).xid, 100);
+  EXPECT_EQ(std::get<response>(*third).xid, 101);
+  EXPECT_EQ(std::get<data_result>(std::get<response>(*third).body).data, "1");
+}
+
+TEST(server, watches_fire_once_across_sessions_and_events_carry_no_data) {
+  server_process srv;
+  client::blocking_client w(at(srv.address())), writer(at(srv.address()));
+  ASSERT_TRUE(writer.create("/cfg", "a").ok());
+  ASSERT_TRUE(w.get("/cfg", true).ok());
+  ASSERT_TRUE(w.children("/cfg", true).ok());
+  ASSERT_TRUE(writer.set("/cfg", "b").ok());
+  ASSERT_TRUE(writer.set("/cfg", "c").ok());
+  ASSERT_TRUE(writer.create("/cfg/x", "").ok());
+  auto e1 = w.next_event(5s);
+  auto e2 = w.next_event(5s);
+  ASSERT_TRUE(e1 && e2);
+  EXPECT_EQ(e1->type, event_type::node_data_changed);
+  EXPECT_EQ(e1->path, "/cfg");
+  EXPECT_EQ(e2->type, event_type::node_children_changed);
+  EXPECT_FALSE(w.next_event(300ms)) << "one-shot watches fire once";
+}
+
+TEST(server, closing_a_session_deletes_its_ephemerals_and_fires_watches) {
+  server_process srv;
+  client::blocking_client watcher(at(srv.address()));
+  {
+    client::blocking_client owner(at(srv.address()));
+    ASSERT_TRUE(owner.create("/lock", "", create_mode::ephemeral).ok());
+    ASSERT_EQ(owner.create("/lock/child", "").code(), error_code::no_children_for_ephemerals);
+    ASSERT_TRUE(watcher.exists("/lock", true).ok());
+    owner.close();
+    EXPECT_EQ(owner.get("/lock").code(), error_code::session_expired);
+  }
+  auto e = watcher.next_event(5s);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->type, event_type::node_deleted);
+  EXPECT_EQ(watcher.exists("/lock").code(), error_code::no_node);
+}
+
+TEST(server, a_silent_session_expires_and_its_ephemerals_go) {
+  server_process srv;
+  client::blocking_client watcher(at(srv.address()));
+  raw_client quiet(srv.port());
+  auto hello = quiet.handshake(0, "", 400); // no pings from here on
+  EXPECT_EQ(hello.timeout_ms, 400);
+  ASSERT_EQ(quiet.call(create_request{"/e", "", open_acl_unsafe(), create_mode::ephemeral, -1}).err, error_code::ok);
+  ASSERT_TRUE(watcher.exists("/e", true).ok());
+  auto e = watcher.next_event(5s);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->type, event_type::node_deleted);
+  // The expired client hears it, and its connection closes.
+  bool told = false;
+  while (auto m = quiet.recv(2000))
+    if (auto* ev = std::get_if<watch_event>(&*m); ev && ev->state == keeper_state::expired)
+      told = true;
+  EXPECT_TRUE(told);
+  raw_client again(srv.port());
+  auto resumed = again.handshake(hello.session, hello.password);
+  EXPECT_EQ(resumed.err, error_code::session_expired);
+  EXPECT_NE(srv.log().find("expired"), std::string::npos);
+}
+
+TEST(server, a_session_resumes_on_a_new_connection_with_its_password) {
+  server_process srv;
+  protocol::connect_response hello;
+  {
+    raw_client first(srv.port());
+    hello = first.handshake(0, "", 4000);
+    ASSERT_EQ(first.call(create_request{"/mine", "", open_acl_unsafe(), create_mode::ephemeral, -1}).err,
+              error_code::ok);
+  } // connection dropped without closing the session
+  raw_client wrong(srv.port());
+  EXPECT_EQ(wrong.handshake(hello.session, "not-the-password").err, error_code::session_expired);
+  raw_client second(srv.port());
+  auto resumed = second.handshake(hello.session, hello.password);
+  ASSERT_EQ(resumed.err, error_code::ok);
+  EXPECT_EQ(resumed.session, hello.session);
+  auto eph = second.call(get_ephemerals_request{"/"});
+  EXPECT_EQ(std::get<std::vector<std::string>>(eph.body), std::vector<std::string>{"/mine"});
+}
+
+TEST(server, the_client_library_reconnects_and_the_server_fires_missed_events) {
+  server_process srv;
+  tcp_proxy proxy(srv.port());
+  client::blocking_client writer(at(srv.address()));
+  client::blocking_client c(at(proxy.address(), 4000));
+  std::vector<client::connection_state> states;
+  std::mutex mtx;
+  c.on_state([&](client::connection_state s) {
+    std::lock_guard<std::mutex> g(mtx);
+    states.push_back(s);
+  });
+  ASSERT_TRUE(c.wait_connected(5s));
+  ASSERT_TRUE(writer.create("/node", "0").ok());
+  ASSERT_TRUE(c.create("/eph", "", create_mode::ephemeral).ok());
+  ASSERT_TRUE(c.get("/node", true).ok());
+  proxy.cut();
+  ASSERT_TRUE(eventually([&] {
+    std::lock_guard<std::mutex> g(mtx);
+    return std::count(states.begin(), states.end(), client::connection_state::suspended) > 0;
+  }));
+  ASSERT_TRUE(writer.set("/node", "1").ok()); // while c is away
+  ASSERT_TRUE(eventually([&] {
+    std::lock_guard<std::mutex> g(mtx);
+    return std::count(states.begin(), states.end(), client::connection_state::reconnected) > 0;
+  }));
+  auto e = c.next_event(5s);
+  ASSERT_TRUE(e) << "the re-armed watch fires for the change made while disconnected";
+  EXPECT_EQ(e->type, event_type::node_data_changed);
+  EXPECT_TRUE(writer.exists("/eph").ok()) << "the session, and its ephemeral, survived";
+  EXPECT_TRUE(c.get("/node").ok());
+}
+
+TEST(server, malformed_frames_close_only_that_connection) {
+  server_process srv;
+  client::blocking_client good(at(srv.address()));
+  ASSERT_TRUE(good.create("/ok", "").ok());
+  raw_client bad(srv.port());
+  bad.send_bytes(std::string("\xff\xff\xff\x7f garbage garbage garbage", 32));
+  EXPECT_TRUE(bad.closed_by_server());
+  raw_client early(srv.port());
+  early.send(protocol::client_message{request{1, get_data_request{"/ok", false}}}); // no Connect first
+  EXPECT_TRUE(early.closed_by_server());
+  raw_client huge(srv.port());
+  huge.handshake();
+  huge.send(protocol::client_message{request{1, set_data_request{"/ok", std::string(2 << 20, 'x'), -1}}});
+  EXPECT_TRUE(huge.closed_by_server());
+  EXPECT_TRUE(good.get("/ok").ok());
+  EXPECT_TRUE(good.set("/ok", "still here").ok());
+  auto log = srv.log();
+  EXPECT_NE(log.find("closing connection"), std::string::npos);
+  EXPECT_NE(log.find("the first frame must be Connect"), std::string::npos);
+}
+
+TEST(server, a_client_of_a_restarted_server_learns_its_session_is_gone) {
+  server_process srv;
+  client::blocking_client c(at(srv.address(), 4000));
+  ASSERT_TRUE(c.wait_connected(5s));
+  std::atomic<bool> expired{false};
+  c.on_state([&](client::connection_state s) {
+    if (s == client::connection_state::expired)
+      expired = true;
+  });
+  srv.restart(); // in memory only until the log lands: the session is unknown afterwards
+  EXPECT_TRUE(eventually([&] { return expired.load(); }));
+  EXPECT_EQ(c.get("/").code(), error_code::session_expired);
+}
+
+TEST(server, config_file_in_ini_form_is_read) {
+  auto dir = std::string(::testing::TempDir()) + "corral-conf-test";
+  boost::filesystem::create_directories(dir);
+  auto conf = dir + "/corral.conf";
+  std::ofstream(conf) << "[corral]\nmax-data-bytes=10\n";
+  server_process srv({"--config-file=" + conf});
+  client::blocking_client c(at(srv.address()));
+  EXPECT_TRUE(c.create("/small", "0123456789").ok());
+  EXPECT_EQ(c.create("/large", "0123456789x").code(), error_code::bad_arguments);
+  boost::filesystem::remove_all(dir);
+}
