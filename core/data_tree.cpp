@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 
+#include "core/hash.hpp"
 #include "core/path.hpp"
 
 namespace corral {
@@ -28,9 +29,24 @@ overload(Ts...) -> overload<Ts...>;
 data_tree::data_tree() : root_(std::make_unique<node>()) {
   root_->acl = acls_.intern(open_acl_unsafe());
   node_count_ = 1;
+  digest_in(*root_, "/");
   add_system_node("/zookeeper");
   add_system_node("/zookeeper/quota");
   add_system_node("/zookeeper/config");
+}
+
+uint64_t data_tree::node_hash(const node& n, std::string_view path) const {
+  uint64_t h = hash64(path.data(), path.size());
+  h = hash64(n.data.data(), n.data.size(), h);
+  int64_t fields[] = {n.czxid, n.mzxid, n.pzxid, n.ctime, n.mtime, n.ephemeral_owner,
+                      n.version, n.cversion, n.aversion};
+  h = hash64(fields, sizeof fields, h);
+  for (auto& e : acls_.get(n.acl)) {
+    h = hash64(&e.perms, sizeof e.perms, h);
+    h = hash64(e.scheme.data(), e.scheme.size(), h);
+    h = hash64(e.id.data(), e.id.size(), h);
+  }
+  return h;
 }
 
 void data_tree::add_system_node(std::string_view path) {
@@ -40,6 +56,7 @@ void data_tree::add_system_node(std::string_view path) {
   child->name = std::string(basename_of(path));
   child->parent = parent;
   child->acl = acls_.intern(path == "/zookeeper/config" ? read_acl_unsafe() : open_acl_unsafe());
+  digest_in(*child, path);
   parent->children.insert(child_position(*parent, child->name), std::move(child));
   ++node_count_;
 }
@@ -162,7 +179,16 @@ op_result data_tree::do_create(const txn_create& c, const txn& t, std::vector<tr
   }
   auto name = basename_of(c.path);
   auto pos = child_position(*parent, name);
+  auto parent_path = parent_of(c.path);
   if (pos != parent->children.end() && (*pos)->name == name) {
+    // Only a replay over a fuzzy snapshot gets here: the node was captured, but its parent was
+    // captured before this create counted, so the parent's counter must still move (as ZooKeeper does).
+    if (c.parent_cversion > parent->cversion) {
+      digest_out(*parent, parent_path);
+      parent->cversion = c.parent_cversion;
+      parent->pzxid = t.zxid;
+      digest_in(*parent, parent_path);
+    }
     r.err = error_code::node_exists;
     return r;
   }
@@ -176,10 +202,13 @@ op_result data_tree::do_create(const txn_create& c, const txn& t, std::vector<tr
   child->acl = acls_.intern(c.acl);
   auto* raw = child.get();
   parent->children.insert(pos, std::move(child));
+  digest_in(*raw, c.path);
   // Replayed txns may be older than the parent's state (fuzzy snapshots): never move it back.
   if (c.parent_cversion > parent->cversion) {
+    digest_out(*parent, parent_path);
     parent->cversion = c.parent_cversion;
     parent->pzxid = t.zxid;
+    digest_in(*parent, parent_path);
   }
   ++node_count_;
   index_add(c.path, c.ephemeral_owner);
@@ -194,7 +223,14 @@ op_result data_tree::do_delete(const std::string& path, zxid_t zxid, std::vector
   op_result r;
   r.type = op_code::remove;
   auto* n = find_mutable(path);
+  auto parent_path = parent_of(path);
   if (n == nullptr || n->parent == nullptr) {
+    // Replay over a fuzzy snapshot: the node was gone when captured, its parent captured earlier.
+    if (auto* parent = find_mutable(parent_path); parent != nullptr && n == nullptr && zxid > parent->pzxid) {
+      digest_out(*parent, parent_path);
+      parent->pzxid = zxid;
+      digest_in(*parent, parent_path);
+    }
     r.err = error_code::no_node;
     return r;
   }
@@ -204,10 +240,14 @@ op_result data_tree::do_delete(const std::string& path, zxid_t zxid, std::vector
   }
   auto* parent = n->parent;
   index_remove(path, n->ephemeral_owner);
+  digest_out(*n, path);
   acls_.release(n->acl);
   parent->children.erase(child_position(*parent, n->name));
-  if (zxid > parent->pzxid)
+  if (zxid > parent->pzxid) {
+    digest_out(*parent, parent_path);
     parent->pzxid = zxid;
+    digest_in(*parent, parent_path);
+  }
   --node_count_;
   triggers.push_back({path, event_type::node_deleted});
   triggers.push_back({std::string(parent_of(path)), event_type::node_children_changed});
@@ -222,10 +262,12 @@ op_result data_tree::do_set_data(const txn_set_data& s, const txn& t, std::vecto
     r.err = error_code::no_node;
     return r;
   }
+  digest_out(*n, s.path);
   n->data = s.data;
   n->version = s.version;
   n->mzxid = t.zxid;
   n->mtime = t.time;
+  digest_in(*n, s.path);
   r.stat = stat_of(*n);
   triggers.push_back({s.path, event_type::node_data_changed});
   return r;
@@ -239,12 +281,105 @@ op_result data_tree::do_set_acl(const txn_set_acl& s) {
     r.err = error_code::no_node;
     return r;
   }
+  digest_out(*n, s.path);
   auto id = acls_.intern(s.acl);
   acls_.release(n->acl);
   n->acl = id;
   n->aversion = s.version;
+  digest_in(*n, s.path);
   r.stat = stat_of(*n);
   return r;
+}
+
+node_image data_tree::image_of(const node& n, std::string path) const {
+  node_image img;
+  img.path = std::move(path);
+  img.data = n.data;
+  img.acl = acls_.get(n.acl);
+  img.czxid = n.czxid;
+  img.mzxid = n.mzxid;
+  img.pzxid = n.pzxid;
+  img.ctime = n.ctime;
+  img.mtime = n.mtime;
+  img.ephemeral_owner = n.ephemeral_owner;
+  img.version = n.version;
+  img.cversion = n.cversion;
+  img.aversion = n.aversion;
+  return img;
+}
+
+const data_tree::node* data_tree::next_in_preorder(const std::string& path, std::string& next_path) const {
+  if (path.empty()) {
+    next_path = "/";
+    return root_.get();
+  }
+  if (auto* n = find(path); n != nullptr && !n->children.empty()) {
+    next_path = join_path(path, n->children.front()->name);
+    return n->children.front().get();
+  }
+  // No children (or gone): the next sibling of the nearest ancestor-or-self that has one.
+  std::string cur = path;
+  while (cur != "/") {
+    auto parent_path = std::string(parent_of(cur));
+    auto name = basename_of(cur);
+    if (auto* parent = find(parent_path); parent != nullptr) {
+      auto it = std::upper_bound(parent->children.begin(), parent->children.end(), name,
+                                 [](std::string_view n, const std::unique_ptr<node>& c) { return n < c->name; });
+      if (it != parent->children.end()) {
+        next_path = join_path(parent_path, (*it)->name);
+        return it->get();
+      }
+    }
+    cur = parent_path;
+  }
+  return nullptr;
+}
+
+bool data_tree::visit_after(std::string& cursor, size_t max, std::vector<node_image>& out) const {
+  for (size_t i = 0; i < max; ++i) {
+    std::string next;
+    auto* n = next_in_preorder(cursor, next);
+    if (n == nullptr)
+      return false;
+    out.push_back(image_of(*n, next));
+    cursor = std::move(next);
+  }
+  return true;
+}
+
+void data_tree::restore(const node_image& img) {
+  auto* n = find_mutable(img.path);
+  if (n == nullptr) {
+    auto* parent = find_mutable(parent_of(img.path));
+    assert(parent != nullptr && "snapshot nodes come in pre-order");
+    if (parent == nullptr)
+      return;
+    auto child = std::make_unique<node>();
+    child->name = std::string(basename_of(img.path));
+    child->parent = parent;
+    child->acl = acls_.intern(open_acl_unsafe());
+    n = child.get();
+    parent->children.insert(child_position(*parent, child->name), std::move(child));
+    ++node_count_;
+    digest_in(*n, img.path);
+  }
+  digest_out(*n, img.path);
+  index_remove(img.path, n->ephemeral_owner);
+  n->data = img.data;
+  auto acl = acls_.intern(img.acl);
+  acls_.release(n->acl);
+  n->acl = acl;
+  n->czxid = img.czxid;
+  n->mzxid = img.mzxid;
+  n->pzxid = img.pzxid;
+  n->ctime = img.ctime;
+  n->mtime = img.mtime;
+  n->ephemeral_owner = img.ephemeral_owner;
+  n->version = img.version;
+  n->cversion = img.cversion;
+  n->aversion = img.aversion;
+  index_add(img.path, img.ephemeral_owner);
+  digest_in(*n, img.path);
 }
 
 op_result data_tree::apply_op(const txn_op& op, const txn& t, std::vector<trigger>& triggers) {

@@ -32,6 +32,16 @@ struct apply_result {
   std::vector<trigger> triggers;
 };
 
+// A znode as a snapshot stores it: everything needed to rebuild it exactly.
+struct node_image {
+  std::string path;
+  std::string data;
+  acl_list acl;
+  int64_t czxid = 0, mzxid = 0, pzxid = 0, ctime = 0, mtime = 0;
+  int64_t ephemeral_owner = 0;
+  int32_t version = 0, cversion = 0, aversion = 0; // cversion: the stored count of child creates
+};
+
 class data_tree {
 public:
   // A znode. Kept compact: the tree holds millions of them. Children are sorted by name.
@@ -70,6 +80,19 @@ public:
   // The path of a node, rebuilt from its ancestors.
   static std::string path_of(const node& n);
 
+  // A hash of the whole tree (every node's path, data, ACL and stat), updated with every change.
+  // Two trees with the same digest hold the same znodes.
+  uint64_t digest() const { return digest_; }
+
+  // Snapshots walk the tree in pre-order, a chunk at a time, while it keeps changing: `cursor` is
+  // the last path visited ("" to start). Appends up to `max` nodes; false once the walk is done.
+  bool visit_after(std::string& cursor, size_t max, std::vector<node_image>& out) const;
+  node_image image_of(const node& n, std::string path) const;
+
+  // Rebuilds a node from a snapshot; parents come before their children. Overwrites a node that
+  // exists already (the root and /zookeeper).
+  void restore(const node_image& img);
+
 private:
   node* find_mutable(std::string_view path);
   op_result apply_op(const txn_op& op, const txn& t, std::vector<trigger>& triggers);
@@ -80,6 +103,11 @@ private:
   void index_add(const std::string& path, int64_t owner);
   void index_remove(const std::string& path, int64_t owner);
   void add_system_node(std::string_view path);
+  uint64_t node_hash(const node& n, std::string_view path) const;
+  // Adds or removes a node's contribution to the digest.
+  void digest_in(const node& n, std::string_view path) { digest_ += node_hash(n, path); }
+  void digest_out(const node& n, std::string_view path) { digest_ -= node_hash(n, path); }
+  const node* next_in_preorder(const std::string& path, std::string& next_path) const;
 
   std::unique_ptr<node> root_;
   acl_cache acls_;
@@ -87,6 +115,7 @@ private:
   std::set<std::string> containers_;
   std::set<std::string> ttls_;
   size_t node_count_ = 0;
+  uint64_t digest_ = 0;
 };
 
 } // namespace corral

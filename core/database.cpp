@@ -401,6 +401,8 @@ outcome database::apply(const txn& t, int32_t xid) {
                       [&](const txn_multi&) { out.resp.body = std::move(result.ops); },
                       [&](const txn_create_session& c) {
                         sessions_.add(t.session, c.timeout_ms, c.password, t.time);
+                        if (t.session >= next_session_ && (t.session >> 56) == opts_.server_id)
+                          next_session_ = t.session + 1;
                       },
                       [&](const txn_close_session&) {
                         sessions_.remove(t.session);
@@ -633,6 +635,42 @@ outcome database::read(session_id s, const request& r) {
           }},
       r.body);
   return out;
+}
+
+// ---- durability ------------------------------------------------------------------------------
+
+void database::abandon_prepared(int64_t now_ms) {
+  pending_.clear();
+  pending_order_.clear();
+  next_zxid_ = last_applied_;
+  // Sessions whose close was prepared but never applied are open again, for one more timeout.
+  std::vector<session_id> reopen;
+  for (auto& [id, s] : sessions_.all())
+    if (s.closing)
+      reopen.push_back(id);
+  for (auto id : reopen) {
+    sessions_.find(id)->closing = false;
+    sessions_.touch(id, now_ms);
+  }
+}
+
+std::vector<session_image> database::session_images() const {
+  std::vector<session_image> out;
+  for (auto& [id, s] : sessions_.all())
+    out.push_back({id, s.timeout_ms, s.password});
+  std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.id < b.id; });
+  return out;
+}
+
+void database::restore_session(const session_image& s) {
+  sessions_.add(s.id, s.timeout_ms, s.password, 0);
+  if (s.id >= next_session_ && (s.id >> 56) == opts_.server_id)
+    next_session_ = s.id + 1;
+}
+
+void database::restored(zxid_t last_zxid) {
+  last_applied_ = last_zxid;
+  next_zxid_ = last_zxid;
 }
 
 // ---- time ------------------------------------------------------------------------------------

@@ -46,6 +46,13 @@ struct outcome {
   bool ends_session = false; // close or expiry: the session is gone after this
 };
 
+// A session as a snapshot stores it.
+struct session_image {
+  session_id id = 0;
+  int32_t timeout_ms = 0;
+  std::string password;
+};
+
 class database {
 public:
   explicit database(database_options opts, int64_t now_ms = 0);
@@ -79,6 +86,18 @@ public:
   std::vector<txn> expire_sessions(int64_t now_ms, int64_t wall_ms);
   // Delete txns for empty containers and expired TTL nodes.
   std::vector<txn> collect_garbage(int64_t wall_ms);
+
+  // ---- durability --------------------------------------------------------------------------
+  // The txns prepared since the last apply will never be applied (their log write failed): forget
+  // their changes and reuse their zxids.
+  void abandon_prepared(int64_t now_ms);
+  std::vector<session_image> session_images() const;
+  // Recovery: sessions and nodes from a snapshot, then `restored(zxid)`, then apply() of the log's txns.
+  void restore_session(const session_image& s);
+  void restore_node(const node_image& n) { tree_.restore(n); }
+  void restored(zxid_t last_zxid);
+  // After recovery: every session gets a full timeout from now.
+  void refresh_sessions(int64_t now_ms) { sessions_.refresh_all(now_ms); }
 
   const data_tree& tree() const { return tree_; }
   const watch_table& watches() const { return watches_; }

@@ -105,6 +105,21 @@ struct crc32c_table {
 
 } // namespace
 
+uint64_t hash64(const void* data, size_t size, uint64_t seed) {
+  auto* p = static_cast<const uint8_t*>(data);
+  uint64_t h = seed;
+  for (size_t i = 0; i < size; ++i) {
+    h ^= p[i];
+    h *= 0x100000001b3ull;
+  }
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  h ^= h >> 33;
+  return h;
+}
+
 uint32_t crc32c(const void* data, size_t size, uint32_t seed) {
   static const crc32c_table table;
   auto* p = static_cast<const uint8_t*>(data);

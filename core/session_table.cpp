@@ -54,6 +54,12 @@ bool session_table::touch(session_id id, int64_t now) {
   return true;
 }
 
+void session_table::refresh_all(int64_t now) {
+  for (auto& [id, s] : sessions_)
+    if (!s.closing)
+      move_to_bucket(s, bucket_for(now + s.timeout_ms));
+}
+
 std::vector<session_id> session_table::take_expired(int64_t now) {
   std::vector<session_id> out;
   while (!buckets_.empty() && buckets_.begin()->first <= now) {

@@ -37,6 +37,9 @@ public:
   // Pushes the session's expiry out to now + timeout; false if the session is unknown or closing.
   bool touch(session_id id, int64_t now);
 
+  // Gives every live session a full timeout from `now` (after recovery: clients get time to return).
+  void refresh_all(int64_t now);
+
   // Sessions whose bucket time has passed; they are marked closing, not removed.
   std::vector<session_id> take_expired(int64_t now);
 

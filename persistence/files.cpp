@@ -1,0 +1,83 @@
+#include "persistence/files.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <boost/filesystem.hpp>
+
+namespace corral::persistence {
+
+error_info io_error(const std::string& what, const std::string& path, int err) {
+  return {error_code::system_error, what + " " + path + ": " + std::strerror(err)};
+}
+
+error_info write_all(int fd, const void* data, size_t size, uint64_t offset, const std::string& path) {
+  auto* p = static_cast<const char*>(data);
+  while (size > 0) {
+    auto n = ::pwrite(fd, p, size, static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return io_error("cannot write", path, errno);
+    }
+    p += n;
+    size -= static_cast<size_t>(n);
+    offset += static_cast<uint64_t>(n);
+  }
+  return {};
+}
+
+error_info fsync_dir(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd < 0)
+    return io_error("cannot open directory", dir, errno);
+  int rc = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0)
+    return io_error("cannot fsync directory", dir, err);
+  return {};
+}
+
+error_info write_file_atomically(const std::string& path, const std::string& content) {
+  auto tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0)
+    return io_error("cannot create", tmp, errno);
+  auto e = write_all(fd, content.data(), content.size(), 0, tmp);
+  if (e.code == error_code::ok && ::fsync(fd) != 0)
+    e = io_error("cannot fsync", tmp, errno);
+  ::close(fd);
+  if (e.code != error_code::ok)
+    return e;
+  if (::rename(tmp.c_str(), path.c_str()) != 0)
+    return io_error("cannot rename to", path, errno);
+  return fsync_dir(boost::filesystem::path(path).parent_path().string());
+}
+
+result<std::string> read_file(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0)
+    return io_error("cannot open", path, errno);
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    auto n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      int err = errno;
+      ::close(fd);
+      return io_error("cannot read", path, err);
+    }
+    if (n == 0)
+      break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+} // namespace corral::persistence

@@ -1,0 +1,408 @@
+#include "persistence/log.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <boost/filesystem.hpp>
+
+#include "core/hash.hpp"
+#include "persistence/files.hpp"
+
+namespace corral::persistence {
+
+namespace fs = boost::filesystem;
+
+namespace {
+
+constexpr char magic[8] = {'C', 'O', 'R', 'R', 'A', 'L', 'O', 'G'};
+
+std::string hex(uint64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+// Header: magic[8] | u32 version | u32 crc (of the other 28 bytes) | u64 db id | i64 first zxid
+void make_header(char* h, uint64_t db_id, zxid_t first) {
+  std::memset(h, 0, segment_header_bytes);
+  std::memcpy(h, magic, 8);
+  std::memcpy(h + 8, &log_format_version, 4);
+  std::memcpy(h + 16, &db_id, 8);
+  std::memcpy(h + 24, &first, 8);
+  uint32_t crc = crc32c(h, 12);
+  crc = crc32c(h + 16, 16, crc);
+  std::memcpy(h + 12, &crc, 4);
+}
+
+// Empty string if the header is good.
+std::string check_header(const char* h, size_t size, uint64_t db_id, zxid_t first) {
+  if (size < segment_header_bytes)
+    return "file is shorter than a segment header";
+  if (std::memcmp(h, magic, 8) != 0)
+    return "not a Corral log segment (bad magic)";
+  uint32_t version, crc;
+  std::memcpy(&version, h + 8, 4);
+  std::memcpy(&crc, h + 12, 4);
+  uint32_t want = crc32c(h, 12);
+  want = crc32c(h + 16, 16, want);
+  if (crc != want)
+    return "segment header checksum mismatch";
+  if (version != log_format_version)
+    return "log format version " + std::to_string(version) + " is not supported";
+  uint64_t id;
+  zxid_t z;
+  std::memcpy(&id, h + 16, 8);
+  std::memcpy(&z, h + 24, 8);
+  if (id != db_id)
+    return "segment belongs to database " + hex(id) + ", not " + hex(db_id);
+  if (z != first)
+    return "segment header says first zxid " + hex(z) + " but the name says " + hex(first);
+  return "";
+}
+
+uint64_t nonzero_end(const char* data, uint64_t from, uint64_t size) {
+  uint64_t end = from;
+  for (uint64_t i = from; i < size; ++i)
+    if (data[i] != 0)
+      end = i + 1;
+  return end;
+}
+
+bool read_words(const std::string& path, std::vector<capnp::word>& buf, uint64_t& size, std::string& err) {
+  auto content = read_file(path);
+  if (!content) {
+    err = content.error().detail;
+    return false;
+  }
+  size = content->size();
+  buf.assign((size + 7) / 8 + 1, capnp::word());
+  std::memcpy(buf.data(), content->data(), size);
+  return true;
+}
+
+zxid_t entry_zxid(const log_entry& e) {
+  if (auto* t = std::get_if<txn>(&e))
+    return t->zxid;
+  return std::get<digest_check>(e).zxid;
+}
+
+} // namespace
+
+std::string segment_name(zxid_t first_zxid) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "log.%016llx", static_cast<unsigned long long>(first_zxid));
+  return buf;
+}
+
+bool parse_segment_name(const std::string& name, zxid_t& first_zxid) {
+  if (name.size() != 20 || name.compare(0, 4, "log.") != 0)
+    return false;
+  unsigned long long v = 0;
+  for (size_t i = 4; i < 20; ++i) {
+    char c = name[i];
+    int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (d < 0)
+      return false;
+    v = v * 16 + static_cast<unsigned>(d);
+  }
+  first_zxid = static_cast<zxid_t>(v);
+  return true;
+}
+
+std::vector<segment_info> list_segments(const std::string& dir) {
+  std::vector<segment_info> out;
+  boost::system::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    zxid_t z;
+    if (parse_segment_name(it->path().filename().string(), z))
+      out.push_back({it->path().string(), z});
+  }
+  std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.first_zxid < b.first_zxid; });
+  return out;
+}
+
+std::string log_damage::to_string() const {
+  const char* names[] = {"none", "torn tail", "corruption", "missing txns"};
+  return std::string(names[static_cast<int>(what)]) + " in " + file + " at offset " + std::to_string(offset) + ": " +
+         reason;
+}
+
+bool zxid_follows(zxid_t prev, zxid_t next) {
+  if (next == prev + 1)
+    return true;
+  return (next >> 32) > (prev >> 32) && (next & 0xffffffffll) == 1;
+}
+
+result<log_scan> scan_log(const std::string& dir, uint64_t db_id, zxid_t after,
+                          const std::function<error_info(log_entry&&, const std::string&, uint64_t)>& visit,
+                          uint64_t torn_window) {
+  log_scan out;
+  auto segs = list_segments(dir);
+  zxid_t prev = 0; // the last txn seen
+  std::vector<capnp::word> buf;
+  for (size_t si = 0; si < segs.size(); ++si) {
+    auto& seg = segs[si];
+    bool newest = si + 1 == segs.size();
+    uint64_t size = 0;
+    std::string err;
+    if (!read_words(seg.path, buf, size, err))
+      return error_info{error_code::system_error, err};
+    const char* bytes = reinterpret_cast<const char*>(buf.data());
+    out.tail_segment = seg.path;
+    out.tail_offset = 0;
+    auto damage = [&](uint64_t offset, std::string reason, log_damage::kind k = log_damage::kind::corrupt) {
+      out.damage.what = k;
+      out.damage.file = seg.path;
+      out.damage.offset = offset;
+      out.damage.reason = std::move(reason);
+      out.damage.garbage_end = nonzero_end(bytes, offset, size);
+      if (k == log_damage::kind::corrupt && newest && out.damage.garbage_end - offset <= torn_window)
+        out.damage.what = log_damage::kind::torn_tail;
+      out.tail_offset = offset;
+      out.tail_garbage_end = out.damage.garbage_end;
+    };
+    auto header_problem = check_header(bytes, size, db_id, seg.first_zxid);
+    if (!header_problem.empty()) {
+      damage(0, header_problem);
+      return out;
+    }
+    uint64_t pos = segment_header_bytes;
+    for (;;) {
+      if (pos + record_header_bytes > size) {
+        if (nonzero_end(bytes, pos, size) > pos)
+          damage(pos, "a record header is cut short by the end of the file");
+        break;
+      }
+      uint32_t len, crc;
+      zxid_t z;
+      std::memcpy(&len, bytes + pos, 4);
+      std::memcpy(&crc, bytes + pos + 4, 4);
+      std::memcpy(&z, bytes + pos + 8, 8);
+      if (len == 0) {
+        if (nonzero_end(bytes, pos, size) > pos)
+          damage(pos, "data follows the end-of-segment marker");
+        break;
+      }
+      if (len % 8 != 0 || len > max_record_bytes || pos + record_header_bytes + len > size) {
+        damage(pos, "record length " + std::to_string(len) + " is not valid here");
+        break;
+      }
+      uint32_t want = crc32c(bytes + pos + 8, 8 + len);
+      if (crc != want) {
+        damage(pos, "record checksum mismatch (zxid field " + hex(static_cast<uint64_t>(z)) + ")");
+        break;
+      }
+      auto words = kj::arrayPtr(buf.data() + (pos + record_header_bytes) / 8, len / 8);
+      auto entry = decode_entry(words);
+      if (!entry) {
+        damage(pos, entry.error().detail);
+        break;
+      }
+      if (entry_zxid(*entry) != z) {
+        damage(pos, "record zxid does not match its header");
+        break;
+      }
+      if (std::holds_alternative<txn>(*entry)) {
+        zxid_t base = std::max(prev, after);
+        if (z > after && base != 0 && !zxid_follows(base, z)) {
+          if (z <= base)
+            damage(pos, "zxid " + hex(z) + " does not increase (previous " + hex(base) + ")");
+          else
+            damage(pos, "txns after " + hex(base) + " up to " + hex(z - 1) + " are missing (a lost segment?)",
+                   log_damage::kind::missing);
+          out.damage.what = out.damage.what == log_damage::kind::torn_tail ? log_damage::kind::corrupt : out.damage.what;
+          return out;
+        }
+        if (z > after && base == 0 && z != 1 && (z & 0xffffffffll) != 1) {
+          damage(pos, "the log starts at " + hex(z) + "; earlier txns are missing", log_damage::kind::missing);
+          return out;
+        }
+        prev = z;
+        out.last_zxid = z;
+      }
+      if (z > after) {
+        ++out.entries;
+        if (auto e = visit(std::move(*entry), seg.path, pos); e.code != error_code::ok)
+          return e;
+      }
+      pos += record_header_bytes + len;
+    }
+    if (out.damage.what != log_damage::kind::none) {
+      if (!newest && out.damage.what == log_damage::kind::torn_tail)
+        out.damage.what = log_damage::kind::corrupt;
+      return out;
+    }
+    out.tail_offset = pos;
+    out.tail_garbage_end = pos;
+  }
+  return out;
+}
+
+// ---- log_appender ------------------------------------------------------------------------------
+
+log_appender::log_appender(std::string dir, uint64_t db_id, log_options opts)
+  : dir_(std::move(dir)), db_id_(db_id), opts_(opts) {}
+
+log_appender::~log_appender() { close_segment(); }
+
+void log_appender::close_segment() {
+  if (fd_ >= 0)
+    ::close(fd_);
+  fd_ = -1;
+}
+
+error_info log_appender::open(const log_scan& scan) {
+  last_zxid_ = scan.last_zxid;
+  if (scan.tail_segment.empty())
+    return {};
+  if (scan.tail_offset < segment_header_bytes) {
+    // Crashed while creating this segment: it holds nothing that was acknowledged.
+    boost::system::error_code ec;
+    fs::remove(scan.tail_segment, ec);
+    return fsync_dir(dir_);
+  }
+  fd_ = ::open(scan.tail_segment.c_str(), O_RDWR);
+  if (fd_ < 0)
+    return io_error("cannot open log segment", scan.tail_segment, errno);
+  path_ = scan.tail_segment;
+  offset_ = scan.tail_offset;
+  allocated_ = static_cast<uint64_t>(::lseek(fd_, 0, SEEK_END));
+  if (scan.tail_garbage_end > offset_) {
+    std::vector<char> zeros(scan.tail_garbage_end - offset_, 0);
+    if (auto e = write_all(fd_, zeros.data(), zeros.size(), offset_, path_); e.code != error_code::ok)
+      return e;
+    if (::fdatasync(fd_) != 0)
+      return io_error("cannot sync", path_, errno);
+  }
+  return {};
+}
+
+void log_appender::add(const log_entry& e) {
+  auto words = encode_entry(e);
+  auto payload = words.asBytes();
+  uint32_t len = static_cast<uint32_t>(payload.size());
+  zxid_t z = entry_zxid(e);
+  char header[record_header_bytes];
+  std::memcpy(header, &len, 4);
+  std::memcpy(header + 8, &z, 8);
+  uint32_t crc = crc32c(header + 8, 8);
+  crc = crc32c(payload.begin(), payload.size(), crc);
+  std::memcpy(header + 4, &crc, 4);
+  batch_.insert(batch_.end(), header, header + record_header_bytes);
+  batch_.insert(batch_.end(), payload.begin(), payload.end());
+  if (std::holds_alternative<txn>(e)) {
+    if (batch_first_ == 0)
+      batch_first_ = z;
+    batch_last_ = z;
+  }
+  ++batch_count_;
+}
+
+error_info log_appender::start_segment(zxid_t first) {
+  close_segment();
+  auto path = (fs::path(dir_) / segment_name(first)).string();
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL, 0644);
+  if (fd < 0)
+    return io_error("cannot create log segment", path, errno);
+  char header[segment_header_bytes];
+  make_header(header, db_id_, first);
+  auto e = write_all(fd, header, sizeof header, 0, path);
+  if (e.code == error_code::ok && opts_.sync && ::fdatasync(fd) != 0)
+    e = io_error("cannot sync", path, errno);
+  if (e.code != error_code::ok) {
+    ::close(fd);
+    ::unlink(path.c_str());
+    return e;
+  }
+  if (auto d = fsync_dir(dir_); d.code != error_code::ok) {
+    ::close(fd);
+    return d;
+  }
+  fd_ = fd;
+  path_ = path;
+  offset_ = segment_header_bytes;
+  allocated_ = segment_header_bytes;
+  dirty_end_ = 0;
+  return {};
+}
+
+error_info log_appender::ensure_space(uint64_t end) {
+  if (end <= allocated_)
+    return {};
+  uint64_t grow = std::max<uint64_t>(opts_.prealloc_bytes, end - allocated_);
+  int rc = ::posix_fallocate(fd_, static_cast<off_t>(allocated_), static_cast<off_t>(grow));
+  if (rc != 0)
+    return io_error("cannot preallocate " + std::to_string(grow) + " bytes in", path_, rc);
+  allocated_ += grow;
+  return {};
+}
+
+error_info log_appender::commit(bool& fatal) {
+  fatal = false;
+  if (batch_.empty())
+    return {};
+  auto drop_batch = [&] {
+    batch_.clear();
+    batch_count_ = 0;
+    batch_first_ = batch_last_ = 0;
+  };
+  zxid_t first = batch_first_ != 0 ? batch_first_ : last_zxid_ + 1;
+  if (fd_ < 0 || (offset_ > segment_header_bytes && offset_ + batch_.size() > opts_.segment_bytes)) {
+    if (auto e = start_segment(first); e.code != error_code::ok) {
+      drop_batch();
+      return e;
+    }
+  }
+  // Garbage left by an earlier failed write must not survive past the new end.
+  uint64_t end = offset_ + batch_.size();
+  if (dirty_end_ > end)
+    batch_.resize(batch_.size() + (dirty_end_ - end), 0);
+  if (auto e = ensure_space(offset_ + batch_.size()); e.code != error_code::ok) {
+    drop_batch();
+    return e;
+  }
+  if (auto e = write_all(fd_, batch_.data(), batch_.size(), offset_, path_); e.code != error_code::ok) {
+    // Leave zeros where the failed write may have left part of the batch.
+    std::vector<char> zeros(batch_.size(), 0);
+    dirty_end_ = std::max(dirty_end_, offset_ + batch_.size());
+    if (write_all(fd_, zeros.data(), zeros.size(), offset_, path_).code == error_code::ok)
+      dirty_end_ = 0;
+    drop_batch();
+    return e;
+  }
+  if (opts_.sync && ::fdatasync(fd_) != 0) {
+    fatal = true;
+    auto e = io_error("fdatasync failed on", path_, errno);
+    drop_batch();
+    return e;
+  }
+  offset_ = end;
+  dirty_end_ = 0;
+  if (batch_last_ != 0)
+    last_zxid_ = batch_last_;
+  drop_batch();
+  return {};
+}
+
+std::vector<std::string> log_appender::purge_through(zxid_t zxid) {
+  std::vector<std::string> removed;
+  auto segs = list_segments(dir_);
+  for (size_t i = 0; i + 1 < segs.size(); ++i) {
+    if (segs[i].path == path_)
+      break;
+    if (segs[i + 1].first_zxid - 1 > zxid)
+      break;
+    boost::system::error_code ec;
+    if (fs::remove(segs[i].path, ec))
+      removed.push_back(segs[i].path);
+  }
+  if (!removed.empty())
+    fsync_dir(dir_);
+  return removed;
+}
+
+} // namespace corral::persistence

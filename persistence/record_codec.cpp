@@ -1,0 +1,345 @@
+#include "persistence/record_codec.hpp"
+
+#include <cstdio>
+#include <ctime>
+
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+#include <kj/exception.h>
+
+#include "storage.capnp.h"
+
+namespace corral::persistence {
+
+namespace {
+
+template <class... Ts>
+struct overload : Ts... {
+  using Ts::operator()...;
+};
+template <class... Ts>
+overload(Ts...) -> overload<Ts...>;
+
+kj::ArrayPtr<const kj::byte> bytes(const std::string& s) {
+  return kj::arrayPtr(reinterpret_cast<const kj::byte*>(s.data()), s.size());
+}
+std::string str(capnp::Data::Reader d) { return std::string(reinterpret_cast<const char*>(d.begin()), d.size()); }
+std::string str(capnp::Text::Reader t) { return std::string(t.begin(), t.size()); }
+
+capnp::ReaderOptions reader_options() {
+  capnp::ReaderOptions o;
+  o.traversalLimitInWords = 1ull << 32; // snapshot frames can be large; bounded by the frame itself
+  o.nestingLimit = 16;
+  return o;
+}
+
+void put_acl(capnp::List<storage::Acl>::Builder b, const acl_list& acl) {
+  for (unsigned i = 0; i < acl.size(); ++i) {
+    b[i].setPerms(acl[i].perms);
+    b[i].setScheme(acl[i].scheme);
+    b[i].setId(acl[i].id);
+  }
+}
+
+acl_list get_acl(capnp::List<storage::Acl>::Reader r) {
+  acl_list out;
+  for (auto a : r)
+    out.push_back({a.getPerms(), str(a.getScheme()), str(a.getId())});
+  return out;
+}
+
+void put_create(storage::CreateTxn::Builder b, const txn_create& c) {
+  b.setPath(c.path);
+  b.setData(bytes(c.data));
+  put_acl(b.initAcl(static_cast<unsigned>(c.acl.size())), c.acl);
+  b.setEphemeralOwner(c.ephemeral_owner);
+  b.setParentCversion(c.parent_cversion);
+}
+txn_create get_create(storage::CreateTxn::Reader r) {
+  return {str(r.getPath()), str(r.getData()), get_acl(r.getAcl()), r.getEphemeralOwner(), r.getParentCversion()};
+}
+void put_set_data(storage::SetDataTxn::Builder b, const txn_set_data& s) {
+  b.setPath(s.path);
+  b.setData(bytes(s.data));
+  b.setVersion(s.version);
+}
+void put_set_acl(storage::SetAclTxn::Builder b, const txn_set_acl& s) {
+  b.setPath(s.path);
+  put_acl(b.initAcl(static_cast<unsigned>(s.acl.size())), s.acl);
+  b.setVersion(s.version);
+}
+void put_check(storage::CheckTxn::Builder b, const txn_check& c) {
+  b.setPath(c.path);
+  b.setVersion(c.version);
+}
+void put_error(storage::ErrorTxn::Builder b, const txn_error& e) {
+  b.setErr(static_cast<int32_t>(e.err));
+  b.setDetail(e.detail);
+}
+
+template <class Builder>
+void put_op(Builder b, const txn_op& op) {
+  std::visit(overload{[&](const txn_create& c) { put_create(b.initCreate(), c); },
+                      [&](const txn_delete& d) { b.setDelete(d.path); },
+                      [&](const txn_set_data& s) { put_set_data(b.initSetData(), s); },
+                      [&](const txn_set_acl& s) { put_set_acl(b.initSetAcl(), s); },
+                      [&](const txn_check& c) { put_check(b.initCheck(), c); },
+                      [&](const txn_error& e) { put_error(b.initError(), e); }},
+             op);
+}
+
+template <class Reader>
+result<txn_op> get_op(Reader r) {
+  using W = std::decay_t<decltype(r.which())>;
+  switch (r.which()) {
+    case W::CREATE: return txn_op{get_create(r.getCreate())};
+    case W::DELETE: return txn_op{txn_delete{str(r.getDelete())}};
+    case W::SET_DATA: {
+      auto s = r.getSetData();
+      return txn_op{txn_set_data{str(s.getPath()), str(s.getData()), s.getVersion()}};
+    }
+    case W::SET_ACL: {
+      auto s = r.getSetAcl();
+      return txn_op{txn_set_acl{str(s.getPath()), get_acl(s.getAcl()), s.getVersion()}};
+    }
+    case W::CHECK: return txn_op{txn_check{str(r.getCheck().getPath()), r.getCheck().getVersion()}};
+    case W::ERROR:
+      return txn_op{txn_error{error_from_int(r.getError().getErr()), str(r.getError().getDetail())}};
+    default: return error_info{error_code::data_inconsistency, "unknown txn op"};
+  }
+}
+
+template <class F>
+auto guarded(F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const kj::Exception& e) {
+    return error_info{error_code::data_inconsistency, std::string("undecodable record: ") + e.getDescription().cStr()};
+  }
+}
+
+} // namespace
+
+kj::Array<capnp::word> encode_entry(const log_entry& e) {
+  capnp::MallocMessageBuilder mb;
+  auto r = mb.initRoot<storage::TxnRecord>();
+  if (auto* d = std::get_if<digest_check>(&e)) {
+    r.setZxid(d->zxid);
+    r.setDigest(d->digest);
+    r.setDigestCheck();
+    return capnp::messageToFlatArray(mb);
+  }
+  auto& t = std::get<txn>(e);
+  r.setZxid(t.zxid);
+  r.setTime(t.time);
+  r.setSession(t.session);
+  r.setCxid(t.cxid);
+  std::visit(overload{[&](const txn_create& c) { put_create(r.initCreate(), c); },
+                      [&](const txn_delete& d) { r.setDelete(d.path); },
+                      [&](const txn_set_data& s) { put_set_data(r.initSetData(), s); },
+                      [&](const txn_set_acl& s) { put_set_acl(r.initSetAcl(), s); },
+                      [&](const txn_check& c) { put_check(r.initCheck(), c); },
+                      [&](const txn_error& x) { put_error(r.initError(), x); },
+                      [&](const txn_multi& m) {
+                        auto ops = r.initMulti(static_cast<unsigned>(m.ops.size()));
+                        for (unsigned i = 0; i < m.ops.size(); ++i)
+                          put_op(ops[i], m.ops[i]);
+                      },
+                      [&](const txn_create_session& c) {
+                        auto b = r.initCreateSession();
+                        b.setTimeoutMs(c.timeout_ms);
+                        b.setPassword(bytes(c.password));
+                      },
+                      [&](const txn_close_session& c) {
+                        auto l = r.initCloseSession(static_cast<unsigned>(c.ephemerals.size()));
+                        for (unsigned i = 0; i < c.ephemerals.size(); ++i)
+                          l.set(i, c.ephemerals[i]);
+                      }},
+             t.body);
+  return capnp::messageToFlatArray(mb);
+}
+
+result<log_entry> decode_entry(kj::ArrayPtr<const capnp::word> words) {
+  return guarded([&]() -> result<log_entry> {
+    capnp::FlatArrayMessageReader reader(words, reader_options());
+    auto r = reader.getRoot<storage::TxnRecord>();
+    using W = storage::TxnRecord;
+    if (r.which() == W::DIGEST_CHECK)
+      return log_entry{digest_check{r.getZxid(), r.getDigest()}};
+    txn t;
+    t.zxid = r.getZxid();
+    t.time = r.getTime();
+    t.session = r.getSession();
+    t.cxid = r.getCxid();
+    switch (r.which()) {
+      case W::MULTI: {
+        txn_multi m;
+        for (auto op : r.getMulti()) {
+          auto x = get_op(op);
+          if (!x)
+            return x.error();
+          m.ops.push_back(std::move(*x));
+        }
+        t.body = std::move(m);
+        break;
+      }
+      case W::CREATE_SESSION:
+        t.body = txn_create_session{r.getCreateSession().getTimeoutMs(), str(r.getCreateSession().getPassword())};
+        break;
+      case W::CLOSE_SESSION: {
+        txn_close_session c;
+        for (auto p : r.getCloseSession())
+          c.ephemerals.push_back(str(p));
+        t.body = std::move(c);
+        break;
+      }
+      default: {
+        auto x = get_op(r);
+        if (!x)
+          return x.error();
+        std::visit([&](auto&& v) { t.body = std::move(v); }, std::move(*x));
+      }
+    }
+    return log_entry{std::move(t)};
+  });
+}
+
+kj::Array<capnp::word> encode_snapshot_frame(const snapshot_frame& f) {
+  capnp::MallocMessageBuilder mb;
+  auto r = mb.initRoot<storage::SnapshotFrame>();
+  std::visit(overload{[&](const snapshot_header& h) {
+                        auto b = r.initHeader();
+                        b.setDbId(h.db_id);
+                        b.setStartZxid(h.start_zxid);
+                        auto l = b.initSessions(static_cast<unsigned>(h.sessions.size()));
+                        for (unsigned i = 0; i < h.sessions.size(); ++i) {
+                          l[i].setId(h.sessions[i].id);
+                          l[i].setTimeoutMs(h.sessions[i].timeout_ms);
+                          l[i].setPassword(bytes(h.sessions[i].password));
+                        }
+                      },
+                      [&](const std::vector<node_image>& nodes) {
+                        auto l = r.initNodes(static_cast<unsigned>(nodes.size()));
+                        for (unsigned i = 0; i < nodes.size(); ++i) {
+                          auto& n = nodes[i];
+                          auto b = l[i];
+                          b.setPath(n.path);
+                          b.setData(bytes(n.data));
+                          put_acl(b.initAcl(static_cast<unsigned>(n.acl.size())), n.acl);
+                          b.setCzxid(n.czxid);
+                          b.setMzxid(n.mzxid);
+                          b.setPzxid(n.pzxid);
+                          b.setCtime(n.ctime);
+                          b.setMtime(n.mtime);
+                          b.setEphemeralOwner(n.ephemeral_owner);
+                          b.setVersion(n.version);
+                          b.setCversion(n.cversion);
+                          b.setAversion(n.aversion);
+                        }
+                      },
+                      [&](const snapshot_trailer& t) {
+                        auto b = r.initTrailer();
+                        b.setEndZxid(t.end_zxid);
+                        b.setNodeCount(t.node_count);
+                        b.setDigestAtEnd(t.digest_at_end);
+                      }},
+             f);
+  return capnp::messageToFlatArray(mb);
+}
+
+result<snapshot_frame> decode_snapshot_frame(kj::ArrayPtr<const capnp::word> words) {
+  return guarded([&]() -> result<snapshot_frame> {
+    capnp::FlatArrayMessageReader reader(words, reader_options());
+    auto r = reader.getRoot<storage::SnapshotFrame>();
+    switch (r.which()) {
+      case storage::SnapshotFrame::HEADER: {
+        auto h = r.getHeader();
+        snapshot_header out;
+        out.db_id = h.getDbId();
+        out.start_zxid = h.getStartZxid();
+        for (auto s : h.getSessions())
+          out.sessions.push_back({s.getId(), s.getTimeoutMs(), str(s.getPassword())});
+        return snapshot_frame{std::move(out)};
+      }
+      case storage::SnapshotFrame::NODES: {
+        std::vector<node_image> nodes;
+        for (auto b : r.getNodes()) {
+          node_image n;
+          n.path = str(b.getPath());
+          n.data = str(b.getData());
+          n.acl = get_acl(b.getAcl());
+          n.czxid = b.getCzxid();
+          n.mzxid = b.getMzxid();
+          n.pzxid = b.getPzxid();
+          n.ctime = b.getCtime();
+          n.mtime = b.getMtime();
+          n.ephemeral_owner = b.getEphemeralOwner();
+          n.version = b.getVersion();
+          n.cversion = b.getCversion();
+          n.aversion = b.getAversion();
+          nodes.push_back(std::move(n));
+        }
+        return snapshot_frame{std::move(nodes)};
+      }
+      case storage::SnapshotFrame::TRAILER: {
+        auto t = r.getTrailer();
+        return snapshot_frame{snapshot_trailer{t.getEndZxid(), t.getNodeCount(), t.getDigestAtEnd()}};
+      }
+      default: return error_info{error_code::data_inconsistency, "unknown snapshot frame"};
+    }
+  });
+}
+
+namespace {
+std::string hex(int64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+std::string when(int64_t ms) {
+  std::time_t s = static_cast<std::time_t>(ms / 1000);
+  std::tm tm;
+  gmtime_r(&s, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[48];
+  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms % 1000));
+  return out;
+}
+std::string op_text(const txn_op& op) {
+  return std::visit(overload{[](const txn_create& c) { return "create " + c.path + " (" + std::to_string(c.data.size()) + " bytes)"; },
+                             [](const txn_delete& d) { return "delete " + d.path; },
+                             [](const txn_set_data& s) {
+                               return "setData " + s.path + " v" + std::to_string(s.version) + " (" +
+                                      std::to_string(s.data.size()) + " bytes)";
+                             },
+                             [](const txn_set_acl& s) { return "setACL " + s.path + " v" + std::to_string(s.version); },
+                             [](const txn_check& c) { return "check " + c.path; },
+                             [](const txn_error& e) {
+                               return std::string("error ") + error_name(e.err) + (e.detail.empty() ? "" : " " + e.detail);
+                             }},
+                    op);
+}
+} // namespace
+
+std::string describe(const log_entry& e) {
+  if (auto* d = std::get_if<digest_check>(&e))
+    return hex(d->zxid) + " digest " + hex(static_cast<int64_t>(d->digest));
+  auto& t = std::get<txn>(e);
+  std::string out = hex(t.zxid) + " " + when(t.time) + " session " + hex(t.session) + " ";
+  std::visit(overload{[&](const txn_multi& m) {
+                        out += "multi [";
+                        for (size_t i = 0; i < m.ops.size(); ++i)
+                          out += (i ? "; " : "") + op_text(m.ops[i]);
+                        out += "]";
+                      },
+                      [&](const txn_create_session& c) { out += "createSession timeout " + std::to_string(c.timeout_ms) + " ms"; },
+                      [&](const txn_close_session& c) {
+                        out += "closeSession (" + std::to_string(c.ephemerals.size()) + " ephemerals)";
+                      },
+                      [&](const auto& single) { out += op_text(txn_op{single}); }},
+             t.body);
+  return out;
+}
+
+} // namespace corral::persistence

@@ -1,0 +1,48 @@
+// Txns, digest checks and snapshot frames <-> Cap'n Proto (schema/storage.capnp), as flat word
+// arrays. Decoding never trusts the bytes: it returns DataInconsistency with a reason instead of
+// throwing. Used by the log, the snapshots, recovery and corral-logdump.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include <capnp/common.h>
+#include <kj/array.h>
+
+#include "core/database.hpp"
+#include "core/txn.hpp"
+
+namespace corral::persistence {
+
+// "The tree's digest after applying txn `zxid` was `digest`."
+struct digest_check {
+  zxid_t zxid = 0;
+  uint64_t digest = 0;
+};
+
+using log_entry = std::variant<txn, digest_check>;
+
+kj::Array<capnp::word> encode_entry(const log_entry& e);
+result<log_entry> decode_entry(kj::ArrayPtr<const capnp::word> words);
+
+struct snapshot_header {
+  uint64_t db_id = 0;
+  zxid_t start_zxid = 0;
+  std::vector<session_image> sessions;
+};
+struct snapshot_trailer {
+  zxid_t end_zxid = 0;
+  uint64_t node_count = 0;
+  uint64_t digest_at_end = 0;
+};
+using snapshot_frame = std::variant<snapshot_header, std::vector<node_image>, snapshot_trailer>;
+
+kj::Array<capnp::word> encode_snapshot_frame(const snapshot_frame& f);
+result<snapshot_frame> decode_snapshot_frame(kj::ArrayPtr<const capnp::word> words);
+
+// One line per entry for corral-logdump: "zxid time session op path".
+std::string describe(const log_entry& e);
+
+} // namespace corral::persistence

@@ -1,0 +1,197 @@
+#include "persistence/snapshot.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <boost/filesystem.hpp>
+
+#include "core/hash.hpp"
+#include "persistence/files.hpp"
+
+namespace corral::persistence {
+
+namespace fs = boost::filesystem;
+
+namespace {
+constexpr char magic[8] = {'C', 'O', 'R', 'R', 'S', 'N', 'A', 'P'};
+constexpr uint32_t format_version = 1;
+constexpr size_t file_header_bytes = 16;
+constexpr size_t flush_bytes = 1 << 20;
+} // namespace
+
+std::string snapshot_name(zxid_t start_zxid) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "snapshot.%016llx", static_cast<unsigned long long>(start_zxid));
+  return buf;
+}
+
+bool parse_snapshot_name(const std::string& name, zxid_t& start_zxid) {
+  if (name.size() != 25 || name.compare(0, 9, "snapshot.") != 0)
+    return false;
+  unsigned long long v = 0;
+  for (size_t i = 9; i < 25; ++i) {
+    char c = name[i];
+    int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (d < 0)
+      return false;
+    v = v * 16 + static_cast<unsigned>(d);
+  }
+  start_zxid = static_cast<zxid_t>(v);
+  return true;
+}
+
+std::vector<snapshot_file> list_snapshots(const std::string& dir) {
+  std::vector<snapshot_file> out;
+  boost::system::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    zxid_t z;
+    if (parse_snapshot_name(it->path().filename().string(), z))
+      out.push_back({it->path().string(), z});
+  }
+  std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.start_zxid > b.start_zxid; });
+  return out;
+}
+
+snapshot_writer::snapshot_writer(std::string dir, zxid_t start_zxid, bool sync) : dir_(std::move(dir)), sync_(sync) {
+  final_ = (fs::path(dir_) / snapshot_name(start_zxid)).string();
+  tmp_ = final_ + ".tmp";
+  fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd_ < 0) {
+    failed_ = io_error("cannot create snapshot", tmp_, errno);
+    return;
+  }
+  char header[file_header_bytes] = {};
+  std::memcpy(header, magic, 8);
+  std::memcpy(header + 8, &format_version, 4);
+  buf_.insert(buf_.end(), header, header + file_header_bytes);
+}
+
+snapshot_writer::~snapshot_writer() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+    ::unlink(tmp_.c_str()); // not finished: never leave a partial snapshot behind
+  }
+}
+
+error_info snapshot_writer::flush() {
+  if (failed_.code != error_code::ok)
+    return failed_;
+  if (buf_.empty())
+    return {};
+  failed_ = write_all(fd_, buf_.data(), buf_.size(), offset_, tmp_);
+  offset_ += buf_.size();
+  buf_.clear();
+  return failed_;
+}
+
+error_info snapshot_writer::add(const snapshot_frame& frame) {
+  if (failed_.code != error_code::ok)
+    return failed_;
+  auto words = encode_snapshot_frame(frame);
+  auto payload = words.asBytes();
+  uint32_t len = static_cast<uint32_t>(payload.size());
+  uint32_t crc = crc32c(payload.begin(), payload.size());
+  char header[8];
+  std::memcpy(header, &len, 4);
+  std::memcpy(header + 4, &crc, 4);
+  buf_.insert(buf_.end(), header, header + 8);
+  buf_.insert(buf_.end(), payload.begin(), payload.end());
+  return buf_.size() >= flush_bytes ? flush() : error_info{};
+}
+
+error_info snapshot_writer::finish(const snapshot_trailer& trailer) {
+  if (auto e = add(trailer); e.code != error_code::ok)
+    return e;
+  if (auto e = flush(); e.code != error_code::ok)
+    return e;
+  if (sync_ && ::fsync(fd_) != 0)
+    return io_error("cannot fsync snapshot", tmp_, errno);
+  ::close(fd_);
+  fd_ = -1;
+  if (::rename(tmp_.c_str(), final_.c_str()) != 0)
+    return io_error("cannot rename snapshot to", final_, errno);
+  return sync_ ? fsync_dir(dir_) : error_info{};
+}
+
+result<snapshot_contents> read_snapshot(const std::string& path, uint64_t db_id,
+                                        const std::function<void(const snapshot_header&)>& on_header,
+                                        const std::function<void(std::vector<node_image>&&)>& on_nodes) {
+  auto content = read_file(path);
+  if (!content)
+    return content.error();
+  auto& bytes = *content;
+  auto bad = [&](uint64_t offset, const std::string& why) {
+    return error_info{error_code::data_inconsistency,
+                      "snapshot " + path + " is damaged at offset " + std::to_string(offset) + ": " + why};
+  };
+  if (bytes.size() < file_header_bytes || std::memcmp(bytes.data(), magic, 8) != 0)
+    return bad(0, "not a Corral snapshot");
+  uint32_t version;
+  std::memcpy(&version, bytes.data() + 8, 4);
+  if (version != format_version)
+    return bad(8, "format version " + std::to_string(version) + " is not supported");
+  snapshot_contents out;
+  bool have_header = false, have_trailer = false;
+  std::vector<capnp::word> words;
+  uint64_t pos = file_header_bytes;
+  while (pos < bytes.size()) {
+    if (have_trailer)
+      return bad(pos, "data after the trailer");
+    if (pos + 8 > bytes.size())
+      return bad(pos, "frame header cut short");
+    uint32_t len, crc;
+    std::memcpy(&len, bytes.data() + pos, 4);
+    std::memcpy(&crc, bytes.data() + pos + 4, 4);
+    if (len % 8 != 0 || pos + 8 + len > bytes.size())
+      return bad(pos, "frame length " + std::to_string(len) + " is not valid here");
+    if (crc32c(bytes.data() + pos + 8, len) != crc)
+      return bad(pos, "frame checksum mismatch");
+    words.assign(len / 8, capnp::word());
+    std::memcpy(words.data(), bytes.data() + pos + 8, len);
+    auto frame = decode_snapshot_frame(kj::arrayPtr(words.data(), words.size()));
+    if (!frame)
+      return bad(pos, frame.error().detail);
+    if (auto* h = std::get_if<snapshot_header>(&*frame)) {
+      if (have_header)
+        return bad(pos, "a second header");
+      if (h->db_id != db_id)
+        return bad(pos, "it belongs to another database");
+      out.header = *h;
+      have_header = true;
+      on_header(*h);
+    } else if (auto* n = std::get_if<std::vector<node_image>>(&*frame)) {
+      if (!have_header)
+        return bad(pos, "nodes before the header");
+      out.nodes += n->size();
+      on_nodes(std::move(*n));
+    } else {
+      out.trailer = std::get<snapshot_trailer>(*frame);
+      have_trailer = true;
+    }
+    pos += 8 + len;
+  }
+  if (!have_header || !have_trailer)
+    return bad(pos, "it ends before its trailer");
+  if (out.trailer.node_count != out.nodes)
+    return bad(pos, "trailer counts " + std::to_string(out.trailer.node_count) + " nodes, the file holds " +
+                        std::to_string(out.nodes));
+  return out;
+}
+
+std::vector<std::string> purge_snapshots(const std::string& dir, size_t keep) {
+  std::vector<std::string> removed;
+  auto snaps = list_snapshots(dir);
+  for (size_t i = keep; i < snaps.size(); ++i) {
+    boost::system::error_code ec;
+    if (fs::remove(snaps[i].path, ec))
+      removed.push_back(snaps[i].path);
+  }
+  if (!removed.empty())
+    fsync_dir(dir);
+  return removed;
+}
+
+} // namespace corral::persistence

@@ -1,0 +1,60 @@
+// Snapshot files: snapshot.<start zxid in hex>, a 16-byte header (magic, format version) and frames
+//   u32 length | u32 crc32c(payload) | payload (a SnapshotFrame: header, node chunks, trailer)
+// Snapshots are fuzzy, as ZooKeeper's are: the tree keeps changing while it is written, so recovery
+// replays the log from start_zxid + 1; txns are idempotent, and after replaying through end_zxid the
+// tree must match the digest the trailer recorded. Written to a temporary name, fsynced, renamed.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "persistence/record_codec.hpp"
+
+namespace corral::persistence {
+
+std::string snapshot_name(zxid_t start_zxid);
+bool parse_snapshot_name(const std::string& name, zxid_t& start_zxid);
+
+struct snapshot_file {
+  std::string path;
+  zxid_t start_zxid = 0;
+};
+// Complete snapshots in `dir`, newest first (temporary files are not listed).
+std::vector<snapshot_file> list_snapshots(const std::string& dir);
+
+// Writes one snapshot; owned by one thread.
+class snapshot_writer {
+public:
+  snapshot_writer(std::string dir, zxid_t start_zxid, bool sync);
+  ~snapshot_writer();
+  error_info add(const snapshot_frame& frame);
+  // Writes the trailer, syncs and renames into place.
+  error_info finish(const snapshot_trailer& trailer);
+  const std::string& final_path() const { return final_; }
+
+private:
+  error_info flush();
+  std::string tmp_, final_, dir_;
+  bool sync_;
+  int fd_ = -1;
+  uint64_t offset_ = 0;
+  std::vector<char> buf_;
+  error_info failed_;
+};
+
+struct snapshot_contents {
+  snapshot_header header;
+  snapshot_trailer trailer;
+  uint64_t nodes = 0;
+};
+// Reads and checks a snapshot, handing each chunk of nodes to `on_nodes` (in pre-order).
+result<snapshot_contents> read_snapshot(const std::string& path, uint64_t db_id,
+                                        const std::function<void(const snapshot_header&)>& on_header,
+                                        const std::function<void(std::vector<node_image>&&)>& on_nodes);
+
+// Keeps the newest `keep` snapshots; returns the removed files.
+std::vector<std::string> purge_snapshots(const std::string& dir, size_t keep);
+
+} // namespace corral::persistence

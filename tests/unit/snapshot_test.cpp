@@ -1,0 +1,111 @@
+// Snapshots: a fuzzy snapshot taken while writes go on, plus the log after it, rebuilds exactly the
+// live tree; damaged snapshots are skipped for older ones; a tree that does not match stops recovery.
+#include <fstream>
+
+#include "storage_fixture.hpp"
+
+using namespace corral;
+using namespace corral::persistence;
+using corral::test::storage_fixture;
+namespace fs = boost::filesystem;
+
+class snapshots : public storage_fixture {
+protected:
+  // Takes a snapshot in small chunks, running `between` after each chunk (writes during the snapshot).
+  std::string take_snapshot(const std::function<void()>& between) {
+    snapshot_writer w(dir, db->last_applied(), true);
+    EXPECT_EQ(w.add(snapshot_header{db_id, db->last_applied(), db->session_images()}).code, error_code::ok);
+    std::string cursor;
+    uint64_t count = 0;
+    bool more = true;
+    while (more) {
+      std::vector<node_image> chunk;
+      more = db->tree().visit_after(cursor, 3, chunk);
+      count += chunk.size();
+      if (!chunk.empty())
+        EXPECT_EQ(w.add(chunk).code, error_code::ok);
+      between();
+    }
+    EXPECT_EQ(w.finish(snapshot_trailer{db->last_applied(), count, db->tree().digest()}).code, error_code::ok);
+    return w.final_path();
+  }
+};
+
+TEST_F(snapshots, a_snapshot_taken_during_writes_plus_replay_equals_the_live_tree) {
+  workload(100, "/a");
+  int step = 0;
+  auto path = take_snapshot([&] {
+    // Everything changes while the walk goes on: creates ahead of and behind the cursor, deletes,
+    // data and ACL changes, sequential names, an ephemeral.
+    ++step;
+    write(create_request{"/a/late" + std::to_string(step), "x", open_acl_unsafe(), create_mode::persistent, -1});
+    write(set_data_request{"/a/n3", "step" + std::to_string(step), -1});
+    write(delete_request{"/a/late" + std::to_string(step - 1), -1});
+    write(create_request{"/zz" + std::to_string(step), "", open_acl_unsafe(), create_mode::ephemeral, -1});
+    write(create_request{"/a/s-", "", open_acl_unsafe(), create_mode::persistent_sequential, -1});
+  });
+  EXPECT_GT(step, 5);
+  workload(50, "/b");
+  log.reset();
+  auto r = recover();
+  ASSERT_TRUE(r.ok()) << r.error().detail;
+  EXPECT_EQ(r->snapshot, path);
+  EXPECT_LT(r->replayed, static_cast<size_t>(db->last_applied())) << "the snapshot spared most of the log";
+  expect_same_tree(r->db->tree(), db->tree());
+  EXPECT_EQ(r->db->last_applied(), db->last_applied());
+  EXPECT_EQ(r->db->tree().ephemerals(session), db->tree().ephemerals(session));
+}
+
+TEST_F(snapshots, sessions_come_back_from_the_snapshot_and_the_log) {
+  auto second = open_session();
+  take_snapshot([] {});
+  auto third = open_session();
+  write(close_request{}); // closes `session`
+  log.reset();
+  auto r = recover();
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->db->check_resume(second, "pw"), error_code::ok);
+  EXPECT_EQ(r->db->check_resume(third, "pw"), error_code::ok);
+  EXPECT_EQ(r->db->check_resume(session, "pw"), error_code::session_expired);
+}
+
+TEST_F(snapshots, a_damaged_newest_snapshot_falls_back_to_an_older_one) {
+  workload(30);
+  auto older = take_snapshot([] {});
+  workload(30, "/more");
+  auto newer = take_snapshot([] {});
+  {
+    std::fstream f(newer, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(40);
+    f.put('\x55');
+  }
+  log.reset();
+  auto r = recover();
+  ASSERT_TRUE(r.ok()) << r.error().detail;
+  EXPECT_EQ(r->snapshot, older);
+  ASSERT_FALSE(r->notes.empty());
+  EXPECT_NE(r->notes[0].find(newer), std::string::npos);
+  expect_same_tree(r->db->tree(), db->tree());
+}
+
+TEST_F(snapshots, a_log_that_disagrees_with_the_tree_stops_recovery) {
+  workload(20);
+  // A digest record that does not match what replay produces.
+  log->add(digest_check{db->last_applied(), db->tree().digest() ^ 1});
+  bool fatal;
+  ASSERT_EQ(log->commit(fatal).code, error_code::ok);
+  log.reset();
+  auto r = recover();
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().detail.find("digest"), std::string::npos) << r.error().detail;
+}
+
+TEST_F(snapshots, retention_keeps_the_newest) {
+  for (int i = 0; i < 5; ++i) {
+    create("/k" + std::to_string(i));
+    take_snapshot([] {});
+  }
+  auto removed = purge_snapshots(dir, 3);
+  EXPECT_EQ(removed.size(), 2u);
+  EXPECT_EQ(list_snapshots(dir).size(), 3u);
+}
