@@ -8,7 +8,14 @@
 #include <caf/io/all.hpp>
 
 #include "core/database.hpp"
+#include "persistence/record_codec.hpp"
 #include "protocol/client_codec.hpp"
+
+namespace corral {
+// Txns travel from the state machine to the log writer without a copy.
+using shared_txn = std::shared_ptr<const txn>;
+using node_chunk = std::shared_ptr<std::vector<node_image>>;
+} // namespace corral
 
 namespace corral::atoms {
 using attach = caf::atom_constant<caf::atom("attach")>;
@@ -29,6 +36,14 @@ using watch = caf::atom_constant<caf::atom("watch")>;
 using fire = caf::atom_constant<caf::atom("fire")>;
 using stop = caf::atom_constant<caf::atom("stop")>;
 using stats = caf::atom_constant<caf::atom("stats")>;
+using append = caf::atom_constant<caf::atom("append")>;
+using durable = caf::atom_constant<caf::atom("durable")>;
+using log_failed = caf::atom_constant<caf::atom("logfailed")>;
+using resume = caf::atom_constant<caf::atom("resume")>;
+using purge = caf::atom_constant<caf::atom("purge")>;
+using snapshot = caf::atom_constant<caf::atom("snapshot")>;
+using chunk = caf::atom_constant<caf::atom("chunk")>;
+using finish = caf::atom_constant<caf::atom("finish")>;
 } // namespace corral::atoms
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::request)
@@ -37,3 +52,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::response)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::watch_event)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::protocol::connect_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::protocol::connect_response)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::shared_txn)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::node_chunk)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::persistence::digest_check)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::persistence::snapshot_header)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::persistence::snapshot_trailer)

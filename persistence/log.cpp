@@ -64,23 +64,47 @@ std::string check_header(const char* h, size_t size, uint64_t db_id, zxid_t firs
   return "";
 }
 
+// One past the last non-zero byte in [from, size), or `from` if all are zero. Word-wise: the
+// preallocated rest of a segment is megabytes of zeros.
 uint64_t nonzero_end(const char* data, uint64_t from, uint64_t size) {
-  uint64_t end = from;
-  for (uint64_t i = from; i < size; ++i)
-    if (data[i] != 0)
-      end = i + 1;
+  uint64_t end = size;
+  while (end > from && end % 8 != 0 && data[end - 1] == 0)
+    --end;
+  while (end >= from + 8 && end % 8 == 0) {
+    uint64_t w;
+    std::memcpy(&w, data + end - 8, 8);
+    if (w != 0)
+      break;
+    end -= 8;
+  }
+  while (end > from && data[end - 1] == 0)
+    --end;
   return end;
 }
 
+// Reads a whole file into word-aligned memory.
 bool read_words(const std::string& path, std::vector<capnp::word>& buf, uint64_t& size, std::string& err) {
-  auto content = read_file(path);
-  if (!content) {
-    err = content.error().detail;
+  int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) {
+    err = io_error("cannot open", path, errno).detail;
     return false;
   }
-  size = content->size();
-  buf.assign((size + 7) / 8 + 1, capnp::word());
-  std::memcpy(buf.data(), content->data(), size);
+  auto end = ::lseek(fd, 0, SEEK_END);
+  size = end < 0 ? 0 : static_cast<uint64_t>(end);
+  buf.assign(size / 8 + 2, capnp::word());
+  uint64_t done = 0;
+  while (done < size) {
+    auto n = ::pread(fd, reinterpret_cast<char*>(buf.data()) + done, size - done, static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      err = io_error("cannot read", path, n < 0 ? errno : EIO).detail;
+      ::close(fd);
+      return false;
+    }
+    done += static_cast<uint64_t>(n);
+  }
+  ::close(fd);
   return true;
 }
 

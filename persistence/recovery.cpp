@@ -71,11 +71,11 @@ result<uint64_t> open_data_dir(const std::string& dir) {
 result<recovery_result> recover(const std::string& dir, uint64_t db_id, const database_options& opts,
                                 const recovery_options& ropts) {
   recovery_result out;
-  out.db = std::make_unique<database>(opts, 0);
+  out.db = std::make_unique<database>(opts, ropts.now_ms);
   snapshot_trailer trailer;
   bool have_snapshot = false;
   for (auto& snap : list_snapshots(dir)) {
-    auto db = std::make_unique<database>(opts, 0);
+    auto db = std::make_unique<database>(opts, ropts.now_ms);
     auto loaded = load_snapshot(snap, db_id, *db);
     if (!loaded) {
       out.notes.push_back("skipped snapshot: " + loaded.error().detail + "; trying an older one");

@@ -26,6 +26,7 @@ struct recovery_result {
 
 struct recovery_options {
   bool repair = false;        // cut the log at corruption instead of refusing to start
+  int64_t now_ms = 0;         // the wall clock, for new session ids
   uint64_t torn_window = 8ull << 20;
 };
 

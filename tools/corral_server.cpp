@@ -30,6 +30,11 @@ struct server_config : caf::actor_system_config {
   std::string log_level = "info";
   std::string log_file;
   std::string ready_file;
+  bool unsafe_no_fsync = false;
+  bool repair_log = false;
+  uint64_t snap_count = 100000;
+  size_t snap_retain = 3;
+  int64_t purge_interval_ms = 3600000;
 
   server_config() {
     opt_group{custom_options_, "corral"}
@@ -48,7 +53,12 @@ struct server_config : caf::actor_system_config {
         .add(max_connections, "max-connections", "client connections accepted at once (default 10000)")
         .add(log_level, "log-level", "debug, info, warn, error or off (default info)")
         .add(log_file, "log-file", "append the log to this file instead of stderr")
-        .add(ready_file, "ready-file", "once listening, write the port to this file (for scripts and tests)");
+        .add(ready_file, "ready-file", "once listening, write the port to this file (for scripts and tests)")
+        .add(snap_count, "snap-count", "txns between snapshots (default 100000)")
+        .add(snap_retain, "snap-retain", "snapshots kept, with the log they need (default 3)")
+        .add(purge_interval_ms, "purge-interval-ms", "how often old snapshots and log segments are removed (default 3600000; they also go after each snapshot)")
+        .add(repair_log, "repair-log", "start even if the log is corrupt, cutting it at the damage (loses what follows; default false)")
+        .add(unsafe_no_fsync, "unsafe-no-fsync", "UNSAFE: do not fsync the log; a crash can lose acknowledged writes (default false)");
     // Two cores are the expected machine: do not start more workers than that by default.
     set("scheduler.max-threads", 2);
   }
@@ -83,6 +93,11 @@ corral::server::server_options to_options(const server_config& cfg) {
   o.db.ttl_enabled = cfg.ttl_nodes;
   o.db.containers_enabled = cfg.container_nodes;
   o.db.container_check_ms = cfg.container_check_interval_ms;
+  o.sync = !cfg.unsafe_no_fsync;
+  o.repair_log = cfg.repair_log;
+  o.snap_count = cfg.snap_count;
+  o.snap_retain = cfg.snap_retain;
+  o.purge_interval_ms = cfg.purge_interval_ms;
   return o;
 }
 
@@ -94,6 +109,10 @@ std::string check(const server_config& cfg) {
     return "corral.max-data-bytes must be between 0 and 67108864";
   if (cfg.max_session_timeout_ms != 0 && cfg.max_session_timeout_ms < cfg.min_session_timeout_ms)
     return "corral.max-session-timeout-ms is below corral.min-session-timeout-ms";
+  if (cfg.snap_count < 1)
+    return "corral.snap-count must be at least 1";
+  if (cfg.snap_retain < 1)
+    return "corral.snap-retain must be at least 1";
   if (!cfg.super_digest.empty() && cfg.super_digest.find(':') == std::string::npos)
     return "corral.super-digest must look like user:base64hash";
   return "";
@@ -109,11 +128,8 @@ int run(caf::actor_system& sys, const server_config& cfg, sigset_t& signals) {
     return 1;
   }
   auto srv = corral::server::start(sys, opts);
-  if (!srv) {
-    corral::log::error("server", "cannot listen on ", opts.host, ":", opts.port, ": ",
-                       sys.render(srv.error()), "; is another server running there? choose --corral.port");
-    return 1;
-  }
+  if (!srv)
+    return 1; // start() logged why
   if (!cfg.ready_file.empty()) {
     std::ofstream(cfg.ready_file + ".tmp") << srv->port << "\n";
     boost::filesystem::rename(cfg.ready_file + ".tmp", cfg.ready_file, ec);

@@ -8,21 +8,70 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <deque>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "actors/messages.hpp"
+#include "persistence/log.hpp"
+#include "persistence/snapshot.hpp"
 #include "protocol/frame.hpp"
 
 namespace corral::server {
 
+struct storage_config {
+  std::string dir;
+  uint64_t db_id = 0;
+  uint64_t snap_count = 100000;     // txns between snapshots
+  size_t snap_retain = 3;           // snapshots kept
+  int64_t purge_interval_ms = 3600000;
+  bool snapshot_at_start = false;   // recovery replayed txns: snapshot them so the next start is fast
+};
+
 struct state_machine_state {
-  std::unique_ptr<database> db;
+  std::shared_ptr<database> db;
+  storage_config storage;
+  caf::actor log_writer;
+  caf::actor snapshotter;
   std::unordered_map<session_id, caf::actor> sessions;
   std::mt19937_64 rng{std::random_device{}()};
+  // Txns sent to the log and not yet durable, in zxid order. Nothing is applied (or answered)
+  // before the log says it is on disk.
+  std::deque<shared_txn> in_flight;
+  // Connects waiting for their createSession txn.
+  struct opening_session {
+    caf::response_promise rp;
+    std::string peer;
+  };
+  std::unordered_map<zxid_t, opening_session> opening;
+  // Per session, what must wait for the session's earlier writes: a write (its zxid) or a read.
+  struct waiting_item {
+    zxid_t write = 0;
+    request read;
+  };
+  std::unordered_map<session_id, std::deque<waiting_item>> waiting;
+  std::unordered_set<session_id> expiring; // close txns in flight that are expiries
+  // Snapshot under way.
+  bool snapshotting = false;
+  std::string cursor;
+  uint64_t snap_nodes = 0;
+  uint64_t since_snapshot = 0;
+  int64_t last_purge = 0;
   static inline const char* name = "state_machine";
 };
-caf::behavior state_machine(caf::stateful_actor<state_machine_state>* self, database_options opts);
+caf::behavior state_machine(caf::stateful_actor<state_machine_state>* self, std::shared_ptr<database> db,
+                            storage_config storage, caf::actor log_writer, caf::actor snapshotter);
+
+void log_writer(caf::blocking_actor* self, caf::actor sm, std::shared_ptr<persistence::log_appender> app);
+
+struct snapshotter_state {
+  std::unique_ptr<persistence::snapshot_writer> writer;
+  std::string dir;
+  bool sync = true;
+  static inline const char* name = "snapshotter";
+};
+caf::behavior snapshotter(caf::stateful_actor<snapshotter_state>* self, std::string dir, bool sync);
 
 struct session_state {
   session_id id = 0;

@@ -21,13 +21,25 @@ struct server_options {
   size_t max_frame_bytes = 0; // 0: max data + 64 KiB
   size_t max_connections = 10000;
   database_options db;
+  // Durability.
+  bool sync = true;                 // false is unsafe: acknowledged writes can be lost in a crash
+  bool repair_log = false;          // cut the log at corruption instead of refusing to start
+  uint64_t snap_count = 100000;     // txns between snapshots
+  size_t snap_retain = 3;
+  int64_t purge_interval_ms = 3600000;
+  uint64_t log_segment_bytes = 64ull << 20;
+  uint64_t log_prealloc_bytes = 16ull << 20;
 };
 
 struct running_server {
   caf::actor state_machine;
   caf::actor listener;
+  caf::actor log_writer;
+  caf::actor snapshotter;
   uint16_t port = 0;
 };
+
+// Recovers the data directory (refusing to start on corruption, with the reason), then listens.
 
 caf::expected<running_server> start(caf::actor_system& sys, const server_options& opts);
 void stop(caf::actor_system& sys, running_server& srv);

@@ -39,112 +39,325 @@ void deliver(self_ptr self, outcome& out, bool respond) {
   }
 }
 
-protocol::connect_response open_session(self_ptr self, protocol::connect_request& req,
-                                        const std::string& peer, caf::actor& session_actor) {
+// ---- the write path: prepare -> log -> durable -> apply -> answer ------------------------------
+
+void submit(self_ptr self, txn t) {
+  auto shared = std::make_shared<const txn>(std::move(t));
+  self->state.in_flight.push_back(shared);
+  self->send(self->state.log_writer, atoms::append::value, shared);
+}
+
+void answer_read(self_ptr self, session_id s, const request& r) {
+  auto out = self->state.db->read(s, r);
+  deliver(self, out, true);
+}
+
+// Answers the reads queued behind a session's writes, up to its next pending write.
+void drain(self_ptr self, session_id s) {
+  auto it = self->state.waiting.find(s);
+  if (it == self->state.waiting.end())
+    return;
+  auto& q = it->second;
+  while (!q.empty() && q.front().write == 0) {
+    auto r = std::move(q.front().read);
+    q.pop_front();
+    answer_read(self, s, r);
+  }
+  if (q.empty())
+    self->state.waiting.erase(it);
+}
+
+// True if `t` is the client write at the head of its session's queue (and pops it).
+bool is_client_write(self_ptr self, const txn& t) {
+  auto it = self->state.waiting.find(t.session);
+  if (it == self->state.waiting.end() || it->second.empty() || it->second.front().write != t.zxid)
+    return false;
+  it->second.pop_front();
+  return true;
+}
+
+void session_opened(self_ptr self, const txn& t) {
+  auto it = self->state.opening.find(t.zxid);
+  if (it == self->state.opening.end())
+    return;
   auto& db = *self->state.db;
+  auto& info = *db.sessions().find(t.session);
+  auto actor = self->spawn<caf::linked>(session, t.session, caf::actor_cast<caf::actor>(self));
+  self->state.sessions[t.session] = actor;
+  db.set_client_address(t.session, it->second.peer);
+  protocol::connect_response resp;
+  resp.session = t.session;
+  resp.timeout_ms = info.timeout_ms;
+  resp.password = info.password;
+  resp.last_zxid = db.last_applied();
+  log::info("server", "session ", log::hex(t.session), " opened for ", it->second.peer, " (timeout ",
+            info.timeout_ms, " ms)");
+  it->second.rp.deliver(std::move(resp), actor);
+  self->state.opening.erase(it);
+}
+
+void apply_one(self_ptr self, const txn& t) {
+  auto& st = self->state;
+  auto out = st.db->apply(t, t.cxid);
+  if (std::holds_alternative<txn_create_session>(t.body)) {
+    session_opened(self, t);
+    return;
+  }
+  if (auto* c = std::get_if<txn_close_session>(&t.body); c && st.expiring.erase(t.session) > 0) {
+    log::info("server", "session ", log::hex(t.session), " expired; deleted ", c->ephemerals.size(),
+              " ephemeral node(s)");
+    if (auto it = st.sessions.find(t.session); it != st.sessions.end()) {
+      self->send(it->second, atoms::expired::value);
+      st.sessions.erase(it);
+    }
+    st.waiting.erase(t.session);
+    out.ends_session = false;
+    deliver(self, out, false);
+    return;
+  }
+  if (is_client_write(self, t)) {
+    if (out.ends_session)
+      log::info("server", "session ", log::hex(t.session), " closed by its client");
+    deliver(self, out, true);
+    drain(self, t.session);
+    return;
+  }
+  if (auto* d = std::get_if<txn_delete>(&t.body); d && out.resp.err == error_code::ok)
+    log::info("server", "deleted ", d->path, " (empty container or expired TTL)");
+  deliver(self, out, false);
+}
+
+void snapshot_step(self_ptr self);
+
+void start_snapshot(self_ptr self) {
+  auto& st = self->state;
+  if (st.snapshotting)
+    return;
+  st.snapshotting = true;
+  st.since_snapshot = 0;
+  st.cursor.clear();
+  st.snap_nodes = 0;
+  auto& db = *st.db;
+  persistence::snapshot_header h{st.storage.db_id, db.last_applied(), db.session_images()};
+  log::info("snapshot", "starting a snapshot at zxid ", log::hex(h.start_zxid), " (", db.tree().node_count(),
+            " znodes)");
+  self->request(st.snapshotter, caf::infinite, atoms::snapshot::value, std::move(h))
+      .then([=](bool ok) {
+        if (ok) {
+          snapshot_step(self);
+        } else {
+          log::error("snapshot", "cannot start a snapshot in ", self->state.storage.dir, "; will retry later");
+          self->state.snapshotting = false;
+        }
+      });
+}
+
+void purge(self_ptr self) {
+  auto& st = self->state;
+  st.last_purge = wall_now();
+  self->request(st.snapshotter, caf::infinite, atoms::purge::value, static_cast<uint64_t>(st.storage.snap_retain))
+      .then([=](zxid_t oldest_kept) {
+        if (oldest_kept > 0)
+          self->send(self->state.log_writer, atoms::purge::value, oldest_kept);
+      });
+}
+
+// Walks the tree a chunk at a time; writes go on between chunks (the snapshot is fuzzy).
+void snapshot_step(self_ptr self) {
+  auto& st = self->state;
+  auto nodes = std::make_shared<std::vector<node_image>>();
+  bool more = st.db->tree().visit_after(st.cursor, 2000, *nodes);
+  st.snap_nodes += nodes->size();
+  auto fail = [=](const std::string& why) {
+    log::error("snapshot", "snapshot failed: ", why, "; will retry after more txns");
+    self->state.snapshotting = false;
+  };
+  if (more || !nodes->empty()) {
+    self->request(st.snapshotter, caf::infinite, atoms::chunk::value, nodes).then([=](bool ok) {
+      if (!ok)
+        return fail("cannot write to " + self->state.storage.dir);
+      snapshot_step(self); // once the walk is done, this finds nothing and finishes
+    });
+    return;
+  }
+  auto& db = *st.db;
+  persistence::snapshot_trailer trailer{db.last_applied(), st.snap_nodes, db.tree().digest()};
+  self->request(st.snapshotter, caf::infinite, atoms::finish::value, trailer).then([=](std::string& path) {
+    if (path.rfind("error: ", 0) == 0)
+      return fail(path.substr(7));
+    log::info("snapshot", "wrote ", path, " (", self->state.snap_nodes, " znodes, through zxid ",
+              log::hex(self->state.db->last_applied()), ")");
+    self->state.snapshotting = false;
+    purge(self);
+  });
+}
+
+void on_durable(self_ptr self, zxid_t durable) {
+  auto& st = self->state;
+  zxid_t last = 0;
+  while (!st.in_flight.empty() && st.in_flight.front()->zxid <= durable) {
+    auto t = std::move(st.in_flight.front());
+    st.in_flight.pop_front();
+    apply_one(self, *t);
+    last = t->zxid;
+    ++st.since_snapshot;
+  }
+  if (last != 0)
+    self->send(st.log_writer, atoms::append::value, persistence::digest_check{last, st.db->tree().digest()});
+  if (st.since_snapshot >= st.storage.snap_count)
+    start_snapshot(self);
+}
+
+void on_log_failed(self_ptr self, const std::string& reason, bool fatal) {
+  auto& st = self->state;
+  if (fatal) {
+    log::error("server", "the log could not be synced (", reason,
+               "); its state on disk is unknown, so the server stops now. Restart it: it recovers everything "
+               "that was acknowledged.");
+    std::_Exit(70);
+  }
+  log::error("server", "cannot write the log (", reason, "); rejecting ", st.in_flight.size(),
+             " write(s). Acknowledged data is safe; writes work again once the disk accepts them.");
+  for (auto& t : st.in_flight) {
+    if (auto it = st.opening.find(t->zxid); it != st.opening.end()) {
+      protocol::connect_response resp;
+      resp.err = error_code::system_error;
+      resp.detail = "the server cannot write to its disk: " + reason;
+      it->second.rp.deliver(std::move(resp), caf::actor{});
+      st.opening.erase(it);
+      continue;
+    }
+    st.expiring.erase(t->session);
+    if (!is_client_write(self, *t))
+      continue;
+    response resp;
+    resp.xid = t->cxid;
+    resp.zxid = st.db->last_applied();
+    resp.err = error_code::system_error;
+    resp.detail = "the write was not saved (" + reason + "); nothing changed, try again later";
+    if (auto s = st.sessions.find(t->session); s != st.sessions.end())
+      self->send(s->second, std::move(resp));
+  }
+  st.in_flight.clear();
+  st.db->abandon_prepared(wall_now());
+  self->send(st.log_writer, atoms::resume::value);
+  std::vector<session_id> sessions;
+  for (auto& [s, q] : st.waiting)
+    sessions.push_back(s);
+  for (auto s : sessions)
+    drain(self, s);
+}
+
+// ---- requests -------------------------------------------------------------------------------
+
+void on_request(self_ptr self, session_id s, request& r) {
+  auto& st = self->state;
+  auto& db = *st.db;
+  if (!db.touch(s, wall_now())) {
+    auto it = st.sessions.find(s);
+    if (it == st.sessions.end())
+      return;
+    response resp;
+    resp.xid = r.xid;
+    resp.zxid = db.last_applied();
+    resp.err = error_code::session_expired;
+    resp.detail = "session " + log::hex(s) + " is closing";
+    self->send(it->second, std::move(resp));
+    return;
+  }
+  if (is_write(r.body)) {
+    auto t = db.prepare(s, r, wall_now());
+    st.waiting[s].push_back({t.zxid, {}});
+    submit(self, std::move(t));
+    return;
+  }
+  if (auto it = st.waiting.find(s); it != st.waiting.end()) {
+    it->second.push_back({0, std::move(r)}); // after this session's pending writes
+    return;
+  }
+  answer_read(self, s, r);
+}
+
+caf::result<protocol::connect_response, caf::actor> on_open(self_ptr self, protocol::connect_request& req,
+                                                              std::string& peer) {
+  auto& st = self->state;
+  auto& db = *st.db;
   protocol::connect_response resp;
   resp.last_zxid = db.last_applied();
   if (req.last_zxid_seen > db.last_applied()) {
     resp.err = error_code::connection_loss;
-    resp.detail = "client has seen zxid " + log::hex(req.last_zxid_seen) + " but this server is at "
-                  + log::hex(db.last_applied()) + "; try another server";
+    resp.detail = "client has seen zxid " + log::hex(req.last_zxid_seen) + " but this server is at " +
+                  log::hex(db.last_applied()) + "; try another server";
     log::warn("server", "refusing client ", peer, ": ", resp.detail);
-    return resp;
+    return {std::move(resp), caf::actor{}};
   }
   if (req.session == 0) {
-    auto t = db.prepare_open_session(req.timeout_ms, random_password(self->state.rng), wall_now());
-    db.apply(t);
-    auto& info = *db.sessions().find(t.session);
-    session_actor = self->spawn<caf::linked>(session, t.session, caf::actor_cast<caf::actor>(self));
-    self->state.sessions[t.session] = session_actor;
-    db.set_client_address(t.session, peer);
-    resp.session = t.session;
-    resp.timeout_ms = info.timeout_ms;
-    resp.password = info.password;
-    resp.last_zxid = db.last_applied();
-    log::info("server", "session ", log::hex(t.session), " opened for ", peer, " (timeout ",
-              info.timeout_ms, " ms)");
-    return resp;
+    auto t = db.prepare_open_session(req.timeout_ms, random_password(st.rng), wall_now());
+    auto rp = self->make_response_promise();
+    st.opening.emplace(t.zxid, state_machine_state::opening_session{rp, peer});
+    submit(self, std::move(t));
+    return caf::delegated<protocol::connect_response, caf::actor>{};
   }
-  auto it = self->state.sessions.find(req.session);
-  if (db.check_resume(req.session, req.password) != error_code::ok || it == self->state.sessions.end()) {
+  auto it = st.sessions.find(req.session);
+  if (db.check_resume(req.session, req.password) != error_code::ok || it == st.sessions.end()) {
     resp.err = error_code::session_expired;
     resp.detail = "session " + log::hex(req.session) + " has expired or its password does not match";
     log::info("server", "refused to resume session ", log::hex(req.session), " from ", peer,
               ": expired or wrong password");
-    return resp;
+    return {std::move(resp), caf::actor{}};
   }
   db.touch(req.session, wall_now());
   db.set_client_address(req.session, peer);
   auto& info = *db.sessions().find(req.session);
-  session_actor = it->second;
   resp.session = req.session;
   resp.timeout_ms = info.timeout_ms;
   resp.password = info.password;
   log::info("server", "session ", log::hex(req.session), " resumed from ", peer);
-  return resp;
+  return {std::move(resp), it->second};
 }
 
 void run_timers(self_ptr self) {
-  auto& db = *self->state.db;
+  auto& st = self->state;
+  auto& db = *st.db;
   auto now = wall_now();
   for (auto& t : db.expire_sessions(now, now)) {
-    auto out = db.apply(t);
-    log::info("server", "session ", log::hex(t.session), " expired; deleted ",
-              std::get<txn_close_session>(t.body).ephemerals.size(), " ephemeral node(s)");
-    auto it = self->state.sessions.find(t.session);
-    if (it != self->state.sessions.end()) {
-      self->send(it->second, atoms::expired::value);
-      self->state.sessions.erase(it);
-    }
-    out.ends_session = false;
-    deliver(self, out, false);
+    st.expiring.insert(t.session);
+    submit(self, std::move(t));
   }
-  for (auto& t : db.collect_garbage(now)) {
-    auto out = db.apply(t);
-    if (out.resp.err == error_code::ok)
-      log::info("server", "deleted ", std::get<txn_delete>(t.body).path, " (empty container or expired TTL)");
-    deliver(self, out, false);
-  }
+  for (auto& t : db.collect_garbage(now))
+    submit(self, std::move(t));
+  if (st.storage.purge_interval_ms > 0 && now - st.last_purge >= st.storage.purge_interval_ms && !st.snapshotting)
+    purge(self);
 }
 
 } // namespace
 
-caf::behavior state_machine(caf::stateful_actor<state_machine_state>* self, database_options opts) {
-  auto tick = std::chrono::milliseconds(std::max<int64_t>(10, opts.tick_ms / 2));
-  self->state.db = std::make_unique<database>(std::move(opts), wall_now());
+caf::behavior state_machine(caf::stateful_actor<state_machine_state>* self, std::shared_ptr<database> db,
+                            storage_config storage, caf::actor log_writer, caf::actor snapshotter) {
+  auto tick = std::chrono::milliseconds(std::max<int64_t>(10, db->options().tick_ms / 2));
+  auto& st = self->state;
+  st.db = std::move(db);
+  st.storage = std::move(storage);
+  st.log_writer = log_writer;
+  st.snapshotter = snapshotter;
+  st.last_purge = wall_now();
+  // Sessions that survived a restart: their actors wait for the clients to come back.
+  for (auto& s : st.db->session_images())
+    st.sessions[s.id] = self->spawn<caf::linked>(session, s.id, caf::actor_cast<caf::actor>(self));
+  if (st.storage.snapshot_at_start)
+    start_snapshot(self);
   self->delayed_send(self, tick, atoms::tick::value);
   return {
-      [=](atoms::open, protocol::connect_request& req,
-          std::string& peer) -> caf::result<protocol::connect_response, caf::actor> {
-        caf::actor session_actor;
-        auto resp = open_session(self, req, peer, session_actor);
-        return {std::move(resp), std::move(session_actor)};
-      },
-      [=](atoms::request, session_id s, request& r) {
-        auto& db = *self->state.db;
-        if (!db.touch(s, wall_now())) {
-          auto it = self->state.sessions.find(s);
-          if (it == self->state.sessions.end())
-            return;
-          response resp;
-          resp.xid = r.xid;
-          resp.zxid = db.last_applied();
-          resp.err = error_code::session_expired;
-          resp.detail = "session " + log::hex(s) + " is closing";
-          self->send(it->second, std::move(resp));
-          return;
-        }
-        auto out = db.handle(s, r, wall_now());
-        if (out.ends_session)
-          log::info("server", "session ", log::hex(s), " closed by its client");
-        deliver(self, out, true);
-      },
+      [=](atoms::open, protocol::connect_request& req, std::string& peer) { return on_open(self, req, peer); },
+      [=](atoms::request, session_id s, request& r) { on_request(self, s, r); },
+      [=](atoms::durable, zxid_t z) { on_durable(self, z); },
+      [=](atoms::log_failed, std::string& reason, bool fatal) { on_log_failed(self, reason, fatal); },
       [=](atoms::detach, session_id s) { self->state.db->connection_lost(s); },
       [=](atoms::tick) {
         run_timers(self);
         self->delayed_send(self, tick, atoms::tick::value);
       },
+      [=](atoms::snapshot) { start_snapshot(self); },
       [=](atoms::stats) -> caf::result<int64_t, int64_t, int64_t> {
         auto& db = *self->state.db;
         return {static_cast<int64_t>(db.tree().node_count()), static_cast<int64_t>(db.sessions().size()),

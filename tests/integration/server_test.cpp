@@ -217,18 +217,41 @@ TEST(server, malformed_frames_close_only_that_connection) {
   EXPECT_NE(log.find("the first frame must be Connect"), std::string::npos);
 }
 
-TEST(server, a_client_of_a_restarted_server_learns_its_session_is_gone) {
+TEST(server, a_restart_keeps_sessions_their_ephemerals_and_every_acknowledged_write) {
   server_process srv;
-  client::blocking_client c(at(srv.address(), 4000));
+  client::blocking_client c(at(srv.address(), 6000));
   ASSERT_TRUE(c.wait_connected(5s));
-  std::atomic<bool> expired{false};
+  std::atomic<bool> reconnected{false};
   c.on_state([&](client::connection_state s) {
-    if (s == client::connection_state::expired)
-      expired = true;
+    if (s == client::connection_state::reconnected)
+      reconnected = true;
   });
-  srv.restart(); // in memory only until the log lands: the session is unknown afterwards
-  EXPECT_TRUE(eventually([&] { return expired.load(); }));
-  EXPECT_EQ(c.get("/").code(), error_code::session_expired);
+  ASSERT_TRUE(c.create("/eph", "", create_mode::ephemeral).ok());
+  ASSERT_TRUE(c.create("/p", "v0").ok());
+  for (int i = 1; i <= 20; ++i)
+    ASSERT_TRUE(c.set("/p", "v" + std::to_string(i)).ok());
+  srv.restart(); // kill -9, then start on the same port and data dir
+  EXPECT_TRUE(eventually([&] { return reconnected.load(); }));
+  auto got = c.get("/p");
+  ASSERT_TRUE(got.ok()) << got.error().to_string();
+  EXPECT_EQ(got->data, "v20");
+  EXPECT_EQ(got->stat.version, 20);
+  EXPECT_TRUE(c.exists("/eph").ok()) << "the session survived the restart";
+  EXPECT_NE(srv.log().find("recovered"), std::string::npos);
+}
+
+TEST(server, after_a_restart_the_ephemerals_of_a_client_that_never_returns_expire) {
+  server_process srv;
+  {
+    raw_client quiet(srv.port());
+    quiet.handshake(0, "", 600);
+    ASSERT_EQ(quiet.call(create_request{"/gone-soon", "", open_acl_unsafe(), create_mode::ephemeral, -1}).err,
+              error_code::ok);
+    srv.restart();
+  }
+  client::blocking_client watcher(at(srv.address()));
+  ASSERT_TRUE(watcher.wait_connected(5s));
+  EXPECT_TRUE(eventually([&] { return watcher.exists("/gone-soon").code() == error_code::no_node; }));
 }
 
 TEST(server, config_file_in_ini_form_is_read) {
