@@ -164,8 +164,24 @@ bool zxid_follows(zxid_t prev, zxid_t next) {
 result<log_scan> scan_log(const std::string& dir, uint64_t db_id, zxid_t after,
                           const std::function<error_info(log_entry&&, const std::string&, uint64_t)>& visit,
                           uint64_t torn_window) {
+  return scan_segments(list_segments(dir), db_id, after, visit, torn_window);
+}
+
+uint64_t segment_db_id(const std::string& path) {
+  std::vector<capnp::word> buf;
+  uint64_t size = 0;
+  std::string err;
+  if (!read_words(path, buf, size, err) || size < segment_header_bytes)
+    return 0;
+  uint64_t id;
+  std::memcpy(&id, reinterpret_cast<const char*>(buf.data()) + 16, 8);
+  return id;
+}
+
+result<log_scan> scan_segments(const std::vector<segment_info>& segs, uint64_t db_id, zxid_t after,
+                               const std::function<error_info(log_entry&&, const std::string&, uint64_t)>& visit,
+                               uint64_t torn_window) {
   log_scan out;
-  auto segs = list_segments(dir);
   zxid_t prev = 0; // the last txn seen
   std::vector<capnp::word> buf;
   for (size_t si = 0; si < segs.size(); ++si) {

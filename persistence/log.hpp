@@ -64,6 +64,14 @@ result<log_scan> scan_log(const std::string& dir, uint64_t db_id, zxid_t after,
                           const std::function<error_info(log_entry&&, const std::string& file, uint64_t offset)>& visit,
                           uint64_t torn_window);
 
+// The same over an explicit list of segments (oldest first), e.g. one file for corral-logdump.
+result<log_scan> scan_segments(const std::vector<segment_info>& segs, uint64_t db_id, zxid_t after,
+                               const std::function<error_info(log_entry&&, const std::string& file, uint64_t offset)>& visit,
+                               uint64_t torn_window);
+
+// The database id in a segment's header (0 if it has none).
+uint64_t segment_db_id(const std::string& path);
+
 struct log_options {
   uint64_t segment_bytes = 64ull << 20;  // start a new segment beyond this size
   uint64_t prealloc_bytes = 16ull << 20; // grow the file in chunks this large

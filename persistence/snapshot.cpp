@@ -157,7 +157,7 @@ result<snapshot_contents> read_snapshot(const std::string& path, uint64_t db_id,
     if (auto* h = std::get_if<snapshot_header>(&*frame)) {
       if (have_header)
         return bad(pos, "a second header");
-      if (h->db_id != db_id)
+      if (db_id != 0 && h->db_id != db_id)
         return bad(pos, "it belongs to another database");
       out.header = *h;
       have_header = true;

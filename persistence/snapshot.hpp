@@ -50,6 +50,7 @@ struct snapshot_contents {
   uint64_t nodes = 0;
 };
 // Reads and checks a snapshot, handing each chunk of nodes to `on_nodes` (in pre-order).
+// `db_id` 0 accepts any database (for inspection tools).
 result<snapshot_contents> read_snapshot(const std::string& path, uint64_t db_id,
                                         const std::function<void(const snapshot_header&)>& on_header,
                                         const std::function<void(std::vector<node_image>&&)>& on_nodes);

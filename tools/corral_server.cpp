@@ -35,6 +35,8 @@ struct server_config : caf::actor_system_config {
   uint64_t snap_count = 100000;
   size_t snap_retain = 3;
   int64_t purge_interval_ms = 3600000;
+  uint64_t log_segment_bytes = 64ull << 20;
+  uint64_t log_prealloc_bytes = 16ull << 20;
 
   server_config() {
     opt_group{custom_options_, "corral"}
@@ -57,6 +59,8 @@ struct server_config : caf::actor_system_config {
         .add(snap_count, "snap-count", "txns between snapshots (default 100000)")
         .add(snap_retain, "snap-retain", "snapshots kept, with the log they need (default 3)")
         .add(purge_interval_ms, "purge-interval-ms", "how often old snapshots and log segments are removed (default 3600000; they also go after each snapshot)")
+        .add(log_segment_bytes, "log-segment-bytes", "start a new log segment beyond this size (default 64 MiB)")
+        .add(log_prealloc_bytes, "log-prealloc-bytes", "grow log segments in chunks this large (default 16 MiB)")
         .add(repair_log, "repair-log", "start even if the log is corrupt, cutting it at the damage (loses what follows; default false)")
         .add(unsafe_no_fsync, "unsafe-no-fsync", "UNSAFE: do not fsync the log; a crash can lose acknowledged writes (default false)");
     // Two cores are the expected machine: do not start more workers than that by default.
@@ -98,6 +102,8 @@ corral::server::server_options to_options(const server_config& cfg) {
   o.snap_count = cfg.snap_count;
   o.snap_retain = cfg.snap_retain;
   o.purge_interval_ms = cfg.purge_interval_ms;
+  o.log_segment_bytes = cfg.log_segment_bytes;
+  o.log_prealloc_bytes = cfg.log_prealloc_bytes;
   return o;
 }
 
@@ -109,6 +115,8 @@ std::string check(const server_config& cfg) {
     return "corral.max-data-bytes must be between 0 and 67108864";
   if (cfg.max_session_timeout_ms != 0 && cfg.max_session_timeout_ms < cfg.min_session_timeout_ms)
     return "corral.max-session-timeout-ms is below corral.min-session-timeout-ms";
+  if (cfg.log_prealloc_bytes < 4096 || cfg.log_segment_bytes < 4096)
+    return "corral.log-prealloc-bytes and corral.log-segment-bytes must be at least 4096";
   if (cfg.snap_count < 1)
     return "corral.snap-count must be at least 1";
   if (cfg.snap_retain < 1)
@@ -150,6 +158,9 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // A file-size limit must fail the write (EFBIG, handled like a full disk), not kill the server.
+  std::signal(SIGXFSZ, SIG_IGN);
+  std::signal(SIGPIPE, SIG_IGN);
   server_config cfg;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];

@@ -6,6 +6,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -82,6 +83,14 @@ void server_process::start(uint16_t port) {
 }
 
 std::string server_process::log() const { return slurp(dir_ + "/server.log"); }
+
+void server_process::limit_file_size(uint64_t bytes) {
+  rlimit lim{};
+  lim.rlim_cur = bytes;
+  lim.rlim_max = RLIM_INFINITY;
+  if (::prlimit(pid_, RLIMIT_FSIZE, &lim, nullptr) != 0)
+    throw std::runtime_error(std::string("prlimit failed: ") + std::strerror(errno));
+}
 
 void server_process::kill9() {
   if (pid_ > 0) {
@@ -285,6 +294,11 @@ void tcp_proxy::run() {
 // ---- corral-cli --------------------------------------------------------------------------------
 
 cli_result run_cli(const std::vector<std::string>& args, const std::string& input, int line_delay_ms) {
+  return run_tool(CORRAL_CLI_BIN, args, input, line_delay_ms);
+}
+
+cli_result run_tool(const std::string& binary, const std::vector<std::string>& args, const std::string& input,
+                    int line_delay_ms) {
   auto dir = fs::temp_directory_path() / fs::unique_path("corral-cli-%%%%-%%%%");
   fs::create_directories(dir);
   auto out = (dir / "out").string(), err = (dir / "err").string();
@@ -301,7 +315,7 @@ cli_result run_cli(const std::vector<std::string>& args, const std::string& inpu
     dup2(i, 0);
     dup2(o, 1);
     dup2(e, 2);
-    std::vector<std::string> all{CORRAL_CLI_BIN};
+    std::vector<std::string> all{binary};
     all.insert(all.end(), args.begin(), args.end());
     std::vector<char*> argv;
     for (auto& a : all)

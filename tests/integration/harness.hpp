@@ -31,6 +31,8 @@ public:
   // Starts again on the same port and data dir.
   void restart();
   pid_t pid() const { return pid_; }
+  // Limits the size of files the server may write (RLIMIT_FSIZE): a stand-in for a full disk.
+  void limit_file_size(uint64_t bytes);
 
 private:
   void start(uint16_t port);
@@ -89,6 +91,9 @@ struct cli_result {
 // Runs corral-cli with `args`, feeding `input` on standard input (through a pipe, pausing
 // `line_delay_ms` after each line, so the CLI stays alive while other things happen).
 cli_result run_cli(const std::vector<std::string>& args, const std::string& input = "", int line_delay_ms = 0);
+// Runs any of the project's tools (corral-logdump, ...) the same way.
+cli_result run_tool(const std::string& binary, const std::vector<std::string>& args, const std::string& input = "",
+                    int line_delay_ms = 0);
 
 // Polls `pred` every 10 ms until it holds or `timeout` passes.
 template <class Pred>

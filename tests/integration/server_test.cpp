@@ -9,6 +9,9 @@
 #include <fstream>
 #include <mutex>
 
+#include <sys/resource.h>
+
+#include "persistence/log.hpp"
 #include "tests/integration/harness.hpp"
 
 using namespace corral;
@@ -252,6 +255,37 @@ TEST(server, after_a_restart_the_ephemerals_of_a_client_that_never_returns_expir
   client::blocking_client watcher(at(srv.address()));
   ASSERT_TRUE(watcher.wait_connected(5s));
   EXPECT_TRUE(eventually([&] { return watcher.exists("/gone-soon").code() == error_code::no_node; }));
+}
+
+TEST(server, a_full_disk_rejects_writes_harms_nothing_and_recovers_when_space_returns) {
+  server_process srv({"--corral.log-prealloc-bytes=65536"});
+  client::blocking_client c(at(srv.address()));
+  ASSERT_TRUE(c.create("/before", "safe").ok());
+  auto segments = persistence::list_segments(srv.dir() + "/data");
+  ASSERT_EQ(segments.size(), 1u);
+  srv.limit_file_size(boost::filesystem::file_size(segments[0].path)); // no room to grow
+  std::string big(30000, 'x');
+  int rejected = 0;
+  for (int i = 0; i < 10 && rejected == 0; ++i) {
+    auto r = c.create("/fill-" + std::to_string(i), big);
+    if (!r.ok()) {
+      EXPECT_EQ(r.code(), error_code::system_error);
+      EXPECT_NE(r.error().detail.find("not saved"), std::string::npos) << r.error().detail;
+      EXPECT_EQ(c.exists("/fill-" + std::to_string(i)).code(), error_code::no_node) << "a rejected write changed nothing";
+      ++rejected;
+    }
+  }
+  ASSERT_EQ(rejected, 1) << "the file-size limit never bit";
+  auto got = c.get("/before");
+  ASSERT_TRUE(got.ok()) << "reads go on";
+  EXPECT_EQ(got->data, "safe");
+  srv.limit_file_size(RLIM_INFINITY); // space returns
+  ASSERT_TRUE(c.create("/after", "ok").ok());
+  EXPECT_NE(srv.log().find("cannot write the log"), std::string::npos);
+  srv.restart();
+  client::blocking_client again(at(srv.address()));
+  EXPECT_TRUE(again.exists("/before").ok());
+  EXPECT_TRUE(again.exists("/after").ok());
 }
 
 TEST(server, config_file_in_ini_form_is_read) {
