@@ -338,6 +338,7 @@ void log_appender::add(const log_entry& e) {
     if (batch_first_ == 0)
       batch_first_ = z;
     batch_last_ = z;
+    batch_has_txns_ = true;
   }
   ++batch_count_;
 }
@@ -389,6 +390,7 @@ error_info log_appender::commit(bool& fatal) {
     batch_.clear();
     batch_count_ = 0;
     batch_first_ = batch_last_ = 0;
+    batch_has_txns_ = false;
   };
   zxid_t first = batch_first_ != 0 ? batch_first_ : last_zxid_ + 1;
   if (fd_ < 0 || (offset_ > segment_header_bytes && offset_ + batch_.size() > opts_.segment_bytes)) {
@@ -414,7 +416,7 @@ error_info log_appender::commit(bool& fatal) {
     drop_batch();
     return e;
   }
-  if (opts_.sync && ::fdatasync(fd_) != 0) {
+  if (opts_.sync && batch_has_txns_ && ::fdatasync(fd_) != 0) {
     fatal = true;
     auto e = io_error("fdatasync failed on", path_, errno);
     drop_batch();

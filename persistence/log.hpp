@@ -98,6 +98,8 @@ public:
   // Writes the batch and makes it durable (one fdatasync). On a write error (disk full, ...), the
   // batch is dropped and the file left as it was; on an fsync error `fatal` is set: the kernel may
   // have dropped the pages, so nothing written since the last good sync can be trusted.
+  // A batch of digest checks only is written without a sync of its own: nothing waits on it, and
+  // the next txn batch's sync covers it.
   error_info commit(bool& fatal);
 
   zxid_t last_zxid() const { return last_zxid_; }
@@ -124,6 +126,7 @@ private:
   zxid_t batch_first_ = 0;
   zxid_t last_zxid_ = 0;
   zxid_t batch_last_ = 0;
+  bool batch_has_txns_ = false;
 };
 
 } // namespace corral::persistence

@@ -37,6 +37,7 @@ struct server_config : caf::actor_system_config {
   int64_t purge_interval_ms = 3600000;
   uint64_t log_segment_bytes = 64ull << 20;
   uint64_t log_prealloc_bytes = 16ull << 20;
+  uint64_t log_max_batch_bytes = 8ull << 20;
 
   server_config() {
     opt_group{custom_options_, "corral"}
@@ -61,6 +62,8 @@ struct server_config : caf::actor_system_config {
         .add(purge_interval_ms, "purge-interval-ms", "how often old snapshots and log segments are removed (default 3600000; they also go after each snapshot)")
         .add(log_segment_bytes, "log-segment-bytes", "start a new log segment beyond this size (default 64 MiB)")
         .add(log_prealloc_bytes, "log-prealloc-bytes", "grow log segments in chunks this large (default 16 MiB)")
+        .add(log_max_batch_bytes, "log-max-batch-bytes",
+             "most bytes one write + fsync covers (group commit; default 8 MiB; 1 = one fsync per record)")
         .add(repair_log, "repair-log", "start even if the log is corrupt, cutting it at the damage (loses what follows; default false)")
         .add(unsafe_no_fsync, "unsafe-no-fsync", "UNSAFE: do not fsync the log; a crash can lose acknowledged writes (default false)");
     // Two cores are the expected machine: do not start more workers than that by default.
@@ -104,6 +107,7 @@ corral::server::server_options to_options(const server_config& cfg) {
   o.purge_interval_ms = cfg.purge_interval_ms;
   o.log_segment_bytes = cfg.log_segment_bytes;
   o.log_prealloc_bytes = cfg.log_prealloc_bytes;
+  o.log_max_batch_bytes = cfg.log_max_batch_bytes;
   return o;
 }
 

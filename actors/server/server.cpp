@@ -28,7 +28,9 @@ caf::expected<running_server> start(caf::actor_system& sys, const server_options
   lopts.sync = opts.sync;
   lopts.segment_bytes = opts.log_segment_bytes;
   lopts.prealloc_bytes = opts.log_prealloc_bytes;
-  ropts.torn_window = lopts.max_batch_bytes + persistence::max_record_bytes;
+  lopts.max_batch_bytes = std::max<uint64_t>(1, opts.log_max_batch_bytes);
+  // A txn batch and the digest checks written unsynced before it may be torn together.
+  ropts.torn_window = 2 * (lopts.max_batch_bytes + persistence::max_record_bytes);
   log::info("server", "recovering from ", opts.data_dir);
   auto rec = persistence::recover(opts.data_dir, *id, opts.db, ropts);
   if (!rec)

@@ -29,6 +29,7 @@ struct server_options {
   int64_t purge_interval_ms = 3600000;
   uint64_t log_segment_bytes = 64ull << 20;
   uint64_t log_prealloc_bytes = 16ull << 20;
+  uint64_t log_max_batch_bytes = 8ull << 20;
 };
 
 struct running_server {
