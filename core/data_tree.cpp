@@ -12,11 +12,6 @@ namespace {
 
 using node = data_tree::node;
 
-auto child_position(const node& parent, std::string_view name) {
-  return std::lower_bound(parent.children.begin(), parent.children.end(), name,
-                          [](const std::unique_ptr<node>& c, std::string_view n) { return c->name < n; });
-}
-
 template <class... Ts>
 struct overload : Ts... {
   using Ts::operator()...;
@@ -57,7 +52,7 @@ void data_tree::add_system_node(std::string_view path) {
   child->parent = parent;
   child->acl = acls_.intern(path == "/zookeeper/config" ? read_acl_unsafe() : open_acl_unsafe());
   digest_in(*child, path);
-  parent->children.insert(child_position(*parent, child->name), std::move(child));
+  parent->children.insert(std::move(child));
   ++node_count_;
 }
 
@@ -73,10 +68,9 @@ node* data_tree::find_mutable(std::string_view path) {
   while (pos < path.size()) {
     auto slash = path.find('/', pos);
     auto name = path.substr(pos, slash == path.npos ? path.npos : slash - pos);
-    auto it = child_position(*cur, name);
-    if (it == cur->children.end() || (*it)->name != name)
+    cur = cur->children.find(name);
+    if (cur == nullptr)
       return nullptr;
-    cur = it->get();
     if (slash == path.npos)
       break;
     pos = slash + 1;
@@ -105,8 +99,7 @@ node_stat data_tree::stat_of(const node& n) const {
 std::vector<std::string> data_tree::children_of(const node& n) const {
   std::vector<std::string> out;
   out.reserve(n.children.size());
-  for (auto& c : n.children)
-    out.push_back(c->name);
+  n.children.for_each([&](const node& c) { out.push_back(c.name); });
   return out;
 }
 
@@ -116,10 +109,10 @@ int32_t data_tree::descendant_count(const node& n) const {
   while (!stack.empty()) {
     auto* cur = stack.back();
     stack.pop_back();
-    for (auto& c : cur->children) {
+    cur->children.for_each([&](const node& c) {
       ++total;
-      stack.push_back(c.get());
-    }
+      stack.push_back(&c);
+    });
   }
   return total;
 }
@@ -178,9 +171,8 @@ op_result data_tree::do_create(const txn_create& c, const txn& t, std::vector<tr
     return r;
   }
   auto name = basename_of(c.path);
-  auto pos = child_position(*parent, name);
   auto parent_path = parent_of(c.path);
-  if (pos != parent->children.end() && (*pos)->name == name) {
+  if (parent->children.find(name) != nullptr) {
     // Only a replay over a fuzzy snapshot gets here: the node was captured, but its parent was
     // captured before this create counted, so the parent's counter must still move (as ZooKeeper does).
     if (c.parent_cversion > parent->cversion) {
@@ -200,8 +192,7 @@ op_result data_tree::do_create(const txn_create& c, const txn& t, std::vector<tr
   child->ctime = child->mtime = t.time;
   child->ephemeral_owner = c.ephemeral_owner;
   child->acl = acls_.intern(c.acl);
-  auto* raw = child.get();
-  parent->children.insert(pos, std::move(child));
+  auto* raw = parent->children.insert(std::move(child));
   digest_in(*raw, c.path);
   // Replayed txns may be older than the parent's state (fuzzy snapshots): never move it back.
   if (c.parent_cversion > parent->cversion) {
@@ -242,7 +233,7 @@ op_result data_tree::do_delete(const std::string& path, zxid_t zxid, std::vector
   index_remove(path, n->ephemeral_owner);
   digest_out(*n, path);
   acls_.release(n->acl);
-  parent->children.erase(child_position(*parent, n->name));
+  auto gone = parent->children.erase(n->name);
   if (zxid > parent->pzxid) {
     digest_out(*parent, parent_path);
     parent->pzxid = zxid;
@@ -315,7 +306,7 @@ const data_tree::node* data_tree::next_in_preorder(const std::string& path, std:
   }
   if (auto* n = find(path); n != nullptr && !n->children.empty()) {
     next_path = join_path(path, n->children.front()->name);
-    return n->children.front().get();
+    return n->children.front();
   }
   // No children (or gone): the next sibling of the nearest ancestor-or-self that has one.
   std::string cur = path;
@@ -323,11 +314,9 @@ const data_tree::node* data_tree::next_in_preorder(const std::string& path, std:
     auto parent_path = std::string(parent_of(cur));
     auto name = basename_of(cur);
     if (auto* parent = find(parent_path); parent != nullptr) {
-      auto it = std::upper_bound(parent->children.begin(), parent->children.end(), name,
-                                 [](std::string_view n, const std::unique_ptr<node>& c) { return n < c->name; });
-      if (it != parent->children.end()) {
-        next_path = join_path(parent_path, (*it)->name);
-        return it->get();
+      if (auto* next = parent->children.upper_bound(name)) {
+        next_path = join_path(parent_path, next->name);
+        return next;
       }
     }
     cur = parent_path;
@@ -358,8 +347,7 @@ void data_tree::restore(const node_image& img) {
     child->name = std::string(basename_of(img.path));
     child->parent = parent;
     child->acl = acls_.intern(open_acl_unsafe());
-    n = child.get();
-    parent->children.insert(child_position(*parent, child->name), std::move(child));
+    n = parent->children.insert(std::move(child));
     ++node_count_;
     digest_in(*n, img.path);
   }

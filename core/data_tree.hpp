@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/acl.hpp"
+#include "core/sorted_children.hpp"
 #include "core/txn.hpp"
 #include "core/types.hpp"
 
@@ -49,7 +50,7 @@ public:
     std::string name;
     std::string data;
     node* parent = nullptr;
-    std::vector<std::unique_ptr<node>> children;
+    sorted_children<node> children;
     int64_t czxid = 0, mzxid = 0, pzxid = 0, ctime = 0, mtime = 0;
     int64_t ephemeral_owner = 0;
     int32_t version = 0, cversion = 0, aversion = 0;

@@ -106,9 +106,17 @@ struct crc32c_table {
 } // namespace
 
 uint64_t hash64(const void* data, size_t size, uint64_t seed) {
+  // Eight bytes per step: the digest hashes every znode's data on every change and at recovery.
   auto* p = static_cast<const uint8_t*>(data);
-  uint64_t h = seed;
-  for (size_t i = 0; i < size; ++i) {
+  uint64_t h = seed ^ (size * 0x9E3779B97F4A7C15ull);
+  size_t i = 0;
+  for (; i + 8 <= size; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    h = (h ^ w) * 0x100000001b3ull;
+    h ^= h >> 29;
+  }
+  for (; i < size; ++i) {
     h ^= p[i];
     h *= 0x100000001b3ull;
   }
@@ -120,13 +128,43 @@ uint64_t hash64(const void* data, size_t size, uint64_t seed) {
   return h;
 }
 
-uint32_t crc32c(const void* data, size_t size, uint32_t seed) {
+namespace {
+
+uint32_t crc32c_portable(const uint8_t* p, size_t size, uint32_t c) {
   static const crc32c_table table;
-  auto* p = static_cast<const uint8_t*>(data);
-  uint32_t c = ~seed;
   for (size_t i = 0; i < size; ++i)
     c = table.t[(c ^ p[i]) & 0xFF] ^ (c >> 8);
-  return ~c;
+  return c;
+}
+
+#if defined(__x86_64__)
+// The SSE4.2 crc32 instruction computes CRC32C; every x86-64 CPU of the last decade has it, and
+// crc32c() checks at run time before using it.
+__attribute__((target("sse4.2"))) uint32_t crc32c_sse42(const uint8_t* p, size_t size, uint32_t c) {
+  uint64_t c64 = c;
+  size_t i = 0;
+  for (; i + 8 <= size; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    c64 = __builtin_ia32_crc32di(c64, w);
+  }
+  uint32_t c32 = static_cast<uint32_t>(c64);
+  for (; i < size; ++i)
+    c32 = __builtin_ia32_crc32qi(c32, p[i]);
+  return c32;
+}
+#endif
+
+} // namespace
+
+uint32_t crc32c(const void* data, size_t size, uint32_t seed) {
+  auto* p = static_cast<const uint8_t*>(data);
+#if defined(__x86_64__)
+  static const bool hardware = __builtin_cpu_supports("sse4.2");
+  if (hardware)
+    return ~crc32c_sse42(p, size, ~seed);
+#endif
+  return ~crc32c_portable(p, size, ~seed);
 }
 
 } // namespace corral

@@ -219,13 +219,22 @@ kj::Array<capnp::word> encode_snapshot_frame(const snapshot_frame& f) {
                         }
                       },
                       [&](const std::vector<node_image>& nodes) {
-                        auto l = r.initNodes(static_cast<unsigned>(nodes.size()));
+                        auto chunk = r.initChunk();
+                        std::vector<const acl_list*> table;
+                        auto index_of = [&](const acl_list& acl) {
+                          for (size_t k = 0; k < table.size(); ++k)
+                            if (*table[k] == acl)
+                              return static_cast<uint32_t>(k);
+                          table.push_back(&acl);
+                          return static_cast<uint32_t>(table.size() - 1);
+                        };
+                        auto l = chunk.initNodes(static_cast<unsigned>(nodes.size()));
                         for (unsigned i = 0; i < nodes.size(); ++i) {
                           auto& n = nodes[i];
                           auto b = l[i];
                           b.setPath(n.path);
                           b.setData(bytes(n.data));
-                          put_acl(b.initAcl(static_cast<unsigned>(n.acl.size())), n.acl);
+                          b.setAclIndex(index_of(n.acl));
                           b.setCzxid(n.czxid);
                           b.setMzxid(n.mzxid);
                           b.setPzxid(n.pzxid);
@@ -236,6 +245,9 @@ kj::Array<capnp::word> encode_snapshot_frame(const snapshot_frame& f) {
                           b.setCversion(n.cversion);
                           b.setAversion(n.aversion);
                         }
+                        auto acls = chunk.initAcls(static_cast<unsigned>(table.size()));
+                        for (unsigned k = 0; k < table.size(); ++k)
+                          put_acl(acls[k].initEntries(static_cast<unsigned>(table[k]->size())), *table[k]);
                       },
                       [&](const snapshot_trailer& t) {
                         auto b = r.initTrailer();
@@ -261,13 +273,18 @@ result<snapshot_frame> decode_snapshot_frame(kj::ArrayPtr<const capnp::word> wor
           out.sessions.push_back({s.getId(), s.getTimeoutMs(), str(s.getPassword())});
         return snapshot_frame{std::move(out)};
       }
-      case storage::SnapshotFrame::NODES: {
+      case storage::SnapshotFrame::CHUNK: {
+        std::vector<acl_list> table;
+        for (auto a : r.getChunk().getAcls())
+          table.push_back(get_acl(a.getEntries()));
         std::vector<node_image> nodes;
-        for (auto b : r.getNodes()) {
+        for (auto b : r.getChunk().getNodes()) {
           node_image n;
           n.path = str(b.getPath());
           n.data = str(b.getData());
-          n.acl = get_acl(b.getAcl());
+          if (b.getAclIndex() >= table.size())
+            return error_info{error_code::data_inconsistency, "node " + n.path + " names a missing ACL"};
+          n.acl = table[b.getAclIndex()];
           n.czxid = b.getCzxid();
           n.mzxid = b.getMzxid();
           n.pzxid = b.getPzxid();

@@ -119,10 +119,32 @@ error_info snapshot_writer::finish(const snapshot_trailer& trailer) {
 result<snapshot_contents> read_snapshot(const std::string& path, uint64_t db_id,
                                         const std::function<void(const snapshot_header&)>& on_header,
                                         const std::function<void(std::vector<node_image>&&)>& on_nodes) {
-  auto content = read_file(path);
-  if (!content)
-    return content.error();
-  auto& bytes = *content;
+  // Read into word-aligned memory once and parse every frame in place (frames start 8 bytes after
+  // a whole number of words, so their payloads are aligned).
+  std::vector<capnp::word> buf;
+  uint64_t size = 0;
+  {
+    int fd = ::open(path.c_str(), O_RDONLY);
+    if (fd < 0)
+      return io_error("cannot open", path, errno);
+    auto end = ::lseek(fd, 0, SEEK_END);
+    size = end < 0 ? 0 : static_cast<uint64_t>(end);
+    buf.assign(size / 8 + 1, capnp::word());
+    uint64_t done = 0;
+    while (done < size) {
+      auto n = ::pread(fd, reinterpret_cast<char*>(buf.data()) + done, size - done, static_cast<off_t>(done));
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0) {
+        int err = n < 0 ? errno : EIO;
+        ::close(fd);
+        return io_error("cannot read", path, err);
+      }
+      done += static_cast<uint64_t>(n);
+    }
+    ::close(fd);
+  }
+  std::string_view bytes(reinterpret_cast<const char*>(buf.data()), size);
   auto bad = [&](uint64_t offset, const std::string& why) {
     return error_info{error_code::data_inconsistency,
                       "snapshot " + path + " is damaged at offset " + std::to_string(offset) + ": " + why};
@@ -135,7 +157,6 @@ result<snapshot_contents> read_snapshot(const std::string& path, uint64_t db_id,
     return bad(8, "format version " + std::to_string(version) + " is not supported");
   snapshot_contents out;
   bool have_header = false, have_trailer = false;
-  std::vector<capnp::word> words;
   uint64_t pos = file_header_bytes;
   while (pos < bytes.size()) {
     if (have_trailer)
@@ -149,9 +170,7 @@ result<snapshot_contents> read_snapshot(const std::string& path, uint64_t db_id,
       return bad(pos, "frame length " + std::to_string(len) + " is not valid here");
     if (crc32c(bytes.data() + pos + 8, len) != crc)
       return bad(pos, "frame checksum mismatch");
-    words.assign(len / 8, capnp::word());
-    std::memcpy(words.data(), bytes.data() + pos + 8, len);
-    auto frame = decode_snapshot_frame(kj::arrayPtr(words.data(), words.size()));
+    auto frame = decode_snapshot_frame(kj::arrayPtr(buf.data() + (pos + 8) / 8, len / 8));
     if (!frame)
       return bad(pos, frame.error().detail);
     if (auto* h = std::get_if<snapshot_header>(&*frame)) {

@@ -88,7 +88,7 @@ struct SessionImage {
 struct NodeImage {
   path @0 :Text;
   data @1 :Data;
-  acl @2 :List(Acl);
+  aclIndex @2 :UInt32;   # into the chunk's ACL table
   czxid @3 :Int64;
   mzxid @4 :Int64;
   pzxid @5 :Int64;
@@ -100,7 +100,12 @@ struct NodeImage {
   aversion @11 :Int32;
 }
 
-# A snapshot is a header frame, node frames in pre-order, and a trailer frame.
+struct AclList {
+  entries @0 :List(Acl);
+}
+
+# A snapshot is a header frame, node chunks in pre-order, and a trailer frame. Each chunk carries the
+# ACLs its nodes use once (a million znodes usually share a handful of ACLs).
 struct SnapshotFrame {
   union {
     header :group {
@@ -108,7 +113,10 @@ struct SnapshotFrame {
       startZxid @1 :Int64;    # the last applied txn when the snapshot began: replay from the next one
       sessions @2 :List(SessionImage);
     }
-    nodes @3 :List(NodeImage);
+    chunk :group {
+      nodes @3 :List(NodeImage);
+      acls @7 :List(AclList);
+    }
     trailer :group {
       endZxid @4 :Int64;      # the last applied txn when it ended
       nodeCount @5 :UInt64;

@@ -77,3 +77,34 @@ TEST(hash, base64_and_crc32c) {
   EXPECT_EQ(b64("foobar"), "Zm9vYmFy");
   EXPECT_EQ(crc32c("123456789", 9), 0xE3069283u);
 }
+
+TEST(hash, crc32c_matches_the_bitwise_definition_at_every_length_and_when_chained) {
+  auto reference = [](const std::string& s) {
+    uint32_t c = ~0u;
+    for (unsigned char b : s) {
+      c ^= b;
+      for (int k = 0; k < 8; ++k)
+        c = c & 1 ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+    }
+    return ~c;
+  };
+  std::string s;
+  for (int len = 0; len < 70; ++len) {
+    EXPECT_EQ(crc32c(s.data(), s.size()), reference(s)) << len;
+    auto half = s.size() / 2;
+    EXPECT_EQ(crc32c(s.data() + half, s.size() - half, crc32c(s.data(), half)), reference(s)) << len;
+    s += static_cast<char>(len * 37 + 11);
+  }
+}
+
+TEST(hash, hash64_depends_on_every_byte_and_the_seed) {
+  std::string a(40, 'x');
+  auto base = hash64(a.data(), a.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    auto b = a;
+    b[i] = 'y';
+    EXPECT_NE(hash64(b.data(), b.size()), base) << i;
+  }
+  EXPECT_NE(hash64(a.data(), a.size(), 1), base);
+  EXPECT_NE(hash64(a.data(), 39), base);
+}
