@@ -2,6 +2,7 @@
 // live tree; damaged snapshots are skipped for older ones; a tree that does not match stops recovery.
 #include <fstream>
 
+#include "persistence/files.hpp"
 #include "storage_fixture.hpp"
 
 using namespace corral;
@@ -98,6 +99,34 @@ TEST_F(snapshots, a_log_that_disagrees_with_the_tree_stops_recovery) {
   auto r = recover();
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().detail.find("digest"), std::string::npos) << r.error().detail;
+}
+
+TEST_F(snapshots, a_snapshot_that_does_not_match_the_replayed_tree_stops_recovery) {
+  workload(20);
+  {
+    snapshot_writer w(dir, db->last_applied(), true);
+    ASSERT_EQ(w.add(snapshot_header{db_id, db->last_applied(), db->session_images()}).code, error_code::ok);
+    std::string cursor;
+    std::vector<node_image> all;
+    while (db->tree().visit_after(cursor, 1000, all)) {
+    }
+    all.back().data += "!"; // the snapshot holds something the live tree never had
+    ASSERT_EQ(w.add(all).code, error_code::ok);
+    ASSERT_EQ(w.finish(snapshot_trailer{db->last_applied(), all.size(), db->tree().digest()}).code, error_code::ok);
+  }
+  log.reset();
+  auto r = recover();
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().detail.find("does not match snapshot"), std::string::npos) << r.error().detail;
+}
+
+TEST_F(snapshots, small_files_are_replaced_atomically) {
+  auto path = dir + "/epoch";
+  ASSERT_EQ(write_file_atomically(path, "1\n").code, error_code::ok);
+  ASSERT_EQ(write_file_atomically(path, "2\n").code, error_code::ok);
+  EXPECT_EQ(*read_file(path), "2\n");
+  EXPECT_FALSE(fs::exists(path + ".tmp"));
+  EXPECT_EQ(write_file_atomically(dir + "/no/such/dir/x", "y").code, error_code::system_error);
 }
 
 TEST_F(snapshots, retention_keeps_the_newest) {
