@@ -1,0 +1,653 @@
+#include "core/zab.hpp"
+
+#include <algorithm>
+#include <cassert>
+
+namespace corral::zab {
+
+namespace {
+template <class... Ts>
+struct overload : Ts... {
+  using Ts::operator()...;
+};
+template <class... Ts>
+overload(Ts...) -> overload<Ts...>;
+} // namespace
+
+const char* role_name(role r) {
+  switch (r) {
+    case role::looking: return "LOOKING";
+    case role::following: return "FOLLOWING";
+    case role::leading: return "LEADING";
+    case role::observing: return "OBSERVING";
+  }
+  return "?";
+}
+
+const char* message_name(const body& b) {
+  static const char* names[] = {"NOTIFICATION", "FOLLOWERINFO", "LEADERINFO", "ACKEPOCH", "SYNC/NEWLEADER", "ACK",
+                                "UPTODATE",     "PROPOSAL",     "COMMIT",     "INFORM",   "PING",           "PONG"};
+  return names[b.index()];
+}
+
+bool better(const vote& a, const vote& b) {
+  if (a.epoch != b.epoch)
+    return a.epoch > b.epoch;
+  if (a.zxid != b.zxid)
+    return a.zxid > b.zxid;
+  return a.leader > b.leader;
+}
+
+peer::peer(config cfg, persistent_state ps, zxid_t snapshot_zxid, std::vector<entry> log, zxid_t applied,
+           snapshot_source take_snapshot)
+  : cfg_(std::move(cfg)), ps_(ps), take_snapshot_(std::move(take_snapshot)),
+    rng_(cfg_.seed * 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(cfg_.id) + 1) {
+  history_start_ = snapshot_zxid;
+  for (auto& e : log)
+    if (e.zxid > history_start_)
+      history_.push_back(std::move(e));
+  last_logged_ = durable_ = history_.empty() ? snapshot_zxid : history_.back().zxid;
+  commit_ = applied;
+  start_election();
+}
+
+bool peer::is_voter(server_id s) const {
+  return std::find(cfg_.voters.begin(), cfg_.voters.end(), s) != cfg_.voters.end();
+}
+
+bool peer::quorum_of(const std::set<server_id>& s) const {
+  size_t n = 0;
+  for (auto id : s)
+    if (is_voter(id))
+      ++n;
+  return n >= quorum();
+}
+
+void peer::send(server_id to, body b) {
+  uint64_t e = role_ == role::leading && epoch_proposed_ ? new_epoch_ : ps_.current_epoch;
+  ready_.messages.push_back(message{cfg_.id, to, e, std::move(b)});
+}
+
+ready peer::take_ready() { return std::exchange(ready_, ready{}); }
+
+void peer::become(role r) {
+  role_ = r;
+  ready_.became = r;
+  set_serving(false);
+}
+
+void peer::set_serving(bool s) {
+  if (serving_ != s) {
+    serving_ = s;
+    ready_.serving_changed = true;
+  }
+}
+
+// ---- election --------------------------------------------------------------------------------
+
+void peer::broadcast_votes() {
+  notification n{vote_, round_, role_};
+  for (auto s : cfg_.voters)
+    if (s != cfg_.id)
+      send(s, n);
+  for (auto s : cfg_.observers)
+    if (s != cfg_.id)
+      send(s, n);
+}
+
+void peer::start_election() {
+  // Whatever connections this role held go: messages still on them belong to the old role.
+  if ((role_ == role::following || role_ == role::observing) && leader_ != 0)
+    ready_.disconnect.push_back(leader_);
+  if (role_ == role::leading)
+    for (auto& [s, l] : learners_)
+      ready_.disconnect.push_back(s);
+  become(role::looking);
+  leader_ = 0;
+  established_ = false;
+  epoch_proposed_ = false;
+  synced_ = false;
+  learners_.clear();
+  epoch_acks_.clear();
+  newleader_acks_.clear();
+  pending_newleader_ack_ = -1;
+  ++round_;
+  vote_ = vote{cfg_.id, last_logged_, ps_.current_epoch};
+  received_.clear();
+  settled_.clear();
+  decision_pending_ = false;
+  looking_ticks_ = 0;
+  rng_ ^= rng_ << 13;
+  rng_ ^= rng_ >> 7;
+  rng_ ^= rng_ << 17;
+  election_timeout_ = cfg_.election_timeout_ticks + static_cast<int>(rng_ % static_cast<uint64_t>(cfg_.election_timeout_ticks + 1));
+  if (is_voter(cfg_.id)) {
+    received_[cfg_.id] = vote_;
+    if (quorum() == 1) {
+      decide(vote_);
+      return;
+    }
+  }
+  broadcast_votes();
+}
+
+void peer::decide(const vote& v) {
+  vote_ = v;
+  leader_ = v.leader;
+  decision_pending_ = false;
+  phase_ticks_ = 0;
+  leader_silence_ = 0;
+  if (!is_voter(cfg_.id)) {
+    become(role::observing);
+    send(leader_, follower_info{ps_.accepted_epoch, last_logged_, true});
+    return;
+  }
+  if (v.leader == cfg_.id) {
+    become(role::leading);
+    counter_ = 0;
+    if (quorum() == 1)
+      leader_propose_epoch();
+    return;
+  }
+  become(role::following);
+  send(leader_, follower_info{ps_.accepted_epoch, last_logged_, false});
+}
+
+void peer::on_notification(server_id from, const notification& n) {
+  if (role_ != role::looking) {
+    // Settled: tell a looking server (or an observer) who leads, so it can join.
+    if (n.sender_role == role::looking)
+      send(from, notification{vote_, round_, role_});
+    return;
+  }
+  bool from_voter = is_voter(from);
+  bool me_voter = is_voter(cfg_.id);
+  if (n.sender_role != role::looking) {
+    if (!from_voter)
+      return;
+    settled_[from] = {n.v, n.sender_role};
+    size_t agree = 0;
+    for (auto& [s, vr] : settled_)
+      if (vr.first == n.v)
+        ++agree;
+    auto leader_it = settled_.find(n.v.leader);
+    bool leader_confirmed = leader_it != settled_.end() && leader_it->second.second == role::leading;
+    if (agree >= quorum() && leader_confirmed && n.v.leader != cfg_.id) {
+      round_ = std::max(round_, n.round);
+      decide(n.v);
+    }
+    return;
+  }
+  if (!from_voter || !me_voter)
+    return; // observers neither vote nor count votes of looking servers
+  vote mine{cfg_.id, last_logged_, ps_.current_epoch};
+  if (n.round > round_) {
+    round_ = n.round;
+    received_.clear();
+    vote_ = better(n.v, mine) ? n.v : mine;
+    broadcast_votes();
+  } else if (n.round < round_) {
+    send(from, notification{vote_, round_, role_}); // help it catch up
+    return;
+  } else if (better(n.v, vote_)) {
+    vote_ = n.v;
+    broadcast_votes();
+  }
+  received_[from] = n.v;
+  received_[cfg_.id] = vote_;
+  size_t agree = 0;
+  for (auto& [s, v] : received_)
+    if (v == vote_)
+      ++agree;
+  // Wait one tick before deciding, in case a better vote is still on its way (ZooKeeper's finalize wait).
+  decision_pending_ = agree >= quorum();
+}
+
+// ---- leader: discovery and synchronization -----------------------------------------------------
+
+void peer::leader_propose_epoch() {
+  uint64_t highest = ps_.accepted_epoch;
+  for (auto& [s, l] : learners_)
+    highest = std::max(highest, l.accepted_epoch);
+  new_epoch_ = highest + 1;
+  ps_.accepted_epoch = new_epoch_;
+  ready_.accepted_epoch = new_epoch_;
+  epoch_proposed_ = true;
+  epoch_acks_ = {cfg_.id};
+  for (auto& [s, l] : learners_) {
+    send(s, leader_info{new_epoch_});
+    l.phase = 1;
+  }
+  if (quorum() == 1) {
+    ps_.current_epoch = new_epoch_;
+    ready_.current_epoch = new_epoch_;
+    newleader_acks_ = {cfg_.id};
+    established_ = true;
+    commit_ = last_logged_;
+    ready_.commit_to = commit_;
+    set_serving(true);
+  }
+}
+
+void peer::on_follower_info(server_id from, const follower_info& fi) {
+  if (role_ != role::leading)
+    return;
+  if (learners_.count(from) != 0 && learners_[from].phase > 0) {
+    // The learner started over: whatever it had with us is void.
+    learners_.erase(from);
+  }
+  learner l;
+  l.kind = fi.observer ? role::observing : role::following;
+  l.accepted_epoch = fi.accepted_epoch;
+  l.last_zxid = fi.last_zxid;
+  learners_[from] = l;
+  if (epoch_proposed_) {
+    send(from, leader_info{new_epoch_});
+    learners_[from].phase = 1;
+    return;
+  }
+  std::set<server_id> seen{cfg_.id};
+  for (auto& [s, x] : learners_)
+    seen.insert(s);
+  if (quorum_of(seen))
+    leader_propose_epoch();
+}
+
+void peer::on_ack_epoch(server_id from, const ack_epoch& ae) {
+  auto it = learners_.find(from);
+  if (role_ != role::leading || it == learners_.end() || it->second.phase != 1)
+    return;
+  auto& l = it->second;
+  if (!established_ && is_voter(from) &&
+      (ae.current_epoch > ps_.current_epoch || (ae.current_epoch == ps_.current_epoch && ae.last_zxid > last_logged_))) {
+    // Someone in the quorum knows more than the leader: the election was stale.
+    leader_step_down("a follower is ahead of the leader");
+    return;
+  }
+  l.last_zxid = ae.last_zxid;
+  l.log_start = ae.log_start;
+  l.epoch_ends = ae.epoch_ends;
+  l.phase = 2;
+  if (is_voter(from))
+    epoch_acks_.insert(from);
+  if (ps_.current_epoch != new_epoch_) {
+    if (!quorum_of(epoch_acks_))
+      return;
+    ps_.current_epoch = new_epoch_;
+    ready_.current_epoch = new_epoch_;
+    newleader_acks_ = {cfg_.id};
+  }
+  for (auto& [s, x] : learners_)
+    if (x.phase == 2)
+      sync_learner(s, x);
+}
+
+std::vector<zxid_t> peer::epoch_ends() const {
+  std::vector<zxid_t> out;
+  for (auto& e : history_) {
+    if (!out.empty() && epoch_of(out.back()) == epoch_of(e.zxid))
+      out.back() = e.zxid;
+    else
+      out.push_back(e.zxid);
+  }
+  return out;
+}
+
+// Where the learner's log and the leader's part. Two logs that hold the same zxid agree up to it
+// (one leader per epoch, and every log holds a prefix of each epoch's proposals), so per epoch the
+// shorter of the two ends is common; the learner's snapshot point is committed, hence common too.
+zxid_t peer::common_prefix(const learner& l) const {
+  zxid_t common = std::min(l.log_start, last_logged_);
+  auto mine = epoch_ends();
+  for (auto f_end : l.epoch_ends) {
+    auto k = epoch_of(f_end);
+    auto it = std::find_if(mine.begin(), mine.end(), [&](zxid_t z) { return epoch_of(z) == k; });
+    if (it != mine.end())
+      common = std::max(common, std::min(f_end, *it));
+    else if (history_start_ != 0 && epoch_of(history_start_) == k && f_end >= history_start_)
+      common = std::max(common, history_start_);
+  }
+  return common;
+}
+
+void peer::sync_learner(server_id to, learner& l) {
+  sync s;
+  s.new_epoch = new_epoch_;
+  zxid_t common = common_prefix(l);
+  zxid_t from = common;
+  if (common < history_start_) {
+    s.how = sync::kind::snap;
+  } else if (common == l.last_zxid) {
+    s.how = sync::kind::diff;
+  } else {
+    s.how = sync::kind::trunc; // the learner holds txns the leader never had: cut them first
+    s.trunc_to = common;
+  }
+  if (s.how == sync::kind::snap) {
+    s.how = sync::kind::snap;
+    auto [z, img] = take_snapshot_();
+    s.snap_zxid = z;
+    s.snapshot = std::move(img);
+    from = z;
+  }
+  for (auto& e : history_)
+    if (e.zxid > from)
+      s.entries.push_back(e);
+  s.commit = established_ ? commit_ : std::min(commit_, last_logged_);
+  send(to, std::move(s));
+  l.phase = 3;
+  l.last_zxid = last_logged_;
+}
+
+void peer::on_ack(server_id from, const ack& a) {
+  auto it = learners_.find(from);
+  if (role_ != role::leading || it == learners_.end())
+    return;
+  auto& l = it->second;
+  if (a.zxid == make_zxid(new_epoch_, 0)) {
+    if (l.phase != 3)
+      return;
+    l.phase = 4;
+    if (is_voter(from))
+      newleader_acks_.insert(from);
+    if (!established_ && quorum_of(newleader_acks_)) {
+      // The leader's whole history is now on a quorum: it is committed, and the epoch begins.
+      established_ = true;
+      commit_ = last_logged_;
+      ready_.commit_to = commit_;
+      set_serving(true);
+    }
+    if (established_)
+      for (auto& [s, x] : learners_)
+        if (x.phase == 4) {
+          send(s, up_to_date{commit_});
+          x.phase = 5;
+        }
+    return;
+  }
+  if (l.kind == role::following && a.zxid > l.last_zxid)
+    l.last_zxid = a.zxid; // acks are cumulative: everything up to a.zxid is logged there
+  if (l.kind == role::following)
+    leader_try_commit();
+}
+
+void peer::leader_try_commit() {
+  if (!established_)
+    return;
+  zxid_t before = commit_;
+  for (auto it = std::upper_bound(history_.begin(), history_.end(), commit_,
+                                  [](zxid_t z, const entry& e) { return z < e.zxid; });
+       it != history_.end(); ++it) {
+    size_t n = durable_ >= it->zxid ? 1 : 0;
+    for (auto& [s, l] : learners_)
+      if (l.kind == role::following && l.phase >= 4 && l.last_zxid >= it->zxid && is_voter(s))
+        ++n;
+    if (n < quorum())
+      break;
+    commit_ = it->zxid;
+  }
+  if (commit_ == before)
+    return;
+  ready_.commit_to = commit_;
+  for (auto& [s, l] : learners_) {
+    if (l.phase < 3)
+      continue;
+    if (l.kind == role::following) {
+      send(s, commit{commit_});
+    } else {
+      for (auto it = std::upper_bound(history_.begin(), history_.end(), before,
+                                      [](zxid_t z, const entry& e) { return z < e.zxid; });
+           it != history_.end() && it->zxid <= commit_; ++it)
+        send(s, inform{*it});
+    }
+  }
+  trim_history();
+}
+
+void peer::leader_step_down(const std::string&) { start_election(); }
+
+zxid_t peer::propose(std::shared_ptr<const txn> t) {
+  if (role_ != role::leading || !established_)
+    return 0;
+  if (counter_ >= 0xfffffffeu) {
+    // The epoch's counter is spent: a new election starts a new epoch (and resets the counter).
+    leader_step_down("zxid counter exhausted");
+    return 0;
+  }
+  entry e{make_zxid(ps_.current_epoch, ++counter_), std::move(t)};
+  append_log(e);
+  for (auto& [s, l] : learners_)
+    if (l.kind == role::following && l.phase >= 3)
+      send(s, proposal{e});
+  return e.zxid;
+}
+
+// ---- learner ---------------------------------------------------------------------------------
+
+void peer::append_log(const entry& e) {
+  history_.push_back(e);
+  last_logged_ = e.zxid;
+  ready_.to_log.push_back(e);
+}
+
+void peer::trim_history() {
+  while (history_.size() > cfg_.history_limit && history_.front().zxid <= commit_) {
+    history_start_ = history_.front().zxid;
+    history_.pop_front();
+  }
+}
+
+void peer::follower_apply_commit(zxid_t z) {
+  zxid_t c = std::min(z, last_logged_);
+  if (c > commit_) {
+    commit_ = c;
+    ready_.commit_to = commit_;
+    trim_history();
+  }
+}
+
+void peer::on_sync(const sync& s) {
+  if (s.how == sync::kind::trunc) {
+    while (!history_.empty() && history_.back().zxid > s.trunc_to)
+      history_.pop_back();
+    ready_.truncate_to = s.trunc_to;
+    last_logged_ = std::max(s.trunc_to, history_start_);
+    durable_ = std::min(durable_, last_logged_);
+    ready_.to_log.erase(std::remove_if(ready_.to_log.begin(), ready_.to_log.end(),
+                                       [&](const entry& e) { return e.zxid > s.trunc_to; }),
+                        ready_.to_log.end());
+  } else if (s.how == sync::kind::snap) {
+    history_.clear();
+    history_start_ = s.snap_zxid;
+    last_logged_ = durable_ = s.snap_zxid;
+    commit_ = s.snap_zxid;
+    ready_.install_snapshot = std::make_pair(s.snap_zxid, s.snapshot);
+    ready_.to_log.clear();
+  }
+  for (auto& e : s.entries)
+    if (e.zxid > last_logged_)
+      append_log(e);
+  follower_apply_commit(s.commit);
+  // Persist, then update the epoch, then ack: adopting the epoch before the synced log is durable
+  // lets a crashed learner win the next election with a log that lacks committed txns.
+  pending_newleader_ack_ = last_logged_;
+  pending_epoch_ = s.new_epoch;
+  bool nothing_to_persist = s.how == sync::kind::diff && s.entries.empty() && durable_ >= last_logged_;
+  if (nothing_to_persist)
+    finish_sync();
+}
+
+void peer::finish_sync() {
+  ps_.current_epoch = pending_epoch_;
+  ready_.current_epoch = pending_epoch_; // persisted before the ack below is sent
+  send(leader_, ack{make_zxid(pending_epoch_, 0)});
+  pending_newleader_ack_ = -1;
+}
+
+void peer::on_leader_message(const message& m) {
+  leader_silence_ = 0;
+  // While a sync is being persisted the learner has not adopted the epoch yet, but the leader's
+  // proposals and commits that follow the sync belong to it.
+  uint64_t joining = pending_newleader_ack_ >= 0 ? pending_epoch_ : ps_.current_epoch;
+  std::visit(overload{[&](const leader_info& li) {
+                        if (li.new_epoch < ps_.accepted_epoch) {
+                          start_election(); // a stale leader
+                          return;
+                        }
+                        if (li.new_epoch > ps_.accepted_epoch) {
+                          ps_.accepted_epoch = li.new_epoch;
+                          ready_.accepted_epoch = li.new_epoch; // persisted before the ack is sent
+                        }
+                        send(leader_, ack_epoch{ps_.current_epoch, last_logged_, history_start_, epoch_ends()});
+                      },
+                      [&](const sync& s) {
+                        if (s.new_epoch == ps_.accepted_epoch)
+                          on_sync(s);
+                      },
+                      [&](const up_to_date& u) {
+                        if (m.epoch != ps_.current_epoch || pending_newleader_ack_ >= 0)
+                          return;
+                        synced_ = true;
+                        follower_apply_commit(u.commit);
+                        set_serving(true);
+                      },
+                      [&](const proposal& p) {
+                        if (m.epoch != joining || p.e.zxid <= last_logged_)
+                          return;
+                        // Proposals come in order with no gaps; a gap means this stream is broken.
+                        bool next = p.e.zxid == last_logged_ + 1 ||
+                                    (epoch_of(p.e.zxid) > epoch_of(last_logged_) && (p.e.zxid & 0xffffffffll) == 1);
+                        if (!next) {
+                          start_election();
+                          return;
+                        }
+                        append_log(p.e);
+                      },
+                      [&](const commit& c) {
+                        if (m.epoch == joining)
+                          follower_apply_commit(c.zxid);
+                      },
+                      [&](const inform& i) {
+                        if (m.epoch != joining)
+                          return;
+                        if (i.e.zxid > last_logged_)
+                          append_log(i.e);
+                        follower_apply_commit(i.e.zxid);
+                      },
+                      [&](const ping& p) {
+                        if (m.epoch != ps_.current_epoch)
+                          return;
+                        if (synced_)
+                          follower_apply_commit(p.commit);
+                        send(leader_, pong{});
+                      },
+                      [&](const auto&) {}},
+             m.what);
+}
+
+// ---- inputs ----------------------------------------------------------------------------------
+
+void peer::step(const message& m) {
+  if (m.to != cfg_.id || m.from == cfg_.id)
+    return;
+  if (auto* n = std::get_if<notification>(&m.what)) {
+    on_notification(m.from, *n);
+    return;
+  }
+  if (role_ == role::leading) {
+    auto it = learners_.find(m.from);
+    if (it != learners_.end())
+      it->second.silent_ticks = 0;
+    std::visit(overload{[&](const follower_info& fi) { on_follower_info(m.from, fi); },
+                        [&](const ack_epoch& ae) {
+                          if (m.epoch <= new_epoch_)
+                            on_ack_epoch(m.from, ae);
+                        },
+                        [&](const ack& a) {
+                          if (m.epoch == new_epoch_)
+                            on_ack(m.from, a);
+                        },
+                        [&](const auto&) {}},
+               m.what);
+    return;
+  }
+  if ((role_ == role::following || role_ == role::observing) && m.from == leader_)
+    on_leader_message(m);
+}
+
+void peer::disconnected(server_id other) {
+  if ((role_ == role::following || role_ == role::observing) && other == leader_) {
+    start_election();
+    return;
+  }
+  if (role_ == role::leading)
+    learners_.erase(other);
+}
+
+void peer::logged(zxid_t zxid) {
+  durable_ = std::max(durable_, std::min(zxid, last_logged_));
+  if (role_ == role::leading) {
+    leader_try_commit();
+    return;
+  }
+  if (role_ != role::following && role_ != role::observing)
+    return;
+  if (pending_newleader_ack_ >= 0 && durable_ >= pending_newleader_ack_)
+    finish_sync();
+  // Followers ack proposals (cumulatively); observers never vote on them.
+  if (role_ == role::following && pending_newleader_ack_ < 0 && leader_ != 0 && ps_.current_epoch == ps_.accepted_epoch)
+    send(leader_, ack{durable_});
+}
+
+void peer::tick() {
+  switch (role_) {
+    case role::looking:
+      if (decision_pending_) {
+        decide(vote_);
+        if (role_ == role::leading || role_ == role::following || role_ == role::observing)
+          return;
+      }
+      if (++looking_ticks_ >= election_timeout_) {
+        looking_ticks_ = 0;
+        broadcast_votes();
+      }
+      return;
+    case role::leading: {
+      ++phase_ticks_;
+      if (!established_ && phase_ticks_ > cfg_.init_limit_ticks) {
+        leader_step_down("no quorum synced in time");
+        return;
+      }
+      for (auto it = learners_.begin(); it != learners_.end();) {
+        int limit = it->second.phase >= 4 ? cfg_.sync_limit_ticks : cfg_.init_limit_ticks;
+        if (++it->second.silent_ticks > limit) {
+          ready_.disconnect.push_back(it->first);
+          it = learners_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      if (established_) {
+        std::set<server_id> alive{cfg_.id};
+        for (auto& [s, l] : learners_)
+          if (l.phase >= 4)
+            alive.insert(s);
+        if (!quorum_of(alive)) {
+          leader_step_down("lost the quorum");
+          return;
+        }
+      }
+      for (auto& [s, l] : learners_)
+        if (l.phase >= 5)
+          send(s, ping{commit_});
+      return;
+    }
+    case role::following:
+    case role::observing:
+      if (++leader_silence_ > (synced_ ? cfg_.sync_limit_ticks : cfg_.init_limit_ticks))
+        start_election();
+      return;
+  }
+}
+
+} // namespace corral::zab

@@ -1,0 +1,275 @@
+// ZAB, ZooKeeper's atomic broadcast, as a deterministic state machine (in the manner of etcd's raft
+// library): no threads, no clock, no disk, no network. The caller feeds it ticks, messages and
+// confirmations that its log writes are durable; it answers with a `ready`: epochs to persist, log
+// entries to append or truncate, a snapshot to install, the zxid up to which entries are committed
+// (apply them), messages to send, and role changes. The actors in actors/ do the I/O; the simulation
+// tests in tests/unit/zab_test.cpp drive it through lossy networks, partitions and crashes.
+//
+// Phases: fast leader election (votes ordered by (epoch, last zxid, server id)); discovery (the leader
+// learns a quorum's accepted epochs and proposes a higher one); synchronization (each learner is
+// brought level by DIFF, TRUNC or SNAP; the leader is established once a quorum acks NEWLEADER);
+// broadcast (proposals pipelined, committed in zxid order once a quorum of voters has logged them).
+//
+// The caller's contract, for every ready, in this order:
+//   1. persist accepted_epoch / current_epoch (fsync) before sending any of the ready's messages;
+//   2. truncate the log to truncate_to, then install the snapshot, then append to_log;
+//   3. apply committed entries up to commit_to, in zxid order;
+//   4. send the messages;
+//   5. when the appended entries (and any truncation or installed snapshot) are durable, call
+//      logged(last zxid): acks are sent only then, and a learner adopts a new epoch only then.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "core/txn.hpp"
+
+namespace corral::zab {
+
+using server_id = int64_t;
+
+struct entry {
+  zxid_t zxid = 0;
+  std::shared_ptr<const txn> payload;
+};
+
+inline uint64_t epoch_of(zxid_t z) { return static_cast<uint64_t>(z) >> 32; }
+inline zxid_t make_zxid(uint64_t epoch, uint32_t counter) { return static_cast<zxid_t>((epoch << 32) | counter); }
+
+enum class role { looking, following, leading, observing };
+const char* role_name(role r);
+
+struct vote {
+  server_id leader = 0;
+  zxid_t zxid = 0;
+  uint64_t epoch = 0; // the candidate's current epoch
+  friend bool operator==(const vote& a, const vote& b) {
+    return a.leader == b.leader && a.zxid == b.zxid && a.epoch == b.epoch;
+  }
+};
+// Election order: higher epoch, then higher zxid, then higher server id.
+bool better(const vote& a, const vote& b);
+
+// ---- messages ----------------------------------------------------------------------------------
+struct notification {
+  vote v;
+  uint64_t round = 0;
+  role sender_role = role::looking;
+};
+struct follower_info {
+  uint64_t accepted_epoch = 0;
+  zxid_t last_zxid = 0;
+  bool observer = false;
+};
+struct leader_info {
+  uint64_t new_epoch = 0;
+};
+// The learner's log, summarised so that the leader can find where their histories part: the zxid
+// its snapshot covers, and the last zxid of each epoch it holds entries of.
+struct ack_epoch {
+  uint64_t current_epoch = 0;
+  zxid_t last_zxid = 0;
+  zxid_t log_start = 0;
+  std::vector<zxid_t> epoch_ends;
+};
+// Synchronization and NEWLEADER in one message: what to drop, what to install, what to log, what is
+// committed, and the new epoch to adopt.
+struct sync {
+  enum class kind { diff, trunc, snap };
+  kind how = kind::diff;
+  zxid_t trunc_to = 0;
+  zxid_t snap_zxid = 0;
+  std::shared_ptr<const void> snapshot;
+  std::vector<entry> entries;
+  zxid_t commit = 0;
+  uint64_t new_epoch = 0;
+};
+struct ack {
+  zxid_t zxid = 0; // NEWLEADER is acked with zxid = make_zxid(new epoch, 0)
+};
+struct up_to_date {
+  zxid_t commit = 0;
+};
+struct proposal {
+  entry e;
+};
+struct commit {
+  zxid_t zxid = 0;
+};
+struct inform {
+  entry e; // a committed txn, for observers
+};
+struct ping {
+  zxid_t commit = 0;
+};
+struct pong {};
+
+using body = std::variant<notification, follower_info, leader_info, ack_epoch, sync, ack, up_to_date, proposal,
+                          commit, inform, ping, pong>;
+
+struct message {
+  server_id from = 0;
+  server_id to = 0;
+  uint64_t epoch = 0; // the leader epoch the sender works in (0 during election); stale ones are dropped
+  body what;
+};
+const char* message_name(const body& b);
+
+// ---- configuration and persistent state ---------------------------------------------------------
+struct config {
+  server_id id = 0;
+  std::vector<server_id> voters;
+  std::vector<server_id> observers;
+  int election_timeout_ticks = 10; // looking this long: send the votes again (randomised up to 2x)
+  int init_limit_ticks = 20;       // discovery and synchronization must finish within this
+  int sync_limit_ticks = 10;       // a follower silent this long is lost; a leader silent this long too
+  size_t history_limit = 100000;   // entries the leader keeps for DIFF; older learners get SNAP
+  uint64_t seed = 1;
+};
+
+struct persistent_state {
+  uint64_t accepted_epoch = 0;
+  uint64_t current_epoch = 0;
+};
+
+// What the caller must do (see the contract above).
+struct ready {
+  std::optional<uint64_t> accepted_epoch;
+  std::optional<uint64_t> current_epoch;
+  std::optional<zxid_t> truncate_to;
+  std::optional<std::pair<zxid_t, std::shared_ptr<const void>>> install_snapshot;
+  std::vector<entry> to_log;
+  zxid_t commit_to = 0; // 0: nothing new
+  std::vector<message> messages;
+  std::vector<server_id> disconnect; // close these connections (stale messages on them must not arrive)
+  std::optional<role> became;
+  bool serving_changed = false; // serving() flipped
+  bool empty() const {
+    return !accepted_epoch && !current_epoch && !truncate_to && !install_snapshot && to_log.empty() &&
+           commit_to == 0 && messages.empty() && disconnect.empty() && !became && !serving_changed;
+  }
+};
+
+// The caller's state, for a leader that must send a learner a snapshot: its applied zxid and an
+// opaque image of its tree at that zxid.
+using snapshot_source = std::function<std::pair<zxid_t, std::shared_ptr<const void>>()>;
+
+class peer {
+public:
+  // `log` holds the entries after the last snapshot (as recovery found them), `snapshot_zxid` the
+  // zxid that snapshot covers; `applied` is how far the caller's state machine has applied.
+  peer(config cfg, persistent_state ps, zxid_t snapshot_zxid, std::vector<entry> log, zxid_t applied,
+       snapshot_source take_snapshot);
+
+  void tick();
+  void step(const message& m);
+  // The connection to `other` broke (and any messages on it are lost).
+  void disconnected(server_id other);
+  // The caller's log is durable up to `zxid`.
+  void logged(zxid_t zxid);
+  // Leader, established: assigns a zxid and starts the broadcast. Fails (0) when not leading, and at
+  // the end of an epoch's 32-bit counter, where it steps down so that a new epoch begins.
+  zxid_t propose(std::shared_ptr<const txn> t);
+
+  ready take_ready();
+
+  role current_role() const { return role_; }
+  // True when this server may answer reads and accept writes: a leader established in its epoch, or
+  // a learner that is up to date with one.
+  bool serving() const { return serving_; }
+  server_id leader() const { return leader_; }
+  uint64_t epoch() const { return ps_.current_epoch; }
+  zxid_t last_zxid() const { return last_logged_; }
+  zxid_t committed() const { return commit_; }
+  const config& cfg() const { return cfg_; }
+  bool is_voter(server_id s) const;
+  size_t quorum() const { return cfg_.voters.size() / 2 + 1; }
+
+private:
+  struct learner {
+    role kind = role::following;
+    // 0 info seen, 1 leader_info sent, 2 epoch acked, 3 sync sent, 4 NEWLEADER acked, 5 up to date
+    int phase = 0;
+    uint64_t accepted_epoch = 0;
+    zxid_t last_zxid = 0;
+    zxid_t log_start = 0;
+    std::vector<zxid_t> epoch_ends;
+    int silent_ticks = 0;
+  };
+
+  void send(server_id to, body b);
+  void broadcast_votes();
+  void start_election();
+  void decide(const vote& v);
+  void become(role r);
+  void set_serving(bool s);
+  void on_notification(server_id from, const notification& n);
+  void on_follower_info(server_id from, const follower_info& fi);
+  void on_ack_epoch(server_id from, const ack_epoch& ae);
+  void on_ack(server_id from, const ack& a);
+  void on_leader_message(const message& m);
+  void on_sync(const sync& s);
+  void finish_sync();
+  void leader_propose_epoch();
+  void sync_learner(server_id to, learner& l);
+  void leader_try_commit();
+  void leader_step_down(const std::string& why);
+  void follower_apply_commit(zxid_t z);
+  void append_log(const entry& e);
+  std::vector<zxid_t> epoch_ends() const;
+  zxid_t common_prefix(const learner& l) const;
+  void trim_history();
+  bool quorum_of(const std::set<server_id>& s) const;
+
+  config cfg_;
+  persistent_state ps_;
+  snapshot_source take_snapshot_;
+  ready ready_;
+  role role_ = role::looking;
+  bool serving_ = false;
+  server_id leader_ = 0;
+  uint64_t rng_;
+
+  // Log and commit state.
+  std::deque<entry> history_;   // entries after history_start_, in zxid order
+  zxid_t history_start_ = 0;    // entries up to here are only in snapshots
+  zxid_t last_logged_ = 0;      // last entry handed to the caller's log
+  zxid_t durable_ = 0;          // last entry the caller says is durable
+  zxid_t commit_ = 0;           // last committed zxid known here
+
+  // Election.
+  uint64_t round_ = 0;
+  vote vote_;
+  std::map<server_id, vote> received_;
+  std::map<server_id, std::pair<vote, role>> settled_; // votes of servers that are leading/following
+  int looking_ticks_ = 0;
+  int election_timeout_ = 0;
+  bool decision_pending_ = false;
+
+  // Leader.
+  std::map<server_id, learner> learners_;
+  uint64_t new_epoch_ = 0;
+  bool epoch_proposed_ = false;
+  bool established_ = false;
+  std::set<server_id> epoch_acks_;
+  std::set<server_id> newleader_acks_;
+  std::map<zxid_t, std::set<server_id>> acks_;
+  uint32_t counter_ = 0;
+  int phase_ticks_ = 0;
+
+  // Learner.
+  int leader_silence_ = 0;
+  bool synced_ = false;
+  zxid_t pending_newleader_ack_ = -1; // adopt the epoch and ack NEWLEADER once logged up to here
+  uint64_t pending_epoch_ = 0;
+};
+
+} // namespace corral::zab
