@@ -221,12 +221,31 @@ void peer::leader_propose_epoch() {
   if (quorum() == 1) {
     ps_.current_epoch = new_epoch_;
     ready_.current_epoch = new_epoch_;
-    newleader_acks_ = {cfg_.id};
-    established_ = true;
-    commit_ = last_logged_;
-    ready_.commit_to = commit_;
-    set_serving(true);
+    newleader_acks_.clear();
+    leader_try_establish();
   }
+}
+
+// The epoch begins once a quorum holds the leader's whole history durably: the learners that acked
+// NEWLEADER, and the leader itself only when its own log is durable (it may hold entries it received
+// as a follower that are not on disk yet; counting them would commit what a crash can lose).
+void peer::leader_try_establish() {
+  if (established_ || ps_.current_epoch != new_epoch_ || !epoch_proposed_)
+    return;
+  auto acks = newleader_acks_;
+  if (durable_ >= last_logged_)
+    acks.insert(cfg_.id);
+  if (!quorum_of(acks))
+    return;
+  established_ = true;
+  commit_ = last_logged_;
+  ready_.commit_to = commit_;
+  set_serving(true);
+  for (auto& [s, x] : learners_)
+    if (x.phase == 4) {
+      send(s, up_to_date{commit_});
+      x.phase = 5;
+    }
 }
 
 void peer::on_follower_info(server_id from, const follower_info& fi) {
@@ -275,7 +294,7 @@ void peer::on_ack_epoch(server_id from, const ack_epoch& ae) {
       return;
     ps_.current_epoch = new_epoch_;
     ready_.current_epoch = new_epoch_;
-    newleader_acks_ = {cfg_.id};
+    newleader_acks_.clear();
   }
   for (auto& [s, x] : learners_)
     if (x.phase == 2)
@@ -350,19 +369,12 @@ void peer::on_ack(server_id from, const ack& a) {
     l.phase = 4;
     if (is_voter(from))
       newleader_acks_.insert(from);
-    if (!established_ && quorum_of(newleader_acks_)) {
-      // The leader's whole history is now on a quorum: it is committed, and the epoch begins.
-      established_ = true;
-      commit_ = last_logged_;
-      ready_.commit_to = commit_;
-      set_serving(true);
+    if (!established_) {
+      leader_try_establish();
+      return;
     }
-    if (established_)
-      for (auto& [s, x] : learners_)
-        if (x.phase == 4) {
-          send(s, up_to_date{commit_});
-          x.phase = 5;
-        }
+    send(from, up_to_date{commit_});
+    l.phase = 5;
     return;
   }
   if (l.kind == role::following && a.zxid > l.last_zxid)
@@ -587,6 +599,7 @@ void peer::disconnected(server_id other) {
 void peer::logged(zxid_t zxid) {
   durable_ = std::max(durable_, std::min(zxid, last_logged_));
   if (role_ == role::leading) {
+    leader_try_establish();
     leader_try_commit();
     return;
   }

@@ -221,6 +221,7 @@ private:
   void leader_propose_epoch();
   void sync_learner(server_id to, learner& l);
   void leader_try_commit();
+  void leader_try_establish();
   void leader_step_down(const std::string& why);
   void follower_apply_commit(zxid_t z);
   void append_log(const entry& e);
