@@ -7,6 +7,7 @@
 #include <capnp/serialize.h>
 #include <kj/exception.h>
 
+#include "persistence/txn_capnp.hpp"
 #include "storage.capnp.h"
 
 namespace corral::persistence {
@@ -120,16 +121,7 @@ auto guarded(F&& f) -> decltype(f()) {
 
 } // namespace
 
-kj::Array<capnp::word> encode_entry(const log_entry& e) {
-  capnp::MallocMessageBuilder mb;
-  auto r = mb.initRoot<storage::TxnRecord>();
-  if (auto* d = std::get_if<digest_check>(&e)) {
-    r.setZxid(d->zxid);
-    r.setDigest(d->digest);
-    r.setDigestCheck();
-    return capnp::messageToFlatArray(mb);
-  }
-  auto& t = std::get<txn>(e);
+void put_txn(storage::TxnRecord::Builder r, const txn& t) {
   r.setZxid(t.zxid);
   r.setTime(t.time);
   r.setSession(t.session);
@@ -156,6 +148,58 @@ kj::Array<capnp::word> encode_entry(const log_entry& e) {
                           l.set(i, c.ephemerals[i]);
                       }},
              t.body);
+}
+
+result<txn> get_txn(storage::TxnRecord::Reader r) {
+  using W = storage::TxnRecord;
+  txn t;
+  t.zxid = r.getZxid();
+  t.time = r.getTime();
+  t.session = r.getSession();
+  t.cxid = r.getCxid();
+  switch (r.which()) {
+    case W::DIGEST_CHECK: return error_info{error_code::data_inconsistency, "a digest check is not a txn"};
+    case W::MULTI: {
+      txn_multi m;
+      for (auto op : r.getMulti()) {
+        auto x = get_op(op);
+        if (!x)
+          return x.error();
+        m.ops.push_back(std::move(*x));
+      }
+      t.body = std::move(m);
+      break;
+    }
+    case W::CREATE_SESSION:
+      t.body = txn_create_session{r.getCreateSession().getTimeoutMs(), str(r.getCreateSession().getPassword())};
+      break;
+    case W::CLOSE_SESSION: {
+      txn_close_session c;
+      for (auto p : r.getCloseSession())
+        c.ephemerals.push_back(str(p));
+      t.body = std::move(c);
+      break;
+    }
+    default: {
+      auto x = get_op(r);
+      if (!x)
+        return x.error();
+      std::visit([&](auto&& v) { t.body = std::move(v); }, std::move(*x));
+    }
+  }
+  return t;
+}
+
+kj::Array<capnp::word> encode_entry(const log_entry& e) {
+  capnp::MallocMessageBuilder mb;
+  auto r = mb.initRoot<storage::TxnRecord>();
+  if (auto* d = std::get_if<digest_check>(&e)) {
+    r.setZxid(d->zxid);
+    r.setDigest(d->digest);
+    r.setDigestCheck();
+  } else {
+    put_txn(r, std::get<txn>(e));
+  }
   return capnp::messageToFlatArray(mb);
 }
 
@@ -163,44 +207,12 @@ result<log_entry> decode_entry(kj::ArrayPtr<const capnp::word> words) {
   return guarded([&]() -> result<log_entry> {
     capnp::FlatArrayMessageReader reader(words, reader_options());
     auto r = reader.getRoot<storage::TxnRecord>();
-    using W = storage::TxnRecord;
-    if (r.which() == W::DIGEST_CHECK)
+    if (r.which() == storage::TxnRecord::DIGEST_CHECK)
       return log_entry{digest_check{r.getZxid(), r.getDigest()}};
-    txn t;
-    t.zxid = r.getZxid();
-    t.time = r.getTime();
-    t.session = r.getSession();
-    t.cxid = r.getCxid();
-    switch (r.which()) {
-      case W::MULTI: {
-        txn_multi m;
-        for (auto op : r.getMulti()) {
-          auto x = get_op(op);
-          if (!x)
-            return x.error();
-          m.ops.push_back(std::move(*x));
-        }
-        t.body = std::move(m);
-        break;
-      }
-      case W::CREATE_SESSION:
-        t.body = txn_create_session{r.getCreateSession().getTimeoutMs(), str(r.getCreateSession().getPassword())};
-        break;
-      case W::CLOSE_SESSION: {
-        txn_close_session c;
-        for (auto p : r.getCloseSession())
-          c.ephemerals.push_back(str(p));
-        t.body = std::move(c);
-        break;
-      }
-      default: {
-        auto x = get_op(r);
-        if (!x)
-          return x.error();
-        std::visit([&](auto&& v) { t.body = std::move(v); }, std::move(*x));
-      }
-    }
-    return log_entry{std::move(t)};
+    auto t = get_txn(r);
+    if (!t)
+      return t.error();
+    return log_entry{std::move(*t)};
   });
 }
 

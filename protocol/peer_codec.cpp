@@ -1,0 +1,204 @@
+#include "protocol/peer_codec.hpp"
+
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+#include <kj/exception.h>
+
+#include "peer.capnp.h"
+#include "persistence/txn_capnp.hpp"
+#include "protocol/frame.hpp"
+
+namespace corral::protocol {
+
+namespace {
+
+template <class... Ts>
+struct overload : Ts... {
+  using Ts::operator()...;
+};
+template <class... Ts>
+overload(Ts...) -> overload<Ts...>;
+
+using namespace corral::zab;
+
+void put_entry(peerwire::Entry::Builder b, const entry& e) {
+  b.setZxid(e.zxid);
+  persistence::put_txn(b.initTxn(), *e.payload);
+}
+
+result<entry> get_entry(peerwire::Entry::Reader r) {
+  auto t = persistence::get_txn(r.getTxn());
+  if (!t)
+    return t.error();
+  if (t->zxid != r.getZxid())
+    return error_info{error_code::marshalling_error, "entry zxid does not match its txn"};
+  return entry{r.getZxid(), std::make_shared<const txn>(std::move(*t))};
+}
+
+void put_message(peerwire::ZabMessage::Builder b, const message& m) {
+  b.setFrom(m.from);
+  b.setTo(m.to);
+  b.setEpoch(m.epoch);
+  std::visit(
+      overload{[&](const notification& n) {
+                 auto g = b.initNotification();
+                 auto v = g.initVote();
+                 v.setLeader(n.v.leader);
+                 v.setZxid(n.v.zxid);
+                 v.setEpoch(n.v.epoch);
+                 g.setRound(n.round);
+                 g.setSenderRole(static_cast<uint8_t>(n.sender_role));
+               },
+               [&](const follower_info& f) {
+                 auto g = b.initFollowerInfo();
+                 g.setAcceptedEpoch(f.accepted_epoch);
+                 g.setLastZxid(f.last_zxid);
+                 g.setObserver(f.observer);
+               },
+               [&](const leader_info& l) { b.setLeaderInfo(l.new_epoch); },
+               [&](const ack_epoch& a) {
+                 auto g = b.initAckEpoch();
+                 g.setCurrentEpoch(a.current_epoch);
+                 g.setLastZxid(a.last_zxid);
+                 g.setLogStart(a.log_start);
+                 auto l = g.initEpochEnds(static_cast<unsigned>(a.epoch_ends.size()));
+                 for (unsigned i = 0; i < a.epoch_ends.size(); ++i)
+                   l.set(i, a.epoch_ends[i]);
+               },
+               [&](const sync& s) {
+                 auto g = b.initSync();
+                 g.setHow(static_cast<uint8_t>(s.how));
+                 g.setTruncTo(s.trunc_to);
+                 g.setSnapZxid(s.snap_zxid);
+                 if (s.snapshot) {
+                   auto& bytes = *std::static_pointer_cast<const std::string>(s.snapshot);
+                   g.setSnapshot(kj::arrayPtr(reinterpret_cast<const kj::byte*>(bytes.data()), bytes.size()));
+                 }
+                 auto l = g.initEntries(static_cast<unsigned>(s.entries.size()));
+                 for (unsigned i = 0; i < s.entries.size(); ++i)
+                   put_entry(l[i], s.entries[i]);
+                 g.setCommit(s.commit);
+                 g.setNewEpoch(s.new_epoch);
+               },
+               [&](const ack& a) { b.setAck(a.zxid); },
+               [&](const up_to_date& u) { b.setUpToDate(u.commit); },
+               [&](const proposal& p) { put_entry(b.initProposal(), p.e); },
+               [&](const commit& c) { b.setCommit(c.zxid); },
+               [&](const inform& i) { put_entry(b.initInform(), i.e); },
+               [&](const ping& p) { b.setPing(p.commit); },
+               [&](const pong&) { b.setPong(); }},
+      m.what);
+}
+
+result<message> get_message(peerwire::ZabMessage::Reader r) {
+  message m;
+  m.from = r.getFrom();
+  m.to = r.getTo();
+  m.epoch = r.getEpoch();
+  using W = peerwire::ZabMessage;
+  switch (r.which()) {
+    case W::NOTIFICATION: {
+      auto g = r.getNotification();
+      if (g.getSenderRole() > 3)
+        return error_info{error_code::marshalling_error, "unknown role"};
+      m.what = notification{vote{g.getVote().getLeader(), g.getVote().getZxid(), g.getVote().getEpoch()}, g.getRound(),
+                            static_cast<role>(g.getSenderRole())};
+      break;
+    }
+    case W::FOLLOWER_INFO: {
+      auto g = r.getFollowerInfo();
+      m.what = follower_info{g.getAcceptedEpoch(), g.getLastZxid(), g.getObserver()};
+      break;
+    }
+    case W::LEADER_INFO: m.what = leader_info{r.getLeaderInfo()}; break;
+    case W::ACK_EPOCH: {
+      auto g = r.getAckEpoch();
+      ack_epoch a{g.getCurrentEpoch(), g.getLastZxid(), g.getLogStart(), {}};
+      for (auto z : g.getEpochEnds())
+        a.epoch_ends.push_back(z);
+      m.what = std::move(a);
+      break;
+    }
+    case W::SYNC: {
+      auto g = r.getSync();
+      if (g.getHow() > 2)
+        return error_info{error_code::marshalling_error, "unknown sync kind"};
+      sync s;
+      s.how = static_cast<sync::kind>(g.getHow());
+      s.trunc_to = g.getTruncTo();
+      s.snap_zxid = g.getSnapZxid();
+      if (s.how == sync::kind::snap) {
+        auto d = g.getSnapshot();
+        s.snapshot = std::make_shared<const std::string>(reinterpret_cast<const char*>(d.begin()), d.size());
+      }
+      for (auto e : g.getEntries()) {
+        auto x = get_entry(e);
+        if (!x)
+          return x.error();
+        s.entries.push_back(std::move(*x));
+      }
+      s.commit = g.getCommit();
+      s.new_epoch = g.getNewEpoch();
+      m.what = std::move(s);
+      break;
+    }
+    case W::ACK: m.what = ack{r.getAck()}; break;
+    case W::UP_TO_DATE: m.what = up_to_date{r.getUpToDate()}; break;
+    case W::PROPOSAL: {
+      auto x = get_entry(r.getProposal());
+      if (!x)
+        return x.error();
+      m.what = proposal{std::move(*x)};
+      break;
+    }
+    case W::COMMIT: m.what = commit{r.getCommit()}; break;
+    case W::INFORM: {
+      auto x = get_entry(r.getInform());
+      if (!x)
+        return x.error();
+      m.what = inform{std::move(*x)};
+      break;
+    }
+    case W::PING: m.what = ping{r.getPing()}; break;
+    case W::PONG: m.what = pong{}; break;
+    default: return error_info{error_code::marshalling_error, "unknown peer message"};
+  }
+  return m;
+}
+
+} // namespace
+
+void encode(const peer_frame& f, std::vector<char>& out) {
+  capnp::MallocMessageBuilder mb;
+  auto root = mb.initRoot<peerwire::PeerFrame>();
+  std::visit(overload{[&](const peer_hello& h) {
+                        auto g = root.initHello();
+                        g.setServerId(h.server);
+                        g.setProtocolVersion(h.version);
+                      },
+                      [&](const message& m) { put_message(root.initZab(), m); }},
+             f);
+  append_frame(out, mb.getSegmentsForOutput());
+}
+
+result<peer_frame> decode_peer(kj::ArrayPtr<const capnp::word> frame) {
+  try {
+    capnp::ReaderOptions o;
+    o.traversalLimitInWords = 1ull << 31; // a SYNC may carry a whole snapshot
+    o.nestingLimit = 16;
+    capnp::FlatArrayMessageReader reader(frame, o);
+    auto root = reader.getRoot<peerwire::PeerFrame>();
+    if (root.which() == peerwire::PeerFrame::HELLO)
+      return peer_frame{peer_hello{root.getHello().getServerId(), root.getHello().getProtocolVersion()}};
+    if (root.which() != peerwire::PeerFrame::ZAB)
+      return error_info{error_code::marshalling_error, "unknown peer frame"};
+    auto m = get_message(root.getZab());
+    if (!m)
+      return m.error();
+    return peer_frame{std::move(*m)};
+  } catch (const kj::Exception& e) {
+    return error_info{error_code::marshalling_error, std::string("malformed peer frame: ") + e.getDescription().cStr()};
+  }
+}
+
+} // namespace corral::protocol

@@ -1,0 +1,28 @@
+// ZAB messages <-> the peer protocol (schema/peer.capnp). A SYNC's snapshot travels as bytes: the
+// actors put a std::string (a snapshot file's contents) behind zab::sync::snapshot, and decoding
+// hands one back the same way. Decoding never trusts its input. Used by the peer transport and tests.
+#pragma once
+
+#include <variant>
+#include <vector>
+
+#include <capnp/common.h>
+#include <kj/array.h>
+
+#include "core/zab.hpp"
+
+namespace corral::protocol {
+
+constexpr uint32_t peer_protocol_version = 1;
+
+struct peer_hello {
+  zab::server_id server = 0;
+  uint32_t version = peer_protocol_version;
+};
+
+using peer_frame = std::variant<peer_hello, zab::message>;
+
+void encode(const peer_frame& f, std::vector<char>& out);
+result<peer_frame> decode_peer(kj::ArrayPtr<const capnp::word> frame);
+
+} // namespace corral::protocol

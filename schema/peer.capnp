@@ -1,0 +1,71 @@
+# Server <-> server: the ZAB protocol between the servers of an ensemble. One TCP connection per
+# server pair carries a stream of PeerFrame messages in Cap'n Proto's stream format; the connecting
+# side sends Hello first. Txns travel as the same TxnRecord the log stores.
+@0xfd7997520807bae2;
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("corral::peerwire");
+
+using Storage = import "storage.capnp";
+
+struct Vote {
+  leader @0 :Int64;
+  zxid @1 :Int64;
+  epoch @2 :UInt64;
+}
+
+struct Entry {
+  zxid @0 :Int64;
+  txn @1 :Storage.TxnRecord;
+}
+
+struct ZabMessage {
+  from @0 :Int64;
+  to @1 :Int64;
+  epoch @2 :UInt64;
+  union {
+    notification :group {
+      vote @3 :Vote;
+      round @4 :UInt64;
+      senderRole @5 :UInt8;        # 0 looking, 1 following, 2 leading, 3 observing
+    }
+    followerInfo :group {
+      acceptedEpoch @6 :UInt64;
+      lastZxid @7 :Int64;
+      observer @8 :Bool;
+    }
+    leaderInfo @9 :UInt64;         # the new epoch
+    ackEpoch :group {
+      currentEpoch @10 :UInt64;
+      lastZxid @11 :Int64;
+      logStart @12 :Int64;
+      epochEnds @13 :List(Int64);
+    }
+    sync :group {
+      how @14 :UInt8;              # 0 diff, 1 trunc, 2 snap
+      truncTo @15 :Int64;
+      snapZxid @16 :Int64;
+      snapshot @17 :Data;          # a snapshot file's bytes (SNAP only)
+      entries @18 :List(Entry);
+      commit @19 :Int64;
+      newEpoch @20 :UInt64;
+    }
+    ack @21 :Int64;
+    upToDate @22 :Int64;
+    proposal @23 :Entry;
+    commit @24 :Int64;
+    inform @25 :Entry;
+    ping @26 :Int64;
+    pong @27 :Void;
+  }
+}
+
+struct PeerFrame {
+  union {
+    hello :group {
+      serverId @0 :Int64;
+      protocolVersion @1 :UInt32;
+    }
+    zab @2 :ZabMessage;
+  }
+}
