@@ -106,6 +106,7 @@ void peer::start_election() {
   leader_ = 0;
   established_ = false;
   epoch_proposed_ = false;
+  epoch_quorum_ = false;
   synced_ = false;
   learners_.clear();
   epoch_acks_.clear();
@@ -219,11 +220,19 @@ void peer::leader_propose_epoch() {
     l.phase = 1;
   }
   if (quorum() == 1) {
-    ps_.current_epoch = new_epoch_;
-    ready_.current_epoch = new_epoch_;
-    newleader_acks_.clear();
-    leader_try_establish();
+    epoch_quorum_ = true;
+    leader_try_adopt_epoch();
   }
+}
+
+// The leader takes the new epoch as its current one only once its own log is durable: an epoch
+// persisted over a log that a crash can still shorten would win elections it must not win.
+void peer::leader_try_adopt_epoch() {
+  if (!epoch_quorum_ || ps_.current_epoch == new_epoch_ || durable_ < last_logged_)
+    return;
+  ps_.current_epoch = new_epoch_;
+  ready_.current_epoch = new_epoch_;
+  leader_try_establish();
 }
 
 // The epoch begins once a quorum holds the leader's whole history durably: the learners that acked
@@ -289,16 +298,16 @@ void peer::on_ack_epoch(server_id from, const ack_epoch& ae) {
   l.phase = 2;
   if (is_voter(from))
     epoch_acks_.insert(from);
-  if (ps_.current_epoch != new_epoch_) {
+  if (!epoch_quorum_) {
     if (!quorum_of(epoch_acks_))
       return;
-    ps_.current_epoch = new_epoch_;
-    ready_.current_epoch = new_epoch_;
+    epoch_quorum_ = true;
     newleader_acks_.clear();
   }
   for (auto& [s, x] : learners_)
     if (x.phase == 2)
       sync_learner(s, x);
+  leader_try_adopt_epoch();
 }
 
 std::vector<zxid_t> peer::epoch_ends() const {
@@ -599,6 +608,7 @@ void peer::disconnected(server_id other) {
 void peer::logged(zxid_t zxid) {
   durable_ = std::max(durable_, std::min(zxid, last_logged_));
   if (role_ == role::leading) {
+    leader_try_adopt_epoch();
     leader_try_establish();
     leader_try_commit();
     return;

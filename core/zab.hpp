@@ -222,6 +222,7 @@ private:
   void sync_learner(server_id to, learner& l);
   void leader_try_commit();
   void leader_try_establish();
+  void leader_try_adopt_epoch();
   void leader_step_down(const std::string& why);
   void follower_apply_commit(zxid_t z);
   void append_log(const entry& e);
@@ -260,6 +261,7 @@ private:
   uint64_t new_epoch_ = 0;
   bool epoch_proposed_ = false;
   bool established_ = false;
+  bool epoch_quorum_ = false; // a quorum acked the new epoch
   std::set<server_id> epoch_acks_;
   std::set<server_id> newleader_acks_;
   std::map<zxid_t, std::set<server_id>> acks_;
