@@ -1,0 +1,40 @@
+// The transport between the servers of an ensemble: one TCP connection per server pair, Cap'n Proto
+// frames (schema/peer.capnp). The server with the higher id connects (on a thread of its own, since
+// connect() blocks) and reconnects with backoff; the lower id accepts. A connection is FIFO; when it
+// breaks, both owners hear `gone`, and whatever was on it is lost, which is what the ZAB core expects.
+//
+// To the owner (the peer actor): (atoms::connected, server_id), (atoms::gone, server_id), zab::message.
+// From the owner: zab::message (sent on the connection to m.to; dropped if there is none),
+// (atoms::close, server_id) (drop that connection; the initiator reconnects).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "actors/messages.hpp"
+#include "core/zab.hpp"
+
+namespace corral::server {
+
+struct peer_address {
+  zab::server_id id = 0;
+  std::string host;
+  uint16_t port = 0;
+};
+
+struct transport_options {
+  zab::server_id self = 0;
+  std::string listen_host = "127.0.0.1";
+  uint16_t listen_port = 0;             // 0: any free port
+  size_t max_frame_bytes = 1ull << 30;  // a SYNC can carry a whole snapshot
+  size_t max_unsent_bytes = 256u << 20; // a peer that reads slower than this is dropped
+};
+
+// Spawns the transport and binds its port; the answer to (atoms::open) is the bound port. Then send
+// it (atoms::connect, std::vector<peer_address>) with the ensemble to start connecting.
+caf::actor spawn_peer_transport(caf::actor_system& sys, transport_options opts, caf::actor owner);
+
+} // namespace corral::server
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::zab::message)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<corral::server::peer_address>)
