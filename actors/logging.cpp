@@ -1,5 +1,7 @@
 #include "actors/logging.hpp"
 
+#include "core/format.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -65,10 +67,6 @@ void write(level l, const std::string& component, const std::string& message) {
   std::fflush(f);
 }
 
-std::string hex(long long value) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(value));
-  return buf;
-}
+std::string hex(long long value) { return to_hex(static_cast<uint64_t>(value)); }
 
 } // namespace corral::log

@@ -1,3 +1,4 @@
+#include "core/overload.hpp"
 #include "core/data_tree.hpp"
 
 #include <algorithm>
@@ -12,12 +13,6 @@ namespace {
 
 using node = data_tree::node;
 
-template <class... Ts>
-struct overload : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-overload(Ts...) -> overload<Ts...>;
 
 } // namespace
 

@@ -1,3 +1,4 @@
+#include "core/overload.hpp"
 #include "core/database.hpp"
 
 #include <algorithm>
@@ -9,12 +10,6 @@ namespace corral {
 
 namespace {
 
-template <class... Ts>
-struct overload : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-overload(Ts...) -> overload<Ts...>;
 
 error_info fail(error_code code, const std::string& path) { return {code, path}; }
 

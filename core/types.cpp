@@ -1,3 +1,4 @@
+#include "core/overload.hpp"
 #include "core/types.hpp"
 
 namespace corral {
@@ -50,15 +51,6 @@ const char* keeper_state_name(keeper_state s) {
   }
   return "Unknown";
 }
-
-namespace {
-template <class... Ts>
-struct overload : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-overload(Ts...) -> overload<Ts...>;
-} // namespace
 
 bool is_write(const request_body& body) {
   return std::visit(overload{[](const create_request&) { return true; },

@@ -1,18 +1,10 @@
+#include "core/overload.hpp"
 #include "core/zab.hpp"
 
 #include <algorithm>
 #include <cassert>
 
 namespace corral::zab {
-
-namespace {
-template <class... Ts>
-struct overload : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-overload(Ts...) -> overload<Ts...>;
-} // namespace
 
 const char* role_name(role r) {
   switch (r) {

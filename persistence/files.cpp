@@ -57,6 +57,29 @@ error_info write_file_atomically(const std::string& path, const std::string& con
   return fsync_dir(boost::filesystem::path(path).parent_path().string());
 }
 
+error_info read_words(const std::string& path, std::vector<capnp::word>& buf, uint64_t& size) {
+  int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0)
+    return io_error("cannot open", path, errno);
+  auto end = ::lseek(fd, 0, SEEK_END);
+  size = end < 0 ? 0 : static_cast<uint64_t>(end);
+  buf.assign(size / 8 + 2, capnp::word());
+  uint64_t done = 0;
+  while (done < size) {
+    auto n = ::pread(fd, reinterpret_cast<char*>(buf.data()) + done, size - done, static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      int err = n < 0 ? errno : EIO;
+      ::close(fd);
+      return io_error("cannot read", path, err);
+    }
+    done += static_cast<uint64_t>(n);
+  }
+  ::close(fd);
+  return {};
+}
+
 result<std::string> read_file(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY);
   if (fd < 0)

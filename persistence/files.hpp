@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <capnp/common.h>
+
 #include "core/error.hpp"
 
 namespace corral::persistence {
@@ -19,5 +21,8 @@ error_info fsync_dir(const std::string& dir);
 // Replaces `path` with `content` atomically and durably.
 error_info write_file_atomically(const std::string& path, const std::string& content);
 result<std::string> read_file(const std::string& path);
+// Reads a whole file into word-aligned memory (Cap'n Proto parses in place from it); `size` is the
+// file's size in bytes. The buffer has at least one spare word.
+error_info read_words(const std::string& path, std::vector<capnp::word>& buf, uint64_t& size);
 
 } // namespace corral::persistence

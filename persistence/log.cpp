@@ -9,6 +9,7 @@
 
 #include <boost/filesystem.hpp>
 
+#include "core/format.hpp"
 #include "core/hash.hpp"
 #include "persistence/files.hpp"
 
@@ -19,12 +20,6 @@ namespace fs = boost::filesystem;
 namespace {
 
 constexpr char magic[8] = {'C', 'O', 'R', 'R', 'A', 'L', 'O', 'G'};
-
-std::string hex(uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
 
 // Header: magic[8] | u32 version | u32 crc (of the other 28 bytes) | u64 db id | i64 first zxid
 void make_header(char* h, uint64_t db_id, zxid_t first) {
@@ -58,9 +53,9 @@ std::string check_header(const char* h, size_t size, uint64_t db_id, zxid_t firs
   std::memcpy(&id, h + 16, 8);
   std::memcpy(&z, h + 24, 8);
   if (id != db_id)
-    return "segment belongs to database " + hex(id) + ", not " + hex(db_id);
+    return "segment belongs to database " + to_hex(id) + ", not " + to_hex(db_id);
   if (z != first)
-    return "segment header says first zxid " + hex(z) + " but the name says " + hex(first);
+    return "segment header says first zxid " + to_hex(z) + " but the name says " + to_hex(first);
   return "";
 }
 
@@ -82,32 +77,6 @@ uint64_t nonzero_end(const char* data, uint64_t from, uint64_t size) {
   return end;
 }
 
-// Reads a whole file into word-aligned memory.
-bool read_words(const std::string& path, std::vector<capnp::word>& buf, uint64_t& size, std::string& err) {
-  int fd = ::open(path.c_str(), O_RDONLY);
-  if (fd < 0) {
-    err = io_error("cannot open", path, errno).detail;
-    return false;
-  }
-  auto end = ::lseek(fd, 0, SEEK_END);
-  size = end < 0 ? 0 : static_cast<uint64_t>(end);
-  buf.assign(size / 8 + 2, capnp::word());
-  uint64_t done = 0;
-  while (done < size) {
-    auto n = ::pread(fd, reinterpret_cast<char*>(buf.data()) + done, size - done, static_cast<off_t>(done));
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0) {
-      err = io_error("cannot read", path, n < 0 ? errno : EIO).detail;
-      ::close(fd);
-      return false;
-    }
-    done += static_cast<uint64_t>(n);
-  }
-  ::close(fd);
-  return true;
-}
-
 zxid_t entry_zxid(const log_entry& e) {
   if (auto* t = std::get_if<txn>(&e))
     return t->zxid;
@@ -123,18 +92,7 @@ std::string segment_name(zxid_t first_zxid) {
 }
 
 bool parse_segment_name(const std::string& name, zxid_t& first_zxid) {
-  if (name.size() != 20 || name.compare(0, 4, "log.") != 0)
-    return false;
-  unsigned long long v = 0;
-  for (size_t i = 4; i < 20; ++i) {
-    char c = name[i];
-    int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-    if (d < 0)
-      return false;
-    v = v * 16 + static_cast<unsigned>(d);
-  }
-  first_zxid = static_cast<zxid_t>(v);
-  return true;
+  return parse_hex_name(name, "log.", first_zxid);
 }
 
 std::vector<segment_info> list_segments(const std::string& dir) {
@@ -170,8 +128,7 @@ result<log_scan> scan_log(const std::string& dir, uint64_t db_id, zxid_t after,
 uint64_t segment_db_id(const std::string& path) {
   std::vector<capnp::word> buf;
   uint64_t size = 0;
-  std::string err;
-  if (!read_words(path, buf, size, err) || size < segment_header_bytes)
+  if (read_words(path, buf, size).code != error_code::ok || size < segment_header_bytes)
     return 0;
   uint64_t id;
   std::memcpy(&id, reinterpret_cast<const char*>(buf.data()) + 16, 8);
@@ -188,9 +145,8 @@ result<log_scan> scan_segments(const std::vector<segment_info>& segs, uint64_t d
     auto& seg = segs[si];
     bool newest = si + 1 == segs.size();
     uint64_t size = 0;
-    std::string err;
-    if (!read_words(seg.path, buf, size, err))
-      return error_info{error_code::system_error, err};
+    if (auto e = read_words(seg.path, buf, size); e.code != error_code::ok)
+      return e;
     const char* bytes = reinterpret_cast<const char*>(buf.data());
     out.tail_segment = seg.path;
     out.tail_offset = 0;
@@ -233,7 +189,7 @@ result<log_scan> scan_segments(const std::vector<segment_info>& segs, uint64_t d
       }
       uint32_t want = crc32c(bytes + pos + 8, 8 + len);
       if (crc != want) {
-        damage(pos, "record checksum mismatch (zxid field " + hex(static_cast<uint64_t>(z)) + ")");
+        damage(pos, "record checksum mismatch (zxid field " + to_hex(static_cast<uint64_t>(z)) + ")");
         break;
       }
       auto words = kj::arrayPtr(buf.data() + (pos + record_header_bytes) / 8, len / 8);
@@ -250,15 +206,15 @@ result<log_scan> scan_segments(const std::vector<segment_info>& segs, uint64_t d
         zxid_t base = std::max(prev, after);
         if (z > after && base != 0 && !zxid_follows(base, z)) {
           if (z <= base)
-            damage(pos, "zxid " + hex(z) + " does not increase (previous " + hex(base) + ")");
+            damage(pos, "zxid " + to_hex(z) + " does not increase (previous " + to_hex(base) + ")");
           else
-            damage(pos, "txns after " + hex(base) + " up to " + hex(z - 1) + " are missing (a lost segment?)",
+            damage(pos, "txns after " + to_hex(base) + " up to " + to_hex(z - 1) + " are missing (a lost segment?)",
                    log_damage::kind::missing);
           out.damage.what = out.damage.what == log_damage::kind::torn_tail ? log_damage::kind::corrupt : out.damage.what;
           return out;
         }
         if (z > after && base == 0 && z != 1 && (z & 0xffffffffll) != 1) {
-          damage(pos, "the log starts at " + hex(z) + "; earlier txns are missing", log_damage::kind::missing);
+          damage(pos, "the log starts at " + to_hex(z) + "; earlier txns are missing", log_damage::kind::missing);
           return out;
         }
         prev = z;

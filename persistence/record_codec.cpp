@@ -1,3 +1,4 @@
+#include "core/overload.hpp"
 #include "persistence/record_codec.hpp"
 
 #include <cstdio>
@@ -7,6 +8,7 @@
 #include <capnp/serialize.h>
 #include <kj/exception.h>
 
+#include "core/format.hpp"
 #include "persistence/txn_capnp.hpp"
 #include "storage.capnp.h"
 
@@ -14,12 +16,6 @@ namespace corral::persistence {
 
 namespace {
 
-template <class... Ts>
-struct overload : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-overload(Ts...) -> overload<Ts...>;
 
 kj::ArrayPtr<const kj::byte> bytes(const std::string& s) {
   return kj::arrayPtr(reinterpret_cast<const kj::byte*>(s.data()), s.size());
@@ -320,11 +316,6 @@ result<snapshot_frame> decode_snapshot_frame(kj::ArrayPtr<const capnp::word> wor
 }
 
 namespace {
-std::string hex(int64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
 std::string when(int64_t ms) {
   std::time_t s = static_cast<std::time_t>(ms / 1000);
   std::tm tm;
@@ -353,9 +344,9 @@ std::string op_text(const txn_op& op) {
 
 std::string describe(const log_entry& e) {
   if (auto* d = std::get_if<digest_check>(&e))
-    return hex(d->zxid) + " digest " + hex(static_cast<int64_t>(d->digest));
+    return to_hex(d->zxid) + " digest " + to_hex(static_cast<int64_t>(d->digest));
   auto& t = std::get<txn>(e);
-  std::string out = hex(t.zxid) + " " + when(t.time) + " session " + hex(t.session) + " ";
+  std::string out = to_hex(t.zxid) + " " + when(t.time) + " session " + to_hex(t.session) + " ";
   std::visit(overload{[&](const txn_multi& m) {
                         out += "multi [";
                         for (size_t i = 0; i < m.ops.size(); ++i)

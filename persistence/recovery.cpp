@@ -6,6 +6,7 @@
 
 #include <boost/filesystem.hpp>
 
+#include "core/format.hpp"
 #include "persistence/files.hpp"
 #include "persistence/snapshot.hpp"
 
@@ -14,12 +15,6 @@ namespace corral::persistence {
 namespace fs = boost::filesystem;
 
 namespace {
-
-std::string hex(uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
 
 const char* meta_name = "corral.meta";
 
@@ -92,8 +87,8 @@ result<recovery_result> recover(const std::string& dir, uint64_t db_id, const da
   db.restored(out.snapshot_zxid);
   auto snapshot_mismatch = [&](zxid_t at) {
     return error_info{error_code::data_inconsistency,
-                      "tree digest after replaying to " + hex(at) + " does not match snapshot " + out.snapshot +
-                          " (recorded " + hex(trailer.digest_at_end) + ", have " + hex(db.tree().digest()) +
+                      "tree digest after replaying to " + to_hex(at) + " does not match snapshot " + out.snapshot +
+                          " (recorded " + to_hex(trailer.digest_at_end) + ", have " + to_hex(db.tree().digest()) +
                           "); move that snapshot aside to recover from an older one and the log"};
   };
   if (have_snapshot && trailer.end_zxid == out.snapshot_zxid && db.tree().digest() != trailer.digest_at_end)
@@ -120,8 +115,8 @@ result<recovery_result> recover(const std::string& dir, uint64_t db_id, const da
         continue;
       if (it->second != d.digest)
         return error_info{error_code::data_inconsistency,
-                          "tree digest after " + hex(d.zxid) + " is " + hex(it->second) + " but the log (" + file +
-                              " at offset " + std::to_string(offset) + ") recorded " + hex(d.digest) +
+                          "tree digest after " + to_hex(d.zxid) + " is " + to_hex(it->second) + " but the log (" + file +
+                              " at offset " + std::to_string(offset) + ") recorded " + to_hex(d.digest) +
                               "; this server's data is inconsistent: restore the data directory from a backup or "
                               "a healthy replica"};
       break;
@@ -160,8 +155,8 @@ result<recovery_result> recover(const std::string& dir, uint64_t db_id, const da
   }
   if (have_snapshot && out.scan.last_zxid < trailer.end_zxid && out.db->last_applied() < trailer.end_zxid)
     return error_info{error_code::data_inconsistency,
-                      "snapshot " + out.snapshot + " covers txns up to " + hex(trailer.end_zxid) +
-                          " but the log ends at " + hex(out.db->last_applied()) + "; log segments are missing"};
+                      "snapshot " + out.snapshot + " covers txns up to " + to_hex(trailer.end_zxid) +
+                          " but the log ends at " + to_hex(out.db->last_applied()) + "; log segments are missing"};
   return out;
 }
 

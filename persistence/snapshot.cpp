@@ -8,6 +8,7 @@
 
 #include <boost/filesystem.hpp>
 
+#include "core/format.hpp"
 #include "core/hash.hpp"
 #include "persistence/files.hpp"
 
@@ -29,18 +30,7 @@ std::string snapshot_name(zxid_t start_zxid) {
 }
 
 bool parse_snapshot_name(const std::string& name, zxid_t& start_zxid) {
-  if (name.size() != 25 || name.compare(0, 9, "snapshot.") != 0)
-    return false;
-  unsigned long long v = 0;
-  for (size_t i = 9; i < 25; ++i) {
-    char c = name[i];
-    int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-    if (d < 0)
-      return false;
-    v = v * 16 + static_cast<unsigned>(d);
-  }
-  start_zxid = static_cast<zxid_t>(v);
-  return true;
+  return parse_hex_name(name, "snapshot.", start_zxid);
 }
 
 std::vector<snapshot_file> list_snapshots(const std::string& dir) {
@@ -123,27 +113,8 @@ result<snapshot_contents> read_snapshot(const std::string& path, uint64_t db_id,
   // a whole number of words, so their payloads are aligned).
   std::vector<capnp::word> buf;
   uint64_t size = 0;
-  {
-    int fd = ::open(path.c_str(), O_RDONLY);
-    if (fd < 0)
-      return io_error("cannot open", path, errno);
-    auto end = ::lseek(fd, 0, SEEK_END);
-    size = end < 0 ? 0 : static_cast<uint64_t>(end);
-    buf.assign(size / 8 + 1, capnp::word());
-    uint64_t done = 0;
-    while (done < size) {
-      auto n = ::pread(fd, reinterpret_cast<char*>(buf.data()) + done, size - done, static_cast<off_t>(done));
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0) {
-        int err = n < 0 ? errno : EIO;
-        ::close(fd);
-        return io_error("cannot read", path, err);
-      }
-      done += static_cast<uint64_t>(n);
-    }
-    ::close(fd);
-  }
+  if (auto e = read_words(path, buf, size); e.code != error_code::ok)
+    return e;
   std::string_view bytes(reinterpret_cast<const char*>(buf.data()), size);
   auto bad = [&](uint64_t offset, const std::string& why) {
     return error_info{error_code::data_inconsistency,

@@ -1,3 +1,4 @@
+#include "core/overload.hpp"
 #include "protocol/client_codec.hpp"
 
 #include <capnp/message.h>
@@ -11,12 +12,6 @@ namespace corral::protocol {
 
 namespace {
 
-template <class... Ts>
-struct overload : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-overload(Ts...) -> overload<Ts...>;
 
 // Limits on what a decoder will walk: bounded work for any input.
 capnp::ReaderOptions reader_options() {

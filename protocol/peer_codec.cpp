@@ -1,3 +1,4 @@
+#include "core/overload.hpp"
 #include "protocol/peer_codec.hpp"
 
 #include <capnp/message.h>
@@ -12,12 +13,6 @@ namespace corral::protocol {
 
 namespace {
 
-template <class... Ts>
-struct overload : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-overload(Ts...) -> overload<Ts...>;
 
 using namespace corral::zab;
 

@@ -4,17 +4,12 @@
 #include <functional>
 #include <map>
 
+#include "core/format.hpp"
 #include "core/path.hpp"
 
 namespace corral::cli {
 
 namespace {
-
-std::string hex(int64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
 
 std::string date(int64_t ms) {
   std::time_t secs = static_cast<std::time_t>(ms / 1000);
@@ -69,6 +64,17 @@ result<int32_t> parse_int(const std::string& s, const char* what) {
   }
 }
 
+// -v VERSION, or -1 (any version) when absent.
+error_info version_option(parsed& p, int32_t& version) {
+  if (!p.opts.count('v'))
+    return {};
+  auto v = parse_int(p.opts['v'], "version");
+  if (!v)
+    return v.error();
+  version = *v;
+  return {};
+}
+
 // zkCli's ACL forms, plus auth:user:password:perms (a digest ACL for that user).
 result<acl_list> parse_cli_acl(const std::string& text) {
   auto acl = parse_acl(text);
@@ -119,15 +125,15 @@ std::vector<std::string> tokenize(const std::string& line, std::string& error) {
 
 std::string format_stat(const node_stat& s) {
   std::string o;
-  o += "cZxid = " + hex(s.czxid) + "\n";
+  o += "cZxid = " + to_hex(s.czxid) + "\n";
   o += "ctime = " + date(s.ctime) + "\n";
-  o += "mZxid = " + hex(s.mzxid) + "\n";
+  o += "mZxid = " + to_hex(s.mzxid) + "\n";
   o += "mtime = " + date(s.mtime) + "\n";
-  o += "pZxid = " + hex(s.pzxid) + "\n";
+  o += "pZxid = " + to_hex(s.pzxid) + "\n";
   o += "cversion = " + std::to_string(s.cversion) + "\n";
   o += "dataVersion = " + std::to_string(s.version) + "\n";
   o += "aclVersion = " + std::to_string(s.aversion) + "\n";
-  o += "ephemeralOwner = " + hex(s.ephemeral_owner) + "\n";
+  o += "ephemeralOwner = " + to_hex(s.ephemeral_owner) + "\n";
   o += "dataLength = " + std::to_string(s.data_length) + "\n";
   o += "numChildren = " + std::to_string(s.num_children) + "\n";
   return o;
@@ -251,12 +257,8 @@ bool shell::set(const std::vector<std::string>& a) {
   if (!p.error.empty() || p.args.size() != 2)
     return usage("set [-s] [-v version] path data");
   int32_t version = -1;
-  if (p.opts.count('v')) {
-    auto v = parse_int(p.opts['v'], "version");
-    if (!v)
-      return fail(v.error());
-    version = *v;
-  }
+  if (auto e = version_option(p, version); e.code != error_code::ok)
+    return fail(e);
   auto r = client_.set(p.args[0], p.args[1], version);
   if (!r)
     return fail(r.error());
@@ -270,12 +272,8 @@ bool shell::remove(const std::vector<std::string>& a) {
   if (!p.error.empty() || p.args.size() != 1)
     return usage("delete [-v version] path");
   int32_t version = -1;
-  if (p.opts.count('v')) {
-    auto v = parse_int(p.opts['v'], "version");
-    if (!v)
-      return fail(v.error());
-    version = *v;
-  }
+  if (auto e = version_option(p, version); e.code != error_code::ok)
+    return fail(e);
   auto r = client_.remove(p.args[0], version);
   return r ? true : fail(r.error());
 }
@@ -334,12 +332,8 @@ bool shell::set_acl(const std::vector<std::string>& a) {
   if (!p.error.empty() || p.args.size() != 2)
     return usage("setAcl [-s] [-v version] path acl");
   int32_t version = -1;
-  if (p.opts.count('v')) {
-    auto v = parse_int(p.opts['v'], "version");
-    if (!v)
-      return fail(v.error());
-    version = *v;
-  }
+  if (auto e = version_option(p, version); e.code != error_code::ok)
+    return fail(e);
   auto acl = parse_cli_acl(p.args[1]);
   if (!acl)
     return fail(acl.error());

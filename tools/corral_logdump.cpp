@@ -9,6 +9,7 @@
 
 #include <boost/filesystem.hpp>
 
+#include "core/format.hpp"
 #include "persistence/files.hpp"
 #include "persistence/log.hpp"
 #include "persistence/recovery.hpp"
@@ -23,14 +24,8 @@ namespace {
 bool verify_only = false;
 bool print_nodes = false;
 
-std::string hex(uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
-
 int report(const log_scan& scan, const std::string& what) {
-  std::cout << what << ": " << scan.entries << " records, last txn " << hex(scan.last_zxid) << "\n";
+  std::cout << what << ": " << scan.entries << " records, last txn " << to_hex(scan.last_zxid) << "\n";
   if (scan.damage.what == log_damage::kind::none) {
     std::cout << "checksums: all good\n";
     return 0;
@@ -67,19 +62,19 @@ int dump_snapshot(const std::string& path) {
         for (auto& n : chunk) {
           ++nodes;
           if (print_nodes && !verify_only)
-            std::cout << n.path << " " << n.data.size() << " bytes czxid " << hex(n.czxid) << " mzxid "
-                      << hex(n.mzxid) << " version " << n.version << " owner " << hex(n.ephemeral_owner) << "\n";
+            std::cout << n.path << " " << n.data.size() << " bytes czxid " << to_hex(n.czxid) << " mzxid "
+                      << to_hex(n.mzxid) << " version " << n.version << " owner " << to_hex(n.ephemeral_owner) << "\n";
         }
       });
   if (!r) {
     std::cout << "DAMAGE: " << r.error().detail << "\n";
     return 1;
   }
-  std::cout << path << ": snapshot from zxid " << hex(r->header.start_zxid) << " to " << hex(r->trailer.end_zxid)
+  std::cout << path << ": snapshot from zxid " << to_hex(r->header.start_zxid) << " to " << to_hex(r->trailer.end_zxid)
             << ", " << r->nodes << " znodes, " << r->header.sessions.size() << " sessions\n";
   for (auto& s : r->header.sessions)
-    std::cout << "  session " << hex(s.id) << " timeout " << s.timeout_ms << " ms\n";
-  std::cout << "tree digest at " << hex(r->trailer.end_zxid) << ": " << hex(r->trailer.digest_at_end) << "\n";
+    std::cout << "  session " << to_hex(s.id) << " timeout " << s.timeout_ms << " ms\n";
+  std::cout << "tree digest at " << to_hex(r->trailer.end_zxid) << ": " << to_hex(r->trailer.digest_at_end) << "\n";
   std::cout << "checksums: all good\n";
   return 0;
 }
@@ -114,8 +109,8 @@ int dump_dir(const std::string& dir) {
     std::cout << "recovery would fail: " << rec.error().detail << "\n";
     return 1;
   }
-  std::cout << "recovered tree: " << rec->db->tree().node_count() << " znodes at zxid " << hex(rec->db->last_applied())
-            << ", digest " << hex(rec->db->tree().digest()) << "\n";
+  std::cout << "recovered tree: " << rec->db->tree().node_count() << " znodes at zxid " << to_hex(rec->db->last_applied())
+            << ", digest " << to_hex(rec->db->tree().digest()) << "\n";
   return rc;
 }
 

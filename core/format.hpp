@@ -1,0 +1,33 @@
+// Small formatting helpers shared by logs, tools and error messages.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+
+namespace corral {
+
+// "0x1000004112e0000", as ZooKeeper prints zxids and session ids.
+inline std::string to_hex(uint64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+// Parses "<prefix><16 hex digits>" (log.0000000000000001, snapshot....); false if it is not that.
+inline bool parse_hex_name(const std::string& name, const std::string& prefix, int64_t& out) {
+  if (name.size() != prefix.size() + 16 || name.compare(0, prefix.size(), prefix) != 0)
+    return false;
+  unsigned long long v = 0;
+  for (size_t i = prefix.size(); i < name.size(); ++i) {
+    char c = name[i];
+    int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (d < 0)
+      return false;
+    v = v * 16 + static_cast<unsigned>(d);
+  }
+  out = static_cast<int64_t>(v);
+  return true;
+}
+
+} // namespace corral
