@@ -386,6 +386,57 @@ error_info log_appender::commit(bool& fatal) {
   return {};
 }
 
+error_info log_appender::truncate_after(zxid_t zxid) {
+  // Find the first txn record above `zxid`: the log is cut there.
+  std::string cut_file;
+  uint64_t cut_offset = 0;
+  zxid_t last_kept = 0;
+  auto scan = scan_log(dir_, db_id_, 0,
+                       [&](log_entry&& e, const std::string& file, uint64_t offset) -> error_info {
+                         auto* t = std::get_if<txn>(&e);
+                         if (t == nullptr || !cut_file.empty())
+                           return {};
+                         if (t->zxid > zxid) {
+                           cut_file = file;
+                           cut_offset = offset;
+                         } else {
+                           last_kept = t->zxid;
+                         }
+                         return {};
+                       },
+                       UINT64_MAX);
+  if (!scan)
+    return scan.error();
+  batch_.clear();
+  batch_count_ = 0;
+  batch_first_ = batch_last_ = 0;
+  batch_has_txns_ = false;
+  if (cut_file.empty())
+    return {}; // nothing above `zxid`
+  close_segment();
+  for (auto& seg : list_segments(dir_))
+    if (seg.path > cut_file) {
+      boost::system::error_code ec;
+      fs::remove(seg.path, ec);
+    }
+  if (auto e = fsync_dir(dir_); e.code != error_code::ok)
+    return e;
+  fd_ = ::open(cut_file.c_str(), O_RDWR);
+  if (fd_ < 0)
+    return io_error("cannot open log segment", cut_file, errno);
+  path_ = cut_file;
+  allocated_ = static_cast<uint64_t>(::lseek(fd_, 0, SEEK_END));
+  std::vector<char> zeros(allocated_ - cut_offset, 0);
+  if (auto e = write_all(fd_, zeros.data(), zeros.size(), cut_offset, path_); e.code != error_code::ok)
+    return e;
+  if (::fdatasync(fd_) != 0)
+    return io_error("cannot sync", path_, errno);
+  offset_ = cut_offset;
+  dirty_end_ = 0;
+  last_zxid_ = last_kept;
+  return {};
+}
+
 std::vector<std::string> log_appender::purge_through(zxid_t zxid) {
   std::vector<std::string> removed;
   auto segs = list_segments(dir_);

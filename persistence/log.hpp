@@ -105,6 +105,10 @@ public:
   zxid_t last_zxid() const { return last_zxid_; }
   const std::string& current_segment() const { return path_; }
 
+  // Drops every txn after `zxid` (a learner told to TRUNC): later segments go, the rest of the
+  // segment that holds the cut is zeroed and synced, and appends continue from there.
+  error_info truncate_after(zxid_t zxid);
+
   // Removes segments whose every txn is at or below `zxid` (never the current one).
   std::vector<std::string> purge_through(zxid_t zxid);
 

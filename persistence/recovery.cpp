@@ -96,16 +96,31 @@ result<recovery_result> recover(const std::string& dir, uint64_t db_id, const da
   // Digests after recent txns, to check the digest records that the log carries a little later.
   std::deque<std::pair<zxid_t, uint64_t>> recent;
   zxid_t fuzzy_until = have_snapshot ? trailer.end_zxid : 0;
+  std::deque<txn> unapplied; // only_committed: waiting for a digest check that covers them
+  auto apply_one = [&](const txn& t) -> error_info {
+    db.apply(t);
+    ++out.replayed;
+    recent.emplace_back(t.zxid, db.tree().digest());
+    if (recent.size() > 200000)
+      recent.pop_front();
+    if (have_snapshot && t.zxid == trailer.end_zxid && db.tree().digest() != trailer.digest_at_end)
+      return snapshot_mismatch(t.zxid);
+    return {};
+  };
   auto visit = [&](log_entry&& e, const std::string& file, uint64_t offset) -> error_info {
-    if (auto* t = std::get_if<txn>(&e)) {
-      db.apply(*t);
-      ++out.replayed;
-      recent.emplace_back(t->zxid, db.tree().digest());
-      if (recent.size() > 200000)
-        recent.pop_front();
-      if (have_snapshot && t->zxid == trailer.end_zxid && db.tree().digest() != trailer.digest_at_end)
-        return snapshot_mismatch(t->zxid);
-      return {};
+    if (ropts.only_committed) {
+      if (auto* t = std::get_if<txn>(&e)) {
+        unapplied.push_back(std::move(*t));
+        return {};
+      }
+      auto upto = std::get<digest_check>(e).zxid;
+      while (!unapplied.empty() && unapplied.front().zxid <= upto) {
+        if (auto err = apply_one(unapplied.front()); err.code != error_code::ok)
+          return err;
+        unapplied.pop_front();
+      }
+    } else if (auto* t = std::get_if<txn>(&e)) {
+      return apply_one(*t);
     }
     auto& d = std::get<digest_check>(e);
     if (d.zxid <= fuzzy_until)
@@ -126,6 +141,7 @@ result<recovery_result> recover(const std::string& dir, uint64_t db_id, const da
   auto scan = scan_log(dir, db_id, out.snapshot_zxid, visit, ropts.torn_window);
   if (!scan)
     return scan.error();
+  out.uncommitted_tail.assign(std::make_move_iterator(unapplied.begin()), std::make_move_iterator(unapplied.end()));
   out.scan = std::move(*scan);
   auto& dmg = out.scan.damage;
   using kind = log_damage::kind;
@@ -153,7 +169,8 @@ result<recovery_result> recover(const std::string& dir, uint64_t db_id, const da
     out.notes.push_back("repair: cut the log at offset " + std::to_string(dmg.offset) + " of " + dmg.file + " (" +
                         dmg.to_string() + ")");
   }
-  if (have_snapshot && out.scan.last_zxid < trailer.end_zxid && out.db->last_applied() < trailer.end_zxid)
+  if (have_snapshot && !ropts.only_committed && out.scan.last_zxid < trailer.end_zxid &&
+      out.db->last_applied() < trailer.end_zxid)
     return error_info{error_code::data_inconsistency,
                       "snapshot " + out.snapshot + " covers txns up to " + to_hex(trailer.end_zxid) +
                           " but the log ends at " + to_hex(out.db->last_applied()) + "; log segments are missing"};

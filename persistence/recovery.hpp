@@ -22,12 +22,17 @@ struct recovery_result {
   zxid_t snapshot_zxid = 0;
   size_t replayed = 0;       // txns applied from the log
   std::vector<std::string> notes; // things the operator should read (cut torn tails, skipped snapshots)
+  // With only_committed: the logged txns after the last one known to be committed, not applied.
+  std::vector<txn> uncommitted_tail;
 };
 
 struct recovery_options {
   bool repair = false;        // cut the log at corruption instead of refusing to start
   int64_t now_ms = 0;         // the wall clock, for new session ids
   uint64_t torn_window = 8ull << 20;
+  // In an ensemble a logged txn may never have been committed. Apply only the txns that a digest
+  // check (written after a txn is applied, so after it was committed) covers; hand back the rest.
+  bool only_committed = false;
 };
 
 // Rebuilds the database. Errors name the file, the offset and what to do.

@@ -242,3 +242,63 @@ TEST_F(log_format, segments_roll_and_purge_keeps_what_snapshots_need) {
   ASSERT_TRUE(scan.ok());
   EXPECT_EQ(scan->damage.what, log_damage::kind::none);
 }
+
+TEST_F(log_format, truncate_after_drops_later_txns_across_segments_and_appends_continue) {
+  log.reset();
+  persistence::log_options small;
+  small.prealloc_bytes = 4096;
+  small.segment_bytes = 2048;
+  log = std::make_unique<log_appender>(dir, db_id, small);
+  workload(80);
+  auto keep = db->last_applied() / 2;
+  ASSERT_GE(list_segments(dir).size(), 3u);
+  ASSERT_EQ(log->truncate_after(keep).code, error_code::ok);
+  EXPECT_EQ(log->last_zxid(), keep);
+  // Appends continue right after the cut (with zxids that follow it, as a new leader's would).
+  auto t = std::make_shared<txn>();
+  t->zxid = keep + 1;
+  t->session = session;
+  t->body = txn_create{"/after-trunc", "", open_acl_unsafe(), 0, 1};
+  log->add(*t);
+  bool fatal;
+  ASSERT_EQ(log->commit(fatal).code, error_code::ok);
+  log.reset();
+  std::vector<zxid_t> seen;
+  auto scan = scan_log(dir, db_id, 0, [&](log_entry&& e, const std::string&, uint64_t) {
+    if (auto* x = std::get_if<txn>(&e))
+      seen.push_back(x->zxid);
+    return error_info{};
+  }, 8 << 20);
+  ASSERT_TRUE(scan.ok());
+  EXPECT_EQ(scan->damage.what, log_damage::kind::none) << scan->damage.to_string();
+  ASSERT_FALSE(seen.empty());
+  EXPECT_EQ(seen.back(), keep + 1);
+  EXPECT_EQ(seen.size(), static_cast<size_t>(keep + 1));
+}
+
+TEST_F(log_format, recovery_can_apply_only_what_digest_checks_show_was_committed) {
+  workload(10);
+  auto committed = db->last_applied();
+  // Two txns logged but never applied (an ensemble follower that crashed before the commit).
+  for (int i = 0; i < 2; ++i) {
+    auto t = db->prepare(session, request{0, create_request{"/pending" + std::to_string(i), "", open_acl_unsafe(),
+                                                                create_mode::persistent, -1}},
+                         now);
+    log->add(t);
+  }
+  bool fatal;
+  ASSERT_EQ(log->commit(fatal).code, error_code::ok);
+  log.reset();
+  persistence::recovery_options r;
+  r.only_committed = true;
+  auto rec = persistence::recover(dir, db_id, opts, r);
+  ASSERT_TRUE(rec.ok()) << rec.error().detail;
+  EXPECT_EQ(rec->db->last_applied(), committed);
+  EXPECT_EQ(rec->db->tree().find("/pending0"), nullptr);
+  ASSERT_EQ(rec->uncommitted_tail.size(), 2u);
+  EXPECT_EQ(rec->uncommitted_tail[0].zxid, committed + 1);
+  // Standalone recovery applies everything that is logged.
+  auto all = recover();
+  ASSERT_TRUE(all.ok());
+  EXPECT_NE(all->db->tree().find("/pending1"), nullptr);
+}
