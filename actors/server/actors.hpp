@@ -90,6 +90,10 @@ struct connection {
   bool opening = false;
   std::vector<request> queued; // requests that arrived before the session was attached
   std::string peer;
+  // Backpressure: requests not yet answered (reading stops at the limit), bytes not yet sent.
+  size_t in_flight = 0;
+  bool halted = false;
+  uint64_t unsent = 0;
 };
 
 struct listener_state {
@@ -97,6 +101,8 @@ struct listener_state {
   caf::actor sm;
   size_t max_frame = 0;
   size_t max_connections = 0;
+  size_t max_in_flight = 1000;         // per connection: stop reading beyond this many unanswered requests
+  uint64_t max_unsent = 64ull << 20;   // per connection: a client that reads slower than this is dropped
   static inline const char* name = "client_listener";
 };
 caf::behavior client_listener(caf::io::stateful_broker<listener_state>* self, caf::actor sm,

@@ -44,6 +44,14 @@ void attach(self_ptr self, connection_handle hdl, protocol::connect_response& re
 }
 
 // Handles one decoded frame; false if the connection was closed.
+// Counts a request in; at the limit, stops reading from this client until answers go out.
+void count_request(self_ptr self, connection_handle hdl, connection& c) {
+  if (++c.in_flight >= self->state.max_in_flight && !c.halted) {
+    c.halted = true;
+    self->halt(hdl);
+  }
+}
+
 bool on_message(self_ptr self, connection_handle hdl, connection& c, protocol::client_message& msg) {
   if (auto* creq = std::get_if<protocol::connect_request>(&msg)) {
     if (c.opening || c.session) {
@@ -57,6 +65,7 @@ bool on_message(self_ptr self, connection_handle hdl, connection& c, protocol::c
   }
   auto& req = std::get<request>(msg);
   if (c.session) {
+    count_request(self, hdl, c);
     self->send(c.session, std::move(req));
     return true;
   }
@@ -69,6 +78,7 @@ bool on_message(self_ptr self, connection_handle hdl, connection& c, protocol::c
     drop(self, hdl, "too many requests before the session was open");
     return false;
   }
+  count_request(self, hdl, c);
   c.queued.push_back(std::move(req));
   return true;
 }
@@ -124,6 +134,7 @@ caf::behavior client_listener(caf::io::stateful_broker<listener_state>* self, ca
         c->peer = peer;
         self->state.conns.emplace(m.handle, std::move(c));
         self->configure_read(m.handle, caf::io::receive_policy::at_most(64 * 1024));
+        self->ack_writes(m.handle, true);
       },
       [=](caf::io::new_data_msg& m) { on_data(self, m); },
       [=](const caf::io::connection_closed_msg& m) {
@@ -135,12 +146,28 @@ caf::behavior client_listener(caf::io::stateful_broker<listener_state>* self, ca
         self->state.conns.erase(it);
       },
       [=](const caf::io::acceptor_closed_msg&) { log::warn("listener", "listening socket closed"); },
-      [=](atoms::write, connection_handle hdl, std::vector<char>& bytes) {
-        if (self->state.conns.count(hdl) == 0)
+      [=](atoms::write, connection_handle hdl, std::vector<char>& bytes, int32_t answers) {
+        auto it = self->state.conns.find(hdl);
+        if (it == self->state.conns.end())
           return;
+        auto& c = *it->second;
+        c.unsent += bytes.size();
+        if (c.unsent > self->state.max_unsent) {
+          drop(self, hdl, std::to_string(c.unsent) + " bytes are waiting to be sent: the client does not read");
+          return;
+        }
         auto& out = self->wr_buf(hdl);
         out.insert(out.end(), bytes.begin(), bytes.end());
         self->flush(hdl);
+        c.in_flight -= std::min<size_t>(c.in_flight, static_cast<size_t>(answers));
+        if (c.halted && c.in_flight < self->state.max_in_flight / 2) {
+          c.halted = false;
+          self->trigger(hdl);
+        }
+      },
+      [=](const caf::io::data_transferred_msg& m) {
+        if (auto it = self->state.conns.find(m.handle); it != self->state.conns.end())
+          it->second->unsent = m.remaining;
       },
       [=](atoms::close, connection_handle hdl) {
         auto it = self->state.conns.find(hdl);

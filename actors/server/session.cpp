@@ -11,9 +11,11 @@ void write(self_ptr self, protocol::server_message msg) {
   auto& st = self->state;
   if (!st.attached)
     return; // the client re-reads and re-arms its watches when it reconnects
+  // The listener counts answered requests to apply backpressure.
+  int32_t answers = std::holds_alternative<response>(msg) ? 1 : 0;
   std::vector<char> buf;
   protocol::encode(msg, buf);
-  self->send(st.broker, atoms::write::value, st.hdl, std::move(buf));
+  self->send(st.broker, atoms::write::value, st.hdl, std::move(buf), answers);
 }
 
 void close_connection(self_ptr self) {

@@ -8,6 +8,7 @@
 #include <boost/filesystem.hpp>
 #include <fstream>
 #include <mutex>
+#include <thread>
 
 #include <sys/resource.h>
 
@@ -286,6 +287,45 @@ TEST(server, a_full_disk_rejects_writes_harms_nothing_and_recovers_when_space_re
   client::blocking_client again(at(srv.address()));
   EXPECT_TRUE(again.exists("/before").ok());
   EXPECT_TRUE(again.exists("/after").ok());
+}
+
+TEST(server, a_client_that_pipelines_without_reading_is_throttled_not_harmful) {
+  server_process srv;
+  client::blocking_client other(at(srv.address()));
+  ASSERT_TRUE(other.create("/flood", "x").ok());
+  raw_client flood(srv.port());
+  flood.handshake();
+  constexpr int n = 5000; // five times the per-connection limit of unanswered requests
+  std::string burst;
+  for (int i = 1; i <= n; ++i) {
+    std::vector<char> bytes;
+    protocol::encode(protocol::client_message{request{i, get_data_request{"/flood", false}}}, bytes);
+    burst.append(bytes.begin(), bytes.end());
+  }
+  std::thread sender([&] { flood.send_bytes(burst); }); // blocks while the server stops reading
+  std::this_thread::sleep_for(300ms);
+  // Meanwhile everyone else is served.
+  for (int i = 0; i < 20; ++i)
+    ASSERT_TRUE(other.set("/flood", "y" + std::to_string(i)).ok());
+  // Reading drains it: every request is answered, in order.
+  for (int i = 1; i <= n; ++i) {
+    auto m = flood.recv(10000);
+    ASSERT_TRUE(m.has_value()) << "response " << i << " never came";
+    ASSERT_EQ(std::get<response>(*m).xid, i);
+  }
+  sender.join();
+}
+
+TEST(server, a_client_that_never_reads_large_answers_is_dropped) {
+  server_process srv;
+  client::blocking_client other(at(srv.address()));
+  ASSERT_TRUE(other.create("/big", std::string(1 << 20, 'b')).ok());
+  raw_client lazy(srv.port());
+  lazy.handshake();
+  for (int i = 1; i <= 120; ++i) // 120 MiB of answers, never read
+    lazy.send(protocol::client_message{request{i, get_data_request{"/big", false}}});
+  EXPECT_TRUE(eventually([&] { return srv.log().find("the client does not read") != std::string::npos; }));
+  EXPECT_TRUE(other.get("/big").ok());
 }
 
 TEST(server, config_file_in_ini_form_is_read) {
