@@ -99,6 +99,8 @@ result<recovery_result> recover(const std::string& dir, uint64_t db_id, const da
   std::deque<txn> unapplied; // only_committed: waiting for a digest check that covers them
   auto apply_one = [&](const txn& t) -> error_info {
     db.apply(t);
+    if (ropts.keep_replayed)
+      out.replayed_txns.push_back(t);
     ++out.replayed;
     recent.emplace_back(t.zxid, db.tree().digest());
     if (recent.size() > 200000)

@@ -24,6 +24,8 @@ struct recovery_result {
   std::vector<std::string> notes; // things the operator should read (cut torn tails, skipped snapshots)
   // With only_committed: the logged txns after the last one known to be committed, not applied.
   std::vector<txn> uncommitted_tail;
+  // With keep_replayed: the txns applied from the log, in order.
+  std::vector<txn> replayed_txns;
 };
 
 struct recovery_options {
@@ -33,6 +35,8 @@ struct recovery_options {
   // In an ensemble a logged txn may never have been committed. Apply only the txns that a digest
   // check (written after a txn is applied, so after it was committed) covers; hand back the rest.
   bool only_committed = false;
+  // Keep the txns replayed from the log (the ZAB core needs the history after the snapshot).
+  bool keep_replayed = false;
 };
 
 // Rebuilds the database. Errors name the file, the offset and what to do.

@@ -21,6 +21,20 @@ constexpr char magic[8] = {'C', 'O', 'R', 'R', 'S', 'N', 'A', 'P'};
 constexpr uint32_t format_version = 1;
 constexpr size_t file_header_bytes = 16;
 constexpr size_t flush_bytes = 1 << 20;
+
+// One frame: u32 length | u32 crc32c(payload) | payload.
+template <class Out>
+void put_frame(Out& out, const snapshot_frame& f) {
+  auto words = encode_snapshot_frame(f);
+  auto payload = words.asBytes();
+  uint32_t len = static_cast<uint32_t>(payload.size());
+  uint32_t crc = crc32c(payload.begin(), payload.size());
+  auto* l = reinterpret_cast<const char*>(&len);
+  auto* c = reinterpret_cast<const char*>(&crc);
+  out.insert(out.end(), l, l + 4);
+  out.insert(out.end(), c, c + 4);
+  out.insert(out.end(), reinterpret_cast<const char*>(payload.begin()), reinterpret_cast<const char*>(payload.end()));
+}
 } // namespace
 
 std::string snapshot_name(zxid_t start_zxid) {
@@ -80,15 +94,7 @@ error_info snapshot_writer::flush() {
 error_info snapshot_writer::add(const snapshot_frame& frame) {
   if (failed_.code != error_code::ok)
     return failed_;
-  auto words = encode_snapshot_frame(frame);
-  auto payload = words.asBytes();
-  uint32_t len = static_cast<uint32_t>(payload.size());
-  uint32_t crc = crc32c(payload.begin(), payload.size());
-  char header[8];
-  std::memcpy(header, &len, 4);
-  std::memcpy(header + 4, &crc, 4);
-  buf_.insert(buf_.end(), header, header + 8);
-  buf_.insert(buf_.end(), payload.begin(), payload.end());
+  put_frame(buf_, frame);
   return buf_.size() >= flush_bytes ? flush() : error_info{};
 }
 
@@ -169,6 +175,46 @@ result<snapshot_contents> read_snapshot(const std::string& path, uint64_t db_id,
     return bad(pos, "trailer counts " + std::to_string(out.trailer.node_count) + " nodes, the file holds " +
                         std::to_string(out.nodes));
   return out;
+}
+
+std::string snapshot_bytes(const database& db, uint64_t db_id) {
+  std::string out;
+  char header[file_header_bytes] = {};
+  std::memcpy(header, magic, 8);
+  std::memcpy(header + 8, &format_version, 4);
+  out.append(header, file_header_bytes);
+  auto frame = [&](const snapshot_frame& f) { put_frame(out, f); };
+  frame(snapshot_header{db_id, db.last_applied(), db.session_images()});
+  std::string cursor;
+  uint64_t count = 0;
+  for (bool more = true; more;) {
+    std::vector<node_image> chunk;
+    more = db.tree().visit_after(cursor, 2000, chunk);
+    count += chunk.size();
+    if (!chunk.empty())
+      frame(std::move(chunk));
+  }
+  frame(snapshot_trailer{db.last_applied(), count, db.tree().digest()});
+  return out;
+}
+
+result<std::string> install_snapshot_bytes(const std::string& dir, uint64_t db_id, const std::string& bytes) {
+  // Find its start zxid by reading it back from a temporary file; a damaged one is refused.
+  auto tmp = (fs::path(dir) / "snapshot.received.tmp").string();
+  if (auto e = write_file_atomically(tmp, bytes); e.code != error_code::ok)
+    return e;
+  auto check = read_snapshot(tmp, db_id, [](const snapshot_header&) {}, [](std::vector<node_image>&&) {});
+  if (!check) {
+    boost::system::error_code ec;
+    fs::remove(tmp, ec);
+    return check.error();
+  }
+  auto final_path = (fs::path(dir) / snapshot_name(check->header.start_zxid)).string();
+  if (::rename(tmp.c_str(), final_path.c_str()) != 0)
+    return io_error("cannot rename snapshot to", final_path, errno);
+  if (auto e = fsync_dir(dir); e.code != error_code::ok)
+    return e;
+  return final_path;
 }
 
 std::vector<std::string> purge_snapshots(const std::string& dir, size_t keep) {

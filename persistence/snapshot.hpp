@@ -55,6 +55,14 @@ result<snapshot_contents> read_snapshot(const std::string& path, uint64_t db_id,
                                         const std::function<void(const snapshot_header&)>& on_header,
                                         const std::function<void(std::vector<node_image>&&)>& on_nodes);
 
+// A whole snapshot of `db` at its last applied zxid, in the file format, in memory: what a leader
+// sends a learner that is too far behind (SNAP). Not fuzzy: the caller holds the database still.
+std::string snapshot_bytes(const database& db, uint64_t db_id);
+
+// Installs snapshot bytes received from a leader as this server's newest snapshot file (written to a
+// temporary name, checked, synced, renamed); returns its path.
+result<std::string> install_snapshot_bytes(const std::string& dir, uint64_t db_id, const std::string& bytes);
+
 // Keeps the newest `keep` snapshots; returns the removed files.
 std::vector<std::string> purge_snapshots(const std::string& dir, size_t keep);
 

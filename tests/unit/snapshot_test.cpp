@@ -138,3 +138,37 @@ TEST_F(snapshots, retention_keeps_the_newest) {
   EXPECT_EQ(removed.size(), 2u);
   EXPECT_EQ(list_snapshots(dir).size(), 3u);
 }
+
+TEST_F(snapshots, a_leader_can_ship_its_tree_as_bytes_and_a_learner_installs_them) {
+  workload(60);
+  open_session();
+  auto bytes = snapshot_bytes(*db, db_id);
+  // The learner: another data directory of the same database.
+  auto other = dir + "/learner";
+  fs::create_directories(other);
+  auto installed = install_snapshot_bytes(other, db_id, bytes);
+  ASSERT_TRUE(installed.ok()) << installed.error().detail;
+  EXPECT_EQ(*installed, other + "/" + snapshot_name(db->last_applied()));
+  persistence::recovery_options r;
+  auto rec = persistence::recover(other, db_id, opts, r);
+  ASSERT_TRUE(rec.ok()) << rec.error().detail;
+  expect_same_tree(rec->db->tree(), db->tree());
+  EXPECT_EQ(rec->db->last_applied(), db->last_applied());
+  EXPECT_EQ(rec->db->sessions().size(), db->sessions().size());
+  // Damaged bytes are refused and leave nothing behind.
+  auto bad = bytes;
+  bad[bad.size() / 2] ^= 0x40;
+  EXPECT_FALSE(install_snapshot_bytes(other, db_id, bad).ok());
+  EXPECT_EQ(list_snapshots(other).size(), 1u);
+}
+
+TEST_F(snapshots, recovery_can_keep_the_replayed_txns_for_the_replication_history) {
+  workload(10);
+  log.reset();
+  persistence::recovery_options r;
+  r.keep_replayed = true;
+  auto rec = persistence::recover(dir, db_id, opts, r);
+  ASSERT_TRUE(rec.ok());
+  ASSERT_EQ(rec->replayed_txns.size(), rec->replayed);
+  EXPECT_EQ(rec->replayed_txns.back().zxid, db->last_applied());
+}
