@@ -24,6 +24,12 @@ namespace {
 bool verify_only = false;
 bool print_nodes = false;
 
+error_info print_entry(log_entry&& e, const std::string&, uint64_t) {
+  if (!verify_only)
+    std::cout << describe(e) << "\n";
+  return {};
+}
+
 int report(const log_scan& scan, const std::string& what) {
   std::cout << what << ": " << scan.entries << " records, last txn " << to_hex(scan.last_zxid) << "\n";
   if (scan.damage.what == log_damage::kind::none) {
@@ -40,13 +46,7 @@ int dump_segment(const std::string& path) {
     std::cerr << path << ": not a log segment name (log.<16 hex digits>)\n";
     return 2;
   }
-  auto scan = scan_segments({{path, first}}, segment_db_id(path), first - 1,
-                            [](log_entry&& e, const std::string&, uint64_t) {
-                              if (!verify_only)
-                                std::cout << describe(e) << "\n";
-                              return error_info{};
-                            },
-                            UINT64_MAX);
+  auto scan = scan_segments({{path, first}}, segment_db_id(path), first - 1, print_entry, UINT64_MAX);
   if (!scan) {
     std::cerr << scan.error().detail << "\n";
     return 2;
@@ -89,13 +89,7 @@ int dump_dir(const std::string& dir) {
     std::cerr << id.error().detail << "\n";
     return 2;
   }
-  auto scan = scan_log(dir, *id, 0,
-                       [](log_entry&& e, const std::string&, uint64_t) {
-                         if (!verify_only)
-                           std::cout << describe(e) << "\n";
-                         return error_info{};
-                       },
-                       UINT64_MAX);
+  auto scan = scan_log(dir, *id, 0, print_entry, UINT64_MAX);
   if (!scan) {
     std::cerr << scan.error().detail << "\n";
     return 2;
