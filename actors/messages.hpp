@@ -44,6 +44,7 @@ using purge = caf::atom_constant<caf::atom("purge")>;
 using snapshot = caf::atom_constant<caf::atom("snapshot")>;
 using chunk = caf::atom_constant<caf::atom("chunk")>;
 using finish = caf::atom_constant<caf::atom("finish")>;
+using peer_frame = caf::atom_constant<caf::atom("peerframe")>;
 } // namespace corral::atoms
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::request)

@@ -6,6 +6,7 @@
 #include <kj/exception.h>
 
 #include "client.capnp.h"
+#include "protocol/client_capnp.hpp"
 #include "protocol/frame.hpp"
 
 namespace corral::protocol {
@@ -108,6 +109,8 @@ void put_set_data(wire::SetData::Builder b, const set_data_request& s) {
   b.setData(bytes(s.data));
   b.setVersion(s.version);
 }
+
+} // namespace
 
 void put_request(wire::Request::Builder b, const request& r) {
   b.setXid(r.xid);
@@ -294,6 +297,8 @@ result<request> get_request(wire::Request::Reader r) {
   }
   return out;
 }
+
+namespace {
 
 void put_op_result(wire::OpResult::Builder b, const op_result& r) {
   b.setType(static_cast<int32_t>(r.type));

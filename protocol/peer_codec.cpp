@@ -7,6 +7,7 @@
 
 #include "peer.capnp.h"
 #include "persistence/txn_capnp.hpp"
+#include "protocol/client_capnp.hpp"
 #include "protocol/frame.hpp"
 
 namespace corral::protocol {
@@ -171,7 +172,35 @@ void encode(const peer_frame& f, std::vector<char>& out) {
                         g.setServerId(h.server);
                         g.setProtocolVersion(h.version);
                       },
-                      [&](const message& m) { put_message(root.initZab(), m); }},
+                      [&](const message& m) { put_message(root.initZab(), m); },
+                      [&](const forwarded_request& x) {
+                        auto g = root.initForward();
+                        g.setSession(x.session);
+                        put_request(g.initRequest(), x.req);
+                        auto l = g.initAuth(static_cast<unsigned>(x.auth.size()));
+                        for (unsigned i = 0; i < x.auth.size(); ++i) {
+                          l[i].setScheme(x.auth[i].scheme);
+                          l[i].setId(x.auth[i].id);
+                        }
+                        g.setClientAddress(x.client_address);
+                      },
+                      [&](const open_session_request& x) {
+                        auto g = root.initOpenSession();
+                        g.setSessionId(x.id);
+                        g.setTimeoutMs(x.timeout_ms);
+                        g.setPassword(kj::arrayPtr(reinterpret_cast<const kj::byte*>(x.password.data()), x.password.size()));
+                      },
+                      [&](const session_touches& x) {
+                        auto l = root.initTouch(static_cast<unsigned>(x.sessions.size()));
+                        for (unsigned i = 0; i < x.sessions.size(); ++i)
+                          l.set(i, x.sessions[i]);
+                      },
+                      [&](const sync_request_frame& x) { root.setSyncRequest(x.token); },
+                      [&](const sync_reply_frame& x) {
+                        auto g = root.initSyncReply();
+                        g.setToken(x.token);
+                        g.setZxid(x.zxid);
+                      }},
              f);
   append_frame(out, mb.getSegmentsForOutput());
 }
@@ -183,14 +212,46 @@ result<peer_frame> decode_peer(kj::ArrayPtr<const capnp::word> frame) {
     o.nestingLimit = 16;
     capnp::FlatArrayMessageReader reader(frame, o);
     auto root = reader.getRoot<peerwire::PeerFrame>();
-    if (root.which() == peerwire::PeerFrame::HELLO)
-      return peer_frame{peer_hello{root.getHello().getServerId(), root.getHello().getProtocolVersion()}};
-    if (root.which() != peerwire::PeerFrame::ZAB)
-      return error_info{error_code::marshalling_error, "unknown peer frame"};
-    auto m = get_message(root.getZab());
-    if (!m)
-      return m.error();
-    return peer_frame{std::move(*m)};
+    using W = peerwire::PeerFrame;
+    auto text = [](capnp::Text::Reader t) { return std::string(t.begin(), t.size()); };
+    switch (root.which()) {
+      case W::HELLO:
+        return peer_frame{peer_hello{root.getHello().getServerId(), root.getHello().getProtocolVersion()}};
+      case W::ZAB: {
+        auto m = get_message(root.getZab());
+        if (!m)
+          return m.error();
+        return peer_frame{std::move(*m)};
+      }
+      case W::FORWARD: {
+        auto g = root.getForward();
+        auto req = get_request(g.getRequest());
+        if (!req)
+          return req.error();
+        forwarded_request x;
+        x.session = g.getSession();
+        x.req = std::move(*req);
+        for (auto a : g.getAuth())
+          x.auth.push_back({text(a.getScheme()), text(a.getId())});
+        x.client_address = text(g.getClientAddress());
+        return peer_frame{std::move(x)};
+      }
+      case W::OPEN_SESSION: {
+        auto g = root.getOpenSession();
+        auto pw = g.getPassword();
+        return peer_frame{open_session_request{g.getSessionId(), g.getTimeoutMs(),
+                                               std::string(reinterpret_cast<const char*>(pw.begin()), pw.size())}};
+      }
+      case W::TOUCH: {
+        session_touches x;
+        for (auto id : root.getTouch())
+          x.sessions.push_back(id);
+        return peer_frame{std::move(x)};
+      }
+      case W::SYNC_REQUEST: return peer_frame{sync_request_frame{root.getSyncRequest()}};
+      case W::SYNC_REPLY: return peer_frame{sync_reply_frame{root.getSyncReply().getToken(), root.getSyncReply().getZxid()}};
+      default: return error_info{error_code::marshalling_error, "unknown peer frame"};
+    }
   } catch (const kj::Exception& e) {
     return error_info{error_code::marshalling_error, std::string("malformed peer frame: ") + e.getDescription().cStr()};
   }

@@ -20,7 +20,30 @@ struct peer_hello {
   uint32_t version = peer_protocol_version;
 };
 
-using peer_frame = std::variant<peer_hello, zab::message>;
+struct forwarded_request {
+  session_id session = 0;
+  request req;
+  auth_list auth;
+  std::string client_address;
+};
+struct open_session_request {
+  session_id id = 0;
+  int32_t timeout_ms = 0;
+  std::string password;
+};
+struct session_touches {
+  std::vector<session_id> sessions;
+};
+struct sync_request_frame {
+  uint64_t token = 0;
+};
+struct sync_reply_frame {
+  uint64_t token = 0;
+  zxid_t zxid = 0;
+};
+
+using peer_frame = std::variant<peer_hello, zab::message, forwarded_request, open_session_request, session_touches,
+                                sync_request_frame, sync_reply_frame>;
 
 void encode(const peer_frame& f, std::vector<char>& out);
 result<peer_frame> decode_peer(kj::ArrayPtr<const capnp::word> frame);

@@ -7,6 +7,7 @@ using Cxx = import "/capnp/c++.capnp";
 $Cxx.namespace("corral::peerwire");
 
 using Storage = import "storage.capnp";
+using Client = import "client.capnp";
 
 struct Vote {
   leader @0 :Int64;
@@ -60,6 +61,15 @@ struct ZabMessage {
   }
 }
 
+# A learner's client write, forwarded to the leader with what the leader needs to prepare it as
+# that session: its proven identities and its client's address (for the ip scheme).
+struct ForwardedRequest {
+  session @0 :Int64;
+  request @1 :Client.Request;
+  auth @2 :List(Client.Identity);
+  clientAddress @3 :Text;
+}
+
 struct PeerFrame {
   union {
     hello :group {
@@ -67,5 +77,17 @@ struct PeerFrame {
       protocolVersion @1 :UInt32;
     }
     zab @2 :ZabMessage;
+    forward @3 :ForwardedRequest;   # learner -> leader
+    openSession :group {            # learner -> leader: a session the learner's client asked for
+      sessionId @4 :Int64;
+      timeoutMs @5 :Int32;
+      password @6 :Data;
+    }
+    touch @7 :List(Int64);          # learner -> leader: sessions active since the last report
+    syncRequest @8 :UInt64;         # learner -> leader: a token to echo
+    syncReply :group {              # leader -> learner, after the COMMITs already sent
+      token @9 :UInt64;
+      zxid @10 :Int64;
+    }
   }
 }

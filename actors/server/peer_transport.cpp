@@ -104,10 +104,15 @@ void on_data(self_ptr self, caf::io::new_data_msg& m) {
       it = self->state.links.find(m.handle);
       continue;
     }
-    auto& msg = std::get<zab::message>(*f);
-    if (l.peer == 0 || msg.from != l.peer || msg.to != self->state.opts.self)
-      return drop(self, m.handle, "a message that does not belong on this connection");
-    self->send(self->state.owner, std::move(msg));
+    if (l.peer == 0)
+      return drop(self, m.handle, "a frame before Hello");
+    if (auto* msg = std::get_if<zab::message>(&*f)) {
+      if (msg->from != l.peer || msg->to != self->state.opts.self)
+        return drop(self, m.handle, "a message that does not belong on this connection");
+      self->send(self->state.owner, std::move(*msg));
+      continue;
+    }
+    self->send(self->state.owner, atoms::peer_frame::value, l.peer, std::move(*f));
   }
 }
 
@@ -183,6 +188,11 @@ caf::behavior transport(caf::io::stateful_broker<transport_state>* self, transpo
         auto it = self->state.by_peer.find(m.to);
         if (it != self->state.by_peer.end())
           write(self, it->second, protocol::peer_frame{std::move(m)});
+      },
+      [=](atoms::peer_frame, server_id to, protocol::peer_frame& f) {
+        auto it = self->state.by_peer.find(to);
+        if (it != self->state.by_peer.end())
+          write(self, it->second, f);
       },
       [=](atoms::close, server_id id) {
         auto it = self->state.by_peer.find(id);

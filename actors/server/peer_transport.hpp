@@ -3,9 +3,12 @@
 // connect() blocks) and reconnects with backoff; the lower id accepts. A connection is FIFO; when it
 // breaks, both owners hear `gone`, and whatever was on it is lost, which is what the ZAB core expects.
 //
-// To the owner (the peer actor): (atoms::connected, server_id), (atoms::gone, server_id), zab::message.
+// To the owner (the peer actor): (atoms::connected, server_id), (atoms::gone, server_id), zab::message,
+// and (atoms::peer_frame, server_id from, protocol::peer_frame) for the other frames (forwarded
+// requests, session traffic, sync).
 // From the owner: zab::message (sent on the connection to m.to; dropped if there is none),
-// (atoms::close, server_id) (drop that connection; the initiator reconnects).
+// (atoms::peer_frame, server_id to, protocol::peer_frame), (atoms::close, server_id) (drop that
+// connection; the initiator reconnects).
 #pragma once
 
 #include <string>
@@ -13,6 +16,7 @@
 
 #include "actors/messages.hpp"
 #include "core/zab.hpp"
+#include "protocol/peer_codec.hpp"
 
 namespace corral::server {
 
@@ -37,4 +41,5 @@ caf::actor spawn_peer_transport(caf::actor_system& sys, transport_options opts, 
 } // namespace corral::server
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::zab::message)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::protocol::peer_frame)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<corral::server::peer_address>)

@@ -78,6 +78,16 @@ TEST(peer_transport, connects_delivers_in_order_and_reconnects) {
   owner1->receive([&](zab::message& m) { pong = m.from == 2 && std::holds_alternative<zab::pong>(m.what); },
                   caf::after(5s) >> [] {});
   EXPECT_TRUE(pong);
+  // Other frames (a learner forwarding a client's write) pass through, tagged with their sender.
+  caf::anon_send(t2, atoms::peer_frame::value, zab::server_id{1},
+                 protocol::peer_frame{protocol::session_touches{{42, 43}}});
+  bool touched = false;
+  owner1->receive(
+      [&](atoms::peer_frame, zab::server_id from, protocol::peer_frame& f) {
+        touched = from == 2 && std::get<protocol::session_touches>(f).sessions == std::vector<session_id>{42, 43};
+      },
+      caf::after(5s) >> [] {});
+  EXPECT_TRUE(touched);
   // Server 2 goes away: server 1 hears it. A new server 2 on the same port connects again.
   caf::anon_send_exit(t2, caf::exit_reason::user_shutdown);
   ASSERT_TRUE(wait_event(owner1, false, 2));

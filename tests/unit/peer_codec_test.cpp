@@ -101,3 +101,34 @@ TEST(peer_codec, hello_and_garbage) {
   }
   EXPECT_GT(rejected, 0);
 }
+
+TEST(peer_codec, learner_frames_round_trip) {
+  auto rt = [](const protocol::peer_frame& f) {
+    std::vector<char> bytes;
+    protocol::encode(f, bytes);
+    protocol::frame_reader reader(1 << 20);
+    reader.feed(bytes.data(), bytes.size());
+    kj::ArrayPtr<const capnp::word> g;
+    EXPECT_EQ(reader.next(g), protocol::frame_reader::status::frame);
+    auto back = protocol::decode_peer(g);
+    EXPECT_TRUE(back.ok());
+    return *back;
+  };
+  protocol::forwarded_request fwd{77, request{5, set_data_request{"/a", "v", 3}}, {{"digest", "bob:h"}}, "127.0.0.1"};
+  auto f = std::get<protocol::forwarded_request>(rt(fwd));
+  EXPECT_EQ(f.session, 77);
+  EXPECT_EQ(f.req.xid, 5);
+  EXPECT_EQ(std::get<set_data_request>(f.req.body).version, 3);
+  EXPECT_EQ(f.auth, (auth_list{{"digest", "bob:h"}}));
+  EXPECT_EQ(f.client_address, "127.0.0.1");
+  auto o = std::get<protocol::open_session_request>(rt(protocol::open_session_request{9, 4000, std::string("p\0w", 3)}));
+  EXPECT_EQ(o.id, 9);
+  EXPECT_EQ(o.timeout_ms, 4000);
+  EXPECT_EQ(o.password, std::string("p\0w", 3));
+  auto t = std::get<protocol::session_touches>(rt(protocol::session_touches{{1, 2, 3}}));
+  EXPECT_EQ(t.sessions, (std::vector<session_id>{1, 2, 3}));
+  EXPECT_EQ(std::get<protocol::sync_request_frame>(rt(protocol::sync_request_frame{11})).token, 11u);
+  auto r = std::get<protocol::sync_reply_frame>(rt(protocol::sync_reply_frame{11, 99}));
+  EXPECT_EQ(r.token, 11u);
+  EXPECT_EQ(r.zxid, 99);
+}
