@@ -45,6 +45,8 @@ using snapshot = caf::atom_constant<caf::atom("snapshot")>;
 using chunk = caf::atom_constant<caf::atom("chunk")>;
 using finish = caf::atom_constant<caf::atom("finish")>;
 using peer_frame = caf::atom_constant<caf::atom("peerframe")>;
+using truncate = caf::atom_constant<caf::atom("truncate")>;
+using zab_tick = caf::atom_constant<caf::atom("zabtick")>;
 } // namespace corral::atoms
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::request)

@@ -54,6 +54,16 @@ txn database::prepare_open_session(int32_t requested_timeout_ms, std::string pas
                   txn_create_session{negotiate_timeout(requested_timeout_ms), std::move(password)});
 }
 
+txn database::prepare_open_session_as(session_id id, int32_t requested_timeout_ms, std::string password,
+                                     int64_t wall_ms) {
+  return make_txn(id, wall_ms, txn_create_session{negotiate_timeout(requested_timeout_ms), std::move(password)});
+}
+
+void database::set_auth(session_id id, auth_list auth) {
+  if (auto* s = sessions_.find(id))
+    s->auth = std::move(auth);
+}
+
 error_code database::check_resume(session_id id, const std::string& password) const {
   auto* s = sessions_.find(id);
   if (s == nullptr || s->closing || s->password != password)

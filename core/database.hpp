@@ -61,6 +61,18 @@ public:
   int32_t negotiate_timeout(int32_t requested_ms) const;
   // Prepares the createSession txn for a new session; apply() makes it live.
   txn prepare_open_session(int32_t requested_timeout_ms, std::string password, int64_t wall_ms);
+  // In an ensemble a learner picks the id (its server id is in the top byte) and the leader prepares.
+  session_id new_session_id() { return next_session_++; }
+  txn prepare_open_session_as(session_id id, int32_t requested_timeout_ms, std::string password, int64_t wall_ms);
+  // A forwarded request carries its session's identities: the leader prepares with them.
+  void set_auth(session_id id, auth_list auth);
+  // In an ensemble a new leader's txns are numbered from its epoch's base (epoch << 32): every txn it
+  // prepares is proposed at once and in order, so the database's numbering and ZAB's agree.
+  void start_epoch(zxid_t base) {
+    pending_.clear();
+    pending_order_.clear();
+    next_zxid_ = base;
+  }
   // Ok if `id` is live and `password` matches; SessionExpired otherwise.
   error_code check_resume(session_id id, const std::string& password) const;
   // Keeps the session alive; false if it is unknown or being closed.

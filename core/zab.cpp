@@ -130,6 +130,7 @@ void peer::decide(const vote& v) {
   decision_pending_ = false;
   phase_ticks_ = 0;
   leader_silence_ = 0;
+  got_leader_info_ = false;
   if (!is_voter(cfg_.id)) {
     become(role::observing);
     send(leader_, follower_info{ps_.accepted_epoch, last_logged_, true});
@@ -503,6 +504,7 @@ void peer::on_leader_message(const message& m) {
   // proposals and commits that follow the sync belong to it.
   uint64_t joining = pending_newleader_ack_ >= 0 ? pending_epoch_ : ps_.current_epoch;
   std::visit(overload{[&](const leader_info& li) {
+                        got_leader_info_ = true;
                         if (li.new_epoch < ps_.accepted_epoch) {
                           start_election(); // a stale leader
                           return;
@@ -597,6 +599,11 @@ void peer::disconnected(server_id other) {
     learners_.erase(other);
 }
 
+void peer::connected(server_id other) {
+  if (role_ == role::looking)
+    send(other, notification{vote_, round_, role_});
+}
+
 void peer::logged(zxid_t zxid) {
   durable_ = std::max(durable_, std::min(zxid, last_logged_));
   if (role_ == role::leading) {
@@ -659,8 +666,13 @@ void peer::tick() {
     }
     case role::following:
     case role::observing:
-      if (++leader_silence_ > (synced_ ? cfg_.sync_limit_ticks : cfg_.init_limit_ticks))
+      if (++leader_silence_ > (synced_ ? cfg_.sync_limit_ticks : cfg_.init_limit_ticks)) {
         start_election();
+        return;
+      }
+      // The leader may have decided a moment after us and dropped our FOLLOWERINFO: say it again.
+      if (!got_leader_info_)
+        send(leader_, follower_info{ps_.accepted_epoch, last_logged_, role_ == role::observing});
       return;
   }
 }

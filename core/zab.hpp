@@ -173,11 +173,15 @@ public:
   void step(const message& m);
   // The connection to `other` broke (and any messages on it are lost).
   void disconnected(server_id other);
+  // A connection to `other` came up: a looking server tells it its vote at once.
+  void connected(server_id other);
   // The caller's log is durable up to `zxid`.
   void logged(zxid_t zxid);
   // Leader, established: assigns a zxid and starts the broadcast. Fails (0) when not leading, and at
   // the end of an epoch's 32-bit counter, where it steps down so that a new epoch begins.
   zxid_t propose(std::shared_ptr<const txn> t);
+  // The zxid the next propose() will assign (leader, established).
+  zxid_t next_zxid() const { return make_zxid(ps_.current_epoch, counter_ + 1); }
 
   ready take_ready();
 
@@ -270,6 +274,7 @@ private:
 
   // Learner.
   int leader_silence_ = 0;
+  bool got_leader_info_ = false; // until then, FOLLOWERINFO is sent again each tick
   bool synced_ = false;
   zxid_t pending_newleader_ack_ = -1; // adopt the epoch and ack NEWLEADER once logged up to here
   uint64_t pending_epoch_ = 0;

@@ -2,6 +2,7 @@
 // (corral.conf in the working directory, or --config-file=PATH) and the command line
 // (--corral.port=2281 ...), which overrides the file. --help lists every option with its default.
 #include <csignal>
+#include <set>
 #include <fstream>
 #include <iostream>
 
@@ -38,6 +39,9 @@ struct server_config : caf::actor_system_config {
   uint64_t log_segment_bytes = 64ull << 20;
   uint64_t log_prealloc_bytes = 16ull << 20;
   uint64_t log_max_batch_bytes = 8ull << 20;
+  int64_t server_id = 0;
+  std::vector<std::string> ensemble;
+  int64_t zab_tick_ms = 100;
 
   server_config() {
     opt_group{custom_options_, "corral"}
@@ -64,6 +68,11 @@ struct server_config : caf::actor_system_config {
         .add(log_prealloc_bytes, "log-prealloc-bytes", "grow log segments in chunks this large (default 16 MiB)")
         .add(log_max_batch_bytes, "log-max-batch-bytes",
              "most bytes one write + fsync covers (group commit; default 8 MiB; 1 = one fsync per record)")
+        .add(server_id, "server-id", "this server's id in the ensemble (1..254; 0: standalone)")
+        .add(ensemble, "ensemble",
+             "every server: [\"1=127.0.0.1:2281:2891\", \"2=...\", \"4=host:client:quorum:observer\"] (empty: standalone)")
+        .add(zab_tick_ms, "zab-tick-ms",
+             "replication tick in ms: heartbeats each tick, elections after 10-20, followers lost after 10 (default 100)")
         .add(repair_log, "repair-log", "start even if the log is corrupt, cutting it at the damage (loses what follows; default false)")
         .add(unsafe_no_fsync, "unsafe-no-fsync", "UNSAFE: do not fsync the log; a crash can lose acknowledged writes (default false)");
     // Two cores are the expected machine: do not start more workers than that by default.
@@ -108,6 +117,22 @@ corral::server::server_options to_options(const server_config& cfg) {
   o.log_segment_bytes = cfg.log_segment_bytes;
   o.log_prealloc_bytes = cfg.log_prealloc_bytes;
   o.log_max_batch_bytes = cfg.log_max_batch_bytes;
+  o.server_id = cfg.server_id;
+  o.zab_tick_ms = cfg.zab_tick_ms;
+  for (auto& text : cfg.ensemble) {
+    corral::server::server_options::member m;
+    std::string why;
+    if (corral::server::parse_member(text, m, why))
+      o.ensemble.push_back(m);
+  }
+  // In an ensemble, session ids carry the server id in their top byte, and the client port is the
+  // one the ensemble names for this server.
+  o.db.server_id = cfg.server_id;
+  for (auto& m : o.ensemble)
+    if (m.id == cfg.server_id) {
+      o.host = m.host;
+      o.port = m.client_port;
+    }
   return o;
 }
 
@@ -121,6 +146,23 @@ std::string check(const server_config& cfg) {
     return "corral.max-session-timeout-ms is below corral.min-session-timeout-ms";
   if (cfg.log_prealloc_bytes < 4096 || cfg.log_segment_bytes < 4096)
     return "corral.log-prealloc-bytes and corral.log-segment-bytes must be at least 4096";
+  if (!cfg.ensemble.empty()) {
+    bool me = false;
+    std::set<int64_t> ids;
+    for (auto& text : cfg.ensemble) {
+      corral::server::server_options::member m;
+      std::string why;
+      if (!corral::server::parse_member(text, m, why))
+        return "corral.ensemble: " + why;
+      if (!ids.insert(m.id).second)
+        return "corral.ensemble names server " + std::to_string(m.id) + " twice";
+      me = me || m.id == cfg.server_id;
+    }
+    if (!me)
+      return "corral.server-id " + std::to_string(cfg.server_id) + " is not in corral.ensemble";
+    if (cfg.zab_tick_ms < 5 || cfg.zab_tick_ms > 10000)
+      return "corral.zab-tick-ms must be between 5 and 10000";
+  }
   if (cfg.snap_count < 1)
     return "corral.snap-count must be at least 1";
   if (cfg.snap_retain < 1)

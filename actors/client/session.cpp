@@ -517,6 +517,11 @@ void submit(self_ptr self, request_body body, watch_target target) {
       p.rp.deliver(error_response(0, error_code::session_expired, "session closed"));
       return;
     default:
+      if (st.ever_connected) {
+        // As ZooKeeper's clients do: while disconnected, fail at once; the caller decides to retry.
+        p.rp.deliver(error_response(0, error_code::connection_loss, "not connected (reconnecting)"));
+        return;
+      }
       if (st.queued.size() >= st.opts.max_queued) {
         p.rp.deliver(error_response(0, error_code::connection_loss, "not connected and too many requests queued"));
         return;

@@ -2,7 +2,9 @@
 // connections. It knows the server list, connects to one (asynchronously), reconnects with backoff
 // to the next when the connection drops, resumes the session with its id and password, re-sends
 // auth and re-arms watches (with the last zxid it saw, so the server fires what was missed), pings at
-// a third of the timeout, and publishes its connection state to subscribers.
+// a third of the timeout, and publishes its connection state to subscribers. Requests made before
+// the first connection wait for it; requests made while reconnecting fail with ConnectionLoss at once
+// (as ZooKeeper's clients do), and so do requests in flight when a connection drops.
 //
 // Messages it understands (send or request them):
 //   request_body                          -> response   (a watch flag delivers events to the sender)

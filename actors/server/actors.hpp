@@ -14,6 +14,8 @@
 #include <vector>
 
 #include "actors/messages.hpp"
+#include "actors/server/peer_transport.hpp"
+#include "core/zab.hpp"
 #include "persistence/log.hpp"
 #include "persistence/snapshot.hpp"
 #include "protocol/frame.hpp"
@@ -27,6 +29,17 @@ struct storage_config {
   size_t snap_retain = 3;           // snapshots kept
   int64_t purge_interval_ms = 3600000;
   bool snapshot_at_start = false;   // recovery replayed txns: snapshot them so the next start is fast
+};
+
+// What a server of an ensemble starts with (null for a standalone server).
+struct ensemble_setup {
+  zab::config zab;
+  zab::persistent_state epochs;
+  std::string epochs_path;
+  zxid_t snapshot_zxid = 0;
+  std::vector<zab::entry> log; // entries after the snapshot: committed (applied) and the uncommitted tail
+  size_t uncommitted = 0;      // how many of `log`'s last entries are not applied yet
+  int64_t tick_ms = 100;
 };
 
 struct state_machine_state {
@@ -47,8 +60,10 @@ struct state_machine_state {
   std::unordered_map<zxid_t, opening_session> opening;
   // Per session, what must wait for the session's earlier writes: a write (its zxid) or a read.
   struct waiting_item {
-    zxid_t write = 0;
+    zxid_t write = 0;        // a write with this zxid (0: not a write)
     request read;
+    bool forwarded = false;  // a write forwarded to the leader: matched by its xid when it commits
+    uint64_t sync_token = 0; // a sync asked of the leader
   };
   std::unordered_map<session_id, std::deque<waiting_item>> waiting;
   std::unordered_set<session_id> expiring; // close txns in flight that are expiries
@@ -58,10 +73,22 @@ struct state_machine_state {
   uint64_t snap_nodes = 0;
   uint64_t since_snapshot = 0;
   int64_t last_purge = 0;
+  // Ensemble (all empty for a standalone server).
+  std::unique_ptr<zab::peer> zab;
+  caf::actor transport;
+  std::string epochs_path;
+  zab::persistent_state epochs;
+  int64_t zab_tick_ms = 100;
+  bool serving = true;
+  bool leading = false;
+  std::unordered_set<session_id> touched; // learner: sessions active since the last report
+  std::unordered_map<session_id, opening_session> opening_forwarded; // learner: by session id
+  uint64_t next_token = 1;
   static inline const char* name = "state_machine";
 };
 caf::behavior state_machine(caf::stateful_actor<state_machine_state>* self, std::shared_ptr<database> db,
-                            storage_config storage, caf::actor log_writer, caf::actor snapshotter);
+                            storage_config storage, caf::actor log_writer, caf::actor snapshotter,
+                            std::shared_ptr<ensemble_setup> ensemble);
 
 void log_writer(caf::blocking_actor* self, caf::actor sm, std::shared_ptr<persistence::log_appender> app);
 

@@ -2,7 +2,12 @@
 
 #include "actors/logging.hpp"
 #include "actors/server/actors.hpp"
+#include "persistence/files.hpp"
 #include "persistence/recovery.hpp"
+
+#include <sstream>
+
+#include <boost/filesystem.hpp>
 
 namespace corral::server {
 
@@ -21,8 +26,11 @@ caf::expected<running_server> start(caf::actor_system& sys, const server_options
   auto id = persistence::open_data_dir(opts.data_dir);
   if (!id)
     return fail(id.error().detail);
+  bool ensemble = !opts.ensemble.empty();
   persistence::recovery_options ropts;
   ropts.repair = opts.repair_log;
+  ropts.only_committed = ensemble;
+  ropts.keep_replayed = ensemble;
   ropts.now_ms = wall_now();
   persistence::log_options lopts;
   lopts.sync = opts.sync;
@@ -65,8 +73,58 @@ caf::expected<running_server> start(caf::actor_system& sys, const server_options
         self->receive([&](atoms::connect, caf::actor& a) { sm = a; });
         log_writer(self, sm, appender);
       });
-  srv.state_machine = sys.spawn(state_machine, db, storage, srv.log_writer, srv.snapshotter);
+  std::shared_ptr<ensemble_setup> setup;
+  if (ensemble) {
+    setup = std::make_shared<ensemble_setup>();
+    setup->zab.id = opts.server_id;
+    for (auto& m : opts.ensemble)
+      (m.observer ? setup->zab.observers : setup->zab.voters).push_back(m.id);
+    setup->zab.seed = static_cast<uint64_t>(wall_now());
+    setup->epochs_path = (boost::filesystem::path(opts.data_dir) / "epochs").string();
+    if (auto content = persistence::read_file(setup->epochs_path)) {
+      std::istringstream in(*content);
+      std::string line;
+      while (std::getline(in, line)) {
+        if (line.rfind("accepted=", 0) == 0)
+          setup->epochs.accepted_epoch = std::stoull(line.substr(9));
+        else if (line.rfind("current=", 0) == 0)
+          setup->epochs.current_epoch = std::stoull(line.substr(8));
+      }
+    }
+    setup->snapshot_zxid = rec->snapshot_zxid;
+    for (auto& t : rec->replayed_txns)
+      setup->log.push_back(zab::entry{t.zxid, std::make_shared<const txn>(t)});
+    for (auto& t : rec->uncommitted_tail)
+      setup->log.push_back(zab::entry{t.zxid, std::make_shared<const txn>(t)});
+    setup->uncommitted = rec->uncommitted_tail.size();
+    setup->tick_ms = opts.zab_tick_ms;
+  }
+  srv.state_machine = sys.spawn(state_machine, db, storage, srv.log_writer, srv.snapshotter, setup);
   caf::anon_send(srv.log_writer, atoms::connect::value, srv.state_machine);
+  if (ensemble) {
+    auto me = std::find_if(opts.ensemble.begin(), opts.ensemble.end(), [&](auto& m) { return m.id == opts.server_id; });
+    transport_options topts;
+    topts.self = opts.server_id;
+    topts.listen_host = me->host;
+    topts.listen_port = me->quorum_port;
+    srv.transport = spawn_peer_transport(sys, topts, srv.state_machine);
+    caf::scoped_actor self{sys};
+    caf::error failure;
+    self->request(srv.transport, std::chrono::seconds(10), atoms::open::value)
+        .receive([](uint16_t) {}, [&](caf::error& e) { failure = std::move(e); });
+    if (failure) {
+      stop(sys, srv);
+      return fail("cannot listen on the quorum port " + me->host + ":" + std::to_string(me->quorum_port) + ": " +
+                  sys.render(failure));
+    }
+    std::vector<peer_address> peers;
+    for (auto& m : opts.ensemble)
+      peers.push_back({m.id, m.host, m.quorum_port});
+    caf::anon_send(srv.transport, atoms::connect::value, peers);
+    caf::anon_send(srv.state_machine, atoms::connect::value, srv.transport);
+    log::info("server", "server ", opts.server_id, " of an ensemble of ", opts.ensemble.size(), "; quorum port ",
+              me->quorum_port);
+  }
   size_t max_frame = opts.max_frame_bytes != 0 ? opts.max_frame_bytes
                                                : static_cast<size_t>(opts.db.max_data_bytes) + 64 * 1024;
   srv.listener = sys.middleman().spawn_broker(client_listener, srv.state_machine, max_frame,
@@ -90,6 +148,40 @@ void stop(caf::actor_system& sys, running_server& srv) {
   caf::anon_send_exit(srv.state_machine, caf::exit_reason::user_shutdown);
   caf::anon_send(srv.log_writer, atoms::stop::value);
   caf::anon_send_exit(srv.snapshotter, caf::exit_reason::user_shutdown);
+  if (srv.transport)
+    caf::anon_send_exit(srv.transport, caf::exit_reason::user_shutdown);
+}
+
+bool parse_member(const std::string& text, server_options::member& out, std::string& why) {
+  // id=host:client_port:quorum_port[:observer]
+  auto eq = text.find('=');
+  std::vector<std::string> parts;
+  std::stringstream rest(eq == std::string::npos ? "" : text.substr(eq + 1));
+  for (std::string p; std::getline(rest, p, ':');)
+    parts.push_back(p);
+  if (eq == std::string::npos || (parts.size() != 3 && parts.size() != 4)) {
+    why = "'" + text + "' is not id=host:client_port:quorum_port[:observer]";
+    return false;
+  }
+  try {
+    out.id = std::stoll(text.substr(0, eq));
+    out.host = parts[0];
+    out.client_port = static_cast<uint16_t>(std::stoi(parts[1]));
+    out.quorum_port = static_cast<uint16_t>(std::stoi(parts[2]));
+  } catch (...) {
+    why = "'" + text + "' has a number that is not one";
+    return false;
+  }
+  out.observer = parts.size() == 4 && parts[3] == "observer";
+  if (parts.size() == 4 && parts[3] != "observer" && parts[3] != "participant") {
+    why = "'" + text + "': the role is participant or observer";
+    return false;
+  }
+  if (out.id < 1 || out.id > 254) {
+    why = "'" + text + "': server ids go from 1 to 254";
+    return false;
+  }
+  return true;
 }
 
 } // namespace corral::server

@@ -30,13 +30,28 @@ struct server_options {
   uint64_t log_segment_bytes = 64ull << 20;
   uint64_t log_prealloc_bytes = 16ull << 20;
   uint64_t log_max_batch_bytes = 8ull << 20;
+  // Ensemble: this server's id and every server (empty: standalone).
+  struct member {
+    int64_t id = 0;
+    std::string host;
+    uint16_t client_port = 0;
+    uint16_t quorum_port = 0;
+    bool observer = false;
+  };
+  int64_t server_id = 0;
+  std::vector<member> ensemble;
+  int64_t zab_tick_ms = 100;
 };
+
+// "id=host:client_port:quorum_port[:observer]" -> member; false (and a reason) if malformed.
+bool parse_member(const std::string& text, server_options::member& out, std::string& why);
 
 struct running_server {
   caf::actor state_machine;
   caf::actor listener;
   caf::actor log_writer;
   caf::actor snapshotter;
+  caf::actor transport;
   uint16_t port = 0;
 };
 

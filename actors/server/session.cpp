@@ -60,6 +60,7 @@ caf::behavior session(caf::stateful_actor<session_state>* self, session_id id, c
         close_connection(self);
         self->quit();
       },
+      [=](atoms::stop) { close_connection(self); }, // this server stopped serving; the session lives on
   };
 }
 

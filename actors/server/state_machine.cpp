@@ -2,6 +2,8 @@
 
 #include "actors/logging.hpp"
 #include "actors/server/actors.hpp"
+#include "persistence/files.hpp"
+#include "persistence/snapshot.hpp"
 
 namespace corral::server {
 
@@ -41,10 +43,22 @@ void deliver(self_ptr self, outcome& out, bool respond) {
 
 // ---- the write path: prepare -> log -> durable -> apply -> answer ------------------------------
 
+void process_ready(self_ptr self);
+
 void submit(self_ptr self, txn t) {
   auto shared = std::make_shared<const txn>(std::move(t));
-  self->state.in_flight.push_back(shared);
-  self->send(self->state.log_writer, atoms::append::value, shared);
+  auto& st = self->state;
+  if (st.zab) {
+    // The leader proposes; the entry comes back in the ready's to_log, like a learner's.
+    auto z = st.zab->propose(shared);
+    if (z != shared->zxid)
+      log::error("server", "zxid mismatch: prepared ", log::hex(shared->zxid), ", proposed ", log::hex(z),
+                 "; the txn is dropped");
+    process_ready(self);
+    return;
+  }
+  st.in_flight.push_back(shared);
+  self->send(st.log_writer, atoms::append::value, shared);
 }
 
 void answer_read(self_ptr self, session_id s, const request& r) {
@@ -70,16 +84,26 @@ void drain(self_ptr self, session_id s) {
 // True if `t` is the client write at the head of its session's queue (and pops it).
 bool is_client_write(self_ptr self, const txn& t) {
   auto it = self->state.waiting.find(t.session);
-  if (it == self->state.waiting.end() || it->second.empty() || it->second.front().write != t.zxid)
+  if (it == self->state.waiting.end() || it->second.empty())
+    return false;
+  auto& front = it->second.front();
+  bool mine = front.forwarded ? front.read.xid == t.cxid : (front.write != 0 && front.write == t.zxid);
+  if (!mine)
     return false;
   it->second.pop_front();
   return true;
 }
 
 void session_opened(self_ptr self, const txn& t) {
-  auto it = self->state.opening.find(t.zxid);
-  if (it == self->state.opening.end())
-    return;
+  auto& st = self->state;
+  auto it = st.opening.find(t.zxid);
+  if (it == st.opening.end()) {
+    auto f = st.opening_forwarded.find(t.session);
+    if (f == st.opening_forwarded.end())
+      return;
+    it = st.opening.emplace(t.zxid, std::move(f->second)).first;
+    st.opening_forwarded.erase(f);
+  }
   auto& db = *self->state.db;
   auto& info = *db.sessions().find(t.session);
   auto actor = self->spawn<caf::linked>(session, t.session, caf::actor_cast<caf::actor>(self));
@@ -192,10 +216,11 @@ void snapshot_step(self_ptr self) {
   });
 }
 
-void on_durable(self_ptr self, zxid_t durable) {
+// Applies the txns committed up to `upto` (standalone: durable is committed), in zxid order.
+void apply_committed(self_ptr self, zxid_t upto) {
   auto& st = self->state;
   zxid_t last = 0;
-  while (!st.in_flight.empty() && st.in_flight.front()->zxid <= durable) {
+  while (!st.in_flight.empty() && st.in_flight.front()->zxid <= upto) {
     auto t = std::move(st.in_flight.front());
     st.in_flight.pop_front();
     apply_one(self, *t);
@@ -206,6 +231,16 @@ void on_durable(self_ptr self, zxid_t durable) {
     self->send(st.log_writer, atoms::append::value, persistence::digest_check{last, st.db->tree().digest()});
   if (st.since_snapshot >= st.storage.snap_count)
     start_snapshot(self);
+}
+
+void on_durable(self_ptr self, zxid_t durable) {
+  auto& st = self->state;
+  if (st.zab) {
+    st.zab->logged(durable);
+    process_ready(self);
+    return;
+  }
+  apply_committed(self, durable);
 }
 
 void on_log_failed(self_ptr self, const std::string& reason, bool fatal) {
@@ -265,6 +300,35 @@ void on_request(self_ptr self, session_id s, request& r) {
     self->send(it->second, std::move(resp));
     return;
   }
+  if (st.zab && !st.leading) {
+    st.touched.insert(s);
+    if (is_write(r.body) || std::holds_alternative<sync_request>(r.body)) {
+      if (!st.serving) {
+        response resp;
+        resp.xid = r.xid;
+        resp.err = error_code::connection_loss;
+        resp.detail = "this server is not in touch with a leader; try another server";
+        if (auto it = st.sessions.find(s); it != st.sessions.end())
+          self->send(it->second, std::move(resp));
+        return;
+      }
+      auto leader = st.zab->leader();
+      state_machine_state::waiting_item item;
+      item.read = r;
+      if (std::holds_alternative<sync_request>(r.body)) {
+        item.sync_token = st.next_token++;
+        self->send(st.transport, atoms::peer_frame::value, leader,
+                   protocol::peer_frame{protocol::sync_request_frame{item.sync_token}});
+      } else {
+        item.forwarded = true;
+        auto* info = db.sessions().find(s);
+        self->send(st.transport, atoms::peer_frame::value, leader,
+                   protocol::peer_frame{protocol::forwarded_request{s, r, info ? info->auth : auth_list{}, ""}});
+      }
+      st.waiting[s].push_back(std::move(item));
+      return;
+    }
+  }
   if (is_write(r.body)) {
     auto t = db.prepare(s, r, wall_now());
     st.waiting[s].push_back({t.zxid, {}});
@@ -291,6 +355,20 @@ caf::result<protocol::connect_response, caf::actor> on_open(self_ptr self, proto
     log::warn("server", "refusing client ", peer, ": ", resp.detail);
     return {std::move(resp), caf::actor{}};
   }
+  if (!st.serving) {
+    resp.err = error_code::connection_loss;
+    resp.detail = "this server is not serving (an election or a sync is under way); try another server";
+    return {std::move(resp), caf::actor{}};
+  }
+  if (req.session == 0 && st.zab && !st.leading) {
+    // A learner picks the id (its server id is in the top byte) and asks the leader to create it.
+    auto id = db.new_session_id();
+    auto pw = random_password(st.rng);
+    st.opening_forwarded.emplace(id, state_machine_state::opening_session{self->make_response_promise(), peer});
+    self->send(st.transport, atoms::peer_frame::value, st.zab->leader(),
+               protocol::peer_frame{protocol::open_session_request{id, req.timeout_ms, pw}});
+    return caf::delegated<protocol::connect_response, caf::actor>{};
+  }
   if (req.session == 0) {
     auto t = db.prepare_open_session(req.timeout_ms, random_password(st.rng), wall_now());
     auto rp = self->make_response_promise();
@@ -299,6 +377,11 @@ caf::result<protocol::connect_response, caf::actor> on_open(self_ptr self, proto
     return caf::delegated<protocol::connect_response, caf::actor>{};
   }
   auto it = st.sessions.find(req.session);
+  if (it == st.sessions.end() && db.check_resume(req.session, req.password) == error_code::ok) {
+    // The session lives in the ensemble's tree but moved here from another server.
+    it = st.sessions.emplace(req.session, self->spawn<caf::linked>(session, req.session, caf::actor_cast<caf::actor>(self)))
+             .first;
+  }
   if (db.check_resume(req.session, req.password) != error_code::ok || it == st.sessions.end()) {
     resp.err = error_code::session_expired;
     resp.detail = "session " + log::hex(req.session) + " has expired or its password does not match";
@@ -320,6 +403,8 @@ void run_timers(self_ptr self) {
   auto& st = self->state;
   auto& db = *st.db;
   auto now = wall_now();
+  if (st.zab && !st.leading)
+    return; // only the leader expires sessions and collects containers and TTL nodes
   for (auto& t : db.expire_sessions(now, now)) {
     st.expiring.insert(t.session);
     submit(self, std::move(t));
@@ -330,10 +415,197 @@ void run_timers(self_ptr self) {
     purge(self);
 }
 
+
+// ---- ensemble: driving the ZAB core -----------------------------------------------------------
+
+void persist_epochs(self_ptr self, const zab::ready& r) {
+  auto& st = self->state;
+  if (!r.accepted_epoch && !r.current_epoch)
+    return;
+  if (r.accepted_epoch)
+    st.epochs.accepted_epoch = *r.accepted_epoch;
+  if (r.current_epoch)
+    st.epochs.current_epoch = *r.current_epoch;
+  // Before any message of this ready goes out (the core's contract).
+  auto e = persistence::write_file_atomically(st.epochs_path, "accepted=" + std::to_string(st.epochs.accepted_epoch) +
+                                                                  "\ncurrent=" + std::to_string(st.epochs.current_epoch) + "\n");
+  if (e.code != error_code::ok) {
+    log::error("server", "cannot persist the epochs (", e.detail, "); stopping: an epoch must be on disk before it is acted on");
+    std::_Exit(70);
+  }
+}
+
+// SNAP: the leader sent its whole tree; it replaces ours, and the log starts over after it.
+void install_snapshot(self_ptr self, const std::pair<zxid_t, std::shared_ptr<const void>>& snap) {
+  auto& st = self->state;
+  auto& bytes = *std::static_pointer_cast<const std::string>(snap.second);
+  auto path = persistence::install_snapshot_bytes(st.storage.dir, st.storage.db_id, bytes);
+  if (!path) {
+    log::error("server", "cannot install the leader's snapshot: ", path.error().detail, "; stopping");
+    std::_Exit(70);
+  }
+  auto db = std::make_shared<database>(st.db->options(), wall_now());
+  auto loaded = persistence::read_snapshot(
+      *path, st.storage.db_id, [&](const persistence::snapshot_header& h) {
+        for (auto& s : h.sessions)
+          db->restore_session(s);
+      },
+      [&](std::vector<node_image>&& nodes) {
+        for (auto& n : nodes)
+          db->restore_node(n);
+      });
+  if (!loaded) {
+    log::error("server", "cannot load the snapshot it just installed: ", loaded.error().detail);
+    std::_Exit(70);
+  }
+  db->restored(loaded->header.start_zxid);
+  db->refresh_sessions(wall_now());
+  st.db = db;
+  st.in_flight.clear();
+  for (auto& s : db->session_images())
+    if (st.sessions.count(s.id) == 0)
+      st.sessions[s.id] = self->spawn<caf::linked>(session, s.id, caf::actor_cast<caf::actor>(self));
+  // The log writer drops the old log, then reports the snapshot's zxid durable.
+  self->send(st.log_writer, atoms::truncate::value, zxid_t{0}, snap.first);
+  log::info("server", "installed the leader's snapshot at ", log::hex(snap.first), " (", db->tree().node_count(),
+            " znodes)");
+}
+
+void fail_forwarded(self_ptr self, const std::string& why) {
+  auto& st = self->state;
+  for (auto& [s, q] : st.waiting) {
+    auto actor = st.sessions.find(s);
+    for (auto it = q.begin(); it != q.end();) {
+      if (!it->forwarded && it->sync_token == 0) {
+        ++it;
+        continue;
+      }
+      if (actor != st.sessions.end()) {
+        response resp;
+        resp.xid = it->read.xid;
+        resp.err = error_code::connection_loss;
+        resp.detail = why;
+        self->send(actor->second, std::move(resp));
+      }
+      it = q.erase(it);
+    }
+  }
+  for (auto& [id, o] : st.opening_forwarded) {
+    protocol::connect_response resp;
+    resp.err = error_code::connection_loss;
+    resp.detail = why;
+    o.rp.deliver(std::move(resp), caf::actor{});
+  }
+  st.opening_forwarded.clear();
+}
+
+void on_role(self_ptr self) {
+  auto& st = self->state;
+  auto& z = *st.zab;
+  bool serving = z.serving();
+  bool leading = serving && z.current_role() == zab::role::leading;
+  if (leading && !st.leading) {
+    // A new epoch: number txns from its base, and give every session a full timeout (this server did
+    // not hear other servers' sessions while it followed).
+    st.db->start_epoch(zab::make_zxid(z.epoch(), 0));
+    st.db->refresh_sessions(wall_now());
+    log::info("server", "leading epoch ", z.epoch(), " at zxid ", log::hex(st.db->last_applied()));
+  } else if (!leading && st.leading) {
+    st.db->start_epoch(st.db->last_applied()); // prepared changes may never commit
+  }
+  if (serving && !st.serving)
+    log::info("server", leading ? "serving as leader" : "serving, following server ", leading ? "" : std::to_string(z.leader()),
+              " (epoch ", z.epoch(), ")");
+  if (!serving && st.serving) {
+    log::info("server", "not serving (", zab::role_name(z.current_role()), "); clients move to other servers");
+    fail_forwarded(self, "the connection to the leader was lost; the request's outcome is unknown");
+    for (auto& [s, a] : st.sessions)
+      self->send(a, atoms::stop::value); // close the client connection, keep the session
+  }
+  st.serving = serving;
+  st.leading = leading;
+}
+
+void process_ready(self_ptr self) {
+  auto& st = self->state;
+  for (;;) {
+    auto r = st.zab->take_ready();
+    if (r.empty())
+      return;
+    persist_epochs(self, r);
+    if (r.truncate_to) {
+      while (!st.in_flight.empty() && st.in_flight.back()->zxid > *r.truncate_to)
+        st.in_flight.pop_back();
+      self->send(st.log_writer, atoms::truncate::value, *r.truncate_to, *r.truncate_to);
+    }
+    if (r.install_snapshot)
+      install_snapshot(self, *r.install_snapshot);
+    for (auto& e : r.to_log) {
+      st.in_flight.push_back(e.payload);
+      self->send(st.log_writer, atoms::append::value, e.payload);
+    }
+    if (r.commit_to != 0)
+      apply_committed(self, r.commit_to);
+    for (auto s : r.disconnect)
+      self->send(st.transport, atoms::close::value, s);
+    for (auto& m : r.messages)
+      self->send(st.transport, std::move(m));
+    if (r.became || r.serving_changed)
+      on_role(self);
+  }
+}
+
+void on_peer_frame(self_ptr self, zab::server_id from, protocol::peer_frame& f) {
+  auto& st = self->state;
+  auto& db = *st.db;
+  auto now = wall_now();
+  if (auto* fwd = std::get_if<protocol::forwarded_request>(&f)) {
+    if (!st.leading)
+      return; // the learner fails it when it notices the leader is gone
+    db.set_auth(fwd->session, fwd->auth);
+    db.touch(fwd->session, now);
+    submit(self, db.prepare(fwd->session, fwd->req, now));
+  } else if (auto* open = std::get_if<protocol::open_session_request>(&f)) {
+    if (st.leading)
+      submit(self, db.prepare_open_session_as(open->id, open->timeout_ms, open->password, now));
+  } else if (auto* touches = std::get_if<protocol::session_touches>(&f)) {
+    if (st.leading)
+      for (auto s : touches->sessions)
+        db.touch(s, now);
+  } else if (auto* sync = std::get_if<protocol::sync_request_frame>(&f)) {
+    // After the COMMITs already sent on this connection, so the learner has applied them when it reads this.
+    self->send(st.transport, atoms::peer_frame::value, from,
+               protocol::peer_frame{protocol::sync_reply_frame{sync->token, st.zab->committed()}});
+  } else if (auto* reply = std::get_if<protocol::sync_reply_frame>(&f)) {
+    for (auto& [s, q] : st.waiting) {
+      if (q.empty() || q.front().sync_token != reply->token)
+        continue;
+      auto r = std::move(q.front().read);
+      q.pop_front();
+      answer_read(self, s, r);
+      drain(self, s);
+      break;
+    }
+  }
+}
+
+void on_zab_tick(self_ptr self) {
+  auto& st = self->state;
+  st.zab->tick();
+  process_ready(self);
+  if (!st.leading && st.serving && !st.touched.empty()) {
+    std::vector<session_id> touched(st.touched.begin(), st.touched.end());
+    st.touched.clear();
+    self->send(st.transport, atoms::peer_frame::value, st.zab->leader(),
+               protocol::peer_frame{protocol::session_touches{std::move(touched)}});
+  }
+}
+
 } // namespace
 
 caf::behavior state_machine(caf::stateful_actor<state_machine_state>* self, std::shared_ptr<database> db,
-                            storage_config storage, caf::actor log_writer, caf::actor snapshotter) {
+                            storage_config storage, caf::actor log_writer, caf::actor snapshotter,
+                            std::shared_ptr<ensemble_setup> ensemble) {
   auto tick = std::chrono::milliseconds(std::max<int64_t>(10, db->options().tick_ms / 2));
   auto& st = self->state;
   st.db = std::move(db);
@@ -344,6 +616,23 @@ caf::behavior state_machine(caf::stateful_actor<state_machine_state>* self, std:
   // Sessions that survived a restart: their actors wait for the clients to come back.
   for (auto& s : st.db->session_images())
     st.sessions[s.id] = self->spawn<caf::linked>(session, s.id, caf::actor_cast<caf::actor>(self));
+  if (ensemble) {
+    st.epochs_path = ensemble->epochs_path;
+    st.epochs = ensemble->epochs;
+    st.zab_tick_ms = ensemble->tick_ms;
+    st.serving = false;
+    // Entries after the snapshot that are not applied yet wait in in_flight for their commit.
+    for (size_t i = ensemble->log.size() - ensemble->uncommitted; i < ensemble->log.size(); ++i)
+      st.in_flight.push_back(ensemble->log[i].payload);
+    st.zab = std::make_unique<zab::peer>(ensemble->zab, ensemble->epochs, ensemble->snapshot_zxid, ensemble->log,
+                                         st.db->last_applied(), [self] {
+                                           auto& s = self->state;
+                                           return std::make_pair(s.db->last_applied(),
+                                                                 std::shared_ptr<const void>(std::make_shared<std::string>(
+                                                                     persistence::snapshot_bytes(*s.db, s.storage.db_id))));
+                                         });
+    self->delayed_send(self, std::chrono::milliseconds(st.zab_tick_ms), atoms::zab_tick::value);
+  }
   if (st.storage.snapshot_at_start)
     start_snapshot(self);
   self->delayed_send(self, tick, atoms::tick::value);
@@ -358,6 +647,34 @@ caf::behavior state_machine(caf::stateful_actor<state_machine_state>* self, std:
         self->delayed_send(self, tick, atoms::tick::value);
       },
       [=](atoms::snapshot) { start_snapshot(self); },
+      // Ensemble.
+      [=](atoms::connect, caf::actor& transport) {
+        self->state.transport = transport;
+        process_ready(self); // the first votes
+      },
+      [=](atoms::zab_tick) {
+        on_zab_tick(self);
+        self->delayed_send(self, std::chrono::milliseconds(self->state.zab_tick_ms), atoms::zab_tick::value);
+      },
+      [=](zab::message& m) {
+        if (self->state.zab) {
+          self->state.zab->step(m);
+          process_ready(self);
+        }
+      },
+      [=](atoms::connected, zab::server_id id) {
+        if (self->state.zab) {
+          self->state.zab->connected(id);
+          process_ready(self);
+        }
+      },
+      [=](atoms::gone, zab::server_id id) {
+        if (self->state.zab) {
+          self->state.zab->disconnected(id);
+          process_ready(self);
+        }
+      },
+      [=](atoms::peer_frame, zab::server_id from, protocol::peer_frame& f) { on_peer_frame(self, from, f); },
       [=](atoms::stats) -> caf::result<int64_t, int64_t, int64_t> {
         auto& db = *self->state.db;
         return {static_cast<int64_t>(db.tree().node_count()), static_cast<int64_t>(db.sessions().size()),

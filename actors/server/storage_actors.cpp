@@ -25,13 +25,24 @@ void log_writer(caf::blocking_actor* self, caf::actor sm, std::shared_ptr<persis
     for (auto& f : app->purge_through(through))
       log::info("log", "purged ", f);
   };
+  auto on_truncate = [&](atoms::truncate, zxid_t after, zxid_t report) {
+    // Anything batched so far is older than the cut's reason; commit it first, then cut.
+    bool fatal = false;
+    if (auto e = app->commit(fatal); e.code != error_code::ok && fatal)
+      std::_Exit(70);
+    if (auto e = app->truncate_after(after); e.code != error_code::ok) {
+      log::error("log", "cannot truncate the log (", e.detail, "); stopping");
+      std::_Exit(70);
+    }
+    self->send(sm, atoms::durable::value, report);
+  };
   auto on_stop = [&](atoms::stop) { running = false; };
   auto on_exit = [&](caf::exit_msg&) { running = false; };
   while (running) {
-    self->receive(on_txn, on_digest, on_resume, on_purge, on_stop, on_exit);
+    self->receive(on_txn, on_digest, on_resume, on_purge, on_truncate, on_stop, on_exit);
     // Group commit: take everything already queued into this batch.
     for (bool more = true; more && running && !app->batch_full();)
-      self->receive(on_txn, on_digest, on_resume, on_purge, on_stop, on_exit,
+      self->receive(on_txn, on_digest, on_resume, on_purge, on_truncate, on_stop, on_exit,
                     caf::after(std::chrono::seconds(0)) >> [&] { more = false; });
     if (app->batch_entries() == 0)
       continue;
