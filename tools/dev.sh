@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The project's two entry points on a fresh Debian 12 machine (run as root, or with sudo available):
-#   tools/dev.sh run    install what is missing, build (Release), start a local server
+#   tools/dev.sh run    install what is missing, build (Release), start a local 3-server ensemble
 #   tools/dev.sh test   install what is missing, build, run the whole test suite
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -33,10 +33,15 @@ case "${1:-}" in
   run)
     install_missing
     build_all
-    mkdir -p "$here/data"
-    echo "==> starting corral-server on 127.0.0.1:2281 (native protocol), data in $here/data"
-    echo "    connect with: $build/corral-cli --server 127.0.0.1:2281"
-    exec "$build/corral-server" --corral.data-dir="$here/data" "${@:2}"
+    echo "==> starting a local ensemble of 3 servers on 127.0.0.1 (data under $here/data)"
+    CORRAL_BIN="$build" exec bash "$here/tools/local-ensemble.sh" "${2:-3}" "${3:-0}"
+    ;;
+  standalone)
+    install_missing
+    build_all
+    mkdir -p "$here/data/standalone"
+    echo "==> starting one corral-server on 127.0.0.1:2281, data in $here/data/standalone"
+    exec "$build/corral-server" --corral.data-dir="$here/data/standalone" "${@:2}"
     ;;
   test)
     install_missing
@@ -46,7 +51,7 @@ case "${1:-}" in
     ctest --output-on-failure -j 2 --timeout 300
     ;;
   *)
-    echo "usage: tools/dev.sh run|test" >&2
+    echo "usage: tools/dev.sh run [VOTERS] [OBSERVERS] | standalone | test" >&2
     exit 2
     ;;
 esac

@@ -513,9 +513,13 @@ void on_role(self_ptr self) {
   } else if (!leading && st.leading) {
     st.db->start_epoch(st.db->last_applied()); // prepared changes may never commit
   }
-  if (serving && !st.serving)
-    log::info("server", leading ? "serving as leader" : "serving, following server ", leading ? "" : std::to_string(z.leader()),
-              " (epoch ", z.epoch(), ")");
+  if (serving && !st.serving) {
+    if (leading)
+      log::info("server", "serving as leader (epoch ", z.epoch(), ")");
+    else
+      log::info("server", "serving, ", z.current_role() == zab::role::observing ? "observing" : "following",
+                " server ", z.leader(), " (epoch ", z.epoch(), ")");
+  }
   if (!serving && st.serving) {
     log::info("server", "not serving (", zab::role_name(z.current_role()), "); clients move to other servers");
     fail_forwarded(self, "the connection to the leader was lost; the request's outcome is unknown");

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Starts a local Corral ensemble on 127.0.0.1 and waits; Ctrl-C stops every server it started.
+#   tools/local-ensemble.sh [VOTERS] [OBSERVERS]     default: 3 voters, 0 observers
+# Server i listens for clients on 2280+i and for its peers on 2890+i; its data and log live under
+# ./data/server-i/. Environment: CORRAL_BIN (build directory), CORRAL_DATA (data root).
+set -euo pipefail
+voters="${1:-3}"
+observers="${2:-0}"
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+bin="${CORRAL_BIN:-$here/build}"
+data="${CORRAL_DATA:-$here/data}"
+total=$((voters + observers))
+if ((voters < 1 || total > 9)); then
+  echo "usage: tools/local-ensemble.sh [VOTERS 1..9] [OBSERVERS]" >&2
+  exit 2
+fi
+
+ensemble=""
+servers=""
+for ((i = 1; i <= total; i++)); do
+  role=""
+  if ((i > voters)); then role=":observer"; fi
+  sep=""
+  if ((i > 1)); then sep=","; fi
+  ensemble+="${sep}\"$i=127.0.0.1:$((2280 + i)):$((2890 + i))$role\""
+  servers+="${sep}127.0.0.1:$((2280 + i))"
+done
+ensemble="[$ensemble]"
+
+pids=()
+stop_all() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap stop_all EXIT INT TERM
+
+for ((i = 1; i <= total; i++)); do
+  dir="$data/server-$i"
+  mkdir -p "$dir"
+  "$bin/corral-server" --corral.server-id="$i" --corral.ensemble="$ensemble" --corral.data-dir="$dir" \
+    --corral.log-file="$dir/server.log" &
+  pids+=($!)
+  kind=voter
+  if ((i > voters)); then kind=observer; fi
+  echo "server $i ($kind): clients 127.0.0.1:$((2280 + i)), log $dir/server.log"
+done
+echo
+echo "connect with: $bin/corral-cli --server $servers"
+echo "stop with Ctrl-C"
+wait -n "${pids[@]}" || true
+echo "a server exited; see its log. Stopping the others." >&2
