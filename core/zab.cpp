@@ -133,7 +133,7 @@ void peer::decide(const vote& v) {
   got_leader_info_ = false;
   if (!is_voter(cfg_.id)) {
     become(role::observing);
-    send(leader_, follower_info{ps_.accepted_epoch, last_logged_, true});
+    send(leader_, follower_info{ps_.accepted_epoch, last_logged_, true, round_});
     return;
   }
   if (v.leader == cfg_.id) {
@@ -144,7 +144,7 @@ void peer::decide(const vote& v) {
     return;
   }
   become(role::following);
-  send(leader_, follower_info{ps_.accepted_epoch, last_logged_, false});
+  send(leader_, follower_info{ps_.accepted_epoch, last_logged_, false, round_});
 }
 
 void peer::on_notification(server_id from, const notification& n) {
@@ -253,12 +253,14 @@ void peer::leader_try_establish() {
 void peer::on_follower_info(server_id from, const follower_info& fi) {
   if (role_ != role::leading)
     return;
-  if (learners_.count(from) != 0 && learners_[from].phase > 0) {
-    // The learner started over: whatever it had with us is void.
-    learners_.erase(from);
+  if (auto it = learners_.find(from); it != learners_.end()) {
+    if (it->second.attempt == fi.attempt)
+      return; // a repeat of an attempt already under way
+    learners_.erase(it); // the learner started over: whatever it had with us is void
   }
   learner l;
   l.kind = fi.observer ? role::observing : role::following;
+  l.attempt = fi.attempt;
   l.accepted_epoch = fi.accepted_epoch;
   l.last_zxid = fi.last_zxid;
   learners_[from] = l;
@@ -499,6 +501,11 @@ void peer::finish_sync() {
 }
 
 void peer::on_leader_message(const message& m) {
+  // Only what a leader sends shows that ours leads (two servers that each think the other leads
+  // must time out, not keep each other alive).
+  if (std::holds_alternative<follower_info>(m.what) || std::holds_alternative<ack_epoch>(m.what) ||
+      std::holds_alternative<ack>(m.what) || std::holds_alternative<pong>(m.what))
+    return;
   leader_silence_ = 0;
   // While a sync is being persisted the learner has not adopted the epoch yet, but the leader's
   // proposals and commits that follow the sync belong to it.
@@ -672,7 +679,7 @@ void peer::tick() {
       }
       // The leader may have decided a moment after us and dropped our FOLLOWERINFO: say it again.
       if (!got_leader_info_)
-        send(leader_, follower_info{ps_.accepted_epoch, last_logged_, role_ == role::observing});
+        send(leader_, follower_info{ps_.accepted_epoch, last_logged_, role_ == role::observing, round_});
       return;
   }
 }

@@ -68,6 +68,7 @@ struct follower_info {
   uint64_t accepted_epoch = 0;
   zxid_t last_zxid = 0;
   bool observer = false;
+  uint64_t attempt = 0; // the learner's election round: repeats of one attempt are duplicates
 };
 struct leader_info {
   uint64_t new_epoch = 0;
@@ -207,6 +208,7 @@ private:
     zxid_t log_start = 0;
     std::vector<zxid_t> epoch_ends;
     int silent_ticks = 0;
+    uint64_t attempt = 0;
   };
 
   void send(server_id to, body b);

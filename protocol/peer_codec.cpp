@@ -50,6 +50,7 @@ void put_message(peerwire::ZabMessage::Builder b, const message& m) {
                  g.setAcceptedEpoch(f.accepted_epoch);
                  g.setLastZxid(f.last_zxid);
                  g.setObserver(f.observer);
+                 g.setAttempt(f.attempt);
                },
                [&](const leader_info& l) { b.setLeaderInfo(l.new_epoch); },
                [&](const ack_epoch& a) {
@@ -103,7 +104,7 @@ result<message> get_message(peerwire::ZabMessage::Reader r) {
     }
     case W::FOLLOWER_INFO: {
       auto g = r.getFollowerInfo();
-      m.what = follower_info{g.getAcceptedEpoch(), g.getLastZxid(), g.getObserver()};
+      m.what = follower_info{g.getAcceptedEpoch(), g.getLastZxid(), g.getObserver(), g.getAttempt()};
       break;
     }
     case W::LEADER_INFO: m.what = leader_info{r.getLeaderInfo()}; break;

@@ -34,6 +34,7 @@ struct ZabMessage {
       acceptedEpoch @6 :UInt64;
       lastZxid @7 :Int64;
       observer @8 :Bool;
+      attempt @28 :UInt64;
     }
     leaderInfo @9 :UInt64;         # the new epoch
     ackEpoch :group {
