@@ -199,22 +199,34 @@ std::string snapshot_bytes(const database& db, uint64_t db_id) {
 }
 
 result<std::string> install_snapshot_bytes(const std::string& dir, uint64_t db_id, const std::string& bytes) {
-  // Find its start zxid by reading it back from a temporary file; a damaged one is refused.
+  // The leader's snapshot names the leader's data directory; each server of an ensemble has its own,
+  // so the content is checked (every frame's CRC, the trailer) and written again under our id.
   auto tmp = (fs::path(dir) / "snapshot.received.tmp").string();
   if (auto e = write_file_atomically(tmp, bytes); e.code != error_code::ok)
     return e;
-  auto check = read_snapshot(tmp, db_id, [](const snapshot_header&) {}, [](std::vector<node_image>&&) {});
-  if (!check) {
-    boost::system::error_code ec;
-    fs::remove(tmp, ec);
+  std::unique_ptr<snapshot_writer> out;
+  error_info failed;
+  auto check = read_snapshot(
+      tmp, 0,
+      [&](const snapshot_header& h) {
+        out = std::make_unique<snapshot_writer>(dir, h.start_zxid, true);
+        auto mine = h;
+        mine.db_id = db_id;
+        failed = out->add(mine);
+      },
+      [&](std::vector<node_image>&& nodes) {
+        if (failed.code == error_code::ok)
+          failed = out->add(std::move(nodes));
+      });
+  boost::system::error_code ec;
+  fs::remove(tmp, ec);
+  if (!check)
     return check.error();
-  }
-  auto final_path = (fs::path(dir) / snapshot_name(check->header.start_zxid)).string();
-  if (::rename(tmp.c_str(), final_path.c_str()) != 0)
-    return io_error("cannot rename snapshot to", final_path, errno);
-  if (auto e = fsync_dir(dir); e.code != error_code::ok)
+  if (failed.code != error_code::ok)
+    return failed;
+  if (auto e = out->finish(check->trailer); e.code != error_code::ok)
     return e;
-  return final_path;
+  return out->final_path();
 }
 
 std::vector<std::string> purge_snapshots(const std::string& dir, size_t keep) {

@@ -80,6 +80,8 @@ caf::expected<running_server> start(caf::actor_system& sys, const server_options
     for (auto& m : opts.ensemble)
       (m.observer ? setup->zab.observers : setup->zab.voters).push_back(m.id);
     setup->zab.seed = static_cast<uint64_t>(wall_now());
+    // A learner that missed more than a snapshot's worth of txns gets a snapshot (SNAP).
+    setup->zab.history_limit = std::max<uint64_t>(opts.snap_count, 100);
     setup->epochs_path = (boost::filesystem::path(opts.data_dir) / "epochs").string();
     if (auto content = persistence::read_file(setup->epochs_path)) {
       std::istringstream in(*content);

@@ -37,20 +37,29 @@ uint16_t free_port() {
 }
 
 struct ensemble {
-  explicit ensemble(int n) {
-    std::string list = "[";
-    for (int i = 1; i <= n; ++i) {
+  // `voters` servers start now; `observers` more are named in the configuration (with higher ids, so
+  // they connect to the voters) and start when add_observer() is called.
+  explicit ensemble(int voters, int observers = 0, std::vector<std::string> extra = {}) : extra_(std::move(extra)) {
+    list_ = "[";
+    for (int i = 1; i <= voters + observers; ++i) {
       client_ports.push_back(free_port());
       quorum_ports.push_back(free_port());
-      list += (i > 1 ? "," : "") + std::string("\"") + std::to_string(i) + "=127.0.0.1:" +
-              std::to_string(client_ports.back()) + ":" + std::to_string(quorum_ports.back()) + "\"";
+      list_ += (i > 1 ? "," : "") + std::string("\"") + std::to_string(i) + "=127.0.0.1:" +
+               std::to_string(client_ports.back()) + ":" + std::to_string(quorum_ports.back()) +
+               (i > voters ? ":observer" : "") + "\"";
     }
-    list += "]";
-    for (int i = 1; i <= n; ++i)
-      servers.push_back(std::make_unique<server_process>(
-          std::vector<std::string>{"--corral.server-id=" + std::to_string(i), "--corral.ensemble=" + list,
-                                   "--corral.zab-tick-ms=50"}));
+    list_ += "]";
+    for (int i = 1; i <= voters; ++i)
+      start(i);
   }
+  void start(int id) {
+    std::vector<std::string> args{"--corral.server-id=" + std::to_string(id), "--corral.ensemble=" + list_,
+                                  "--corral.zab-tick-ms=50"};
+    args.insert(args.end(), extra_.begin(), extra_.end());
+    servers.push_back(std::make_unique<server_process>(args));
+  }
+  std::string list_;
+  std::vector<std::string> extra_;
   std::string address(int i) const { return "127.0.0.1:" + std::to_string(client_ports[static_cast<size_t>(i)]); }
   std::vector<std::string> all() const {
     std::vector<std::string> out;
@@ -183,4 +192,59 @@ TEST(ensemble, no_write_is_acknowledged_without_a_majority) {
   e.servers[1]->restart();
   ASSERT_TRUE(eventually([&] { return c.set("/before", "again").ok(); }, 20s));
   EXPECT_TRUE(c.exists("/before").ok());
+}
+
+TEST(ensemble, an_observer_started_later_serves_reads_and_never_counts_for_the_quorum) {
+  ensemble e(3, 1);
+  client::blocking_client writer(to({e.address(0)}));
+  ASSERT_TRUE(writer.wait_connected(10s));
+  for (int i = 0; i < 50; ++i)
+    ASSERT_TRUE(writer.create("/o" + std::to_string(i), "v").ok());
+  e.start(4); // the observer joins the running ensemble; no voter restarts
+  client::blocking_client reader(to({e.address(3)}, 3000));
+  ASSERT_TRUE(reader.wait_connected(10s));
+  ASSERT_TRUE(reader.sync("/").ok());
+  EXPECT_TRUE(reader.exists("/o49").ok());
+  ASSERT_TRUE(reader.create("/from-observer", "").ok()) << "writes through an observer are forwarded";
+  EXPECT_TRUE(writer.exists("/from-observer").ok());
+  EXPECT_NE(e.servers[3]->log().find("observing"), std::string::npos);
+  // Two voters down: the observer does not make a quorum.
+  e.servers[1]->kill9();
+  e.servers[2]->kill9();
+  EXPECT_FALSE(reader.create("/no-quorum", "").ok());
+}
+
+TEST(ensemble, five_servers_survive_two_failures) {
+  ensemble e(5);
+  client::blocking_client c(to(e.all(), 3000));
+  ASSERT_TRUE(c.wait_connected(10s));
+  ASSERT_TRUE(c.create("/five", "").ok());
+  ASSERT_TRUE(eventually([&] { return e.leader() >= 0; }, 10s));
+  int leader = e.leader();
+  e.servers[static_cast<size_t>(leader)]->kill9();
+  e.servers[static_cast<size_t>((leader + 1) % 5)]->kill9();
+  ASSERT_TRUE(eventually([&] { return c.set("/five", "still").ok(); }, 20s)) << "three of five must carry on";
+  auto got = c.get("/five");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->data, "still");
+}
+
+TEST(ensemble, a_follower_that_missed_more_than_a_snapshot_catches_up_by_snap) {
+  ensemble e(3, 0, {"--corral.snap-count=100"});
+  client::blocking_client c(to({e.address(0)}));
+  ASSERT_TRUE(c.wait_connected(10s));
+  ASSERT_TRUE(eventually([&] { return e.leader() >= 0; }, 10s));
+  int behind = (e.leader() + 1) % 3;
+  e.servers[static_cast<size_t>(behind)]->kill9();
+  client::blocking_client w(to({e.address((behind + 1) % 3), e.address((behind + 2) % 3)}));
+  ASSERT_TRUE(w.wait_connected(10s));
+  for (int i = 0; i < 400; ++i)
+    ASSERT_TRUE(w.create("/snap" + std::to_string(i), "x").ok());
+  e.servers[static_cast<size_t>(behind)]->restart();
+  client::blocking_client r(to({e.address(behind)}));
+  ASSERT_TRUE(r.wait_connected(15s));
+  ASSERT_TRUE(r.sync("/").ok());
+  EXPECT_TRUE(r.exists("/snap399").ok());
+  EXPECT_TRUE(r.exists("/snap0").ok());
+  EXPECT_NE(e.servers[static_cast<size_t>(behind)]->log().find("installed the leader's snapshot"), std::string::npos);
 }

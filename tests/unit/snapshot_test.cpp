@@ -146,11 +146,12 @@ TEST_F(snapshots, a_leader_can_ship_its_tree_as_bytes_and_a_learner_installs_the
   // The learner: another data directory of the same database.
   auto other = dir + "/learner";
   fs::create_directories(other);
-  auto installed = install_snapshot_bytes(other, db_id, bytes);
+  // Another server of an ensemble has its own database id: the snapshot is relabelled on install.
+  auto installed = install_snapshot_bytes(other, db_id + 1, bytes);
   ASSERT_TRUE(installed.ok()) << installed.error().detail;
   EXPECT_EQ(*installed, other + "/" + snapshot_name(db->last_applied()));
   persistence::recovery_options r;
-  auto rec = persistence::recover(other, db_id, opts, r);
+  auto rec = persistence::recover(other, db_id + 1, opts, r);
   ASSERT_TRUE(rec.ok()) << rec.error().detail;
   expect_same_tree(rec->db->tree(), db->tree());
   EXPECT_EQ(rec->db->last_applied(), db->last_applied());
@@ -158,7 +159,7 @@ TEST_F(snapshots, a_leader_can_ship_its_tree_as_bytes_and_a_learner_installs_the
   // Damaged bytes are refused and leave nothing behind.
   auto bad = bytes;
   bad[bad.size() / 2] ^= 0x40;
-  EXPECT_FALSE(install_snapshot_bytes(other, db_id, bad).ok());
+  EXPECT_FALSE(install_snapshot_bytes(other, db_id + 1, bad).ok());
   EXPECT_EQ(list_snapshots(other).size(), 1u);
 }
 
