@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <iostream>
 #include <random>
+#include <map>
 #include <sstream>
 
 #include "actors/client/session.hpp"
@@ -92,6 +93,7 @@ struct driver_result {
   std::vector<uint32_t> latencies_us;
   uint64_t errors = 0;
   uint64_t ops = 0;
+  std::map<int32_t, uint64_t> by_code; // errors by ZooKeeper code, to say what went wrong
 };
 
 using done_atom = caf::atom_constant<caf::atom("done")>;
@@ -136,8 +138,10 @@ void issue(caf::stateful_actor<driver_state>* self, const op_mix& mix, const std
         s.result.latencies_us.push_back(static_cast<uint32_t>(us));
         ++s.result.ops;
         // NodeExists / NoNode are expected with a random key mix; anything else is an error.
-        if (r.err != error_code::ok && r.err != error_code::node_exists && r.err != error_code::no_node)
+        if (r.err != error_code::ok && r.err != error_code::node_exists && r.err != error_code::no_node) {
           ++s.result.errors;
+          ++s.result.by_code[static_cast<int32_t>(r.err)];
+        }
         issue(self, mix, root, keys);
       });
 }
@@ -167,6 +171,8 @@ std::shared_ptr<driver_result> run_phase(caf::actor_system& sys, std::vector<caf
     self->receive([&](done_atom, std::shared_ptr<driver_result>& r) {
       total->ops += r->ops;
       total->errors += r->errors;
+      for (auto& [code, n] : r->by_code)
+        total->by_code[code] += n;
       total->latencies_us.insert(total->latencies_us.end(), r->latencies_us.begin(), r->latencies_us.end());
     });
   return total;
@@ -257,6 +263,8 @@ int main(int argc, char** argv) {
                 cfg.mix.c_str(), cfg.value_bytes, cfg.keys, cfg.duration_s);
     std::printf("ops: %llu (%.0f ops/s), errors: %llu\n", static_cast<unsigned long long>(r->ops), rate,
                 static_cast<unsigned long long>(r->errors));
+    for (auto& [code, n] : r->by_code)
+      std::printf("  %llu x %s\n", static_cast<unsigned long long>(n), error_name(static_cast<error_code>(code)));
     std::printf("latency ms: p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f\n", percentile(r->latencies_us, 50),
                 percentile(r->latencies_us, 90), percentile(r->latencies_us, 99), percentile(r->latencies_us, 99.9));
   }

@@ -72,7 +72,10 @@ void drain(self_ptr self, session_id s) {
   if (it == self->state.waiting.end())
     return;
   auto& q = it->second;
-  while (!q.empty() && q.front().write == 0) {
+  auto is_read = [](const state_machine_state::waiting_item& w) {
+    return w.write == 0 && !w.forwarded && w.sync_token == 0;
+  };
+  while (!q.empty() && is_read(q.front())) {
     auto r = std::move(q.front().read);
     q.pop_front();
     answer_read(self, s, r);

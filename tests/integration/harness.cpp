@@ -100,6 +100,15 @@ void server_process::kill9() {
   }
 }
 
+void server_process::stop() {
+  if (pid_ <= 0)
+    return;
+  ::kill(pid_, SIGTERM);
+  if (!eventually([&] { return waitpid(pid_, nullptr, WNOHANG) == pid_; }, std::chrono::seconds(10)))
+    kill9();
+  pid_ = -1;
+}
+
 void server_process::restart() {
   kill9();
   start(port_);

@@ -28,6 +28,8 @@ public:
   const std::string& dir() const { return dir_; }
   std::string log() const;
   void kill9();
+  // SIGTERM, and wait for a clean exit.
+  void stop();
   // Starts again on the same port and data dir.
   void restart();
   pid_t pid() const { return pid_; }
