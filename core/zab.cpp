@@ -425,7 +425,7 @@ void peer::leader_step_down(const std::string&) { start_election(); }
 zxid_t peer::propose(std::shared_ptr<const txn> t) {
   if (role_ != role::leading || !established_)
     return 0;
-  if (counter_ >= 0xfffffffeu) {
+  if (counter_ >= cfg_.max_counter) {
     // The epoch's counter is spent: a new election starts a new epoch (and resets the counter).
     leader_step_down("zxid counter exhausted");
     return 0;

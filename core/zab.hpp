@@ -134,6 +134,7 @@ struct config {
   int sync_limit_ticks = 10;       // a follower silent this long is lost; a leader silent this long too
   size_t history_limit = 100000;   // entries the leader keeps for DIFF; older learners get SNAP
   uint64_t seed = 1;
+  uint32_t max_counter = 0xfffffffeu; // the zxid counter's last value; then a new epoch (tests lower it)
 };
 
 struct persistent_state {

@@ -222,11 +222,28 @@ TEST(ensemble, an_observer_started_later_serves_reads_and_never_counts_for_the_q
   ASSERT_TRUE(writer.wait_connected(10s));
   for (int i = 0; i < 50; ++i)
     ASSERT_TRUE(writer.create("/o" + std::to_string(i), "v").ok());
-  e.start(4); // the observer joins the running ensemble; no voter restarts
+  // The observer joins the running ensemble while writes go on; no voter restarts.
+  std::atomic<bool> stop{false};
+  std::atomic<int> written{0}, last_ok{-1};
+  std::thread load([&] {
+    client::blocking_client w(to({e.address(0)}));
+    for (int i = 0; i < 100000 && !stop; ++i)
+      if (w.create("/load" + std::to_string(i), "x").ok()) {
+        ++written;
+        last_ok = i;
+      }
+  });
+  std::this_thread::sleep_for(200ms);
+  e.start(4);
   client::blocking_client reader(to({e.address(3)}, 3000));
   ASSERT_TRUE(reader.wait_connected(10s));
+  std::this_thread::sleep_for(300ms);
+  stop = true;
+  load.join();
+  ASSERT_GT(written.load(), 0);
   ASSERT_TRUE(reader.sync("/").ok());
   EXPECT_TRUE(reader.exists("/o49").ok());
+  EXPECT_TRUE(reader.exists("/load" + std::to_string(last_ok.load())).ok()) << "the observer caught up";
   ASSERT_TRUE(reader.create("/from-observer", "").ok()) << "writes through an observer are forwarded";
   EXPECT_TRUE(writer.exists("/from-observer").ok());
   EXPECT_NE(e.servers[3]->log().find("observing"), std::string::npos);
