@@ -541,6 +541,8 @@ void process_ready(self_ptr self) {
       return;
     persist_epochs(self, r);
     if (r.truncate_to) {
+      log::info("server", "truncating the log after ", log::hex(*r.truncate_to),
+                ": the leader never had the txns after it (they were never committed)");
       while (!st.in_flight.empty() && st.in_flight.back()->zxid > *r.truncate_to)
         st.in_flight.pop_back();
       self->send(st.log_writer, atoms::truncate::value, *r.truncate_to, *r.truncate_to);

@@ -318,3 +318,41 @@ TEST(ensemble, pipelined_writes_and_reads_through_a_follower_keep_session_order)
     ASSERT_EQ(std::get<data_result>(rr.body).data, std::to_string(i));
   }
 }
+
+TEST(ensemble, a_server_with_an_uncommitted_tail_is_truncated_when_it_returns) {
+  ensemble e(3);
+  ASSERT_TRUE(eventually([&] { return e.leader() >= 0; }, 10s));
+  auto old = static_cast<size_t>(e.leader());
+  {
+    client::blocking_client c(to({e.address(static_cast<int>(old))}, 1500));
+    ASSERT_TRUE(c.wait_connected(10s));
+    ASSERT_TRUE(c.create("/committed", "").ok());
+    // Alone, the leader logs this write but can never commit it.
+    for (size_t i = 0; i < 3; ++i)
+      if (i != old)
+        e.servers[i]->kill9();
+    EXPECT_FALSE(c.create("/never", "").ok());
+  }
+  e.servers[old]->kill9();
+  // The other two move on without it: a new epoch, new writes.
+  for (size_t i = 0; i < 3; ++i)
+    if (i != old)
+      e.servers[i]->restart();
+  std::vector<std::string> others;
+  for (size_t i = 0; i < 3; ++i)
+    if (i != old)
+      others.push_back(e.address(static_cast<int>(i)));
+  client::blocking_client c(to(others));
+  ASSERT_TRUE(c.wait_connected(15s));
+  ASSERT_TRUE(eventually([&] { return c.create("/after", "").ok(); }, 20s));
+  // The old leader returns with a txn no one else has: it must be cut, not kept.
+  e.servers[old]->restart();
+  client::blocking_client back(to({e.address(static_cast<int>(old))}));
+  ASSERT_TRUE(back.wait_connected(15s));
+  ASSERT_TRUE(back.sync("/").ok());
+  EXPECT_TRUE(back.exists("/committed").ok());
+  EXPECT_TRUE(back.exists("/after").ok());
+  EXPECT_EQ(back.exists("/never").code(), error_code::no_node);
+  EXPECT_EQ(c.exists("/never").code(), error_code::no_node);
+  EXPECT_NE(e.servers[old]->log().find("truncating the log"), std::string::npos);
+}
