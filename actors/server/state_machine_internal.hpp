@@ -1,0 +1,25 @@
+// Internal to actors/server: the state machine's pieces that its standalone path (state_machine.cpp)
+// and its ensemble mode (ensemble.cpp) share. Not for use elsewhere.
+#pragma once
+
+#include "actors/server/actors.hpp"
+
+namespace corral::server::sm {
+
+using self_ptr = caf::stateful_actor<state_machine_state>*;
+
+// Shared by both paths (state_machine.cpp).
+void deliver(self_ptr self, outcome& out, bool respond);
+void submit(self_ptr self, txn t);
+void answer_read(self_ptr self, session_id s, const request& r);
+void drain(self_ptr self, session_id s);
+bool is_client_write(self_ptr self, const txn& t);
+void apply_committed(self_ptr self, zxid_t upto);
+
+// The ensemble mode (ensemble.cpp): driving the ZAB core and the learner/leader traffic.
+void process_ready(self_ptr self);
+void on_role(self_ptr self);
+void on_peer_frame(self_ptr self, zab::server_id from, protocol::peer_frame& f);
+void on_zab_tick(self_ptr self);
+
+} // namespace corral::server::sm
