@@ -53,16 +53,11 @@ bool enabled(level l) { return static_cast<int>(l) >= current.load(std::memory_o
 
 void write(level l, const std::string& component, const std::string& message) {
   using namespace std::chrono;
-  auto now = system_clock::now();
-  auto secs = system_clock::to_time_t(now);
-  auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::tm tm;
-  gmtime_r(&secs, &tm);
-  char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+  auto ms = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+  auto stamp = format_utc(ms, "%Y-%m-%dT%H:%M:%S", true);
   std::lock_guard<std::mutex> guard(mtx);
   FILE* f = out != nullptr ? out : stderr;
-  std::fprintf(f, "%s.%03dZ %s %s: %s\n", stamp, static_cast<int>(ms), name_of(l), component.c_str(),
+  std::fprintf(f, "%s %s %s: %s\n", stamp.c_str(), name_of(l), component.c_str(),
                message.c_str());
   std::fflush(f);
 }

@@ -35,7 +35,6 @@ using state = caf::atom_constant<caf::atom("state")>;
 using watch = caf::atom_constant<caf::atom("watch")>;
 using fire = caf::atom_constant<caf::atom("fire")>;
 using stop = caf::atom_constant<caf::atom("stop")>;
-using stats = caf::atom_constant<caf::atom("stats")>;
 using append = caf::atom_constant<caf::atom("append")>;
 using durable = caf::atom_constant<caf::atom("durable")>;
 using log_failed = caf::atom_constant<caf::atom("logfailed")>;

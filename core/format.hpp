@@ -3,9 +3,29 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <ctime>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace corral {
+
+// Wall-clock milliseconds in UTC with a strftime format; with `millis`, ".mmmZ" is appended
+// ("2026-11-25T12:00:00.123Z" for log lines and dumps, zkCli's "Wed Nov 25 12:00:00 UTC 2026" for stats).
+inline std::string format_utc(int64_t ms, const char* format, bool millis = false) {
+  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm;
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, format, &tm);
+  std::string out = buf;
+  if (millis) {
+    char frac[8];
+    std::snprintf(frac, sizeof frac, ".%03dZ", static_cast<int>(ms % 1000));
+    out += frac;
+  }
+  return out;
+}
 
 // "0x1000004112e0000", as ZooKeeper prints zxids and session ids.
 inline std::string to_hex(uint64_t v) {

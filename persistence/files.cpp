@@ -5,7 +5,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include <boost/filesystem.hpp>
+
+#include "core/format.hpp"
 
 namespace corral::persistence {
 
@@ -55,6 +59,18 @@ error_info write_file_atomically(const std::string& path, const std::string& con
   if (::rename(tmp.c_str(), path.c_str()) != 0)
     return io_error("cannot rename to", path, errno);
   return fsync_dir(boost::filesystem::path(path).parent_path().string());
+}
+
+std::vector<std::pair<std::string, int64_t>> list_hex_named(const std::string& dir, const std::string& prefix) {
+  std::vector<std::pair<std::string, int64_t>> out;
+  boost::system::error_code ec;
+  for (boost::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    int64_t n;
+    if (parse_hex_name(it->path().filename().string(), prefix, n))
+      out.emplace_back(it->path().string(), n);
+  }
+  std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.second < b.second; });
+  return out;
 }
 
 error_info read_words(const std::string& path, std::vector<capnp::word>& buf, uint64_t& size) {

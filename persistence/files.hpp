@@ -21,6 +21,9 @@ error_info fsync_dir(const std::string& dir);
 // Replaces `path` with `content` atomically and durably.
 error_info write_file_atomically(const std::string& path, const std::string& content);
 result<std::string> read_file(const std::string& path);
+// The files in `dir` named "<prefix><16 hex digits>", with the number, in ascending order.
+std::vector<std::pair<std::string, int64_t>> list_hex_named(const std::string& dir, const std::string& prefix);
+
 // Reads a whole file into word-aligned memory (Cap'n Proto parses in place from it); `size` is the
 // file's size in bytes. The buffer has at least one spare word.
 error_info read_words(const std::string& path, std::vector<capnp::word>& buf, uint64_t& size);

@@ -97,13 +97,8 @@ bool parse_segment_name(const std::string& name, zxid_t& first_zxid) {
 
 std::vector<segment_info> list_segments(const std::string& dir) {
   std::vector<segment_info> out;
-  boost::system::error_code ec;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    zxid_t z;
-    if (parse_segment_name(it->path().filename().string(), z))
-      out.push_back({it->path().string(), z});
-  }
-  std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.first_zxid < b.first_zxid; });
+  for (auto& [path, first] : list_hex_named(dir, "log."))
+    out.push_back({path, first});
   return out;
 }
 

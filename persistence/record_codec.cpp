@@ -316,16 +316,7 @@ result<snapshot_frame> decode_snapshot_frame(kj::ArrayPtr<const capnp::word> wor
 }
 
 namespace {
-std::string when(int64_t ms) {
-  std::time_t s = static_cast<std::time_t>(ms / 1000);
-  std::tm tm;
-  gmtime_r(&s, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[48];
-  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms % 1000));
-  return out;
-}
+std::string when(int64_t ms) { return format_utc(ms, "%Y-%m-%dT%H:%M:%S", true); }
 std::string op_text(const txn_op& op) {
   return std::visit(overload{[](const txn_create& c) { return "create " + c.path + " (" + std::to_string(c.data.size()) + " bytes)"; },
                              [](const txn_delete& d) { return "delete " + d.path; },

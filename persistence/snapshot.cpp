@@ -49,13 +49,9 @@ bool parse_snapshot_name(const std::string& name, zxid_t& start_zxid) {
 
 std::vector<snapshot_file> list_snapshots(const std::string& dir) {
   std::vector<snapshot_file> out;
-  boost::system::error_code ec;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    zxid_t z;
-    if (parse_snapshot_name(it->path().filename().string(), z))
-      out.push_back({it->path().string(), z});
-  }
-  std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.start_zxid > b.start_zxid; });
+  auto found = list_hex_named(dir, "snapshot.");
+  for (auto it = found.rbegin(); it != found.rend(); ++it) // newest first
+    out.push_back({it->first, it->second});
   return out;
 }
 

@@ -183,7 +183,6 @@ void encode(const peer_frame& f, std::vector<char>& out) {
                           l[i].setScheme(x.auth[i].scheme);
                           l[i].setId(x.auth[i].id);
                         }
-                        g.setClientAddress(x.client_address);
                       },
                       [&](const open_session_request& x) {
                         auto g = root.initOpenSession();
@@ -234,7 +233,6 @@ result<peer_frame> decode_peer(kj::ArrayPtr<const capnp::word> frame) {
         x.req = std::move(*req);
         for (auto a : g.getAuth())
           x.auth.push_back({text(a.getScheme()), text(a.getId())});
-        x.client_address = text(g.getClientAddress());
         return peer_frame{std::move(x)};
       }
       case W::OPEN_SESSION: {

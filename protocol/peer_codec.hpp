@@ -23,8 +23,7 @@ struct peer_hello {
 struct forwarded_request {
   session_id session = 0;
   request req;
-  auth_list auth;
-  std::string client_address;
+  auth_list auth; // includes ("ip", client address), which the learner recorded at connect
 };
 struct open_session_request {
   session_id id = 0;

@@ -63,12 +63,11 @@ struct ZabMessage {
 }
 
 # A learner's client write, forwarded to the leader with what the leader needs to prepare it as
-# that session: its proven identities and its client's address (for the ip scheme).
+# that session: its identities (proven with addauth, and ("ip", client address) for the ip scheme).
 struct ForwardedRequest {
   session @0 :Int64;
   request @1 :Client.Request;
   auth @2 :List(Client.Identity);
-  clientAddress @3 :Text;
 }
 
 struct PeerFrame {

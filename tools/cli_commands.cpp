@@ -11,14 +11,8 @@ namespace corral::cli {
 
 namespace {
 
-std::string date(int64_t ms) {
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm;
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%a %b %d %H:%M:%S UTC %Y", &tm);
-  return buf;
-}
+// zkCli prints times as Java's Date does.
+std::string date(int64_t ms) { return format_utc(ms, "%a %b %d %H:%M:%S UTC %Y"); }
 
 // Options of the form -x (flags) or -x value; everything else is positional.
 struct parsed {

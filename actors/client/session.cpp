@@ -75,7 +75,6 @@ struct state {
   std::vector<caf::actor> subscribers;
   std::multimap<std::string, registered_watch> watches;
   std::vector<auth_request> auths;
-  caf::response_promise close_promise;
   int outstanding_deliveries = 0;                  // watch actors that have not confirmed an event yet
   std::deque<protocol::server_message> held;       // frames that arrived after such an event
   static inline const char* name = "corral_session";
@@ -285,8 +284,6 @@ void drop_connection(self_ptr self, const std::string& why) {
     st.ph = phase::closed;
     fail_all(self, error_code::connection_loss, "connection lost while closing", true);
     publish(self, connection_state::closed);
-    if (st.close_promise.pending())
-      st.close_promise.deliver(error_response(0, error_code::ok, ""));
     self->quit();
     return;
   }
@@ -318,8 +315,6 @@ void expire(self_ptr self, const std::string& why) {
     fire(self, w.actor, watch_event{event_type::none, keeper_state::expired, "", 0});
   st.watches.clear();
   publish(self, connection_state::expired);
-  if (st.close_promise.pending())
-    st.close_promise.deliver(error_response(0, error_code::session_expired, why));
 }
 
 void schedule_connect(self_ptr self, milliseconds delay) {

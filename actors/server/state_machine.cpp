@@ -325,7 +325,7 @@ void on_request(self_ptr self, session_id s, request& r) {
         item.forwarded = true;
         auto* info = db.sessions().find(s);
         self->send(st.transport, atoms::peer_frame::value, leader,
-                   protocol::peer_frame{protocol::forwarded_request{s, r, info ? info->auth : auth_list{}, ""}});
+                   protocol::peer_frame{protocol::forwarded_request{s, r, info ? info->auth : auth_list{}}});
       }
       st.waiting[s].push_back(std::move(item));
       return;
@@ -494,11 +494,6 @@ caf::behavior state_machine(caf::stateful_actor<state_machine_state>* self, std:
         }
       },
       [=](atoms::peer_frame, zab::server_id from, protocol::peer_frame& f) { on_peer_frame(self, from, f); },
-      [=](atoms::stats) -> caf::result<int64_t, int64_t, int64_t> {
-        auto& db = *self->state.db;
-        return {static_cast<int64_t>(db.tree().node_count()), static_cast<int64_t>(db.sessions().size()),
-                db.last_applied()};
-      },
   };
 }
 
