@@ -356,3 +356,25 @@ TEST(ensemble, a_server_with_an_uncommitted_tail_is_truncated_when_it_returns) {
   EXPECT_EQ(c.exists("/never").code(), error_code::no_node);
   EXPECT_NE(e.servers[old]->log().find("truncating the log"), std::string::npos);
 }
+
+TEST(ensemble, a_followers_session_identities_travel_with_its_forwarded_writes) {
+  ensemble e(3);
+  ASSERT_TRUE(eventually([&] { return e.leader() >= 0; }, 10s));
+  int follower = (e.leader() + 1) % 3;
+  client::blocking_client alice(to({e.address(follower)}));
+  ASSERT_TRUE(alice.wait_connected(10s));
+  ASSERT_TRUE(alice.add_auth("digest", "alice:pw").ok()); // answered by the follower alone
+  // The leader prepares this create: it must know alice's identity to expand auth:: and to check it.
+  auto r = alice.create("/alice", "mine", create_mode::persistent, creator_all_acl());
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  ASSERT_TRUE(alice.set("/alice", "still mine").ok());
+  client::blocking_client eve(to({e.address((follower + 1) % 3)}));
+  ASSERT_TRUE(eve.wait_connected(10s));
+  ASSERT_TRUE(eve.sync("/").ok());
+  EXPECT_EQ(eve.get("/alice").code(), error_code::no_auth);
+  EXPECT_EQ(eve.set("/alice", "eve was here").code(), error_code::no_auth);
+  auto acl = alice.get_acl("/alice");
+  ASSERT_TRUE(acl.ok());
+  ASSERT_EQ(acl->acl.size(), 1u);
+  EXPECT_EQ(acl->acl[0].id, digest_of("alice:pw"));
+}
