@@ -102,8 +102,9 @@ TEST(crash, every_acknowledged_write_survives_kill_9_at_random_moments) {
       // The last acknowledged set is there; at most one more (unacknowledged) may have landed.
       ASSERT_GE(d.stat.version, v.first) << "acknowledged setData of " << path << " lost in round " << round;
       ASSERT_LE(d.stat.version, v.first + 1) << path;
-      if (d.stat.version == v.first)
+      if (d.stat.version == v.first) {
         EXPECT_EQ(d.data, v.second) << path;
+      }
     }
   }
   EXPECT_GT(log.created.size(), 100u);
