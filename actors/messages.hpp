@@ -10,6 +10,8 @@
 #include "core/database.hpp"
 #include "persistence/record_codec.hpp"
 #include "protocol/client_codec.hpp"
+#include "protocol/jute_codec.hpp"
+#include "protocol/four_letter_words.hpp"
 
 namespace corral {
 // Txns travel from the state machine to the log writer without a copy.
@@ -46,6 +48,7 @@ using finish = caf::atom_constant<caf::atom("finish")>;
 using peer_frame = caf::atom_constant<caf::atom("peerframe")>;
 using truncate = caf::atom_constant<caf::atom("truncate")>;
 using zab_tick = caf::atom_constant<caf::atom("zabtick")>;
+using stats = caf::atom_constant<caf::atom("stats")>;
 } // namespace corral::atoms
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::request)
@@ -54,6 +57,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::response)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::watch_event)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::protocol::connect_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::protocol::connect_response)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::protocol::jute::decoded_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::protocol::server_stats)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::shared_txn)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::node_chunk)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::persistence::digest_check)

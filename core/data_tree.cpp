@@ -133,6 +133,13 @@ std::vector<std::string> data_tree::ephemerals(session_id session) const {
   return {it->second.begin(), it->second.end()};
 }
 
+size_t data_tree::ephemeral_count() const {
+  size_t n = 0;
+  for (auto& [s, paths] : ephemerals_)
+    n += paths.size();
+  return n;
+}
+
 void data_tree::index_add(const std::string& path, int64_t owner) {
   if (owner::is_container(owner))
     containers_.insert(path);

@@ -71,6 +71,7 @@ public:
 
   // Paths of the ephemerals `session` owns, sorted.
   std::vector<std::string> ephemerals(session_id session) const;
+  size_t ephemeral_count() const;
   const std::set<std::string>& containers() const { return containers_; }
   const std::set<std::string>& ttl_nodes() const { return ttls_; }
   size_t node_count() const { return node_count_; }

@@ -361,6 +361,10 @@ txn database::prepare(session_id s, const request& r, int64_t wall_ms) {
                [&](const check_request& x) { return single(prepare_check(s, x)); },
                [&](const multi_request& m) { return prepare_multi(s, m, zxid); },
                [&](const close_request&) { return prepare_close(s, zxid); },
+               [&](const reconfig_request&) -> txn_body {
+                 return txn_error{error_code::reconfig_disabled,
+                                  "dynamic reconfiguration is not supported; change the ensemble in the config file"};
+               },
                [&](const auto&) -> txn_body {
                  return txn_error{error_code::bad_arguments, std::string(request_name(r.body)) + " is not a write"};
                }},
@@ -583,7 +587,8 @@ outcome database::read(session_id s, const request& r) {
               resp.detail = "unknown watcher type " + std::to_string(type);
               return;
             }
-            if (!watches_.remove(x.path, x.type, s)) {
+            bool found = x.check_only ? watches_.has(x.path, x.type, s) : watches_.remove(x.path, x.type, s);
+            if (!found) {
               resp.err = error_code::no_watcher;
               resp.detail = x.path;
             }

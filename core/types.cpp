@@ -60,6 +60,7 @@ bool is_write(const request_body& body) {
                              [](const check_request&) { return true; },
                              [](const multi_request&) { return true; },
                              [](const close_request&) { return true; },
+                             [](const reconfig_request&) { return true; },
                              [](const auto&) { return false; }},
                     body);
 }
@@ -69,7 +70,7 @@ const char* request_name(const request_body& body) {
                                 "setACL", "getChildren", "sync", "check", "multi", "multiRead",
                                 "getEphemerals", "getAllChildrenNumber", "addWatch",
                                 "removeWatches", "setWatches", "auth", "whoAmI", "ping",
-                                "closeSession"};
+                                "closeSession", "reconfig"};
   static_assert(sizeof(names) / sizeof(names[0]) == std::variant_size_v<request_body>);
   return names[body.index()];
 }

@@ -163,6 +163,7 @@ struct add_watch_request {
 struct remove_watches_request {
   std::string path;
   watcher_type type = watcher_type::any;
+  bool check_only = false; // checkWatches: NoWatcher if there is none, but remove nothing
 };
 struct set_watches_request {
   zxid_t relative_zxid = 0;
@@ -179,13 +180,17 @@ struct auth_request {
 struct who_am_i_request {};
 struct ping_request {};
 struct close_request {};
+// Dynamic reconfiguration is not supported: answered ReconfigDisabled, as ZooKeeper does when
+// reconfigEnabled is false (its default). A write, because ZooKeeper's answer is an error txn.
+struct reconfig_request {};
 
 using request_body =
     std::variant<create_request, delete_request, exists_request, get_data_request, set_data_request,
                  get_acl_request, set_acl_request, get_children_request, sync_request, check_request,
                  multi_request, multi_read_request, get_ephemerals_request,
                  get_all_children_number_request, add_watch_request, remove_watches_request,
-                 set_watches_request, auth_request, who_am_i_request, ping_request, close_request>;
+                 set_watches_request, auth_request, who_am_i_request, ping_request, close_request,
+                 reconfig_request>;
 
 struct request {
   int32_t xid = 0;

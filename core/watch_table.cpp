@@ -152,6 +152,22 @@ void watch_table::remove_session(session_id s) {
   by_session_.erase(it);
 }
 
+watch_table::summary_counts watch_table::summary() const {
+  summary_counts c;
+  std::unordered_set<std::string> paths;
+  std::unordered_set<session_id> sessions;
+  for (auto* t : {&data_, &child_, &persistent_})
+    for (auto& [path, w] : *t) {
+      paths.insert(path);
+      for (auto& [s, bits] : w)
+        sessions.insert(s);
+      c.watches += w.size();
+    }
+  c.paths = paths.size();
+  c.sessions = sessions.size();
+  return c;
+}
+
 size_t watch_table::count() const {
   size_t n = 0;
   for (auto* t : {&data_, &child_, &persistent_})

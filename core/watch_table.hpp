@@ -37,6 +37,11 @@ public:
 
   // Watches per kind, for the four-letter words and tests.
   size_t count() const;
+  // For `wchs`: sessions with a watch, distinct watched paths, watches.
+  struct summary_counts {
+    size_t sessions = 0, paths = 0, watches = 0;
+  };
+  summary_counts summary() const;
 
 private:
   enum bits : uint8_t { standard = 1, persistent = 2, recursive = 4 };

@@ -195,6 +195,8 @@ public:
   uint64_t epoch() const { return ps_.current_epoch; }
   zxid_t last_zxid() const { return last_logged_; }
   zxid_t committed() const { return commit_; }
+  // Learners connected to this leader (0 unless leading).
+  size_t learner_count() const { return role_ == role::leading ? learners_.size() : 0; }
   const config& cfg() const { return cfg_; }
   bool is_voter(server_id s) const;
   size_t quorum() const { return cfg_.voters.size() / 2 + 1; }

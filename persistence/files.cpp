@@ -61,6 +61,20 @@ error_info write_file_atomically(const std::string& path, const std::string& con
   return fsync_dir(boost::filesystem::path(path).parent_path().string());
 }
 
+uint64_t directory_bytes(const std::string& dir) {
+  uint64_t total = 0;
+  boost::system::error_code ec;
+  for (boost::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    boost::system::error_code fec;
+    if (boost::filesystem::is_regular_file(it->status(fec))) {
+      auto n = boost::filesystem::file_size(it->path(), fec);
+      if (!fec)
+        total += n;
+    }
+  }
+  return total;
+}
+
 std::vector<std::pair<std::string, int64_t>> list_hex_named(const std::string& dir, const std::string& prefix) {
   std::vector<std::pair<std::string, int64_t>> out;
   boost::system::error_code ec;

@@ -180,6 +180,7 @@ void put_request(wire::Request::Builder b, const request& r) {
             auto e = b.initRemoveWatches();
             e.setPath(x.path);
             e.setType(static_cast<int32_t>(x.type));
+            e.setCheckOnly(x.check_only);
           },
           [&](const set_watches_request& x) {
             auto e = b.initSetWatches();
@@ -198,7 +199,8 @@ void put_request(wire::Request::Builder b, const request& r) {
           },
           [&](const who_am_i_request&) { b.setWhoAmI(); },
           [&](const ping_request&) { b.setPing(); },
-          [&](const close_request&) { b.setClose(); }},
+          [&](const close_request&) { b.setClose(); },
+          [&](const reconfig_request&) { b.setReconfig(); }},
       r.body);
 }
 
@@ -273,7 +275,8 @@ result<request> get_request(wire::Request::Reader r) {
       break;
     case W::REMOVE_WATCHES:
       out.body = remove_watches_request{str(r.getRemoveWatches().getPath()),
-                                        static_cast<watcher_type>(r.getRemoveWatches().getType())};
+                                        static_cast<watcher_type>(r.getRemoveWatches().getType()),
+                                        r.getRemoveWatches().getCheckOnly()};
       break;
     case W::SET_WATCHES: {
       auto s = r.getSetWatches();
@@ -291,6 +294,7 @@ result<request> get_request(wire::Request::Reader r) {
     case W::WHO_AM_I: out.body = who_am_i_request{}; break;
     case W::PING: out.body = ping_request{}; break;
     case W::CLOSE: out.body = close_request{}; break;
+    case W::RECONFIG: out.body = reconfig_request{}; break;
     default:
       return error_info{error_code::marshalling_error,
                         "unknown request type " + std::to_string(static_cast<int>(r.which()))};

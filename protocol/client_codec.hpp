@@ -12,31 +12,9 @@
 #include <kj/array.h>
 
 #include "core/types.hpp"
+#include "protocol/client_codec_types.hpp"
 
 namespace corral::protocol {
-
-constexpr int32_t protocol_version = 1;
-
-struct connect_request {
-  int32_t protocol_version = corral::protocol::protocol_version;
-  zxid_t last_zxid_seen = 0;
-  int32_t timeout_ms = 0;
-  session_id session = 0;
-  std::string password;
-  bool read_only = false;
-};
-
-struct connect_response {
-  error_code err = error_code::ok;
-  std::string detail;
-  int32_t timeout_ms = 0;
-  session_id session = 0;
-  std::string password;
-  zxid_t last_zxid = 0;
-};
-
-using client_message = std::variant<connect_request, request>;
-using server_message = std::variant<connect_response, response, watch_event>;
 
 // Appends one frame to `out`.
 void encode(const client_message& msg, std::vector<char>& out);

@@ -82,6 +82,7 @@ struct AddWatch {
 struct RemoveWatches {
   path @0 :Text;
   type @1 :Int32;   # 1 children, 2 data, 3 any, 4 persistent, 5 persistent recursive
+  checkOnly @2 :Bool; # ZooKeeper's checkWatches: NoWatcher if none, but remove nothing
 }
 
 struct SetWatches {
@@ -122,6 +123,7 @@ struct Request {
     whoAmI @19 :Void;
     ping @20 :Void;
     close @21 :Void;
+    reconfig @22 :Void; # answered ReconfigDisabled, as a ZooKeeper with reconfig disabled does
   }
 }
 

@@ -18,6 +18,9 @@ namespace {
 struct server_config : caf::actor_system_config {
   std::string host = "127.0.0.1";
   uint16_t port = 2281;
+  int32_t zk_port = 2181;
+  size_t zk_max_packet_bytes = 0xfffff;
+  std::string four_letter_words = "srvr";
   std::string data_dir = "data";
   int64_t tick_ms = 2000;
   int32_t min_session_timeout_ms = 0;
@@ -47,6 +50,9 @@ struct server_config : caf::actor_system_config {
     opt_group{custom_options_, "corral"}
         .add(host, "host", "address to listen on (default 127.0.0.1)")
         .add(port, "port", "native-protocol client port (default 2281; 0 picks a free one)")
+        .add(zk_port, "zk-port", "ZooKeeper-protocol client port, for ZooKeeper's own clients (default 2181; 0 picks a free one; -1 turns it off)")
+        .add(zk_max_packet_bytes, "zk-max-packet-bytes", "largest ZooKeeper-protocol packet accepted (default 1048575, ZooKeeper's jute.maxbuffer)")
+        .add(four_letter_words, "four-letter-words", "four-letter words answered on the ZooKeeper port, comma-separated, or * for all (default srvr, as ZooKeeper's 4lw.commands.whitelist)")
         .add(data_dir, "data-dir", "directory for the server's data (default ./data)")
         .add(tick_ms, "tick-ms", "basic time unit in ms; session timeouts are 2..20 ticks (default 2000)")
         .add(min_session_timeout_ms, "min-session-timeout-ms", "lowest negotiated session timeout (default 2 ticks)")
@@ -99,6 +105,9 @@ corral::server::server_options to_options(const server_config& cfg) {
   corral::server::server_options o;
   o.host = cfg.host;
   o.port = cfg.port;
+  o.zk_port = cfg.zk_port;
+  o.zk_max_packet_bytes = cfg.zk_max_packet_bytes;
+  o.four_letter_words = cfg.four_letter_words;
   o.data_dir = cfg.data_dir;
   o.max_connections = cfg.max_connections;
   o.db.tick_ms = cfg.tick_ms;
@@ -185,7 +194,8 @@ int run(caf::actor_system& sys, const server_config& cfg, sigset_t& signals) {
   if (!srv)
     return 1; // start() logged why
   if (!cfg.ready_file.empty()) {
-    std::ofstream(cfg.ready_file + ".tmp") << srv->port << "\n";
+    // The native port, then the ZooKeeper port (-1: off).
+    std::ofstream(cfg.ready_file + ".tmp") << srv->port << "\n" << srv->zk_port << "\n";
     boost::filesystem::rename(cfg.ready_file + ".tmp", cfg.ready_file, ec);
   }
   int sig = 0;

@@ -40,7 +40,7 @@ case "${1:-}" in
     install_missing
     build_all
     mkdir -p "$here/data/standalone"
-    echo "==> starting one corral-server on 127.0.0.1:2281, data in $here/data/standalone"
+    echo "==> starting one corral-server on 127.0.0.1:2281 (native) and 127.0.0.1:2181 (ZooKeeper clients), data in $here/data/standalone"
     exec "$build/corral-server" --corral.data-dir="$here/data/standalone" "${@:2}"
     ;;
   test)

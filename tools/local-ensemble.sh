@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts a local Corral ensemble on 127.0.0.1 and waits; Ctrl-C stops every server it started.
 #   tools/local-ensemble.sh [VOTERS] [OBSERVERS]     default: 3 voters, 0 observers
-# Server i listens for clients on 2280+i and for its peers on 2890+i; its data and log live under
+# Server i listens for native clients on 2280+i, for ZooKeeper clients on 2180+i (2181, 2182, ...)
+# and for its peers on 2890+i; its data and log live under
 # ./data/server-i/. Environment: CORRAL_BIN (build directory), CORRAL_DATA (data root).
 set -euo pipefail
 voters="${1:-3}"
@@ -17,6 +18,7 @@ fi
 
 ensemble=""
 servers=""
+zkservers=""
 for ((i = 1; i <= total; i++)); do
   role=""
   if ((i > voters)); then role=":observer"; fi
@@ -38,14 +40,17 @@ for ((i = 1; i <= total; i++)); do
   dir="$data/server-$i"
   mkdir -p "$dir"
   "$bin/corral-server" --corral.server-id="$i" --corral.ensemble="$ensemble" --corral.data-dir="$dir" \
+    --corral.zk-port="$((2180 + i))" --corral.four-letter-words="srvr,ruok,stat,mntr,conf,isro" \
     --corral.log-file="$dir/server.log" &
   pids+=($!)
   kind=voter
   if ((i > voters)); then kind=observer; fi
-  echo "server $i ($kind): clients 127.0.0.1:$((2280 + i)), log $dir/server.log"
+  echo "server $i ($kind): clients 127.0.0.1:$((2280 + i)), ZooKeeper clients 127.0.0.1:$((2180 + i)), log $dir/server.log"
+  zkservers+="${zkservers:+,}127.0.0.1:$((2180 + i))"
 done
 echo
 echo "connect with: $bin/corral-cli --server $servers"
+echo "         or:  zkCli.sh -server $zkservers"
 echo "stop with Ctrl-C"
 wait -n "${pids[@]}" || true
 echo "a server exited; see its log. Stopping the others." >&2

@@ -5,7 +5,9 @@
 //  - client_listener: the broker that accepts native-protocol connections, frames and decodes them.
 #pragma once
 
+#include <chrono>
 #include <map>
+#include <set>
 #include <memory>
 #include <random>
 #include <deque>
@@ -18,6 +20,7 @@
 #include "core/zab.hpp"
 #include "persistence/log.hpp"
 #include "persistence/snapshot.hpp"
+#include "protocol/four_letter_words.hpp"
 #include "protocol/frame.hpp"
 
 namespace corral::server {
@@ -84,6 +87,7 @@ struct state_machine_state {
   std::unordered_set<session_id> touched; // learner: sessions active since the last report
   std::unordered_map<session_id, opening_session> opening_forwarded; // learner: by session id
   uint64_t next_token = 1;
+  int64_t started_ms = 0;
   static inline const char* name = "state_machine";
 };
 caf::behavior state_machine(caf::stateful_actor<state_machine_state>* self, std::shared_ptr<database> db,
@@ -100,40 +104,71 @@ struct snapshotter_state {
 };
 caf::behavior snapshotter(caf::stateful_actor<snapshotter_state>* self, std::string dir, bool sync);
 
+// How a client connection speaks: the native Cap'n Proto protocol or ZooKeeper's jute (whose
+// ConnectResponse carries the read-only flag only if the client's ConnectRequest did).
+enum class wire : int32_t { native = 0, jute = 1, jute_without_read_only = 2 };
+
 struct session_state {
   session_id id = 0;
   caf::actor sm;
   caf::actor broker;
   caf::io::connection_handle hdl;
   bool attached = false;
+  wire kind = wire::native;
+  // jute: replies are not self-describing, so each request's shape waits here for its response
+  // (responses come in request order). A reply for an earlier connection is dropped.
+  struct pending_reply {
+    int32_t xid;
+    protocol::jute::reply_shape shape;
+    caf::io::connection_handle hdl;
+  };
+  std::deque<pending_reply> replies;
   static inline const char* name = "session";
 };
 caf::behavior session(caf::stateful_actor<session_state>* self, session_id id, caf::actor sm);
 
 struct connection {
-  explicit connection(size_t max_frame) : reader(max_frame) {}
-  protocol::frame_reader reader;
+  connection(size_t max_frame, size_t max_packet) : reader(max_frame), packets(max_packet) {}
+  wire kind = wire::native;
+  protocol::frame_reader reader;          // native
+  protocol::jute::packet_reader packets;  // jute
   caf::actor session;
   bool opening = false;
-  std::vector<request> queued; // requests that arrived before the session was attached
+  // Requests that arrived before the session was attached.
+  std::vector<std::variant<request, protocol::jute::decoded_request>> queued;
   std::string peer;
   // Backpressure: requests not yet answered (reading stops at the limit), bytes not yet sent.
   size_t in_flight = 0;
   bool halted = false;
   uint64_t unsent = 0;
+  // For the four-letter words: packets in and out, and when each unanswered request arrived.
+  uint64_t received = 0;
+  uint64_t sent_packets = 0;
+  std::deque<std::chrono::steady_clock::time_point> arrivals;
+};
+
+// What the listener serves on its jute port beyond the protocol: four-letter words.
+struct zookeeper_front_end {
+  size_t max_packet = protocol::jute::default_max_packet;
+  std::set<std::string> four_letter_words{"srvr"}; // ZooKeeper's default whitelist; "*" allows all
+  protocol::config_lines conf;                      // what `conf` prints
 };
 
 struct listener_state {
   std::map<caf::io::connection_handle, std::unique_ptr<connection>> conns;
+  std::set<caf::io::accept_handle> jute_doormen;
+  zookeeper_front_end zk;
   caf::actor sm;
   size_t max_frame = 0;
+  uint64_t received = 0, sent = 0; // packets, all connections
+  int64_t latency_min_ms = 0, latency_max_ms = 0, latency_sum_ms = 0, latency_count = 0;
   size_t max_connections = 0;
   size_t max_in_flight = 1000;         // per connection: stop reading beyond this many unanswered requests
   uint64_t max_unsent = 64ull << 20;   // per connection: a client that reads slower than this is dropped
   static inline const char* name = "client_listener";
 };
 caf::behavior client_listener(caf::io::stateful_broker<listener_state>* self, caf::actor sm,
-                              size_t max_frame, size_t max_connections);
+                              size_t max_frame, size_t max_connections, zookeeper_front_end zk);
 
 // Wall-clock milliseconds: the time txns carry and sessions expire by.
 int64_t wall_now();

@@ -18,6 +18,35 @@ caf::error fail(const std::string& why) {
   return caf::make_error(caf::sec::runtime_error, why);
 }
 
+zookeeper_front_end zookeeper_settings(const server_options& opts) {
+  zookeeper_front_end zk;
+  zk.max_packet = opts.zk_max_packet_bytes;
+  zk.four_letter_words.clear();
+  std::stringstream words(opts.four_letter_words);
+  for (std::string w; std::getline(words, w, ',');) {
+    w.erase(0, w.find_first_not_of(" \t"));
+    w.erase(w.find_last_not_of(" \t") + 1);
+    if (!w.empty())
+      zk.four_letter_words.insert(w);
+  }
+  auto& db = opts.db;
+  zk.conf = {{"clientPort", std::to_string(opts.zk_port)},
+             {"nativeClientPort", std::to_string(opts.port)},
+             {"dataDir", opts.data_dir},
+             {"dataLogDir", opts.data_dir},
+             {"tickTime", std::to_string(db.tick_ms)},
+             {"maxClientCnxns", std::to_string(opts.max_connections)},
+             {"minSessionTimeout", std::to_string(db.min_session_timeout_ms ? db.min_session_timeout_ms : 2 * db.tick_ms)},
+             {"maxSessionTimeout", std::to_string(db.max_session_timeout_ms ? db.max_session_timeout_ms : 20 * db.tick_ms)},
+             {"serverId", std::to_string(opts.server_id)},
+             {"jute.maxbuffer", std::to_string(opts.zk_max_packet_bytes)}};
+  for (auto& m : opts.ensemble)
+    zk.conf.push_back({"server." + std::to_string(m.id), m.host + ":" + std::to_string(m.quorum_port) + ":" +
+                                                          (m.observer ? "observer" : "participant") + ";" +
+                                                          std::to_string(m.client_port)});
+  return zk;
+}
+
 } // namespace
 
 caf::expected<running_server> start(caf::actor_system& sys, const server_options& opts) {
@@ -130,17 +159,34 @@ caf::expected<running_server> start(caf::actor_system& sys, const server_options
   size_t max_frame = opts.max_frame_bytes != 0 ? opts.max_frame_bytes
                                                : static_cast<size_t>(opts.db.max_data_bytes) + 64 * 1024;
   srv.listener = sys.middleman().spawn_broker(client_listener, srv.state_machine, max_frame,
-                                              opts.max_connections);
+                                              opts.max_connections, zookeeper_settings(opts));
   caf::scoped_actor self{sys};
-  caf::error failure;
-  self->request(srv.listener, std::chrono::seconds(10), atoms::open::value, opts.host, opts.port)
-      .receive([&](uint16_t port) { srv.port = port; }, [&](caf::error& e) { failure = std::move(e); });
-  if (failure) {
+  auto listen = [&](uint16_t port, bool zookeeper, const char* option) -> caf::expected<uint16_t> {
+    caf::error failure;
+    uint16_t bound = 0;
+    self->request(srv.listener, std::chrono::seconds(10), atoms::open::value, opts.host, port, zookeeper)
+        .receive([&](uint16_t p) { bound = p; }, [&](caf::error& e) { failure = std::move(e); });
+    if (failure)
+      return fail("cannot listen on " + opts.host + ":" + std::to_string(port) + ": " + sys.render(failure) +
+                  "; is another server running there? choose another --corral." + option);
+    return bound;
+  };
+  auto native = listen(opts.port, false, "port");
+  if (!native) {
     stop(sys, srv);
-    return fail("cannot listen on " + opts.host + ":" + std::to_string(opts.port) + ": " + sys.render(failure) +
-                "; is another server running there? choose another --corral.port");
+    return native.error();
   }
+  srv.port = *native;
   log::info("server", "listening on ", opts.host, ":", srv.port, " (native protocol)");
+  if (opts.zk_port >= 0) {
+    auto zk = listen(static_cast<uint16_t>(opts.zk_port), true, "zk-port (or -1 to turn the ZooKeeper port off)");
+    if (!zk) {
+      stop(sys, srv);
+      return zk.error();
+    }
+    srv.zk_port = *zk;
+    log::info("server", "listening on ", opts.host, ":", srv.zk_port, " (ZooKeeper protocol)");
+  }
   return srv;
 }
 

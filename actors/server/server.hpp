@@ -20,6 +20,10 @@ struct server_options {
   std::string data_dir = "data";
   size_t max_frame_bytes = 0; // 0: max data + 64 KiB
   size_t max_connections = 10000;
+  // ZooKeeper's client protocol (jute), beside the native one.
+  int32_t zk_port = 2181;            // -1: off; 0 picks a free port
+  size_t zk_max_packet_bytes = 0xfffff; // ZooKeeper's jute.maxbuffer default
+  std::string four_letter_words = "srvr"; // ZooKeeper's 4lw.commands.whitelist: comma-separated, or *
   database_options db;
   // Durability.
   bool sync = true;                 // false is unsafe: acknowledged writes can be lost in a crash
@@ -53,6 +57,7 @@ struct running_server {
   caf::actor snapshotter;
   caf::actor transport;
   uint16_t port = 0;
+  int32_t zk_port = -1; // -1: not listening
 };
 
 // Recovers the data directory (refusing to start on corruption, with the reason), then listens.

@@ -7,14 +7,9 @@ namespace {
 
 using self_ptr = caf::stateful_actor<session_state>*;
 
-void write(self_ptr self, protocol::server_message msg) {
+void send_bytes(self_ptr self, std::vector<char> buf, int32_t answers) {
   auto& st = self->state;
-  if (!st.attached)
-    return; // the client re-reads and re-arms its watches when it reconnects
   // The listener counts answered requests to apply backpressure.
-  int32_t answers = std::holds_alternative<response>(msg) ? 1 : 0;
-  std::vector<char> buf;
-  protocol::encode(msg, buf);
   self->send(st.broker, atoms::write::value, st.hdl, std::move(buf), answers);
 }
 
@@ -25,21 +20,78 @@ void close_connection(self_ptr self) {
   st.attached = false;
 }
 
+void write(self_ptr self, protocol::server_message msg) {
+  auto& st = self->state;
+  if (!st.attached)
+    return; // the client re-reads and re-arms its watches when it reconnects
+  int32_t answers = std::holds_alternative<response>(msg) ? 1 : 0;
+  std::vector<char> buf;
+  protocol::encode(msg, buf);
+  send_bytes(self, std::move(buf), answers);
+}
+
+// The shape of the reply to `xid`: the oldest waiting request with that xid (responses come in
+// request order, so it is the front one). False if the request came on an earlier connection.
+bool take_shape(self_ptr self, int32_t xid, protocol::jute::reply_shape& shape) {
+  auto& st = self->state;
+  while (!st.replies.empty()) {
+    auto e = std::move(st.replies.front());
+    st.replies.pop_front();
+    if (e.xid != xid)
+      continue; // its connection went away before the answer: nobody waits for it
+    shape = std::move(e.shape);
+    return st.attached && e.hdl == st.hdl;
+  }
+  return false;
+}
+
+void write_jute_reply(self_ptr self, const response& r) {
+  protocol::jute::reply_shape shape;
+  if (!take_shape(self, r.xid, shape))
+    return;
+  std::vector<char> buf;
+  protocol::jute::encode_reply(r, shape, buf);
+  send_bytes(self, std::move(buf), 1);
+  // ZooKeeper closes the connection after a failed auth (the client goes to AUTH_FAILED).
+  if (shape.op == op_code::auth && r.err != error_code::ok)
+    close_connection(self);
+}
+
+void write_jute_event(self_ptr self, const watch_event& e) {
+  if (!self->state.attached)
+    return;
+  std::vector<char> buf;
+  protocol::jute::encode_event(e, buf);
+  send_bytes(self, std::move(buf), 0);
+}
+
+void write_connected(self_ptr self, protocol::connect_response& resp) {
+  auto& st = self->state;
+  if (st.kind == wire::native) {
+    write(self, std::move(resp));
+    return;
+  }
+  std::vector<char> buf;
+  protocol::jute::encode_connect_response(resp, st.kind == wire::jute, buf);
+  send_bytes(self, std::move(buf), 0);
+}
+
 } // namespace
 
 caf::behavior session(caf::stateful_actor<session_state>* self, session_id id, caf::actor sm) {
   self->state.id = id;
   self->state.sm = sm;
   return {
-      [=](atoms::attach, caf::io::connection_handle hdl, caf::actor broker,
-          protocol::connect_response& resp) {
+      [=](atoms::attach, caf::io::connection_handle hdl, caf::actor broker, protocol::connect_response& resp,
+          int32_t kind) {
         auto& st = self->state;
         if (st.attached && st.hdl != hdl)
           close_connection(self); // the client moved to a new connection before the old one died
         st.hdl = hdl;
         st.broker = broker;
         st.attached = true;
-        write(self, std::move(resp));
+        st.kind = static_cast<wire>(kind);
+        write_connected(self, resp);
       },
       [=](atoms::detach, caf::io::connection_handle hdl) {
         auto& st = self->state;
@@ -49,10 +101,28 @@ caf::behavior session(caf::stateful_actor<session_state>* self, session_id id, c
         self->send(st.sm, atoms::detach::value, st.id);
       },
       [=](request& r) { self->send(self->state.sm, atoms::request::value, self->state.id, std::move(r)); },
-      [=](response& r) { write(self, std::move(r)); },
-      [=](watch_event& e) { write(self, std::move(e)); },
+      [=](protocol::jute::decoded_request& d) {
+        auto& st = self->state;
+        st.replies.push_back({d.req.xid, std::move(d.shape), st.hdl});
+        self->send(st.sm, atoms::request::value, st.id, std::move(d.req));
+      },
+      [=](response& r) {
+        if (self->state.kind == wire::native)
+          write(self, std::move(r));
+        else
+          write_jute_reply(self, r);
+      },
+      [=](watch_event& e) {
+        if (self->state.kind == wire::native)
+          write(self, std::move(e));
+        else
+          write_jute_event(self, e);
+      },
       [=](atoms::expired) {
-        write(self, watch_event{event_type::none, keeper_state::expired, "", 0});
+        // ZooKeeper's server just closes the connection; its client learns of the expiry when it
+        // reconnects. The native client is told.
+        if (self->state.kind == wire::native)
+          write(self, watch_event{event_type::none, keeper_state::expired, "", 0});
         close_connection(self);
         self->quit();
       },

@@ -344,6 +344,30 @@ void on_request(self_ptr self, session_id s, request& r) {
   answer_read(self, s, r);
 }
 
+protocol::server_stats stats_of(self_ptr self) {
+  auto& st = self->state;
+  auto& db = *st.db;
+  protocol::server_stats s;
+  if (st.zab) {
+    auto role = st.zab->current_role();
+    s.mode = role == zab::role::leading ? "leader" : role == zab::role::observing ? "observer" : "follower";
+    s.followers = st.zab->learner_count();
+  }
+  s.serving = st.serving;
+  s.zxid = db.last_applied();
+  s.node_count = db.tree().node_count();
+  s.sessions = db.sessions().size();
+  s.ephemerals = db.tree().ephemeral_count();
+  auto w = db.watches().summary();
+  s.watch_sessions = w.sessions;
+  s.watch_paths = w.paths;
+  s.watches = w.watches;
+  s.data_dir = st.storage.dir;
+  s.data_dir_bytes = persistence::directory_bytes(st.storage.dir);
+  s.uptime_ms = wall_now() - st.started_ms;
+  return s;
+}
+
 caf::result<protocol::connect_response, caf::actor> on_open(self_ptr self, protocol::connect_request& req,
                                                               std::string& peer) {
   auto& st = self->state;
@@ -432,6 +456,7 @@ caf::behavior state_machine(caf::stateful_actor<state_machine_state>* self, std:
   st.log_writer = log_writer;
   st.snapshotter = snapshotter;
   st.last_purge = wall_now();
+  st.started_ms = wall_now();
   // Sessions that survived a restart: their actors wait for the clients to come back.
   for (auto& s : st.db->session_images())
     st.sessions[s.id] = self->spawn<caf::linked>(session, s.id, caf::actor_cast<caf::actor>(self));
@@ -461,6 +486,7 @@ caf::behavior state_machine(caf::stateful_actor<state_machine_state>* self, std:
       [=](atoms::durable, zxid_t z) { on_durable(self, z); },
       [=](atoms::log_failed, std::string& reason, bool fatal) { on_log_failed(self, reason, fatal); },
       [=](atoms::detach, session_id s) { self->state.db->connection_lost(s); },
+      [=](atoms::stats) { return stats_of(self); },
       [=](atoms::tick) {
         run_timers(self);
         self->delayed_send(self, tick, atoms::tick::value);

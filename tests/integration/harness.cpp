@@ -62,6 +62,7 @@ void server_process::start(uint16_t port) {
   fs::remove(ready);
   std::vector<std::string> args{CORRAL_SERVER_BIN,
                                 "--corral.port=" + std::to_string(port),
+                                "--corral.zk-port=" + std::to_string(zk_port_),
                                 "--corral.data-dir=" + dir_ + "/data",
                                 "--corral.ready-file=" + ready,
                                 "--corral.log-file=" + dir_ + "/server.log",
@@ -79,7 +80,11 @@ void server_process::start(uint16_t port) {
   bool up = eventually([&] { return fs::exists(ready); }, std::chrono::seconds(15));
   if (!up)
     throw std::runtime_error("corral-server did not start; log:\n" + log());
-  port_ = static_cast<uint16_t>(std::stoi(slurp(ready)));
+  std::istringstream ports(slurp(ready));
+  int native = 0, zk = -1;
+  ports >> native >> zk;
+  port_ = static_cast<uint16_t>(native);
+  zk_port_ = zk;
 }
 
 std::string server_process::log() const { return slurp(dir_ + "/server.log"); }

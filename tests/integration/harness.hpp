@@ -25,6 +25,9 @@ public:
 
   uint16_t port() const { return port_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  // The ZooKeeper-protocol port (a free one, kept across restarts).
+  int32_t zk_port() const { return zk_port_; }
+  std::string zk_address() const { return "127.0.0.1:" + std::to_string(zk_port_); }
   const std::string& dir() const { return dir_; }
   std::string log() const;
   void kill9();
@@ -41,6 +44,7 @@ private:
   std::vector<std::string> extra_;
   std::string dir_;
   uint16_t port_ = 0;
+  int32_t zk_port_ = 0;
   pid_t pid_ = -1;
 };
 

@@ -76,12 +76,13 @@ TEST(codec, every_request_kind_keeps_its_type) {
       get_ephemerals_request{"/p"},
       get_all_children_number_request{"/a"},
       add_watch_request{"/a", add_watch_mode::persistent_recursive},
-      remove_watches_request{"/a", watcher_type::children},
+      remove_watches_request{"/a", watcher_type::children, true},
       set_watches_request{9, {"/d"}, {"/e"}, {"/c"}, {"/p"}, {"/r"}},
       auth_request{"digest", "u:p"},
       who_am_i_request{},
       ping_request{},
       close_request{},
+      reconfig_request{},
   };
   ASSERT_EQ(bodies.size(), std::variant_size_v<request_body>);
   for (auto& b : bodies) {
@@ -94,6 +95,7 @@ TEST(codec, every_request_kind_keeps_its_type) {
   auto sw = std::get<set_watches_request>(round_trip(request{1, bodies[16]}).body);
   EXPECT_EQ(sw.relative_zxid, 9);
   EXPECT_EQ(sw.persistent_recursive, std::vector<std::string>{"/r"});
+  EXPECT_TRUE(std::get<remove_watches_request>(round_trip(request{1, bodies[15]}).body).check_only);
 }
 
 TEST(codec, server_messages_round_trip) {
