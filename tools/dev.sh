@@ -7,7 +7,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${CORRAL_BUILD_DIR:-$here/build}"
 
 packages=(build-essential cmake ninja-build pkg-config libcaf-dev capnproto libcapnp-dev
-          libboost-filesystem-dev libgtest-dev libreadline-dev)
+          libboost-filesystem-dev libgtest-dev libreadline-dev libzookeeper-mt-dev)
 
 install_missing() {
   local missing=()

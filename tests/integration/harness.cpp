@@ -77,9 +77,13 @@ void server_process::start(uint16_t port) {
     execv(argv[0], argv.data());
     _exit(127);
   }
-  bool up = eventually([&] { return fs::exists(ready); }, std::chrono::seconds(15));
-  if (!up)
+  bool exited = false;
+  bool up = eventually([&] { return fs::exists(ready) || (exited = waitpid(pid_, nullptr, WNOHANG) == pid_); },
+                       std::chrono::seconds(15));
+  if (!up || exited) {
+    pid_ = -1;
     throw std::runtime_error("corral-server did not start; log:\n" + log());
+  }
   std::istringstream ports(slurp(ready));
   int native = 0, zk = -1;
   ports >> native >> zk;
