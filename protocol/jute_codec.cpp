@@ -429,6 +429,7 @@ void write_reply_body(writer& w, const response& r, const reply_shape& shape) {
         }
       break;
     }
+    case op_code::add_watch: w.i32(0); break; // ZooKeeper answers addWatch with ErrorResponse(0)
     default: break; // delete, check, watches, ping, auth, closeSession: the header says it all
   }
 }

@@ -8,10 +8,13 @@ build="${CORRAL_BUILD_DIR:-$here/build}"
 
 packages=(build-essential cmake ninja-build pkg-config libcaf-dev capnproto libcapnp-dev
           libboost-filesystem-dev libgtest-dev libreadline-dev libzookeeper-mt-dev)
+# Only the tests need these: Apache ZooKeeper's server and zkCli.sh (Java), the reference that the
+# compatibility tests compare Corral with.
+test_packages=(zookeeper)
 
 install_missing() {
   local missing=()
-  for p in "${packages[@]}"; do
+  for p in "${packages[@]}" "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   if ((${#missing[@]})); then
@@ -44,7 +47,7 @@ case "${1:-}" in
     exec "$build/corral-server" --corral.data-dir="$here/data/standalone" "${@:2}"
     ;;
   test)
-    install_missing
+    install_missing "${test_packages[@]}"
     build_all
     echo "==> running tests"
     cd "$build"

@@ -15,6 +15,7 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <sys/prctl.h>
 #include <stdexcept>
 
 #include <boost/filesystem.hpp>
@@ -70,6 +71,7 @@ void server_process::start(uint16_t port) {
   args.insert(args.end(), extra_.begin(), extra_.end());
   pid_ = fork();
   if (pid_ == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL); // no server outlives a test process that crashed
     std::vector<char*> argv;
     for (auto& a : args)
       argv.push_back(const_cast<char*>(a.c_str()));

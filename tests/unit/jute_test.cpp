@@ -234,6 +234,13 @@ TEST(jute, replies_match_zookeeper_byte_for_byte) {
   out.clear();
   jute::encode_reply(w, {op_code::who_am_i, {}}, out);
   EXPECT_EQ(hex(out, 4), "00000009000000000000002b00000000" "00000001000000026970000000093132372e302e302e31");
+  // addWatch: a body of one int 0 (an ErrorResponse), which Java clients read.
+  response aw;
+  aw.xid = 2;
+  aw.zxid = 0x3a;
+  out.clear();
+  jute::encode_reply(aw, {op_code::add_watch, {}}, out);
+  EXPECT_EQ(hex(out, 4), "00000002000000000000003a0000000000000000");
   // auth: zxid 0 in the header, as ZooKeeper sends.
   response a;
   a.xid = jute::auth_xid;
