@@ -24,70 +24,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
-struct ensemble {
-  // `voters` servers start now; `observers` more are named in the configuration (with higher ids, so
-  // they connect to the voters) and start when add_observer() is called.
-  explicit ensemble(int voters, int observers = 0, std::vector<std::string> extra = {}) : extra_(std::move(extra)) {
-    list_ = "[";
-    for (int i = 1; i <= voters + observers; ++i) {
-      client_ports.push_back(free_port());
-      quorum_ports.push_back(free_port());
-      list_ += (i > 1 ? "," : "") + std::string("\"") + std::to_string(i) + "=127.0.0.1:" +
-               std::to_string(client_ports.back()) + ":" + std::to_string(quorum_ports.back()) +
-               (i > voters ? ":observer" : "") + "\"";
-    }
-    list_ += "]";
-    for (int i = 1; i <= voters; ++i)
-      start(i);
-  }
-  void start(int id) {
-    std::vector<std::string> args{"--corral.server-id=" + std::to_string(id), "--corral.ensemble=" + list_,
-                                  "--corral.zab-tick-ms=50"};
-    args.insert(args.end(), extra_.begin(), extra_.end());
-    servers.push_back(std::make_unique<server_process>(args));
-  }
-  std::string list_;
-  std::vector<std::string> extra_;
-  std::string address(int i) const { return "127.0.0.1:" + std::to_string(client_ports[static_cast<size_t>(i)]); }
-  std::vector<std::string> all() const {
-    std::vector<std::string> out;
-    for (size_t i = 0; i < client_ports.size(); ++i)
-      out.push_back(address(static_cast<int>(i)));
-    return out;
-  }
-  // The index of the server whose log says it leads the newest epoch (-1 if none yet).
-  int leader() const {
-    int best = -1;
-    size_t best_at = 0;
-    for (size_t i = 0; i < servers.size(); ++i) {
-      if (servers[i]->pid() <= 0)
-        continue;
-      auto log = servers[i]->log();
-      auto at = log.rfind("serving as leader");
-      auto lost = log.rfind("not serving");
-      if (at != std::string::npos && (lost == std::string::npos || lost < at) && (best < 0 || at > best_at)) {
-        best = static_cast<int>(i);
-        best_at = at;
-      }
-    }
-    return best;
-  }
-  std::vector<uint16_t> client_ports, quorum_ports;
-  std::vector<std::unique_ptr<server_process>> servers;
-};
-
 client::client_options to(std::vector<std::string> servers, int32_t request_timeout_ms = 10000) {
   client::client_options o;
   o.servers = std::move(servers);
@@ -99,7 +35,7 @@ client::client_options to(std::vector<std::string> servers, int32_t request_time
 } // namespace
 
 TEST(ensemble, writes_through_any_server_are_read_everywhere) {
-  ensemble e(3);
+  local_ensemble e(3);
   for (int i = 0; i < 3; ++i) {
     client::blocking_client c(to({e.address(i)}));
     ASSERT_TRUE(c.wait_connected(10s)) << "server " << i + 1 << " never served";
@@ -128,7 +64,7 @@ TEST(ensemble, writes_through_any_server_are_read_everywhere) {
 }
 
 TEST(ensemble, killing_the_leader_under_load_loses_no_acknowledged_write) {
-  ensemble e(3);
+  local_ensemble e(3);
   ASSERT_TRUE(eventually([&] { return e.leader() >= 0; }, 10s));
   std::mutex mtx;
   std::vector<std::string> acked;
@@ -202,7 +138,7 @@ TEST(ensemble, killing_the_leader_under_load_loses_no_acknowledged_write) {
 }
 
 TEST(ensemble, no_write_is_acknowledged_without_a_majority) {
-  ensemble e(3);
+  local_ensemble e(3);
   client::blocking_client c(to({e.address(0)}, 2000));
   ASSERT_TRUE(c.wait_connected(10s));
   ASSERT_TRUE(c.create("/before", "").ok());
@@ -217,7 +153,7 @@ TEST(ensemble, no_write_is_acknowledged_without_a_majority) {
 }
 
 TEST(ensemble, an_observer_started_later_serves_reads_and_never_counts_for_the_quorum) {
-  ensemble e(3, 1);
+  local_ensemble e(3, 1);
   client::blocking_client writer(to({e.address(0)}));
   ASSERT_TRUE(writer.wait_connected(10s));
   for (int i = 0; i < 50; ++i)
@@ -254,7 +190,7 @@ TEST(ensemble, an_observer_started_later_serves_reads_and_never_counts_for_the_q
 }
 
 TEST(ensemble, five_servers_survive_two_failures) {
-  ensemble e(5);
+  local_ensemble e(5);
   client::blocking_client c(to(e.all(), 3000));
   ASSERT_TRUE(c.wait_connected(10s));
   ASSERT_TRUE(c.create("/five", "").ok());
@@ -269,7 +205,7 @@ TEST(ensemble, five_servers_survive_two_failures) {
 }
 
 TEST(ensemble, a_follower_that_missed_more_than_a_snapshot_catches_up_by_snap) {
-  ensemble e(3, 0, {"--corral.snap-count=100"});
+  local_ensemble e(3, 0, {"--corral.snap-count=100"});
   client::blocking_client c(to({e.address(0)}));
   ASSERT_TRUE(c.wait_connected(10s));
   ASSERT_TRUE(eventually([&] { return e.leader() >= 0; }, 10s));
@@ -289,7 +225,7 @@ TEST(ensemble, a_follower_that_missed_more_than_a_snapshot_catches_up_by_snap) {
 }
 
 TEST(ensemble, pipelined_writes_and_reads_through_a_follower_keep_session_order) {
-  ensemble e(3);
+  local_ensemble e(3);
   ASSERT_TRUE(eventually([&] { return e.leader() >= 0; }, 10s));
   int follower = (e.leader() + 1) % 3;
   {
@@ -320,7 +256,7 @@ TEST(ensemble, pipelined_writes_and_reads_through_a_follower_keep_session_order)
 }
 
 TEST(ensemble, a_server_with_an_uncommitted_tail_is_truncated_when_it_returns) {
-  ensemble e(3);
+  local_ensemble e(3);
   ASSERT_TRUE(eventually([&] { return e.leader() >= 0; }, 10s));
   auto old = static_cast<size_t>(e.leader());
   {
@@ -358,7 +294,7 @@ TEST(ensemble, a_server_with_an_uncommitted_tail_is_truncated_when_it_returns) {
 }
 
 TEST(ensemble, a_followers_session_identities_travel_with_its_forwarded_writes) {
-  ensemble e(3);
+  local_ensemble e(3);
   ASSERT_TRUE(eventually([&] { return e.leader() >= 0; }, 10s));
   int follower = (e.leader() + 1) % 3;
   client::blocking_client alice(to({e.address(follower)}));

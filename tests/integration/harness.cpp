@@ -374,3 +374,78 @@ cli_result run_tool(const std::string& binary, const std::vector<std::string>& a
 }
 
 } // namespace corral::test
+
+namespace corral::test {
+
+// ---- local_ensemble ----------------------------------------------------------------------------
+
+uint16_t free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+local_ensemble::local_ensemble(int voters, int observers, std::vector<std::string> extra) : extra_(std::move(extra)) {
+  list_ = "[";
+  for (int i = 1; i <= voters + observers; ++i) {
+    client_ports.push_back(free_port());
+    quorum_ports.push_back(free_port());
+    list_ += (i > 1 ? "," : "") + std::string("\"") + std::to_string(i) + "=127.0.0.1:" +
+             std::to_string(client_ports.back()) + ":" + std::to_string(quorum_ports.back()) +
+             (i > voters ? ":observer" : "") + "\"";
+  }
+  list_ += "]";
+  for (int i = 1; i <= voters; ++i)
+    start(i);
+}
+
+void local_ensemble::start(int id) {
+  std::vector<std::string> args{"--corral.server-id=" + std::to_string(id), "--corral.ensemble=" + list_,
+                                "--corral.zab-tick-ms=50"};
+  args.insert(args.end(), extra_.begin(), extra_.end());
+  servers.push_back(std::make_unique<server_process>(args));
+}
+
+std::string local_ensemble::address(int i) const {
+  return "127.0.0.1:" + std::to_string(client_ports[static_cast<size_t>(i)]);
+}
+
+std::vector<std::string> local_ensemble::all() const {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < client_ports.size(); ++i)
+    out.push_back(address(static_cast<int>(i)));
+  return out;
+}
+
+std::string local_ensemble::zk_connect_string() const {
+  std::string out;
+  for (auto& s : servers)
+    if (s->pid() > 0)
+      out += (out.empty() ? "" : ",") + s->zk_address();
+  return out;
+}
+
+int local_ensemble::leader() const {
+  int best = -1;
+  size_t best_at = 0;
+  for (size_t i = 0; i < servers.size(); ++i) {
+    if (servers[i]->pid() <= 0)
+      continue;
+    auto log = servers[i]->log();
+    auto at = log.rfind("serving as leader");
+    auto lost = log.rfind("not serving");
+    if (at != std::string::npos && (lost == std::string::npos || lost < at) && (best < 0 || at > best_at)) {
+      best = static_cast<int>(i);
+      best_at = at;
+    }
+  }
+  return best;
+}
+
+} // namespace corral::test

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <optional>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -100,6 +101,29 @@ cli_result run_cli(const std::vector<std::string>& args, const std::string& inpu
 // Runs any of the project's tools (corral-logdump, ...) the same way.
 cli_result run_tool(const std::string& binary, const std::vector<std::string>& args, const std::string& input = "",
                     int line_delay_ms = 0);
+
+// A port that was free a moment ago (for configurations that must name ports up front).
+uint16_t free_port();
+
+// A local ensemble of corral-server processes on 127.0.0.1.
+struct local_ensemble {
+  // `voters` servers start now; `observers` more are named in the configuration (with higher ids, so
+  // they connect to the voters) and start when start(id) is called.
+  explicit local_ensemble(int voters, int observers = 0, std::vector<std::string> extra = {});
+  void start(int id);
+  // The native-protocol address of server i (0-based), and all of them.
+  std::string address(int i) const;
+  std::vector<std::string> all() const;
+  // The ZooKeeper-protocol addresses of the running servers, comma-separated (a connect string).
+  std::string zk_connect_string() const;
+  // The index of the server whose log says it leads the newest epoch (-1 if none yet).
+  int leader() const;
+
+  std::string list_;
+  std::vector<std::string> extra_;
+  std::vector<uint16_t> client_ports, quorum_ports;
+  std::vector<std::unique_ptr<server_process>> servers;
+};
 
 // Polls `pred` every 10 ms until it holds or `timeout` passes.
 template <class Pred>

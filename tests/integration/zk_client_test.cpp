@@ -17,11 +17,13 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "harness.hpp"
+#include "protocol/jute_codec.hpp"
 
 using namespace std::chrono_literals;
 using corral::test::server_process;
@@ -428,4 +430,119 @@ TEST_F(zk_client_test, oversize_and_garbage_close_only_that_connection) {
   ::close(fd);
   EXPECT_EQ(zoo_set(c.h(), "/big", "ok", 2, -1), ZOK);
   EXPECT_NE(server.log().find("ConnectRequest"), std::string::npos);
+}
+
+TEST_F(zk_client_test, watches_are_rearmed_after_a_reconnect) {
+  // The client reaches the server through a proxy that drops its connection; on reconnecting it
+  // sends setWatches with the last zxid it saw, and a change made meanwhile fires at once.
+  corral::test::tcp_proxy proxy(static_cast<uint16_t>(server.zk_port()));
+  zk_client c(proxy.address());
+  ASSERT_TRUE(c.wait_state(ZOO_CONNECTED_STATE));
+  zk_client writer(hosts());
+  ASSERT_TRUE(writer.wait_state(ZOO_CONNECTED_STATE));
+  ASSERT_EQ(zoo_create(writer.h(), "/rearm", "a", 1, &ZOO_OPEN_ACL_UNSAFE, 0, nullptr, 0), ZOK);
+  ASSERT_EQ(zoo_create(writer.h(), "/kept", "a", 1, &ZOO_OPEN_ACL_UNSAFE, 0, nullptr, 0), ZOK);
+  Stat st{};
+  ASSERT_EQ(zoo_exists(c.h(), "/rearm", 1, &st), ZOK);
+  ASSERT_EQ(zoo_exists(c.h(), "/kept", 1, &st), ZOK);
+  proxy.cut();
+  ASSERT_EQ(zoo_set(writer.h(), "/rearm", "b", 1, -1), ZOK); // while c is away
+  EXPECT_TRUE(c.wait_node_event(ZOO_CHANGED_EVENT, "/rearm", 10s));
+  // The other watch was re-armed, not fired, and still works.
+  EXPECT_FALSE(c.wait_node_event(ZOO_CHANGED_EVENT, "/kept", 200ms));
+  ASSERT_EQ(zoo_set(writer.h(), "/kept", "b", 1, -1), ZOK);
+  EXPECT_TRUE(c.wait_node_event(ZOO_CHANGED_EVENT, "/kept"));
+}
+
+TEST_F(zk_client_test, a_client_ahead_of_the_server_is_refused_without_a_word) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(server.zk_port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  corral::protocol::connect_request req;
+  req.last_zxid_seen = int64_t{1} << 40; // a zxid this server has not reached
+  req.timeout_ms = 10000;
+  req.password = std::string(16, '\0');
+  std::vector<char> out;
+  corral::protocol::jute::encode_connect_request(req, true, out);
+  ASSERT_EQ(::write(fd, out.data(), out.size()), static_cast<ssize_t>(out.size()));
+  char b[64];
+  EXPECT_EQ(::read(fd, b, sizeof b), 0); // closed, as ZooKeeper does; the client tries another server
+  ::close(fd);
+  EXPECT_NE(server.log().find("client has seen zxid"), std::string::npos);
+}
+
+TEST_F(zk_client_test, random_and_mutated_packets_close_their_connection_and_nothing_else) {
+  zk_client c(hosts());
+  ASSERT_TRUE(c.wait_state(ZOO_CONNECTED_STATE));
+  ASSERT_EQ(zoo_create(c.h(), "/steady", "", 0, &ZOO_OPEN_ACL_UNSAFE, 0, nullptr, 0), ZOK);
+  // A valid handshake followed by a request, then mutated at random.
+  std::vector<char> valid;
+  corral::protocol::connect_request req;
+  req.timeout_ms = 10000;
+  req.password = std::string(16, '\0');
+  corral::protocol::jute::encode_connect_request(req, true, valid);
+  corral::protocol::jute::encode_request({1, corral::create_request{"/f", "d", {{31, "world", "anyone"}},
+                                                                    corral::create_mode::persistent, -1}},
+                                         {corral::op_code::create, {}}, valid);
+  std::mt19937 rng(7);
+  for (int i = 0; i < 200; ++i) {
+    std::vector<char> bytes = valid;
+    if (i % 3 == 0) {
+      bytes.resize(rng() % 96);
+      for (auto& ch : bytes)
+        ch = static_cast<char>(rng());
+    } else {
+      for (int k = 0; k < 3; ++k)
+        bytes[rng() % bytes.size()] = static_cast<char>(rng());
+    }
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    timeval limit{2, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(server.zk_port()));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    (void)::write(fd, bytes.data(), bytes.size());
+    ::shutdown(fd, SHUT_WR);
+    char b[4096];
+    while (::read(fd, b, sizeof b) > 0) {
+    }
+    ::close(fd);
+  }
+  // Every other session carries on.
+  EXPECT_EQ(zoo_set(c.h(), "/steady", "still", 5, -1), ZOK);
+  EXPECT_EQ(get(c.h(), "/steady"), "still");
+}
+
+TEST(zk_client_ensemble, the_c_client_fails_over_and_keeps_its_session) {
+  corral::test::local_ensemble e(3);
+  zk_client c(e.zk_connect_string(), 6000);
+  ASSERT_TRUE(c.wait_state(ZOO_CONNECTED_STATE, 20s));
+  ASSERT_EQ(zoo_create(c.h(), "/member", "", 0, &ZOO_OPEN_ACL_UNSAFE, ZOO_EPHEMERAL, nullptr, 0), ZOK);
+  auto session = zoo_client_id(c.h())->client_id;
+  // Kill the server this client is connected to.
+  sockaddr_storage where{};
+  socklen_t len = sizeof where;
+  ASSERT_NE(zookeeper_get_connected_host(c.h(), reinterpret_cast<sockaddr*>(&where), &len), nullptr);
+  auto port = ntohs(reinterpret_cast<sockaddr_in*>(&where)->sin_port);
+  bool killed = false;
+  for (auto& s : e.servers)
+    if (s->zk_port() == port) {
+      s->kill9();
+      killed = true;
+    }
+  ASSERT_TRUE(killed);
+  ASSERT_TRUE(c.wait_state(ZOO_CONNECTED_STATE, 20s));
+  EXPECT_EQ(zoo_client_id(c.h())->client_id, session);
+  // Writes go through (after a new leader, if the old one died), and the ephemeral is still there.
+  EXPECT_TRUE(corral::test::eventually([&] {
+    return zoo_create(c.h(), "/after", "", 0, &ZOO_OPEN_ACL_UNSAFE, 0, nullptr, 0) == ZOK;
+  }, 20s));
+  Stat st{};
+  ASSERT_EQ(zoo_exists(c.h(), "/member", 0, &st), ZOK);
+  EXPECT_EQ(st.ephemeralOwner, session);
 }

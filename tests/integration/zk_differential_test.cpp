@@ -30,23 +30,12 @@
 using namespace std::chrono_literals;
 namespace fs = boost::filesystem;
 using corral::test::eventually;
+using corral::test::free_port;
 using corral::test::server_process;
 
 namespace {
 
 const char* zk_home = "/usr/share/zookeeper/bin";
-
-uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 // Sends a four-letter word and returns the answer ("" if nobody listens).
 std::string four_letters(uint16_t port, const std::string& word) {
