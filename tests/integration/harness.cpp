@@ -33,6 +33,8 @@ std::string slurp(const std::string& path) {
   return ss.str();
 }
 
+} // namespace
+
 int connect_to(uint16_t port) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
@@ -48,7 +50,6 @@ int connect_to(uint16_t port) {
   return fd;
 }
 
-} // namespace
 
 // ---- server_process ----------------------------------------------------------------------------
 

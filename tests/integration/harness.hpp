@@ -102,6 +102,9 @@ cli_result run_cli(const std::vector<std::string>& args, const std::string& inpu
 cli_result run_tool(const std::string& binary, const std::vector<std::string>& args, const std::string& input = "",
                     int line_delay_ms = 0);
 
+// A blocking TCP connection to 127.0.0.1:port (TCP_NODELAY); throws if nobody listens.
+int connect_to(uint16_t port);
+
 // A port that was free a moment ago (for configurations that must name ports up front).
 uint16_t free_port();
 

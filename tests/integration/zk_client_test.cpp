@@ -417,12 +417,7 @@ TEST_F(zk_client_test, oversize_and_garbage_close_only_that_connection) {
   ASSERT_TRUE(c.wait_state(ZOO_CONNECTED_STATE));
   EXPECT_EQ(get(c.h(), "/big").size(), fits.size());
   // Garbage on a fresh connection: closed with a reason in the log; others keep working.
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(server.zk_port()));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  int fd = corral::test::connect_to(static_cast<uint16_t>(server.zk_port()));
   const char junk[] = "\x00\x00\x00\x08garbage!\x00\x00\x00\x02zz";
   ASSERT_GT(::write(fd, junk, sizeof junk - 1), 0);
   char b[16];
@@ -455,12 +450,7 @@ TEST_F(zk_client_test, watches_are_rearmed_after_a_reconnect) {
 }
 
 TEST_F(zk_client_test, a_client_ahead_of_the_server_is_refused_without_a_word) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(server.zk_port()));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  int fd = corral::test::connect_to(static_cast<uint16_t>(server.zk_port()));
   corral::protocol::connect_request req;
   req.last_zxid_seen = int64_t{1} << 40; // a zxid this server has not reached
   req.timeout_ms = 10000;
@@ -498,14 +488,9 @@ TEST_F(zk_client_test, random_and_mutated_packets_close_their_connection_and_not
       for (int k = 0; k < 3; ++k)
         bytes[rng() % bytes.size()] = static_cast<char>(rng());
     }
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    int fd = corral::test::connect_to(static_cast<uint16_t>(server.zk_port()));
     timeval limit{2, 0};
     ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(server.zk_port()));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
     (void)::write(fd, bytes.data(), bytes.size());
     ::shutdown(fd, SHUT_WR);
     char b[4096];
