@@ -26,6 +26,7 @@
 #include <thread>
 
 #include "harness.hpp"
+#include "protocol/jute_codec.hpp"
 
 using namespace std::chrono_literals;
 namespace fs = boost::filesystem;
@@ -442,4 +443,149 @@ TEST(zookeeper_differential, four_letter_words_answer_in_zookeepers_layout) {
   EXPECT_NE(four_letters(port, "conf").find("clientPort=" + std::to_string(port)), std::string::npos);
   // Not whitelisted: refused in ZooKeeper's words.
   EXPECT_EQ(four_letters(port, "envi"), "envi is not executed because it is not in the whitelist.\n");
+}
+
+namespace {
+
+// One raw ZooKeeper-protocol connection: the operations that ZooKeeper's C client and zkCli do not
+// send (multiRead, checkWatches, setWatches2, ...), sent as bytes, with every packet the server
+// sends back recorded (header zxids masked: they differ between any two servers).
+class raw_session {
+public:
+  explicit raw_session(uint16_t port) : fd_(corral::test::connect_to(port)) {
+    timeval limit{5, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+    corral::protocol::connect_request req;
+    req.timeout_ms = 10000;
+    req.password = std::string(16, '\0');
+    std::vector<char> out;
+    corral::protocol::jute::encode_connect_request(req, true, out);
+    send_bytes(out);
+    if (read_packet().empty())
+      throw std::runtime_error("no ConnectResponse");
+  }
+  ~raw_session() { ::close(fd_); }
+
+  // Sends a request and reads packets until its reply (events that come first are kept too).
+  std::vector<std::string> call(const corral::request& r, corral::protocol::jute::reply_shape shape) {
+    std::vector<char> out;
+    corral::protocol::jute::encode_request(r, shape, out);
+    send_bytes(out);
+    std::vector<std::string> got;
+    for (;;) {
+      auto p = read_packet();
+      if (p.size() < 16) {
+        got.push_back("(connection closed)");
+        return got;
+      }
+      int32_t xid = static_cast<int32_t>((static_cast<uint32_t>(static_cast<uint8_t>(p[0])) << 24) |
+                                         (static_cast<uint32_t>(static_cast<uint8_t>(p[1])) << 16) |
+                                         (static_cast<uint32_t>(static_cast<uint8_t>(p[2])) << 8) |
+                                         static_cast<uint8_t>(p[3]));
+      if (xid != -1)
+        std::fill(p.begin() + 4, p.begin() + 12, 'Z');
+      got.push_back(p);
+      if (xid == r.xid)
+        return got;
+    }
+  }
+
+private:
+  void send_bytes(const std::vector<char>& b) {
+    if (::write(fd_, b.data(), b.size()) != static_cast<ssize_t>(b.size()))
+      throw std::runtime_error("write failed");
+  }
+  bool read_exact(char* p, size_t n) {
+    while (n > 0) {
+      auto got = ::read(fd_, p, n);
+      if (got <= 0)
+        return false;
+      p += got;
+      n -= static_cast<size_t>(got);
+    }
+    return true;
+  }
+  std::string read_packet() {
+    char len[4];
+    if (!read_exact(len, 4))
+      return {};
+    uint32_t n = (static_cast<uint32_t>(static_cast<uint8_t>(len[0])) << 24) |
+                 (static_cast<uint32_t>(static_cast<uint8_t>(len[1])) << 16) |
+                 (static_cast<uint32_t>(static_cast<uint8_t>(len[2])) << 8) | static_cast<uint8_t>(len[3]);
+    std::string body(n, '\0');
+    if (n > (4u << 20) || !read_exact(body.data(), n))
+      return {};
+    return body;
+  }
+  int fd_;
+};
+
+std::vector<std::string> raw_transcript(uint16_t port) {
+  using namespace corral;
+  using oc = op_code;
+  acl_list open{{perm::all, "world", "anyone"}};
+  raw_session s(port);
+  std::vector<std::string> t;
+  auto call = [&](const request& r, protocol::jute::reply_shape shape) {
+    for (auto& p : s.call(r, shape))
+      t.push_back(std::string(request_name(r.body)) + ": " + p);
+  };
+  call({1, create_request{"/r", "", open, create_mode::persistent, -1}}, {oc::create, {}});
+  call({2, create_request{"/r/a", "", open, create_mode::persistent, -1}}, {oc::create, {}});
+  call({3, create_request{"/r/b", "", open, create_mode::ephemeral, -1}}, {oc::create, {}});
+  call({4, multi_read_request{{get_children_request{"/r", false}, get_data_request{"/missing", false},
+                               get_children_request{"/r/a", false}}}},
+       {oc::multi_read, {oc::get_children, oc::get_data, oc::get_children}});
+  call({5, remove_watches_request{"/r", watcher_type::data, true}}, {oc::check_watches, {}});
+  call({6, get_children_request{"/r", true}}, {oc::get_children, {}});
+  call({7, remove_watches_request{"/r", watcher_type::children, true}}, {oc::check_watches, {}});
+  call({8, remove_watches_request{"/r", watcher_type::data, true}}, {oc::check_watches, {}});
+  call({9, remove_watches_request{"/r", watcher_type::any, false}}, {oc::remove_watches, {}});
+  call({10, get_all_children_number_request{"/r"}}, {oc::get_all_children_number, {}});
+  call({11, get_all_children_number_request{"/nowhere"}}, {oc::get_all_children_number, {}});
+  call({12, get_ephemerals_request{"/r"}}, {oc::get_ephemerals, {}});
+  call({13, get_ephemerals_request{"/x"}}, {oc::get_ephemerals, {}});
+  call({14, who_am_i_request{}}, {oc::who_am_i, {}});
+  // setWatches2: a persistent watch armed on reconnect; a create under /r then fires it.
+  call({protocol::jute::set_watches_xid, set_watches_request{0, {}, {}, {}, {"/r"}, {}}}, {oc::set_watches2, {}});
+  call({15, create_request{"/r/c", "", open, create_mode::persistent, -1}}, {oc::create, {}});
+  call({16, add_watch_request{"/r/a", add_watch_mode::persistent_recursive}}, {oc::add_watch, {}});
+  call({17, delete_request{"/r/a", -1}}, {oc::remove, {}});
+  call({18, sync_request{"/r"}}, {oc::sync, {}});
+  call({protocol::jute::ping_xid, ping_request{}}, {oc::ping, {}});
+  call({19, multi_request{{check_request{"/r", 99}, delete_request{"/r/c", -1}}}}, {oc::multi, {oc::check, oc::remove}});
+  call({20, reconfig_request{}}, {oc::reconfig, {}});
+  call({21, close_request{}}, {oc::close_session, {}});
+  return t;
+}
+
+std::string printable(const std::string& bytes) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (char c : bytes) {
+    auto b = static_cast<uint8_t>(c);
+    if (c == 'Z') {
+      out += "ZZ";
+    } else {
+      out += digits[b >> 4];
+      out += digits[b & 15];
+    }
+  }
+  return out;
+}
+
+} // namespace
+
+TEST(zookeeper_differential, raw_packets_for_the_ops_other_clients_do_not_send) {
+  zookeeper_reference reference;
+  server_process corral_server;
+  auto ref_port = static_cast<uint16_t>(std::stoi(reference.address().substr(10)));
+  auto expected = raw_transcript(ref_port);
+  auto actual = raw_transcript(static_cast<uint16_t>(corral_server.zk_port()));
+  ASSERT_GT(expected.size(), 20u);
+  for (size_t i = 0; i < std::max(expected.size(), actual.size()); ++i) {
+    auto want = i < expected.size() ? expected[i] : "(missing)";
+    auto got = i < actual.size() ? actual[i] : "(missing)";
+    EXPECT_EQ(printable(got), printable(want)) << "packet " << i << ": " << got.substr(0, got.find(':'));
+  }
 }
