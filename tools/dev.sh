@@ -9,8 +9,8 @@ build="${CORRAL_BUILD_DIR:-$here/build}"
 packages=(build-essential cmake ninja-build pkg-config libcaf-dev capnproto libcapnp-dev
           libboost-filesystem-dev libgtest-dev libreadline-dev libzookeeper-mt-dev)
 # Only the tests need these: Apache ZooKeeper's server and zkCli.sh (Java), the reference that the
-# compatibility tests compare Corral with.
-test_packages=(zookeeper)
+# compatibility tests compare Corral with, and kazoo, Python's ZooKeeper client.
+test_packages=(zookeeper python3-kazoo)
 
 install_missing() {
   local missing=()

@@ -531,3 +531,13 @@ TEST(zk_client_ensemble, the_c_client_fails_over_and_keeps_its_session) {
   ASSERT_EQ(zoo_exists(c.h(), "/member", 0, &st), ZOK);
   EXPECT_EQ(st.ephemeralOwner, session);
 }
+
+TEST_F(zk_client_test, kazoo_recipes_work) {
+  // Python's ZooKeeper client (Debian's python3-kazoo) and its recipes: locks, elections, counters,
+  // watches, transactions. The script asserts each step and prints ALL OK at the end.
+  auto r = corral::test::run_tool("/usr/bin/python3", {KAZOO_SCRIPT, hosts()});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("ok: the lock passes to the waiting contender"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("ok: the next candidate leads when the leader leaves"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("ALL OK 20 checks"), std::string::npos) << r.out << r.err;
+}
