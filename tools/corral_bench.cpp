@@ -1,7 +1,7 @@
 // corral-bench: a load generator over the native protocol. S sessions, each keeping N requests in
 // flight, run an op mix over a key space for a duration; prints ops/s and latency percentiles
 // (or JSON with --json). A measurement tool, not a test.
-//   corral-bench --server=127.0.0.1:2281 --sessions=4 --inflight=16 --duration-s=10 \
+//   corral-bench --server=127.0.0.1:2281 --sessions=4 --inflight=16 --duration-s=10
 //                --mix=create:10,set:40,get:40,delete:10 --value-bytes=100 --keys=10000 [--json]
 //   --populate   create every key first (so set/get/delete find them), then run the mix
 #include <algorithm>

@@ -347,8 +347,9 @@ TEST(jute, decoders_survive_random_and_mutated_bytes) {
     } else {
       EXPECT_FALSE(d.error().detail.empty());
     }
-    if (!c.ok())
+    if (!c.ok()) {
       EXPECT_FALSE(c.error().detail.empty());
+    }
   }
   EXPECT_GT(accepted, 0u); // mutations that stay valid are decoded, not rejected wholesale
 }

@@ -23,8 +23,9 @@ protected:
       std::vector<node_image> chunk;
       more = db->tree().visit_after(cursor, 3, chunk);
       count += chunk.size();
-      if (!chunk.empty())
+      if (!chunk.empty()) {
         EXPECT_EQ(w.add(chunk).code, error_code::ok);
+      }
       between();
     }
     EXPECT_EQ(w.finish(snapshot_trailer{db->last_applied(), count, db->tree().digest()}).code, error_code::ok);
