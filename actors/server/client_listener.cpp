@@ -28,6 +28,8 @@ void record_latency(listener_state& st, std::chrono::steady_clock::time_point si
 }
 
 void reply_and_close(self_ptr self, connection_handle hdl, const std::string& text) {
+  if (self->state.conns.count(hdl) == 0)
+    return; // the client did not wait for the answer
   auto& out = self->wr_buf(hdl);
   out.insert(out.end(), text.begin(), text.end());
   self->flush(hdl);
@@ -67,7 +69,6 @@ void attach(self_ptr self, connection_handle hdl, protocol::connect_response& re
   c.queued.clear();
 }
 
-// Handles one decoded frame; false if the connection was closed.
 // Counts a request in; at the limit, stops reading from this client until answers go out.
 void count_request(self_ptr self, connection_handle hdl, connection& c) {
   ++self->state.received;
@@ -107,6 +108,7 @@ bool on_request(self_ptr self, connection_handle hdl, connection& c, Request& re
   return true;
 }
 
+// Handles one decoded native frame; false if the connection was closed.
 bool on_message(self_ptr self, connection_handle hdl, connection& c, protocol::client_message& msg) {
   if (auto* creq = std::get_if<protocol::connect_request>(&msg)) {
     if (c.opening || c.session) {
@@ -120,7 +122,7 @@ bool on_message(self_ptr self, connection_handle hdl, connection& c, protocol::c
 }
 
 // Four-letter words ("ruok", "srvr", ...): answered in text, then the connection closes.
-void four_letter(self_ptr self, connection_handle hdl, connection& c, const std::string& cmd) {
+void four_letter(self_ptr self, connection_handle hdl, const std::string& cmd) {
   auto& allowed = self->state.zk.four_letter_words;
   if (allowed.count("*") == 0 && allowed.count(cmd) == 0) {
     reply_and_close(self, hdl, cmd + " is not executed because it is not in the whitelist.\n");
@@ -160,7 +162,7 @@ void on_jute_data(self_ptr self, caf::io::new_data_msg& m, connection& c) {
       c.received = 1;
       c.halted = true;
       self->halt(m.handle);
-      four_letter(self, m.handle, c, cmd);
+      four_letter(self, m.handle, cmd);
       return;
     }
   }
