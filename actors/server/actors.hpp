@@ -136,7 +136,8 @@ struct connection {
   bool opening = false;
   // Requests that arrived before the session was attached.
   std::vector<std::variant<request, protocol::jute::decoded_request>> queued;
-  std::string peer;
+  std::string peer;       // the client's address: its ip identity for ACLs
+  uint16_t peer_port = 0; // for the four-letter words' connection lists
   // Backpressure: requests not yet answered (reading stops at the limit), bytes not yet sent.
   size_t in_flight = 0;
   bool halted = false;

@@ -143,7 +143,7 @@ void four_letter(self_ptr self, connection_handle hdl, const std::string& cmd) {
   }
   for (auto& [h, x] : st.conns) {
     l.outstanding += x->in_flight;
-    l.connections.push_back({x->peer, x->in_flight, x->received, x->sent_packets});
+    l.connections.push_back({x->peer + ":" + std::to_string(x->peer_port), x->in_flight, x->received, x->sent_packets});
   }
   self->request(st.sm, std::chrono::seconds(5), atoms::stats::value)
       .then([=](protocol::server_stats& s) {
@@ -257,6 +257,7 @@ caf::behavior client_listener(caf::io::stateful_broker<listener_state>* self, ca
         }
         auto c = std::make_unique<connection>(self->state.max_frame, self->state.zk.max_packet);
         c->peer = peer;
+        c->peer_port = self->remote_port(m.handle);
         if (self->state.jute_doormen.count(m.source) > 0)
           c->kind = wire::jute; // until its ConnectRequest says whether it sends the read-only flag
         self->state.conns.emplace(m.handle, std::move(c));
