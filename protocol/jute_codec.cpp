@@ -644,6 +644,17 @@ void encode_request(const request& r, const reply_shape& shape, std::vector<char
       r.body);
 }
 
+result<reply_header> decode_reply_header(const std::string& body) {
+  reader in(body);
+  reply_header h;
+  h.xid = in.i32();
+  h.zxid = in.i64();
+  h.err = static_cast<error_code>(in.i32());
+  if (in.failed())
+    return error_info{error_code::marshalling_error, "ReplyHeader: " + in.reason()};
+  return h;
+}
+
 std::string four_letter_word(int32_t word) {
   static const char* known[] = {"ruok", "srvr", "stat", "mntr", "conf", "cons", "envi", "wchs", "dirs",
                                 "isro", "crst", "srst", "dump", "wchc", "wchp", "gtmk", "stmk", "hash"};

@@ -79,6 +79,13 @@ void encode_event(const watch_event& e, std::vector<char>& out);
 // The other direction, for tests and tools that act as a ZooKeeper client.
 void encode_connect_request(const connect_request& r, bool with_read_only, std::vector<char>& out);
 void encode_request(const request& r, const reply_shape& shape, std::vector<char>& out);
+// A reply's (or notification's) ReplyHeader; MarshallingError if the body is shorter than one.
+struct reply_header {
+  int32_t xid = 0;
+  zxid_t zxid = 0;
+  error_code err = error_code::ok;
+};
+result<reply_header> decode_reply_header(const std::string& body);
 
 // Four-letter words: the first four bytes of a connection read as a big-endian int.
 // Returns the command ("ruok", "srvr", ...) if `word` is one ZooKeeper knows, else "".

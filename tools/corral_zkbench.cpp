@@ -124,26 +124,18 @@ public:
     }
   }
   // Sends `r` and waits for its reply's error code.
-  int32_t call(const request& r, jute::reply_shape shape) {
+  error_code call(const request& r, jute::reply_shape shape) {
     std::vector<char> out;
     jute::encode_request(r, shape, out);
     send(out);
     std::string body;
     while (next(body))
-      if (body.size() >= 16 && xid_of(body) == r.xid)
-        return err_of(body);
+      if (auto h = jute::decode_reply_header(body); h && h->xid == r.xid)
+        return h->err;
     throw std::runtime_error("connection closed");
   }
-  static int32_t xid_of(const std::string& b) { return int_at(b, 0); }
-  static int32_t err_of(const std::string& b) { return int_at(b, 12); }
 
 private:
-  static int32_t int_at(const std::string& b, size_t at) {
-    uint32_t v = 0;
-    for (size_t i = 0; i < 4; ++i)
-      v = (v << 8) | static_cast<uint8_t>(b[at + i]);
-    return static_cast<int32_t>(v);
-  }
   int fd_ = -1;
   jute::packet_reader packets_;
 };
@@ -185,13 +177,16 @@ void run_session(const options& o, const std::string& root, clock_type::time_poi
   fill();
   std::string body;
   while (!sent.empty() && c.next(body)) {
-    if (connection::xid_of(body) < 0)
+    auto h = jute::decode_reply_header(body);
+    if (!h)
+      throw std::runtime_error(h.error().detail);
+    if (h->xid < 0)
       continue; // a notification or a ping
     auto us = std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - sent.front()).count();
     sent.pop_front();
     out.latencies_us.push_back(static_cast<uint32_t>(std::min<int64_t>(us, UINT32_MAX)));
     ++out.ops;
-    if (connection::err_of(body) != 0)
+    if (h->err != error_code::ok)
       ++out.errors;
     if (sent.size() <= static_cast<size_t>(o.inflight) / 2)
       fill();
@@ -217,7 +212,8 @@ int main(int argc, char** argv) {
     connection setup(o);
     acl_list open{{perm::all, "world", "anyone"}};
     int32_t xid = 1;
-    if (setup.call({xid++, create_request{root, "", open, create_mode::persistent, -1}}, {op_code::create, {}}) != 0)
+    if (setup.call({xid++, create_request{root, "", open, create_mode::persistent, -1}}, {op_code::create, {}}) !=
+        error_code::ok)
       throw std::runtime_error("cannot create " + root);
     std::string value(o.value_bytes, 'v');
     if (o.op != "create") {

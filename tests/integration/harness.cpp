@@ -50,6 +50,30 @@ int connect_to(uint16_t port) {
   return fd;
 }
 
+std::string four_letter_word(uint16_t port, const std::string& word) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  timeval limit{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  sockaddr_in local{};
+  socklen_t len = sizeof local;
+  // Polling a port nobody holds yet can connect the socket to itself: that is not an answer.
+  bool connected = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+                   ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) == 0 &&
+                   local.sin_port != addr.sin_port;
+  std::string out;
+  if (connected && ::write(fd, word.data(), word.size()) == static_cast<ssize_t>(word.size())) {
+    char buf[4096];
+    for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;)
+      out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
 
 // ---- server_process ----------------------------------------------------------------------------
 

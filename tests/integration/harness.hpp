@@ -105,6 +105,10 @@ cli_result run_tool(const std::string& binary, const std::vector<std::string>& a
 // A blocking TCP connection to 127.0.0.1:port (TCP_NODELAY); throws if nobody listens.
 int connect_to(uint16_t port);
 
+// Sends a four-letter word ("ruok", "srvr", ...) to 127.0.0.1:port and returns the whole answer
+// ("" if nobody listens there yet).
+std::string four_letter_word(uint16_t port, const std::string& word);
+
 // A port that was free a moment ago (for configurations that must name ports up front).
 uint16_t free_port();
 

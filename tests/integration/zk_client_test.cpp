@@ -503,25 +503,6 @@ TEST_F(zk_client_test, random_and_mutated_packets_close_their_connection_and_not
   EXPECT_EQ(get(c.h(), "/steady"), "still");
 }
 
-namespace {
-
-// srvr over a raw connection (the default whitelist allows it).
-std::string srvr(int32_t port) {
-  int fd = corral::test::connect_to(static_cast<uint16_t>(port));
-  timeval limit{5, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
-  std::string out;
-  if (::write(fd, "srvr", 4) == 4) {
-    char buf[4096];
-    for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;)
-      out.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return out;
-}
-
-} // namespace
-
 TEST(zk_client_ensemble, the_c_client_fails_over_and_keeps_its_session) {
   corral::test::local_ensemble e(3);
   zk_client c(e.zk_connect_string(), 6000);
@@ -529,7 +510,7 @@ TEST(zk_client_ensemble, the_c_client_fails_over_and_keeps_its_session) {
   // srvr tells each server's role, as zkServer.sh status reads it: one leader, two followers.
   int leaders = 0, followers = 0;
   for (auto& s : e.servers) {
-    auto text = srvr(s->zk_port());
+    auto text = corral::test::four_letter_word(static_cast<uint16_t>(s->zk_port()), "srvr");
     leaders += text.find("Mode: leader\n") != std::string::npos ? 1 : 0;
     followers += text.find("Mode: follower\n") != std::string::npos ? 1 : 0;
   }

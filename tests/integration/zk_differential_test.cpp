@@ -31,36 +31,13 @@
 using namespace std::chrono_literals;
 namespace fs = boost::filesystem;
 using corral::test::eventually;
+using corral::test::four_letter_word;
 using corral::test::free_port;
 using corral::test::server_process;
 
 namespace {
 
 const char* zk_home = "/usr/share/zookeeper/bin";
-
-// Sends a four-letter word and returns the answer ("" if nobody listens).
-std::string four_letters(uint16_t port, const std::string& word) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  timeval limit{5, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
-  std::string out;
-  sockaddr_in local{};
-  socklen_t len = sizeof local;
-  bool connected = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-                   ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) == 0 &&
-                   local.sin_port != addr.sin_port; // polling a port nobody holds can connect to itself
-  if (connected && ::write(fd, word.data(), word.size()) == static_cast<ssize_t>(word.size())) {
-    char buf[4096];
-    for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;)
-      out.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return out;
-}
 
 // Apache ZooKeeper 3.8 standalone, from the Debian package, in a temporary directory.
 class zookeeper_reference {
@@ -87,7 +64,7 @@ public:
     }
     ::setpgid(pid_, pid_);
     // ruok answers before the database is loaded; srvr says the mode only once it serves.
-    if (!eventually([&] { return four_letters(port_, "srvr").find("Mode:") != std::string::npos; }, 60s))
+    if (!eventually([&] { return four_letter_word(port_, "srvr").find("Mode:") != std::string::npos; }, 60s))
       throw std::runtime_error("Apache ZooKeeper did not start (is the zookeeper package installed?)");
   }
   ~zookeeper_reference() {
@@ -425,8 +402,8 @@ TEST(zookeeper_differential, four_letter_words_answer_in_zookeepers_layout) {
   zookeeper_reference reference;
   server_process corral_server{{"--corral.four-letter-words=ruok,srvr,stat,mntr,conf,isro,wchs"}};
   auto port = static_cast<uint16_t>(corral_server.zk_port());
-  EXPECT_EQ(four_letters(port, "ruok"), "imok");
-  EXPECT_EQ(four_letters(port, "isro"), "rw");
+  EXPECT_EQ(four_letter_word(port, "ruok"), "imok");
+  EXPECT_EQ(four_letter_word(port, "isro"), "rw");
   // The same lines, in the same order, as ZooKeeper's (values differ).
   auto keys = [](const std::string& text) {
     std::vector<std::string> k;
@@ -436,13 +413,13 @@ TEST(zookeeper_differential, four_letter_words_answer_in_zookeepers_layout) {
     return k;
   };
   auto ref_port = static_cast<uint16_t>(std::stoi(reference.address().substr(10)));
-  EXPECT_EQ(keys(four_letters(port, "srvr")), keys(four_letters(ref_port, "srvr")));
-  EXPECT_NE(four_letters(port, "srvr").find("Mode: standalone"), std::string::npos);
-  EXPECT_EQ(four_letters(port, "wchs"), "0 connections watching 0 paths\nTotal watches:0\n");
-  EXPECT_NE(four_letters(port, "mntr").find("zk_znode_count\t"), std::string::npos);
-  EXPECT_NE(four_letters(port, "conf").find("clientPort=" + std::to_string(port)), std::string::npos);
+  EXPECT_EQ(keys(four_letter_word(port, "srvr")), keys(four_letter_word(ref_port, "srvr")));
+  EXPECT_NE(four_letter_word(port, "srvr").find("Mode: standalone"), std::string::npos);
+  EXPECT_EQ(four_letter_word(port, "wchs"), "0 connections watching 0 paths\nTotal watches:0\n");
+  EXPECT_NE(four_letter_word(port, "mntr").find("zk_znode_count\t"), std::string::npos);
+  EXPECT_NE(four_letter_word(port, "conf").find("clientPort=" + std::to_string(port)), std::string::npos);
   // Not whitelisted: refused in ZooKeeper's words.
-  EXPECT_EQ(four_letters(port, "envi"), "envi is not executed because it is not in the whitelist.\n");
+  EXPECT_EQ(four_letter_word(port, "envi"), "envi is not executed because it is not in the whitelist.\n");
 }
 
 namespace {
@@ -452,7 +429,7 @@ namespace {
 // sends back recorded (header zxids masked: they differ between any two servers).
 class raw_session {
 public:
-  explicit raw_session(uint16_t port) : fd_(corral::test::connect_to(port)) {
+  explicit raw_session(uint16_t port) : fd_(corral::test::connect_to(port)), packets_(4u << 20) {
     timeval limit{5, 0};
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
     corral::protocol::connect_request req;
@@ -461,7 +438,8 @@ public:
     std::vector<char> out;
     corral::protocol::jute::encode_connect_request(req, true, out);
     send_bytes(out);
-    if (read_packet().empty())
+    std::string body;
+    if (!next(body))
       throw std::runtime_error("no ConnectResponse");
   }
   ~raw_session() { ::close(fd_); }
@@ -472,22 +450,19 @@ public:
     corral::protocol::jute::encode_request(r, shape, out);
     send_bytes(out);
     std::vector<std::string> got;
-    for (;;) {
-      auto p = read_packet();
-      if (p.size() < 16) {
-        got.push_back("(connection closed)");
-        return got;
-      }
-      int32_t xid = static_cast<int32_t>((static_cast<uint32_t>(static_cast<uint8_t>(p[0])) << 24) |
-                                         (static_cast<uint32_t>(static_cast<uint8_t>(p[1])) << 16) |
-                                         (static_cast<uint32_t>(static_cast<uint8_t>(p[2])) << 8) |
-                                         static_cast<uint8_t>(p[3]));
-      if (xid != -1)
+    std::string p;
+    while (next(p)) {
+      auto h = corral::protocol::jute::decode_reply_header(p);
+      if (!h)
+        break;
+      if (h->xid != corral::protocol::jute::notification_xid)
         std::fill(p.begin() + 4, p.begin() + 12, 'Z');
       got.push_back(p);
-      if (xid == r.xid)
+      if (h->xid == r.xid)
         return got;
     }
+    got.push_back("(connection closed)");
+    return got;
   }
 
 private:
@@ -495,29 +470,20 @@ private:
     if (::write(fd_, b.data(), b.size()) != static_cast<ssize_t>(b.size()))
       throw std::runtime_error("write failed");
   }
-  bool read_exact(char* p, size_t n) {
-    while (n > 0) {
-      auto got = ::read(fd_, p, n);
-      if (got <= 0)
+  bool next(std::string& body) {
+    for (;;) {
+      auto st = packets_.next(body);
+      if (st != corral::protocol::jute::packet_reader::status::need_more)
+        return st == corral::protocol::jute::packet_reader::status::packet;
+      char buf[65536];
+      auto n = ::read(fd_, buf, sizeof buf);
+      if (n <= 0)
         return false;
-      p += got;
-      n -= static_cast<size_t>(got);
+      packets_.feed(buf, static_cast<size_t>(n));
     }
-    return true;
-  }
-  std::string read_packet() {
-    char len[4];
-    if (!read_exact(len, 4))
-      return {};
-    uint32_t n = (static_cast<uint32_t>(static_cast<uint8_t>(len[0])) << 24) |
-                 (static_cast<uint32_t>(static_cast<uint8_t>(len[1])) << 16) |
-                 (static_cast<uint32_t>(static_cast<uint8_t>(len[2])) << 8) | static_cast<uint8_t>(len[3]);
-    std::string body(n, '\0');
-    if (n > (4u << 20) || !read_exact(body.data(), n))
-      return {};
-    return body;
   }
   int fd_;
+  corral::protocol::jute::packet_reader packets_;
 };
 
 std::vector<std::string> raw_transcript(uint16_t port) {

@@ -250,6 +250,21 @@ TEST(jute, replies_match_zookeeper_byte_for_byte) {
   EXPECT_EQ(hex(out, 4), "fffffffc000000000000000000000000");
 }
 
+TEST(jute, a_reply_header_decodes_from_what_the_encoder_wrote) {
+  response r;
+  r.xid = 77;
+  r.zxid = 0x100000005;
+  r.err = error_code::no_node;
+  std::vector<char> out;
+  jute::encode_reply(r, {op_code::get_data, {}}, out);
+  auto h = jute::decode_reply_header(body_of(out));
+  ASSERT_TRUE(h.ok());
+  EXPECT_EQ(h->xid, 77);
+  EXPECT_EQ(h->zxid, 0x100000005);
+  EXPECT_EQ(h->err, error_code::no_node);
+  EXPECT_FALSE(jute::decode_reply_header(std::string(15, '\0')).ok());
+}
+
 TEST(jute, the_stat_is_68_bytes_in_zookeepers_order) {
   response r;
   r.xid = 1;
