@@ -27,11 +27,13 @@ void record_latency(listener_state& st, std::chrono::steady_clock::time_point si
   ++st.latency_count;
 }
 
-void reply_and_close(self_ptr self, connection_handle hdl, const std::string& text) {
+// Sends `bytes` (may be empty), then closes the connection.
+template <class Bytes>
+void reply_and_close(self_ptr self, connection_handle hdl, const Bytes& bytes) {
   if (self->state.conns.count(hdl) == 0)
     return; // the client did not wait for the answer
   auto& out = self->wr_buf(hdl);
-  out.insert(out.end(), text.begin(), text.end());
+  out.insert(out.end(), bytes.begin(), bytes.end());
   self->flush(hdl);
   self->state.conns.erase(hdl);
   self->close(hdl);
@@ -54,11 +56,7 @@ void attach(self_ptr self, connection_handle hdl, protocol::connect_response& re
       log::info("listener", "closing ZooKeeper connection from ", c.peer, ": ", resp.detail);
     // Otherwise (a client ahead of this server, or a server not serving) ZooKeeper closes the
     // connection without a word, and its client tries the next server.
-    auto& out = self->wr_buf(hdl);
-    out.insert(out.end(), buf.begin(), buf.end());
-    self->flush(hdl);
-    self->state.conns.erase(it);
-    self->close(hdl);
+    reply_and_close(self, hdl, buf);
     return;
   }
   c.session = sess;
@@ -125,11 +123,11 @@ bool on_message(self_ptr self, connection_handle hdl, connection& c, protocol::c
 void four_letter(self_ptr self, connection_handle hdl, const std::string& cmd) {
   auto& allowed = self->state.zk.four_letter_words;
   if (allowed.count("*") == 0 && allowed.count(cmd) == 0) {
-    reply_and_close(self, hdl, cmd + " is not executed because it is not in the whitelist.\n");
+    reply_and_close(self, hdl, std::string(cmd + " is not executed because it is not in the whitelist.\n"));
     return;
   }
-  if (cmd == "ruok") {
-    reply_and_close(self, hdl, "imok");
+  if (cmd == "ruok") { // "is the process up": answered without waiting on the state machine
+    reply_and_close(self, hdl, std::string("imok"));
     return;
   }
   auto& st = self->state;
@@ -149,7 +147,9 @@ void four_letter(self_ptr self, connection_handle hdl, const std::string& cmd) {
       .then([=](protocol::server_stats& s) {
               reply_and_close(self, hdl, protocol::four_letter_text(cmd, s, l, self->state.zk.conf));
             },
-            [=](caf::error&) { reply_and_close(self, hdl, "This ZooKeeper instance is not currently serving requests\n"); });
+            [=](caf::error&) {
+              reply_and_close(self, hdl, std::string("This ZooKeeper instance is not currently serving requests\n"));
+            });
 }
 
 void on_jute_data(self_ptr self, caf::io::new_data_msg& m, connection& c) {
