@@ -363,9 +363,21 @@ protocol::server_stats stats_of(self_ptr self) {
   s.watch_paths = w.paths;
   s.watches = w.watches;
   s.data_dir = st.storage.dir;
-  s.data_dir_bytes = persistence::directory_bytes(st.storage.dir);
   s.uptime_ms = wall_now() - st.started_ms;
   return s;
+}
+
+// The figures above, plus the data directory's size from the snapshotter (it may block on the disk).
+caf::result<protocol::server_stats> on_stats(self_ptr self) {
+  auto rp = self->make_response_promise<protocol::server_stats>();
+  auto s = stats_of(self);
+  self->request(self->state.snapshotter, std::chrono::seconds(4), atoms::stats::value)
+      .then([=](uint64_t bytes) mutable {
+              s.data_dir_bytes = bytes;
+              rp.deliver(s);
+            },
+            [=](caf::error&) mutable { rp.deliver(s); }); // the size stays 0 if the disk is that slow
+  return rp;
 }
 
 caf::result<protocol::connect_response, caf::actor> on_open(self_ptr self, protocol::connect_request& req,
@@ -486,7 +498,7 @@ caf::behavior state_machine(caf::stateful_actor<state_machine_state>* self, std:
       [=](atoms::durable, zxid_t z) { on_durable(self, z); },
       [=](atoms::log_failed, std::string& reason, bool fatal) { on_log_failed(self, reason, fatal); },
       [=](atoms::detach, session_id s) { self->state.db->connection_lost(s); },
-      [=](atoms::stats) { return stats_of(self); },
+      [=](atoms::stats) { return on_stats(self); },
       [=](atoms::tick) {
         run_timers(self);
         self->delayed_send(self, tick, atoms::tick::value);

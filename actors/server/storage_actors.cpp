@@ -2,6 +2,7 @@
 // (spawned detached), because they block on the disk and nothing else may.
 #include "actors/logging.hpp"
 #include "actors/server/actors.hpp"
+#include "persistence/files.hpp"
 #include "persistence/snapshot.hpp"
 
 namespace corral::server {
@@ -86,6 +87,9 @@ caf::behavior snapshotter(caf::stateful_actor<snapshotter_state>* self, std::str
           return "error: " + e.detail;
         return path;
       },
+      // The bytes in the data directory (for the four-letter words): a directory walk, so here and
+      // not on a scheduler thread.
+      [=](atoms::stats) -> uint64_t { return persistence::directory_bytes(self->state.dir); },
       // Keeps the newest `keep` snapshots; answers the oldest kept one's start zxid (the log before
       // it is no longer needed), or -1 if there is none.
       [=](atoms::purge, uint64_t keep) -> caf::result<zxid_t> {

@@ -400,7 +400,7 @@ TEST(zookeeper_differential, zkcli_prints_the_same) {
 
 TEST(zookeeper_differential, four_letter_words_answer_in_zookeepers_layout) {
   zookeeper_reference reference;
-  server_process corral_server{{"--corral.four-letter-words=ruok,srvr,stat,mntr,conf,isro,wchs"}};
+  server_process corral_server{{"--corral.four-letter-words=ruok,srvr,stat,mntr,conf,isro,wchs,dirs"}};
   auto port = static_cast<uint16_t>(corral_server.zk_port());
   EXPECT_EQ(four_letter_word(port, "ruok"), "imok");
   EXPECT_EQ(four_letter_word(port, "isro"), "rw");
@@ -418,6 +418,10 @@ TEST(zookeeper_differential, four_letter_words_answer_in_zookeepers_layout) {
   EXPECT_EQ(four_letter_word(port, "wchs"), "0 connections watching 0 paths\nTotal watches:0\n");
   EXPECT_NE(four_letter_word(port, "mntr").find("zk_znode_count\t"), std::string::npos);
   EXPECT_NE(four_letter_word(port, "conf").find("clientPort=" + std::to_string(port)), std::string::npos);
+  // dirs: the data directory's bytes (the metadata file at least), measured by the snapshotter.
+  auto dirs = four_letter_word(port, "dirs");
+  ASSERT_EQ(dirs.rfind("datadir_size: ", 0), 0u) << dirs;
+  EXPECT_GT(std::stoull(dirs.substr(14)), 0u) << dirs;
   // Not whitelisted: refused in ZooKeeper's words.
   EXPECT_EQ(four_letter_word(port, "envi"), "envi is not executed because it is not in the whitelist.\n");
 }
