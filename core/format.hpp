@@ -34,6 +34,19 @@ inline std::string to_hex(uint64_t v) {
   return buf;
 }
 
+// Bytes as lowercase hex, two digits each ("\x01\xff" -> "01ff"): for dumps and test messages.
+inline std::string hex_bytes(const char* data, size_t size) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  out.reserve(size * 2);
+  for (size_t i = 0; i < size; ++i) {
+    auto b = static_cast<unsigned char>(data[i]);
+    out += digits[b >> 4];
+    out += digits[b & 15];
+  }
+  return out;
+}
+
 // Parses "<prefix><16 hex digits>" (log.0000000000000001, snapshot....); false if it is not that.
 inline bool parse_hex_name(const std::string& name, const std::string& prefix, int64_t& out) {
   if (name.size() != prefix.size() + 16 || name.compare(0, prefix.size(), prefix) != 0)

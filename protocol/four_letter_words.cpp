@@ -1,5 +1,7 @@
 #include "protocol/four_letter_words.hpp"
 
+#include "core/format.hpp"
+
 #include <cstdio>
 #include <cstdlib>
 #include <sstream>
@@ -10,12 +12,6 @@
 namespace corral::protocol {
 
 namespace {
-
-std::string hex(int64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
 
 std::string decimal(double v) {
   char buf[32];
@@ -34,7 +30,7 @@ void summary_tail(std::ostringstream& o, const server_stats& s, const listener_s
     << "Sent: " << l.sent << "\n"
     << "Connections: " << l.connections.size() << "\n"
     << "Outstanding: " << l.outstanding << "\n"
-    << "Zxid: " << hex(s.zxid) << "\n"
+    << "Zxid: " << to_hex(static_cast<uint64_t>(s.zxid)) << "\n"
     << "Mode: " << s.mode << "\n"
     << "Node count: " << s.node_count << "\n";
 }

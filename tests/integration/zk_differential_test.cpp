@@ -25,6 +25,7 @@
 #include <sstream>
 #include <thread>
 
+#include "core/format.hpp"
 #include "harness.hpp"
 #include "protocol/jute_codec.hpp"
 
@@ -529,20 +530,8 @@ std::vector<std::string> raw_transcript(uint16_t port) {
   return t;
 }
 
-std::string printable(const std::string& bytes) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (char c : bytes) {
-    auto b = static_cast<uint8_t>(c);
-    if (c == 'Z') {
-      out += "ZZ";
-    } else {
-      out += digits[b >> 4];
-      out += digits[b & 15];
-    }
-  }
-  return out;
-}
+// The packet in hex; masked zxids read 5a5a... ('Z').
+std::string printable(const std::string& bytes) { return corral::hex_bytes(bytes.data(), bytes.size()); }
 
 } // namespace
 

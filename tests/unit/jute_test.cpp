@@ -5,6 +5,7 @@
 
 #include <random>
 
+#include "core/format.hpp"
 #include "protocol/four_letter_words.hpp"
 #include "protocol/jute_codec.hpp"
 
@@ -14,14 +15,7 @@ using namespace corral::protocol;
 namespace {
 
 std::string hex(const std::vector<char>& v, size_t from = 0) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (size_t i = from; i < v.size(); ++i) {
-    auto b = static_cast<uint8_t>(v[i]);
-    out += digits[b >> 4];
-    out += digits[b & 15];
-  }
-  return out;
+  return from >= v.size() ? std::string() : hex_bytes(v.data() + from, v.size() - from);
 }
 
 // The body of the single packet in `v` (without its length).
