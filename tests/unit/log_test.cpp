@@ -143,11 +143,7 @@ TEST_F(log_format, recovery_refuses_corruption_before_the_tail_and_repair_cuts_i
 }
 
 TEST_F(log_format, a_missing_segment_stops_recovery) {
-  log.reset();
-  persistence::log_options small;
-  small.prealloc_bytes = 4096;
-  small.segment_bytes = 2048; // a few records per segment
-  log = std::make_unique<log_appender>(dir, db_id, small);
+  reopen_log_with_segments(2048); // a few records per segment
   workload(60);
   log.reset();
   auto segs = list_segments(dir);
@@ -226,11 +222,7 @@ TEST_F(log_format, a_failed_write_leaves_the_log_as_it_was) {
 }
 
 TEST_F(log_format, segments_roll_and_purge_keeps_what_snapshots_need) {
-  log.reset();
-  persistence::log_options small;
-  small.prealloc_bytes = 4096;
-  small.segment_bytes = 4096;
-  log = std::make_unique<log_appender>(dir, db_id, small);
+  reopen_log_with_segments(4096); // a few records per segment
   workload(200);
   auto before = list_segments(dir);
   ASSERT_GE(before.size(), 4u);
@@ -244,11 +236,7 @@ TEST_F(log_format, segments_roll_and_purge_keeps_what_snapshots_need) {
 }
 
 TEST_F(log_format, truncate_after_drops_later_txns_across_segments_and_appends_continue) {
-  log.reset();
-  persistence::log_options small;
-  small.prealloc_bytes = 4096;
-  small.segment_bytes = 2048;
-  log = std::make_unique<log_appender>(dir, db_id, small);
+  reopen_log_with_segments(2048); // a few records per segment
   workload(80);
   auto keep = db->last_applied() / 2;
   ASSERT_GE(list_segments(dir).size(), 3u);

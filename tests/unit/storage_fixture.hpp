@@ -31,6 +31,13 @@ protected:
     boost::system::error_code ec;
     boost::filesystem::remove_all(dir, ec);
   }
+  // Reopens the log with segments of `segment_bytes` (small ones roll often).
+  void reopen_log_with_segments(uint64_t segment_bytes) {
+    log.reset();
+    auto o = log_opts();
+    o.segment_bytes = segment_bytes;
+    log = std::make_unique<persistence::log_appender>(dir, db_id, o);
+  }
   virtual persistence::log_options log_opts() {
     persistence::log_options o;
     o.prealloc_bytes = 4096;
