@@ -655,6 +655,22 @@ result<reply_header> decode_reply_header(const std::string& body) {
   return h;
 }
 
+result<connect_response> decode_connect_response(const std::string& body) {
+  reader in(body);
+  connect_response r;
+  in.i32(); // protocolVersion
+  r.timeout_ms = in.i32();
+  r.session = static_cast<session_id>(in.i64());
+  r.password = in.buffer("passwd");
+  if (in.left() > 0)
+    in.boolean(); // readOnly, sent only to clients that sent it
+  if (in.failed())
+    return error_info{error_code::marshalling_error, "ConnectResponse: " + in.reason()};
+  if (r.timeout_ms <= 0)
+    r.err = error_code::session_expired; // how ZooKeeper tells a client that its session is gone
+  return r;
+}
+
 std::string four_letter_word(int32_t word) {
   static const char* known[] = {"ruok", "srvr", "stat", "mntr", "conf", "cons", "envi", "wchs", "dirs",
                                 "isro", "crst", "srst", "dump", "wchc", "wchp", "gtmk", "stmk", "hash"};

@@ -87,6 +87,9 @@ struct reply_header {
 };
 result<reply_header> decode_reply_header(const std::string& body);
 
+// A ConnectResponse; a timeout of 0 (ZooKeeper's "expired") comes back as SessionExpired.
+result<connect_response> decode_connect_response(const std::string& body);
+
 // Four-letter words: the first four bytes of a connection read as a big-endian int.
 // Returns the command ("ruok", "srvr", ...) if `word` is one ZooKeeper knows, else "".
 std::string four_letter_word(int32_t word);

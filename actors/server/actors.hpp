@@ -104,6 +104,20 @@ struct snapshotter_state {
 };
 caf::behavior snapshotter(caf::stateful_actor<snapshotter_state>* self, std::string dir, bool sync);
 
+// Which client connection a message is about. A broker's connection handle is the socket
+// descriptor, which the operating system hands to the next connection as soon as this one closes;
+// the serial is the listener's own count and is never reused. Everything that answers a connection
+// later than it asked (connect, resume, four-letter words, responses, events) carries both, and the
+// listener drops it unless the connection with that handle still has that serial.
+struct client_conn {
+  caf::io::connection_handle hdl;
+  uint64_t serial = 0;
+  friend bool operator==(const client_conn& a, const client_conn& b) {
+    return a.hdl == b.hdl && a.serial == b.serial;
+  }
+  friend bool operator!=(const client_conn& a, const client_conn& b) { return !(a == b); }
+};
+
 // How a client connection speaks: the native Cap'n Proto protocol or ZooKeeper's jute (whose
 // ConnectResponse carries the read-only flag only if the client's ConnectRequest did).
 enum class wire : int32_t { native = 0, jute = 1, jute_without_read_only = 2 };
@@ -112,15 +126,16 @@ struct session_state {
   session_id id = 0;
   caf::actor sm;
   caf::actor broker;
-  caf::io::connection_handle hdl;
+  client_conn conn; // the attached connection (valid while `attached`)
   bool attached = false;
   wire kind = wire::native;
-  // jute: replies are not self-describing, so each request's shape waits here for its response
-  // (responses come in request order). A reply for an earlier connection is dropped.
+  // Each request's connection waits here for its response (responses come in request order), so a
+  // reply for an earlier connection is dropped. For jute also its shape: jute replies are not
+  // self-describing.
   struct pending_reply {
     int32_t xid;
     protocol::jute::reply_shape shape;
-    caf::io::connection_handle hdl;
+    client_conn conn;
   };
   std::deque<pending_reply> replies;
   static inline const char* name = "session";
@@ -129,6 +144,7 @@ caf::behavior session(caf::stateful_actor<session_state>* self, session_id id, c
 
 struct connection {
   connection(size_t max_frame, size_t max_packet) : reader(max_frame), packets(max_packet) {}
+  uint64_t serial = 0; // see client_conn
   wire kind = wire::native;
   protocol::frame_reader reader;          // native
   protocol::jute::packet_reader packets;  // jute
@@ -161,6 +177,7 @@ struct listener_state {
   zookeeper_front_end zk;
   caf::actor sm;
   size_t max_frame = 0;
+  uint64_t next_serial = 1;
   uint64_t received = 0, sent = 0; // packets, all connections
   int64_t latency_min_ms = 0, latency_max_ms = 0, latency_sum_ms = 0, latency_count = 0;
   size_t max_connections = 0;
@@ -175,3 +192,5 @@ caf::behavior client_listener(caf::io::stateful_broker<listener_state>* self, ca
 int64_t wall_now();
 
 } // namespace corral::server
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::server::client_conn)

@@ -8,13 +8,24 @@ namespace {
 using self_ptr = caf::io::stateful_broker<listener_state>*;
 using caf::io::connection_handle;
 
+// The connection `c` names, if it is still open (null if it closed, even if a newer connection now
+// has its handle).
+connection* find(self_ptr self, const client_conn& c) {
+  auto it = self->state.conns.find(c.hdl);
+  if (it == self->state.conns.end() || it->second->serial != c.serial)
+    return nullptr;
+  return it->second.get();
+}
+
+client_conn ref_of(connection_handle hdl, const connection& c) { return {hdl, c.serial}; }
+
 void drop(self_ptr self, connection_handle hdl, const std::string& why) {
   auto it = self->state.conns.find(hdl);
   if (it == self->state.conns.end())
     return;
   log::warn("listener", "closing connection from ", it->second->peer, ": ", why);
   if (it->second->session)
-    self->send(it->second->session, atoms::detach::value, hdl);
+    self->send(it->second->session, atoms::detach::value, ref_of(hdl, *it->second));
   self->state.conns.erase(it);
   self->close(hdl);
 }
@@ -29,22 +40,25 @@ void record_latency(listener_state& st, std::chrono::steady_clock::time_point si
 
 // Sends `bytes` (may be empty), then closes the connection.
 template <class Bytes>
-void reply_and_close(self_ptr self, connection_handle hdl, const Bytes& bytes) {
-  if (self->state.conns.count(hdl) == 0)
+void reply_and_close(self_ptr self, const client_conn& to, const Bytes& bytes) {
+  if (find(self, to) == nullptr)
     return; // the client did not wait for the answer
-  auto& out = self->wr_buf(hdl);
+  auto& out = self->wr_buf(to.hdl);
   out.insert(out.end(), bytes.begin(), bytes.end());
-  self->flush(hdl);
-  self->state.conns.erase(hdl);
-  self->close(hdl);
+  self->flush(to.hdl);
+  self->state.conns.erase(to.hdl);
+  self->close(to.hdl);
 }
 
-void attach(self_ptr self, connection_handle hdl, protocol::connect_response& resp, caf::actor& sess) {
-  auto it = self->state.conns.find(hdl);
-  if (it == self->state.conns.end()) {
-    return; // the client left while its session was being opened; the session will expire
+void attach(self_ptr self, const client_conn& to, protocol::connect_response& resp, caf::actor& sess) {
+  auto* found = find(self, to);
+  if (found == nullptr) {
+    // The client left while its session was being opened (a new session then expires unused).
+    log::debug("listener", "dropping the answer to a Connect whose connection closed (session ",
+               log::hex(resp.session), ")");
+    return;
   }
-  auto& c = *it->second;
+  auto& c = *found;
   c.opening = false;
   if (resp.err != error_code::ok) {
     std::vector<char> buf;
@@ -56,11 +70,11 @@ void attach(self_ptr self, connection_handle hdl, protocol::connect_response& re
       log::info("listener", "closing ZooKeeper connection from ", c.peer, ": ", resp.detail);
     // Otherwise (a client ahead of this server, or a server not serving) ZooKeeper closes the
     // connection without a word, and its client tries the next server.
-    reply_and_close(self, hdl, buf);
+    reply_and_close(self, to, buf);
     return;
   }
   c.session = sess;
-  self->send(sess, atoms::attach::value, hdl, caf::actor_cast<caf::actor>(self), std::move(resp),
+  self->send(sess, atoms::attach::value, to, caf::actor_cast<caf::actor>(self), std::move(resp),
              static_cast<int32_t>(c.kind));
   for (auto& r : c.queued)
     std::visit([&](auto& x) { self->send(sess, std::move(x)); }, r);
@@ -79,8 +93,9 @@ void count_request(self_ptr self, connection_handle hdl, connection& c) {
 
 void open_session(self_ptr self, connection_handle hdl, connection& c, protocol::connect_request& creq) {
   c.opening = true;
+  auto to = ref_of(hdl, c);
   self->request(self->state.sm, caf::infinite, atoms::open::value, std::move(creq), c.peer)
-      .then([=](protocol::connect_response& resp, caf::actor& sess) { attach(self, hdl, resp, sess); });
+      .then([=](protocol::connect_response& resp, caf::actor& sess) { attach(self, to, resp, sess); });
 }
 
 // A request (native `request` or jute `decoded_request`) for the connection's session; false if the
@@ -120,14 +135,14 @@ bool on_message(self_ptr self, connection_handle hdl, connection& c, protocol::c
 }
 
 // Four-letter words ("ruok", "srvr", ...): answered in text, then the connection closes.
-void four_letter(self_ptr self, connection_handle hdl, const std::string& cmd) {
+void four_letter(self_ptr self, const client_conn& to, const std::string& cmd) {
   auto& allowed = self->state.zk.four_letter_words;
   if (allowed.count("*") == 0 && allowed.count(cmd) == 0) {
-    reply_and_close(self, hdl, std::string(cmd + " is not executed because it is not in the whitelist.\n"));
+    reply_and_close(self, to, std::string(cmd + " is not executed because it is not in the whitelist.\n"));
     return;
   }
   if (cmd == "ruok") { // "is the process up": answered without waiting on the state machine
-    reply_and_close(self, hdl, std::string("imok"));
+    reply_and_close(self, to, std::string("imok"));
     return;
   }
   auto& st = self->state;
@@ -145,10 +160,10 @@ void four_letter(self_ptr self, connection_handle hdl, const std::string& cmd) {
   }
   self->request(st.sm, std::chrono::seconds(5), atoms::stats::value)
       .then([=](protocol::server_stats& s) {
-              reply_and_close(self, hdl, protocol::four_letter_text(cmd, s, l, self->state.zk.conf));
+              reply_and_close(self, to, protocol::four_letter_text(cmd, s, l, self->state.zk.conf));
             },
             [=](caf::error&) {
-              reply_and_close(self, hdl, std::string("This ZooKeeper instance is not currently serving requests\n"));
+              reply_and_close(self, to, std::string("This ZooKeeper instance is not currently serving requests\n"));
             });
 }
 
@@ -162,7 +177,7 @@ void on_jute_data(self_ptr self, caf::io::new_data_msg& m, connection& c) {
       c.received = 1;
       c.halted = true;
       self->halt(m.handle);
-      four_letter(self, m.handle, cmd);
+      four_letter(self, ref_of(m.handle, c), cmd);
       return;
     }
   }
@@ -256,6 +271,7 @@ caf::behavior client_listener(caf::io::stateful_broker<listener_state>* self, ca
           return;
         }
         auto c = std::make_unique<connection>(self->state.max_frame, self->state.zk.max_packet);
+        c->serial = self->state.next_serial++;
         c->peer = peer;
         c->peer_port = self->remote_port(m.handle);
         if (self->state.jute_doormen.count(m.source) > 0)
@@ -270,15 +286,16 @@ caf::behavior client_listener(caf::io::stateful_broker<listener_state>* self, ca
         if (it == self->state.conns.end())
           return;
         if (it->second->session)
-          self->send(it->second->session, atoms::detach::value, m.handle);
+          self->send(it->second->session, atoms::detach::value, ref_of(m.handle, *it->second));
         self->state.conns.erase(it);
       },
       [=](const caf::io::acceptor_closed_msg&) { log::warn("listener", "listening socket closed"); },
-      [=](atoms::write, connection_handle hdl, std::vector<char>& bytes, int32_t answers) {
-        auto it = self->state.conns.find(hdl);
-        if (it == self->state.conns.end())
-          return;
-        auto& c = *it->second;
+      [=](atoms::write, const client_conn& to, std::vector<char>& bytes, int32_t answers) {
+        auto* found = find(self, to);
+        if (found == nullptr)
+          return; // meant for a connection that has closed
+        auto hdl = to.hdl;
+        auto& c = *found;
         c.unsent += bytes.size();
         if (c.unsent > self->state.max_unsent) {
           drop(self, hdl, std::to_string(c.unsent) + " bytes are waiting to be sent: the client does not read");
@@ -303,13 +320,12 @@ caf::behavior client_listener(caf::io::stateful_broker<listener_state>* self, ca
         if (auto it = self->state.conns.find(m.handle); it != self->state.conns.end())
           it->second->unsent = m.remaining;
       },
-      [=](atoms::close, connection_handle hdl) {
-        auto it = self->state.conns.find(hdl);
-        if (it == self->state.conns.end())
+      [=](atoms::close, const client_conn& to) {
+        if (find(self, to) == nullptr)
           return;
-        self->state.conns.erase(it);
-        self->flush(hdl);
-        self->close(hdl);
+        self->state.conns.erase(to.hdl);
+        self->flush(to.hdl);
+        self->close(to.hdl);
       },
   };
 }

@@ -10,13 +10,13 @@ using self_ptr = caf::stateful_actor<session_state>*;
 void send_bytes(self_ptr self, std::vector<char> buf, int32_t answers) {
   auto& st = self->state;
   // The listener counts answered requests to apply backpressure.
-  self->send(st.broker, atoms::write::value, st.hdl, std::move(buf), answers);
+  self->send(st.broker, atoms::write::value, st.conn, std::move(buf), answers);
 }
 
 void close_connection(self_ptr self) {
   auto& st = self->state;
   if (st.attached)
-    self->send(st.broker, atoms::close::value, st.hdl);
+    self->send(st.broker, atoms::close::value, st.conn);
   st.attached = false;
 }
 
@@ -31,7 +31,8 @@ void write(self_ptr self, protocol::server_message msg) {
 }
 
 // The shape of the reply to `xid`: the oldest waiting request with that xid (responses come in
-// request order, so it is the front one). False if the request came on an earlier connection.
+// request order, so it is the front one). False if the request came on another connection than the
+// one attached now: its answer goes nowhere (the client that asked saw ConnectionLoss).
 bool take_shape(self_ptr self, int32_t xid, protocol::jute::reply_shape& shape) {
   auto& st = self->state;
   while (!st.replies.empty()) {
@@ -40,7 +41,7 @@ bool take_shape(self_ptr self, int32_t xid, protocol::jute::reply_shape& shape) 
     if (e.xid != xid)
       continue; // its connection went away before the answer: nobody waits for it
     shape = std::move(e.shape);
-    return st.attached && e.hdl == st.hdl;
+    return st.attached && e.conn == st.conn;
   }
   return false;
 }
@@ -82,35 +83,42 @@ caf::behavior session(caf::stateful_actor<session_state>* self, session_id id, c
   self->state.id = id;
   self->state.sm = sm;
   return {
-      [=](atoms::attach, caf::io::connection_handle hdl, caf::actor broker, protocol::connect_response& resp,
+      [=](atoms::attach, const client_conn& conn, caf::actor broker, protocol::connect_response& resp,
           int32_t kind) {
         auto& st = self->state;
-        if (st.attached && st.hdl != hdl)
+        if (st.attached && st.conn != conn)
           close_connection(self); // the client moved to a new connection before the old one died
-        st.hdl = hdl;
+        st.conn = conn;
         st.broker = broker;
         st.attached = true;
         st.kind = static_cast<wire>(kind);
         write_connected(self, resp);
       },
-      [=](atoms::detach, caf::io::connection_handle hdl) {
+      [=](atoms::detach, const client_conn& conn) {
         auto& st = self->state;
-        if (!st.attached || st.hdl != hdl)
+        if (!st.attached || st.conn != conn)
           return;
         st.attached = false;
         self->send(st.sm, atoms::detach::value, st.id);
       },
-      [=](request& r) { self->send(self->state.sm, atoms::request::value, self->state.id, std::move(r)); },
+      [=](request& r) {
+        auto& st = self->state;
+        st.replies.push_back({r.xid, {}, st.conn});
+        self->send(st.sm, atoms::request::value, st.id, std::move(r));
+      },
       [=](protocol::jute::decoded_request& d) {
         auto& st = self->state;
-        st.replies.push_back({d.req.xid, std::move(d.shape), st.hdl});
+        st.replies.push_back({d.req.xid, std::move(d.shape), st.conn});
         self->send(st.sm, atoms::request::value, st.id, std::move(d.req));
       },
       [=](response& r) {
-        if (self->state.kind == wire::native)
-          write(self, std::move(r));
-        else
+        if (self->state.kind != wire::native) {
           write_jute_reply(self, r);
+          return;
+        }
+        protocol::jute::reply_shape unused;
+        if (take_shape(self, r.xid, unused))
+          write(self, std::move(r));
       },
       [=](watch_event& e) {
         if (self->state.kind == wire::native)

@@ -256,6 +256,66 @@ response raw_client::call(request_body body, std::vector<watch_event>* events) {
   }
 }
 
+// ---- raw_jute_client ---------------------------------------------------------------------------
+
+raw_jute_client::raw_jute_client(uint16_t port) : fd_(connect_to(port)) {}
+
+raw_jute_client::~raw_jute_client() {
+  if (fd_ >= 0)
+    ::close(fd_);
+}
+
+void raw_jute_client::send_connect(session_id id, const std::string& password, int32_t timeout_ms) {
+  protocol::connect_request req;
+  req.session = id;
+  req.password = password;
+  req.timeout_ms = timeout_ms;
+  std::vector<char> out;
+  protocol::jute::encode_connect_request(req, true, out);
+  ::send(fd_, out.data(), out.size(), MSG_NOSIGNAL);
+}
+
+void raw_jute_client::send_request(const request& r, protocol::jute::reply_shape shape) {
+  std::vector<char> out;
+  protocol::jute::encode_request(r, shape, out);
+  ::send(fd_, out.data(), out.size(), MSG_NOSIGNAL);
+}
+
+std::optional<std::string> raw_jute_client::next(int timeout_ms) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  std::string body;
+  for (;;) {
+    auto st = packets_.next(body);
+    if (st == protocol::jute::packet_reader::status::packet)
+      return body;
+    if (st == protocol::jute::packet_reader::status::bad)
+      throw std::runtime_error("server sent a bad packet: " + packets_.reason());
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0)
+      return std::nullopt;
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0)
+      return std::nullopt;
+    char buf[65536];
+    auto n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n <= 0)
+      return std::nullopt;
+    packets_.feed(buf, static_cast<size_t>(n));
+  }
+}
+
+protocol::connect_response raw_jute_client::handshake(session_id id, const std::string& password,
+                                                      int32_t timeout_ms) {
+  send_connect(id, password, timeout_ms);
+  auto p = next();
+  if (!p)
+    throw std::runtime_error("no ConnectResponse from the server");
+  auto r = protocol::jute::decode_connect_response(*p);
+  if (!r)
+    throw std::runtime_error(r.error().detail);
+  return *r;
+}
+
 // ---- tcp_proxy ---------------------------------------------------------------------------------
 
 tcp_proxy::tcp_proxy(uint16_t target) : target_(target) {
@@ -417,17 +477,30 @@ uint16_t free_port() {
 }
 
 local_ensemble::local_ensemble(int voters, int observers, std::vector<std::string> extra) : extra_(std::move(extra)) {
-  list_ = "[";
-  for (int i = 1; i <= voters + observers; ++i) {
-    client_ports.push_back(free_port());
-    quorum_ports.push_back(free_port());
-    list_ += (i > 1 ? "," : "") + std::string("\"") + std::to_string(i) + "=127.0.0.1:" +
-             std::to_string(client_ports.back()) + ":" + std::to_string(quorum_ports.back()) +
-             (i > voters ? ":observer" : "") + "\"";
+  // A port that was free when picked can be taken before its server binds it (another server's
+  // outgoing connection or free ZooKeeper port may land on it): then start over with new ports.
+  for (int attempt = 1;; ++attempt) {
+    client_ports.clear();
+    quorum_ports.clear();
+    servers.clear();
+    list_ = "[";
+    for (int i = 1; i <= voters + observers; ++i) {
+      client_ports.push_back(free_port());
+      quorum_ports.push_back(free_port());
+      list_ += (i > 1 ? "," : "") + std::string("\"") + std::to_string(i) + "=127.0.0.1:" +
+               std::to_string(client_ports.back()) + ":" + std::to_string(quorum_ports.back()) +
+               (i > voters ? ":observer" : "") + "\"";
+    }
+    list_ += "]";
+    try {
+      for (int i = 1; i <= voters; ++i)
+        start(i);
+      return;
+    } catch (const std::runtime_error& e) {
+      if (attempt == 3 || std::string(e.what()).find("cannot listen") == std::string::npos)
+        throw;
+    }
   }
-  list_ += "]";
-  for (int i = 1; i <= voters; ++i)
-    start(i);
 }
 
 void local_ensemble::start(int id) {

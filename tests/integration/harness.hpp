@@ -15,6 +15,7 @@
 
 #include "protocol/client_codec.hpp"
 #include "protocol/frame.hpp"
+#include "protocol/jute_codec.hpp"
 
 namespace corral::test {
 
@@ -69,6 +70,27 @@ private:
   int fd_ = -1;
   int32_t next_xid_ = 1;
   protocol::frame_reader reader_{64 << 20};
+};
+
+// A blocking socket that speaks ZooKeeper's protocol (jute) packet by packet.
+class raw_jute_client {
+public:
+  explicit raw_jute_client(uint16_t port);
+  ~raw_jute_client();
+  raw_jute_client(const raw_jute_client&) = delete;
+  // Sends a ConnectRequest (with the read-only flag, as current clients do) and does not wait.
+  void send_connect(session_id id = 0, const std::string& password = std::string(16, '\0'),
+                    int32_t timeout_ms = 10000);
+  void send_request(const request& r, protocol::jute::reply_shape shape);
+  // The next packet's body, or nothing after `timeout_ms` or when the server closed the connection.
+  std::optional<std::string> next(int timeout_ms = 5000);
+  // send_connect, then the ConnectResponse (throws if none comes).
+  protocol::connect_response handshake(session_id id = 0, const std::string& password = std::string(16, '\0'),
+                                       int32_t timeout_ms = 10000);
+
+private:
+  int fd_ = -1;
+  protocol::jute::packet_reader packets_{4u << 20};
 };
 
 // Forwards 127.0.0.1:port() to 127.0.0.1:target; cut() closes every forwarded connection.
