@@ -28,6 +28,8 @@ public:
   // Why next() last failed, for the log.
   const std::string& reason() const { return reason_; }
   size_t buffered_bytes() const { return end_ - begin_; }
+  // Changes the limit for the frames still to come (a peer is allowed big frames once admitted).
+  void set_max_frame_bytes(size_t n) { max_frame_bytes_ = n; }
 
 private:
   void compact();

@@ -163,6 +163,12 @@ result<message> get_message(peerwire::ZabMessage::Reader r) {
   return m;
 }
 
+kj::ArrayPtr<const kj::byte> bytes_of(const std::string& s) {
+  return kj::arrayPtr(reinterpret_cast<const kj::byte*>(s.data()), s.size());
+}
+
+std::string string_of(capnp::Data::Reader d) { return std::string(reinterpret_cast<const char*>(d.begin()), d.size()); }
+
 } // namespace
 
 void encode(const peer_frame& f, std::vector<char>& out) {
@@ -172,7 +178,15 @@ void encode(const peer_frame& f, std::vector<char>& out) {
                         auto g = root.initHello();
                         g.setServerId(h.server);
                         g.setProtocolVersion(h.version);
+                        g.setNonce(bytes_of(h.nonce));
                       },
+                      [&](const peer_challenge& c) {
+                        auto g = root.initChallenge();
+                        g.setServerId(c.server);
+                        g.setNonce(bytes_of(c.nonce));
+                        g.setProof(bytes_of(c.proof));
+                      },
+                      [&](const peer_proof& p) { root.setProof(bytes_of(p.proof)); },
                       [&](const message& m) { put_message(root.initZab(), m); },
                       [&](const forwarded_request& x) {
                         auto g = root.initForward();
@@ -215,8 +229,15 @@ result<peer_frame> decode_peer(kj::ArrayPtr<const capnp::word> frame) {
     using W = peerwire::PeerFrame;
     auto text = [](capnp::Text::Reader t) { return std::string(t.begin(), t.size()); };
     switch (root.which()) {
-      case W::HELLO:
-        return peer_frame{peer_hello{root.getHello().getServerId(), root.getHello().getProtocolVersion()}};
+      case W::HELLO: {
+        auto g = root.getHello();
+        return peer_frame{peer_hello{g.getServerId(), g.getProtocolVersion(), string_of(g.getNonce())}};
+      }
+      case W::CHALLENGE: {
+        auto g = root.getChallenge();
+        return peer_frame{peer_challenge{g.getServerId(), string_of(g.getNonce()), string_of(g.getProof())}};
+      }
+      case W::PROOF: return peer_frame{peer_proof{string_of(root.getProof())}};
       case W::ZAB: {
         auto m = get_message(root.getZab());
         if (!m)

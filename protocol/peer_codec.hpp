@@ -13,11 +13,23 @@
 
 namespace corral::protocol {
 
-constexpr uint32_t peer_protocol_version = 1;
+// 2: the handshake (hello, challenge, proof) that admits only configured, authenticated servers.
+constexpr uint32_t peer_protocol_version = 2;
 
+// The handshake (see security/peer_handshake.hpp): the connecting server says who it is, the
+// accepting one answers with who it is, and each proves it knows the shared secret.
 struct peer_hello {
   zab::server_id server = 0;
   uint32_t version = peer_protocol_version;
+  std::string nonce;
+};
+struct peer_challenge {
+  zab::server_id server = 0;
+  std::string nonce;
+  std::string proof;
+};
+struct peer_proof {
+  std::string proof;
 };
 
 struct forwarded_request {
@@ -42,7 +54,7 @@ struct sync_reply_frame {
 };
 
 using peer_frame = std::variant<peer_hello, zab::message, forwarded_request, open_session_request, session_touches,
-                                sync_request_frame, sync_reply_frame>;
+                                sync_request_frame, sync_reply_frame, peer_challenge, peer_proof>;
 
 void encode(const peer_frame& f, std::vector<char>& out);
 result<peer_frame> decode_peer(kj::ArrayPtr<const capnp::word> frame);

@@ -72,9 +72,10 @@ struct ForwardedRequest {
 
 struct PeerFrame {
   union {
-    hello :group {
+    hello :group {                  # initiator -> acceptor, first
       serverId @0 :Int64;
       protocolVersion @1 :UInt32;
+      nonce @11 :Data;
     }
     zab @2 :ZabMessage;
     forward @3 :ForwardedRequest;   # learner -> leader
@@ -89,5 +90,12 @@ struct PeerFrame {
       token @9 :UInt64;
       zxid @10 :Int64;
     }
+    challenge :group {              # acceptor -> initiator, the answer to hello
+      serverId @12 :Int64;
+      nonce @13 :Data;
+      proof @14 :Data;              # empty without a shared secret
+    }
+    proof @15 :Data;                # initiator -> acceptor: the answer to challenge
+
   }
 }

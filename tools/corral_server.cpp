@@ -12,6 +12,7 @@
 
 #include "actors/logging.hpp"
 #include "actors/server/server.hpp"
+#include "security/secret_file.hpp"
 
 namespace {
 
@@ -45,6 +46,7 @@ struct server_config : caf::actor_system_config {
   int64_t server_id = 0;
   std::vector<std::string> ensemble;
   int64_t zab_tick_ms = 100;
+  std::string peer_secret_file;
 
   server_config() {
     opt_group{custom_options_, "corral"}
@@ -79,6 +81,9 @@ struct server_config : caf::actor_system_config {
              "every server: [\"1=127.0.0.1:2281:2891\", \"2=...\", \"4=host:client:quorum:observer\"] (empty: standalone)")
         .add(zab_tick_ms, "zab-tick-ms",
              "replication tick in ms: heartbeats each tick, elections after 10-20, followers lost after 10 (default 100)")
+        .add(peer_secret_file, "peer-secret-file",
+             "a file (chmod 600) holding a secret of 16+ bytes shared by every server; peers prove they know it "
+             "(HMAC challenge-response) before they are admitted (default: none, peers admitted by address only)")
         .add(repair_log, "repair-log", "start even if the log is corrupt, cutting it at the damage (loses what follows; default false)")
         .add(unsafe_no_fsync, "unsafe-no-fsync", "UNSAFE: do not fsync the log; a crash can lose acknowledged writes (default false)");
     // Two cores are the expected machine: do not start more workers than that by default.
@@ -181,8 +186,9 @@ std::string check(const server_config& cfg) {
   return "";
 }
 
-int run(caf::actor_system& sys, const server_config& cfg, sigset_t& signals) {
+int run(caf::actor_system& sys, const server_config& cfg, std::string peer_secret, sigset_t& signals) {
   auto opts = to_options(cfg);
+  opts.peer_secret = std::move(peer_secret);
   boost::system::error_code ec;
   boost::filesystem::create_directories(opts.data_dir, ec);
   if (ec) {
@@ -236,6 +242,16 @@ int main(int argc, char** argv) {
     std::cerr << "corral-server: " << msg << "\n";
     return 2;
   }
+  // Secrets are read before anything starts: a missing or exposed file stops the server here.
+  std::string peer_secret;
+  if (!cfg.peer_secret_file.empty()) {
+    auto secret = corral::security::read_secret_file(cfg.peer_secret_file, "corral.peer-secret-file");
+    if (!secret) {
+      std::cerr << "corral-server: " << secret.error().detail << "\n";
+      return 2;
+    }
+    peer_secret = std::move(*secret);
+  }
   if (!corral::log::set_level(cfg.log_level)) {
     std::cerr << "corral-server: unknown log level '" << cfg.log_level << "'\n";
     return 2;
@@ -247,7 +263,7 @@ int main(int argc, char** argv) {
   {
     caf::actor_system sys{cfg};
     corral::log::info("server", "corral-server starting (data dir ", cfg.data_dir, ", tick ", cfg.tick_ms, " ms)");
-    rc = run(sys, cfg, signals);
+    rc = run(sys, cfg, std::move(peer_secret), signals);
   }
   corral::log::info("server", "stopped");
   return rc;

@@ -3,7 +3,8 @@
 #   tools/local-ensemble.sh [VOTERS] [OBSERVERS]     default: 3 voters, 0 observers
 # Server i listens for native clients on 2280+i, for ZooKeeper clients on 2180+i (2181, 2182, ...)
 # and for its peers on 2890+i; its data and log live under
-# ./data/server-i/. Environment: CORRAL_BIN (build directory), CORRAL_DATA (data root).
+# ./data/server-i/; the peers' shared secret in ./data/peer-secret.
+# Environment: CORRAL_BIN (build directory), CORRAL_DATA (data root).
 set -euo pipefail
 voters="${1:-3}"
 observers="${2:-0}"
@@ -29,6 +30,15 @@ for ((i = 1; i <= total; i++)); do
 done
 ensemble="[$ensemble]"
 
+# The servers prove to each other that they know this secret before they replicate anything
+# (corral.peer-secret-file); made once, readable only by its owner.
+secret="$data/peer-secret"
+if [ ! -s "$secret" ]; then
+  mkdir -p "$data"
+  (umask 077 && head -c 32 /dev/urandom | base64 > "$secret")
+fi
+chmod 600 "$secret"
+
 pids=()
 stop_all() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
@@ -41,7 +51,7 @@ for ((i = 1; i <= total; i++)); do
   mkdir -p "$dir"
   "$bin/corral-server" --corral.server-id="$i" --corral.ensemble="$ensemble" --corral.data-dir="$dir" \
     --corral.zk-port="$((2180 + i))" --corral.four-letter-words="srvr,ruok,stat,mntr,conf,isro" \
-    --corral.log-file="$dir/server.log" &
+    --corral.peer-secret-file="$secret" --corral.log-file="$dir/server.log" &
   pids+=($!)
   kind=voter
   if ((i > voters)); then kind=observer; fi

@@ -1,6 +1,11 @@
 #include "actors/server/peer_transport.hpp"
 
+#include <netdb.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <map>
+#include <optional>
 
 #include <caf/io/network/default_multiplexer.hpp>
 #include <caf/io/network/native_socket.hpp>
@@ -8,6 +13,7 @@
 #include "actors/logging.hpp"
 #include "protocol/frame.hpp"
 #include "protocol/peer_codec.hpp"
+#include "security/peer_handshake.hpp"
 
 namespace corral::server {
 
@@ -16,8 +22,14 @@ namespace {
 using caf::io::connection_handle;
 using zab::server_id;
 
+// Frames before admission are small (hello, challenge, proof): nobody unknown may make us buffer more.
+constexpr size_t handshake_max_frame = 64 * 1024;
+
 struct link {
-  server_id peer = 0; // 0 until the Hello arrives (accepted connections)
+  server_id peer = 0;    // 0 until admitted
+  server_id dialled = 0; // the server we connected to (0: an accepted connection)
+  uint64_t serial = 0;   // handles are socket descriptors and get reused; this is not
+  std::optional<security::peer_handshake> handshake; // until admitted
   std::unique_ptr<protocol::frame_reader> reader;
 };
 
@@ -25,6 +37,8 @@ struct transport_state {
   transport_options opts;
   caf::actor owner;
   std::vector<peer_address> peers;
+  std::vector<security::roster_entry> roster; // who may connect, from where
+  uint64_t next_serial = 1;
   std::map<connection_handle, link> links;
   std::map<server_id, connection_handle> by_peer;
   std::map<server_id, int> failures;      // consecutive failed connects, for backoff
@@ -41,8 +55,16 @@ void drop(self_ptr self, connection_handle hdl, const std::string& why) {
   if (it == self->state.links.end())
     return;
   auto peer = it->second.peer;
+  auto dialled = it->second.dialled;
   self->state.links.erase(it);
   self->close(hdl);
+  if (peer == 0 && dialled != 0) {
+    // Our handshake with a server we dialled failed: try again later (the other side logs why).
+    if (self->state.failures[dialled]++ == 0)
+      log::warn("peer", "handshake with server ", dialled, " failed (", why, "); retrying");
+    schedule_connect(self, dialled);
+    return;
+  }
   if (peer == 0)
     return;
   if (auto b = self->state.by_peer.find(peer); b != self->state.by_peer.end() && b->second == hdl) {
@@ -81,6 +103,40 @@ void write(self_ptr self, connection_handle hdl, const protocol::peer_frame& f) 
   self->flush(hdl);
 }
 
+// A new connection, before admission.
+link& new_link(self_ptr self, connection_handle hdl, security::peer_handshake hs, server_id dialled) {
+  auto& st = self->state;
+  auto& l = st.links[hdl];
+  l.serial = st.next_serial++;
+  l.dialled = dialled;
+  l.handshake.emplace(std::move(hs));
+  l.reader = std::make_unique<protocol::frame_reader>(handshake_max_frame);
+  self->configure_read(hdl, caf::io::receive_policy::at_most(256 * 1024));
+  self->delayed_send(self, st.opts.handshake_timeout, atoms::expired::value, hdl, l.serial);
+  return l;
+}
+
+// Feeds a handshake frame; false if the connection was closed.
+bool on_handshake(self_ptr self, connection_handle hdl, link& l, const protocol::peer_frame& f) {
+  auto& hs = *l.handshake;
+  for (auto& out : hs.on_frame(f))
+    write(self, hdl, out);
+  if (hs.current() == security::peer_handshake::state::refused) {
+    auto why = hs.reason(); // a copy: drop() destroys the link and its handshake
+    if (l.dialled == 0)     // an initiator's refusal is logged by drop(), once per run of failures
+      log::warn("peer", "refusing a quorum connection: ", why);
+    drop(self, hdl, why);
+    return false;
+  }
+  if (hs.current() == security::peer_handshake::state::admitted) {
+    auto peer = hs.peer();
+    l.handshake.reset();
+    l.reader->set_max_frame_bytes(self->state.opts.max_frame_bytes);
+    attach(self, hdl, peer);
+  }
+  return true;
+}
+
 void on_data(self_ptr self, caf::io::new_data_msg& m) {
   auto it = self->state.links.find(m.handle);
   if (it == self->state.links.end())
@@ -97,15 +153,11 @@ void on_data(self_ptr self, caf::io::new_data_msg& m) {
     auto f = protocol::decode_peer(frame);
     if (!f)
       return drop(self, m.handle, f.error().detail);
-    if (auto* h = std::get_if<protocol::peer_hello>(&*f)) {
-      if (l.peer != 0 || h->server <= self->state.opts.self || h->version != protocol::peer_protocol_version)
-        return drop(self, m.handle, "unexpected Hello from server " + std::to_string(h->server));
-      attach(self, m.handle, h->server);
-      it = self->state.links.find(m.handle);
+    if (l.handshake) {
+      if (!on_handshake(self, m.handle, l, *f))
+        return;
       continue;
     }
-    if (l.peer == 0)
-      return drop(self, m.handle, "a frame before Hello");
     if (auto* msg = std::get_if<zab::message>(&*f)) {
       if (msg->from != l.peer || msg->to != self->state.opts.self)
         return drop(self, m.handle, "a message that does not belong on this connection");
@@ -153,10 +205,30 @@ void on_connected_socket(self_ptr self, server_id id, uint64_t attempt, int64_t 
     return;
   }
   auto hdl = self->add_scribe(static_cast<caf::io::network::native_socket>(fd));
-  st.links[hdl].reader = std::make_unique<protocol::frame_reader>(st.opts.max_frame_bytes);
-  self->configure_read(hdl, caf::io::receive_policy::at_most(256 * 1024));
-  write(self, hdl, protocol::peer_hello{st.opts.self, protocol::peer_protocol_version});
-  attach(self, hdl, id);
+  auto& l = new_link(self, hdl, security::peer_handshake::initiator(st.opts.self, id, st.opts.secret), id);
+  write(self, hdl, l.handshake->hello());
+}
+
+// The numeric addresses `host` stands for (itself if it is one).
+std::vector<std::string> addresses_of(const std::string& host) {
+  std::vector<std::string> out;
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  if (::getaddrinfo(host.c_str(), nullptr, &hints, &res) != 0) {
+    log::warn("peer", "cannot resolve ", host, " (named in corral.ensemble); connections from it are refused");
+    return out;
+  }
+  for (auto* a = res; a != nullptr; a = a->ai_next) {
+    char buf[INET6_ADDRSTRLEN] = {};
+    const void* src = a->ai_family == AF_INET ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(a->ai_addr)->sin_addr)
+                                             : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(a->ai_addr)->sin6_addr);
+    if (::inet_ntop(a->ai_family, src, buf, sizeof buf) != nullptr &&
+        std::find(out.begin(), out.end(), buf) == out.end())
+      out.emplace_back(buf);
+  }
+  ::freeaddrinfo(res);
+  return out;
 }
 
 caf::behavior transport(caf::io::stateful_broker<transport_state>* self, transport_options opts, caf::actor owner) {
@@ -171,6 +243,9 @@ caf::behavior transport(caf::io::stateful_broker<transport_state>* self, transpo
       },
       [=](atoms::connect, std::vector<peer_address>& peers) {
         self->state.peers = std::move(peers);
+        self->state.roster.clear();
+        for (auto& p : self->state.peers)
+          self->state.roster.push_back({p.id, addresses_of(p.host)});
         for (auto& p : self->state.peers)
           if (p.id < self->state.opts.self)
             start_connect(self, p.id);
@@ -178,8 +253,18 @@ caf::behavior transport(caf::io::stateful_broker<transport_state>* self, transpo
       [=](atoms::retry, server_id id) { start_connect(self, id); },
       [=](atoms::connected, server_id id, uint64_t attempt, int64_t fd) { on_connected_socket(self, id, attempt, fd); },
       [=](const caf::io::new_connection_msg& m) {
-        self->state.links[m.handle].reader = std::make_unique<protocol::frame_reader>(self->state.opts.max_frame_bytes);
-        self->configure_read(m.handle, caf::io::receive_policy::at_most(256 * 1024));
+        auto& st = self->state;
+        new_link(self, m.handle,
+                 security::peer_handshake::acceptor(st.opts.self, self->remote_addr(m.handle), st.roster, st.opts.secret),
+                 0);
+      },
+      [=](atoms::expired, connection_handle hdl, uint64_t serial) {
+        auto it = self->state.links.find(hdl);
+        if (it != self->state.links.end() && it->second.serial == serial && it->second.handshake) {
+          log::warn("peer", "closing a quorum connection from ", self->remote_addr(hdl), ": no handshake within ",
+                    self->state.opts.handshake_timeout.count(), " ms");
+          drop(self, hdl, "no handshake in time");
+        }
       },
       [=](caf::io::new_data_msg& m) { on_data(self, m); },
       [=](const caf::io::connection_closed_msg& m) { drop(self, m.handle, "closed by the other side"); },

@@ -1,7 +1,11 @@
 // The transport between the servers of an ensemble: one TCP connection per server pair, Cap'n Proto
 // frames (schema/peer.capnp). The server with the higher id connects (on a thread of its own, since
-// connect() blocks) and reconnects with backoff; the lower id accepts. A connection is FIFO; when it
-// breaks, both owners hear `gone`, and whatever was on it is lost, which is what the ZAB core expects.
+// connect() blocks) and reconnects with backoff; the lower id accepts. A new connection carries
+// nothing but the handshake (security/peer_handshake.hpp) until both sides have admitted each other:
+// only a server named in the configuration, connecting from its configured address, and proving it
+// knows the shared secret (if one is set) is ever `connected`; anything else is refused and logged.
+// A connection is FIFO; when it breaks, both owners hear `gone`, and whatever was on it is lost,
+// which is what the ZAB core expects.
 //
 // To the owner (the peer actor): (atoms::connected, server_id), (atoms::gone, server_id), zab::message,
 // and (atoms::peer_frame, server_id from, protocol::peer_frame) for the other frames (forwarded
@@ -11,6 +15,7 @@
 // connection; the initiator reconnects).
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -32,6 +37,10 @@ struct transport_options {
   uint16_t listen_port = 0;             // 0: any free port
   size_t max_frame_bytes = 1ull << 30;  // a SYNC can carry a whole snapshot
   size_t max_unsent_bytes = 256u << 20; // a peer that reads slower than this is dropped
+  // Shared by every server of the ensemble (corral.peer-secret-file); empty: peers are admitted by
+  // the configuration alone (see security/peer_handshake.hpp).
+  std::string secret;
+  std::chrono::milliseconds handshake_timeout{10000};
 };
 
 // Spawns the transport and binds its port; the answer to (atoms::open) is the bound port. Then send

@@ -138,6 +138,7 @@ caf::expected<running_server> start(caf::actor_system& sys, const server_options
     topts.self = opts.server_id;
     topts.listen_host = me->host;
     topts.listen_port = me->quorum_port;
+    topts.secret = opts.peer_secret;
     srv.transport = spawn_peer_transport(sys, topts, srv.state_machine);
     caf::scoped_actor self{sys};
     caf::error failure;
@@ -154,7 +155,9 @@ caf::expected<running_server> start(caf::actor_system& sys, const server_options
     caf::anon_send(srv.transport, atoms::connect::value, peers);
     caf::anon_send(srv.state_machine, atoms::connect::value, srv.transport);
     log::info("server", "server ", opts.server_id, " of an ensemble of ", opts.ensemble.size(), "; quorum port ",
-              me->quorum_port);
+              me->quorum_port, opts.peer_secret.empty()
+                                   ? " (peers admitted by address only: set corral.peer-secret-file to authenticate them)"
+                                   : " (peers authenticated with the shared secret)");
   }
   size_t max_frame = opts.max_frame_bytes != 0 ? opts.max_frame_bytes
                                                : static_cast<size_t>(opts.db.max_data_bytes) + 64 * 1024;

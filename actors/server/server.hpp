@@ -45,6 +45,8 @@ struct server_options {
   int64_t server_id = 0;
   std::vector<member> ensemble;
   int64_t zab_tick_ms = 100;
+  // The ensemble's shared secret (read from corral.peer-secret-file); empty: none.
+  std::string peer_secret;
 };
 
 // "id=host:client_port:quorum_port[:observer]" -> member; false (and a reason) if malformed.

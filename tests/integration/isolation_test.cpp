@@ -173,9 +173,11 @@ void expect_no_crossing(port_kind kind, uint16_t port, const churn_options& o) {
     served[i] = first == want && reply == "reply 7";
   }
   std::this_thread::sleep_for(300ms);
-  for (size_t i = 0; i < kept.size(); ++i)
-    if (served[i])
+  for (size_t i = 0; i < kept.size(); ++i) {
+    if (served[i]) {
       EXPECT_EQ(kept[i]->next(1, false), "") << "round " << i << ": a packet after the last reply";
+    }
+  }
   EXPECT_GE(std::count(served.begin(), served.end(), true), o.min_served);
 }
 

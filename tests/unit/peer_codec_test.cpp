@@ -79,13 +79,14 @@ TEST(peer_codec, every_message_kind_round_trips) {
 
 TEST(peer_codec, hello_and_garbage) {
   std::vector<char> bytes;
-  protocol::encode(protocol::peer_frame{protocol::peer_hello{3, 1}}, bytes);
+  protocol::encode(protocol::peer_frame{protocol::peer_hello{3, 1, std::string(32, 'n')}}, bytes);
   protocol::frame_reader reader(1 << 20);
   reader.feed(bytes.data(), bytes.size());
   kj::ArrayPtr<const capnp::word> f;
   ASSERT_EQ(reader.next(f), protocol::frame_reader::status::frame);
   auto h = std::get<protocol::peer_hello>(*protocol::decode_peer(f));
   EXPECT_EQ(h.server, 3);
+  EXPECT_EQ(h.nonce, std::string(32, 'n'));
   std::mt19937 rng(5);
   std::vector<char> valid;
   protocol::encode(protocol::peer_frame{message{1, 2, 3, proposal{make_entry(make_zxid(3, 1), "/x")}}}, valid);
