@@ -53,6 +53,9 @@ std::string mntr(const server_stats& s, const listener_stats& l) {
   kv("zk_packets_sent", l.sent);
   kv("zk_num_alive_connections", l.connections.size());
   kv("zk_outstanding_requests", l.outstanding);
+  kv("zk_connection_rejected", l.rejected);
+  kv("zk_connection_drop_count", l.dropped);
+  kv("zk_request_throttle_wait_count", l.throttle_waits);
   kv("zk_znode_count", s.node_count);
   kv("zk_watch_count", s.watches);
   kv("zk_ephemerals_count", s.ephemerals);

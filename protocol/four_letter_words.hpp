@@ -35,6 +35,9 @@ struct connection_info {
 };
 struct listener_stats {
   uint64_t received = 0, sent = 0, outstanding = 0;
+  uint64_t rejected = 0;       // connections refused (max-connections, max-client-cnxns)
+  uint64_t dropped = 0;        // connections dropped because the client did not read
+  uint64_t throttle_waits = 0; // times all reading paused at global-outstanding-limit
   int64_t latency_min_ms = 0, latency_max_ms = 0;
   double latency_avg_ms = 0;
   std::vector<connection_info> connections;

@@ -32,6 +32,10 @@ struct server_config : caf::actor_system_config {
   bool container_nodes = true;
   int64_t container_check_interval_ms = 60000;
   size_t max_connections = 10000;
+  size_t max_client_cnxns = 60;
+  size_t global_outstanding_limit = 1000;
+  uint64_t client_pause_unsent_bytes = 4ull << 20;
+  uint64_t client_max_unsent_bytes = 64ull << 20;
   std::string log_level = "info";
   std::string log_file;
   std::string ready_file;
@@ -66,6 +70,15 @@ struct server_config : caf::actor_system_config {
         .add(container_check_interval_ms, "container-check-interval-ms",
              "how often empty containers and expired TTL nodes are removed (default 60000)")
         .add(max_connections, "max-connections", "client connections accepted at once (default 10000)")
+        .add(max_client_cnxns, "max-client-cnxns",
+             "client connections from one address at once, as ZooKeeper's maxClientCnxns (default 60; 0: no limit)")
+        .add(global_outstanding_limit, "global-outstanding-limit",
+             "unanswered requests of all clients before the server stops reading until it catches up, as "
+             "ZooKeeper's globalOutstandingLimit (default 1000)")
+        .add(client_pause_unsent_bytes, "client-pause-unsent-bytes",
+             "answers waiting to be sent to one client before the server stops reading its requests (default 4 MiB)")
+        .add(client_max_unsent_bytes, "client-max-unsent-bytes",
+             "answers and events waiting to be sent to one client before it is dropped (default 64 MiB)")
         .add(log_level, "log-level", "debug, info, warn, error or off (default info)")
         .add(log_file, "log-file", "append the log to this file instead of stderr")
         .add(ready_file, "ready-file", "once listening, write the port to this file (for scripts and tests)")
@@ -115,6 +128,10 @@ corral::server::server_options to_options(const server_config& cfg) {
   o.four_letter_words = cfg.four_letter_words;
   o.data_dir = cfg.data_dir;
   o.max_connections = cfg.max_connections;
+  o.max_client_cnxns = cfg.max_client_cnxns;
+  o.global_outstanding_limit = cfg.global_outstanding_limit;
+  o.client_pause_unsent_bytes = cfg.client_pause_unsent_bytes;
+  o.client_max_unsent_bytes = cfg.client_max_unsent_bytes;
   o.db.tick_ms = cfg.tick_ms;
   o.db.min_session_timeout_ms = cfg.min_session_timeout_ms;
   o.db.max_session_timeout_ms = cfg.max_session_timeout_ms;
@@ -177,6 +194,10 @@ std::string check(const server_config& cfg) {
     if (cfg.zab_tick_ms < 5 || cfg.zab_tick_ms > 10000)
       return "corral.zab-tick-ms must be between 5 and 10000";
   }
+  if (cfg.global_outstanding_limit < 1)
+    return "corral.global-outstanding-limit must be at least 1";
+  if (cfg.client_pause_unsent_bytes < 64 * 1024 || cfg.client_max_unsent_bytes <= cfg.client_pause_unsent_bytes)
+    return "corral.client-pause-unsent-bytes must be at least 65536 and below corral.client-max-unsent-bytes";
   if (cfg.snap_count < 1)
     return "corral.snap-count must be at least 1";
   if (cfg.snap_retain < 1)

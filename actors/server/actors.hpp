@@ -17,6 +17,7 @@
 
 #include "actors/messages.hpp"
 #include "actors/server/peer_transport.hpp"
+#include "core/flow_control.hpp"
 #include "core/zab.hpp"
 #include "persistence/log.hpp"
 #include "persistence/snapshot.hpp"
@@ -150,15 +151,13 @@ struct connection {
   protocol::jute::packet_reader packets;  // jute
   caf::actor session;
   bool opening = false;
+  bool answering_word = false; // a four-letter word: nothing more is read, the answer closes it
   // Requests that arrived before the session was attached.
   std::vector<std::variant<request, protocol::jute::decoded_request>> queued;
   std::string peer;       // the client's address: its ip identity for ACLs
   uint16_t peer_port = 0; // for the four-letter words' connection lists
-  // Backpressure: requests not yet answered (reading stops at the limit), bytes not yet sent.
-  size_t in_flight = 0;
-  bool halted = false;
-  uint64_t unsent = 0;
-  // For the four-letter words: packets in and out, and when each unanswered request arrived.
+  // For the four-letter words: packets in and out; when each unanswered request arrived.
+  // (Backpressure is the listener's flow_control's, by serial.)
   uint64_t received = 0;
   uint64_t sent_packets = 0;
   std::deque<std::chrono::steady_clock::time_point> arrivals;
@@ -173,20 +172,21 @@ struct zookeeper_front_end {
 
 struct listener_state {
   std::map<caf::io::connection_handle, std::unique_ptr<connection>> conns;
+  std::unordered_map<uint64_t, caf::io::connection_handle> by_serial;
+  std::unordered_map<std::string, size_t> per_address; // open connections by client address
   std::set<caf::io::accept_handle> jute_doormen;
   zookeeper_front_end zk;
+  flow_control flow{flow_limits{}};
   caf::actor sm;
   size_t max_frame = 0;
   uint64_t next_serial = 1;
   uint64_t received = 0, sent = 0; // packets, all connections
+  uint64_t rejected = 0, dropped = 0; // for mntr
   int64_t latency_min_ms = 0, latency_max_ms = 0, latency_sum_ms = 0, latency_count = 0;
-  size_t max_connections = 0;
-  size_t max_in_flight = 1000;         // per connection: stop reading beyond this many unanswered requests
-  uint64_t max_unsent = 64ull << 20;   // per connection: a client that reads slower than this is dropped
   static inline const char* name = "client_listener";
 };
 caf::behavior client_listener(caf::io::stateful_broker<listener_state>* self, caf::actor sm,
-                              size_t max_frame, size_t max_connections, zookeeper_front_end zk);
+                              size_t max_frame, flow_limits limits, zookeeper_front_end zk);
 
 // Wall-clock milliseconds: the time txns carry and sessions expire by.
 int64_t wall_now();

@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include "actors/logging.hpp"
 #include "actors/server/actors.hpp"
 
@@ -19,14 +21,28 @@ connection* find(self_ptr self, const client_conn& c) {
 
 client_conn ref_of(connection_handle hdl, const connection& c) { return {hdl, c.serial}; }
 
+void resume_later(self_ptr self, const std::vector<uint64_t>& serials);
+
+// Forgets a connection (the caller closes it): its share of the per-address and global counts goes.
+void forget(self_ptr self, std::map<connection_handle, std::unique_ptr<connection>>::iterator it) {
+  auto& st = self->state;
+  auto& c = *it->second;
+  if (c.session)
+    self->send(c.session, atoms::detach::value, ref_of(it->first, c));
+  if (auto a = st.per_address.find(c.peer); a != st.per_address.end() && --a->second == 0)
+    st.per_address.erase(a);
+  st.by_serial.erase(c.serial);
+  auto freed = st.flow.closed(c.serial); // its unanswered requests no longer count
+  st.conns.erase(it);
+  resume_later(self, freed);
+}
+
 void drop(self_ptr self, connection_handle hdl, const std::string& why) {
   auto it = self->state.conns.find(hdl);
   if (it == self->state.conns.end())
     return;
   log::warn("listener", "closing connection from ", it->second->peer, ": ", why);
-  if (it->second->session)
-    self->send(it->second->session, atoms::detach::value, ref_of(hdl, *it->second));
-  self->state.conns.erase(it);
+  forget(self, it);
   self->close(hdl);
 }
 
@@ -46,7 +62,7 @@ void reply_and_close(self_ptr self, const client_conn& to, const Bytes& bytes) {
   auto& out = self->wr_buf(to.hdl);
   out.insert(out.end(), bytes.begin(), bytes.end());
   self->flush(to.hdl);
-  self->state.conns.erase(to.hdl);
+  forget(self, self->state.conns.find(to.hdl));
   self->close(to.hdl);
 }
 
@@ -81,14 +97,42 @@ void attach(self_ptr self, const client_conn& to, protocol::connect_response& re
   c.queued.clear();
 }
 
-// Counts a request in; at the limit, stops reading from this client until answers go out.
-void count_request(self_ptr self, connection_handle hdl, connection& c) {
+// ---- backpressure (core/flow_control decides, this does) -----------------------------------------
+
+void pause(self_ptr self, connection_handle hdl, connection& c) {
+  if (self->state.flow.is_paused(c.serial))
+    return;
+  self->state.flow.paused(c.serial);
+  self->halt(hdl);
+}
+
+// Counts a request in (`bytes`: its packet's size).
+void count_request(self_ptr self, connection& c, size_t bytes) {
   ++self->state.received;
   c.arrivals.push_back(std::chrono::steady_clock::now());
-  if (++c.in_flight >= self->state.max_in_flight && !c.halted) {
-    c.halted = true;
-    self->halt(hdl);
-  }
+  self->state.flow.took(c.serial, bytes);
+}
+
+// Connections that flow_control lets read again. CAF 0.17 applies halt() and trigger() to its event
+// loop only at the end of a loop iteration, and a trigger() in the same iteration as a halt() is
+// lost (the stream still looks active, so the re-add is skipped, then the removal is applied): the
+// connection would never be read again. So the resume goes through the clock, which can only
+// deliver it in a later iteration.
+void resume_later(self_ptr self, const std::vector<uint64_t>& serials) {
+  for (auto serial : serials)
+    if (auto h = self->state.by_serial.find(serial); h != self->state.by_serial.end())
+      self->delayed_send(self, std::chrono::milliseconds(1), atoms::resume::value, client_conn{h->second, serial});
+}
+
+bool pump(self_ptr self, connection_handle hdl, connection& c);
+
+// The answer to resume_later: what was read before the pause comes first, then reading goes on.
+void resume(self_ptr self, const client_conn& to) {
+  auto* c = find(self, to);
+  if (c == nullptr || c->answering_word || self->state.flow.is_paused(c->serial))
+    return; // gone, a four-letter word, or paused again meanwhile
+  if (pump(self, to.hdl, *c) && !self->state.flow.is_paused(c->serial))
+    self->trigger(to.hdl);
 }
 
 void open_session(self_ptr self, connection_handle hdl, connection& c, protocol::connect_request& creq) {
@@ -101,9 +145,9 @@ void open_session(self_ptr self, connection_handle hdl, connection& c, protocol:
 // A request (native `request` or jute `decoded_request`) for the connection's session; false if the
 // connection was closed.
 template <class Request>
-bool on_request(self_ptr self, connection_handle hdl, connection& c, Request& req) {
+bool on_request(self_ptr self, connection_handle hdl, connection& c, Request& req, size_t bytes) {
   if (c.session) {
-    count_request(self, hdl, c);
+    count_request(self, c, bytes);
     self->send(c.session, std::move(req));
     return true;
   }
@@ -116,13 +160,13 @@ bool on_request(self_ptr self, connection_handle hdl, connection& c, Request& re
     drop(self, hdl, "too many requests before the session was open");
     return false;
   }
-  count_request(self, hdl, c);
+  count_request(self, c, bytes);
   c.queued.push_back(std::move(req));
   return true;
 }
 
 // Handles one decoded native frame; false if the connection was closed.
-bool on_message(self_ptr self, connection_handle hdl, connection& c, protocol::client_message& msg) {
+bool on_message(self_ptr self, connection_handle hdl, connection& c, protocol::client_message& msg, size_t bytes) {
   if (auto* creq = std::get_if<protocol::connect_request>(&msg)) {
     if (c.opening || c.session) {
       drop(self, hdl, "a second Connect frame on one connection");
@@ -131,7 +175,7 @@ bool on_message(self_ptr self, connection_handle hdl, connection& c, protocol::c
     open_session(self, hdl, c, *creq);
     return true;
   }
-  return on_request(self, hdl, c, std::get<request>(msg));
+  return on_request(self, hdl, c, std::get<request>(msg), bytes);
 }
 
 // Four-letter words ("ruok", "srvr", ...): answered in text, then the connection closes.
@@ -154,9 +198,13 @@ void four_letter(self_ptr self, const client_conn& to, const std::string& cmd) {
     l.latency_max_ms = st.latency_max_ms;
     l.latency_avg_ms = static_cast<double>(st.latency_sum_ms) / static_cast<double>(st.latency_count);
   }
+  l.outstanding = st.flow.outstanding();
+  l.rejected = st.rejected;
+  l.dropped = st.dropped;
+  l.throttle_waits = st.flow.throttle_waits();
   for (auto& [h, x] : st.conns) {
-    l.outstanding += x->in_flight;
-    l.connections.push_back({x->peer + ":" + std::to_string(x->peer_port), x->in_flight, x->received, x->sent_packets});
+    l.connections.push_back(
+        {x->peer + ":" + std::to_string(x->peer_port), st.flow.outstanding(x->serial), x->received, x->sent_packets});
   }
   self->request(st.sm, std::chrono::seconds(5), atoms::stats::value)
       .then([=](protocol::server_stats& s) {
@@ -167,48 +215,67 @@ void four_letter(self_ptr self, const client_conn& to, const std::string& cmd) {
             });
 }
 
-void on_jute_data(self_ptr self, caf::io::new_data_msg& m, connection& c) {
-  c.packets.feed(m.buf.data(), m.buf.size());
-  if (!c.opening && !c.session && c.received == 0) {
-    int32_t word = 0;
-    if (!c.packets.peek_first_word(word))
-      return;
-    if (auto cmd = protocol::jute::four_letter_word(word); !cmd.empty()) {
-      c.received = 1;
-      c.halted = true;
-      self->halt(m.handle);
-      four_letter(self, ref_of(m.handle, c), cmd);
-      return;
-    }
-  }
+// Jute packets already received, until the buffer runs dry or a limit pauses the connection; false if
+// the connection was closed.
+bool pump_jute(self_ptr self, connection_handle hdl, connection& c) {
   std::string body;
-  for (;;) {
+  while (self->state.flow.may_read(c.serial)) {
     auto st = c.packets.next(body);
     if (st == protocol::jute::packet_reader::status::need_more)
-      return;
+      return true;
     if (st != protocol::jute::packet_reader::status::packet) {
-      drop(self, m.handle, c.packets.reason());
-      return;
+      drop(self, hdl, c.packets.reason());
+      return false;
     }
     ++c.received;
     if (!c.opening && !c.session) {
       auto p = protocol::jute::decode_connect(body);
       if (!p) {
-        drop(self, m.handle, p.error().detail);
-        return;
+        drop(self, hdl, p.error().detail);
+        return false;
       }
       c.kind = p->has_read_only ? wire::jute : wire::jute_without_read_only;
-      open_session(self, m.handle, c, p->req);
+      open_session(self, hdl, c, p->req);
       continue;
     }
     auto d = protocol::jute::decode_request(body);
     if (!d) {
-      drop(self, m.handle, d.error().detail);
-      return;
+      drop(self, hdl, d.error().detail);
+      return false;
     }
-    if (!on_request(self, m.handle, c, *d))
-      return;
+    if (!on_request(self, hdl, c, *d, body.size() + 4))
+      return false;
   }
+  pause(self, hdl, c);
+  return true;
+}
+
+bool pump_native(self_ptr self, connection_handle hdl, connection& c) {
+  while (self->state.flow.may_read(c.serial)) {
+    kj::ArrayPtr<const capnp::word> frame;
+    auto st = c.reader.next(frame);
+    if (st == protocol::frame_reader::status::need_more)
+      return true;
+    if (st != protocol::frame_reader::status::frame) {
+      drop(self, hdl, c.reader.reason());
+      return false;
+    }
+    ++c.received;
+    auto msg = protocol::decode_client(frame);
+    if (!msg) {
+      drop(self, hdl, msg.error().detail);
+      return false;
+    }
+    if (!on_message(self, hdl, c, *msg, frame.size() * sizeof(capnp::word)))
+      return false;
+  }
+  pause(self, hdl, c);
+  return true;
+}
+
+// Handles what has been received and not yet handled; false if the connection was closed.
+bool pump(self_ptr self, connection_handle hdl, connection& c) {
+  return c.kind == wire::native ? pump_native(self, hdl, c) : pump_jute(self, hdl, c);
 }
 
 void on_data(self_ptr self, caf::io::new_data_msg& m) {
@@ -216,39 +283,55 @@ void on_data(self_ptr self, caf::io::new_data_msg& m) {
   if (it == self->state.conns.end())
     return;
   auto& c = *it->second;
-  if (c.kind != wire::native) {
-    on_jute_data(self, m, c);
+  if (c.answering_word)
     return;
-  }
-  c.reader.feed(m.buf.data(), m.buf.size());
-  for (;;) {
-    kj::ArrayPtr<const capnp::word> frame;
-    auto st = c.reader.next(frame);
-    if (st == protocol::frame_reader::status::need_more)
-      return;
-    if (st != protocol::frame_reader::status::frame) {
-      drop(self, m.handle, c.reader.reason());
-      return;
+  if (c.kind == wire::native) {
+    c.reader.feed(m.buf.data(), m.buf.size());
+  } else {
+    c.packets.feed(m.buf.data(), m.buf.size());
+    if (!c.opening && !c.session && c.received == 0) {
+      int32_t word = 0;
+      if (!c.packets.peek_first_word(word))
+        return;
+      if (auto cmd = protocol::jute::four_letter_word(word); !cmd.empty()) {
+        c.received = 1;
+        c.answering_word = true;
+        pause(self, m.handle, c);
+        four_letter(self, ref_of(m.handle, c), cmd);
+        return;
+      }
     }
-    ++c.received;
-    auto msg = protocol::decode_client(frame);
-    if (!msg) {
-      drop(self, m.handle, msg.error().detail);
-      return;
-    }
-    if (!on_message(self, m.handle, c, *msg))
-      return;
   }
+  pump(self, m.handle, c);
+}
+
+// Refuses a new connection over corral.max-connections or corral.max-client-cnxns; logs the first
+// refusals and then every power of two, so a flood does not flood the log.
+bool admit(self_ptr self, const std::string& peer) {
+  auto& st = self->state;
+  std::string why;
+  auto& limits = st.flow.limits();
+  if (st.conns.size() >= limits.max_connections)
+    why = std::to_string(limits.max_connections) + " connections are open (raise corral.max-connections)";
+  else if (auto a = st.per_address.find(peer); limits.max_per_address != 0 && a != st.per_address.end() &&
+                                              a->second >= limits.max_per_address)
+    why = std::to_string(a->second) + " connections from this address are open (corral.max-client-cnxns)";
+  if (why.empty())
+    return true;
+  ++st.rejected;
+  if ((st.rejected & (st.rejected - 1)) == 0)
+    log::warn("listener", "refusing connection from ", peer, ": ", why, "; ", st.rejected, " refused so far");
+  return false;
 }
 
 } // namespace
 
 caf::behavior client_listener(caf::io::stateful_broker<listener_state>* self, caf::actor sm,
-                              size_t max_frame, size_t max_connections, zookeeper_front_end zk) {
+                              size_t max_frame, flow_limits limits, zookeeper_front_end zk) {
   self->state.sm = sm;
   self->state.zk = std::move(zk);
   self->state.max_frame = max_frame;
-  self->state.max_connections = max_connections;
+  self->state.flow = flow_control(limits);
   return {
       [=](atoms::open, std::string& host, uint16_t port, bool zookeeper) -> caf::result<uint16_t> {
         auto r = self->add_tcp_doorman(port, host.c_str(), true);
@@ -264,14 +347,15 @@ caf::behavior client_listener(caf::io::stateful_broker<listener_state>* self, ca
       },
       [=](const caf::io::new_connection_msg& m) {
         auto peer = self->remote_addr(m.handle);
-        if (self->state.conns.size() >= self->state.max_connections) {
-          log::warn("listener", "refusing connection from ", peer, ": ", self->state.max_connections,
-                    " connections already open (raise corral.max-connections)");
+        if (!admit(self, peer)) {
           self->close(m.handle);
           return;
         }
+        ++self->state.per_address[peer];
         auto c = std::make_unique<connection>(self->state.max_frame, self->state.zk.max_packet);
         c->serial = self->state.next_serial++;
+        self->state.flow.opened(c->serial);
+        self->state.by_serial.emplace(c->serial, m.handle);
         c->peer = peer;
         c->peer_port = self->remote_port(m.handle);
         if (self->state.jute_doormen.count(m.source) > 0)
@@ -282,12 +366,8 @@ caf::behavior client_listener(caf::io::stateful_broker<listener_state>* self, ca
       },
       [=](caf::io::new_data_msg& m) { on_data(self, m); },
       [=](const caf::io::connection_closed_msg& m) {
-        auto it = self->state.conns.find(m.handle);
-        if (it == self->state.conns.end())
-          return;
-        if (it->second->session)
-          self->send(it->second->session, atoms::detach::value, ref_of(m.handle, *it->second));
-        self->state.conns.erase(it);
+        if (auto it = self->state.conns.find(m.handle); it != self->state.conns.end())
+          forget(self, it);
       },
       [=](const caf::io::acceptor_closed_msg&) { log::warn("listener", "listening socket closed"); },
       [=](atoms::write, const client_conn& to, std::vector<char>& bytes, int32_t answers) {
@@ -296,9 +376,13 @@ caf::behavior client_listener(caf::io::stateful_broker<listener_state>* self, ca
           return; // meant for a connection that has closed
         auto hdl = to.hdl;
         auto& c = *found;
-        c.unsent += bytes.size();
-        if (c.unsent > self->state.max_unsent) {
-          drop(self, hdl, std::to_string(c.unsent) + " bytes are waiting to be sent: the client does not read");
+        auto& flow = self->state.flow;
+        auto freed = flow.answered(c.serial, answers, bytes.size());
+        if (flow.over_output_limit(c.serial)) {
+          ++self->state.dropped;
+          drop(self, hdl, "more than " + std::to_string(flow.limits().max_unsent) +
+                              " bytes are waiting to be sent: the client does not read");
+          resume_later(self, freed);
           return;
         }
         auto& out = self->wr_buf(hdl);
@@ -310,20 +394,17 @@ caf::behavior client_listener(caf::io::stateful_broker<listener_state>* self, ca
           record_latency(self->state, c.arrivals.front());
           c.arrivals.pop_front();
         }
-        c.in_flight -= std::min<size_t>(c.in_flight, static_cast<size_t>(answers));
-        if (c.halted && c.in_flight < self->state.max_in_flight / 2) {
-          c.halted = false;
-          self->trigger(hdl);
-        }
+        resume_later(self, freed);
       },
       [=](const caf::io::data_transferred_msg& m) {
         if (auto it = self->state.conns.find(m.handle); it != self->state.conns.end())
-          it->second->unsent = m.remaining;
+          resume_later(self, self->state.flow.waiting(it->second->serial, m.remaining));
       },
+      [=](atoms::resume, const client_conn& to) { resume(self, to); },
       [=](atoms::close, const client_conn& to) {
         if (find(self, to) == nullptr)
           return;
-        self->state.conns.erase(to.hdl);
+        forget(self, self->state.conns.find(to.hdl));
         self->flush(to.hdl);
         self->close(to.hdl);
       },

@@ -35,7 +35,8 @@ zookeeper_front_end zookeeper_settings(const server_options& opts) {
              {"dataDir", opts.data_dir},
              {"dataLogDir", opts.data_dir},
              {"tickTime", std::to_string(db.tick_ms)},
-             {"maxClientCnxns", std::to_string(opts.max_connections)},
+             {"maxClientCnxns", std::to_string(opts.max_client_cnxns)},
+             {"globalOutstandingLimit", std::to_string(opts.global_outstanding_limit)},
              {"minSessionTimeout", std::to_string(db.min_session_timeout_ms ? db.min_session_timeout_ms : 2 * db.tick_ms)},
              {"maxSessionTimeout", std::to_string(db.max_session_timeout_ms ? db.max_session_timeout_ms : 20 * db.tick_ms)},
              {"serverId", std::to_string(opts.server_id)},
@@ -161,8 +162,14 @@ caf::expected<running_server> start(caf::actor_system& sys, const server_options
   }
   size_t max_frame = opts.max_frame_bytes != 0 ? opts.max_frame_bytes
                                                : static_cast<size_t>(opts.db.max_data_bytes) + 64 * 1024;
-  srv.listener = sys.middleman().spawn_broker(client_listener, srv.state_machine, max_frame,
-                                              opts.max_connections, zookeeper_settings(opts));
+  flow_limits limits;
+  limits.max_connections = opts.max_connections;
+  limits.max_per_address = opts.max_client_cnxns;
+  limits.global_outstanding = opts.global_outstanding_limit;
+  limits.pause_unsent = opts.client_pause_unsent_bytes;
+  limits.max_unsent = opts.client_max_unsent_bytes;
+  srv.listener = sys.middleman().spawn_broker(client_listener, srv.state_machine, max_frame, limits,
+                                              zookeeper_settings(opts));
   caf::scoped_actor self{sys};
   auto listen = [&](uint16_t port, bool zookeeper, const char* option) -> caf::expected<uint16_t> {
     caf::error failure;

@@ -20,6 +20,10 @@ struct server_options {
   std::string data_dir = "data";
   size_t max_frame_bytes = 0; // 0: max data + 64 KiB
   size_t max_connections = 10000;
+  size_t max_client_cnxns = 60;           // per client address, as ZooKeeper's maxClientCnxns; 0: no limit
+  size_t global_outstanding_limit = 1000; // unanswered requests of all clients before reading pauses
+  uint64_t client_pause_unsent_bytes = 4ull << 20; // answers waiting for a client before its reading pauses
+  uint64_t client_max_unsent_bytes = 64ull << 20;  // answers waiting for a client before it is dropped
   // ZooKeeper's client protocol (jute), beside the native one.
   int32_t zk_port = 2181;            // -1: off; 0 picks a free port
   size_t zk_max_packet_bytes = 0xfffff; // ZooKeeper's jute.maxbuffer default

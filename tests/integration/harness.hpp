@@ -87,6 +87,7 @@ public:
   // send_connect, then the ConnectResponse (throws if none comes).
   protocol::connect_response handshake(session_id id = 0, const std::string& password = std::string(16, '\0'),
                                        int32_t timeout_ms = 10000);
+  int fd() const { return fd_; }
 
 private:
   int fd_ = -1;
