@@ -9,8 +9,9 @@ build="${CORRAL_BUILD_DIR:-$here/build}"
 packages=(build-essential cmake ninja-build pkg-config libcaf-dev capnproto libcapnp-dev
           libboost-filesystem-dev libgtest-dev libreadline-dev libzookeeper-mt-dev libssl-dev)
 # Only the tests need these: Apache ZooKeeper's server and zkCli.sh (Java), the reference that the
-# compatibility tests compare Corral with, and kazoo, Python's ZooKeeper client.
-test_packages=(zookeeper python3-kazoo)
+# compatibility tests compare Corral with, kazoo, Python's ZooKeeper client, and the openssl command
+# (the TLS tests make their certificates with it).
+test_packages=(zookeeper python3-kazoo openssl)
 
 install_missing() {
   local missing=()
