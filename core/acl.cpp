@@ -151,7 +151,8 @@ result<acl_list> fix_acl(const acl_list& requested, const auth_list& ids) {
     } else if (e.scheme == "auth") {
       bool any = false;
       for (auto& id : ids) {
-        if (id.scheme == "digest" || id.scheme == "super") {
+        // Every identity a client proved (not its address): ZooKeeper's isAuthenticated providers.
+        if (id.scheme == "digest" || id.scheme == "super" || id.scheme == "x509" || id.scheme == "sasl") {
           add({e.perms, id.scheme, id.id});
           any = true;
         }
@@ -167,6 +168,11 @@ result<acl_list> fix_acl(const acl_list& requested, const auth_list& ids) {
     } else if (e.scheme == "ip") {
       if (!valid_ip_spec(e.id))
         return error_info{error_code::invalid_acl, "ip id must be an IPv4 address or CIDR, got '" + e.id + "'"};
+      add(e);
+    } else if (e.scheme == "x509" || e.scheme == "sasl") {
+      // A certificate subject or a SASL user name: any non-empty id, matched exactly.
+      if (e.id.empty())
+        return error_info{error_code::invalid_acl, e.scheme + " needs an id"};
       add(e);
     } else {
       return error_info{error_code::invalid_acl, "unknown ACL scheme '" + e.scheme + "'"};

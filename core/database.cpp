@@ -81,6 +81,17 @@ void database::set_client_address(session_id id, const std::string& ip) {
   auth.push_back({"ip", ip});
 }
 
+void database::set_certificate_subject(session_id id, const std::string& subject) {
+  auto* s = sessions_.find(id);
+  if (s == nullptr)
+    return;
+  auto& auth = s->auth;
+  auth.erase(std::remove_if(auth.begin(), auth.end(), [](const auth_id& a) { return a.scheme == "x509"; }),
+             auth.end());
+  if (!subject.empty())
+    auth.push_back({"x509", subject});
+}
+
 const auth_list& database::auth_of(session_id s) const {
   auto* info = sessions_.find(s);
   return info == nullptr ? no_auth_ids : info->auth;

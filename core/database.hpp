@@ -80,6 +80,9 @@ public:
   // The session's connection went away: its watches go (the client re-arms them on reconnect).
   void connection_lost(session_id id) { watches_.remove_session(id); }
   void set_client_address(session_id id, const std::string& ip);
+  // The identity a client proves on its connection with a TLS certificate ("x509" scheme, the
+  // subject in RFC 2253 form); replaces the previous connection's; "" removes it.
+  void set_certificate_subject(session_id id, const std::string& subject);
   const session_table& sessions() const { return sessions_; }
 
   // ---- requests -------------------------------------------------------------------------------

@@ -20,6 +20,10 @@ struct server_config : caf::actor_system_config {
   std::string host = "127.0.0.1";
   uint16_t port = 2281;
   int32_t zk_port = 2181;
+  int32_t secure_zk_port = -1;
+  int32_t secure_port = -1;
+  std::string tls_cert_file, tls_key_file, tls_ca_file;
+  std::string tls_client_auth = "need";
   size_t zk_max_packet_bytes = 0xfffff;
   std::string four_letter_words = "srvr";
   std::string data_dir = "data";
@@ -57,6 +61,15 @@ struct server_config : caf::actor_system_config {
         .add(host, "host", "address to listen on (default 127.0.0.1)")
         .add(port, "port", "native-protocol client port (default 2281; 0 picks a free one)")
         .add(zk_port, "zk-port", "ZooKeeper-protocol client port, for ZooKeeper's own clients (default 2181; 0 picks a free one; -1 turns it off)")
+        .add(secure_zk_port, "secure-zk-port",
+             "ZooKeeper-protocol port over TLS, as ZooKeeper's secureClientPort (default -1: off; 0 picks a free one)")
+        .add(secure_port, "secure-port", "native-protocol port over TLS (default -1: off; 0 picks a free one)")
+        .add(tls_cert_file, "tls-cert-file", "PEM certificate (chain) the secure ports present")
+        .add(tls_key_file, "tls-key-file", "PEM private key of that certificate (chmod 600)")
+        .add(tls_ca_file, "tls-ca-file", "PEM CA certificates that client certificates must chain to")
+        .add(tls_client_auth, "tls-client-auth",
+             "client certificates on the secure ports: need, want (verified if presented) or none (default need, "
+             "as ZooKeeper's ssl.clientAuth); a verified certificate's subject is the client's x509 identity")
         .add(zk_max_packet_bytes, "zk-max-packet-bytes", "largest ZooKeeper-protocol packet accepted (default 1048575, ZooKeeper's jute.maxbuffer)")
         .add(four_letter_words, "four-letter-words", "four-letter words answered on the ZooKeeper port, comma-separated, or * for all (default srvr, as ZooKeeper's 4lw.commands.whitelist)")
         .add(data_dir, "data-dir", "directory for the server's data (default ./data)")
@@ -124,6 +137,8 @@ corral::server::server_options to_options(const server_config& cfg) {
   o.host = cfg.host;
   o.port = cfg.port;
   o.zk_port = cfg.zk_port;
+  o.secure_zk_port = cfg.secure_zk_port;
+  o.secure_port = cfg.secure_port;
   o.zk_max_packet_bytes = cfg.zk_max_packet_bytes;
   o.four_letter_words = cfg.four_letter_words;
   o.data_dir = cfg.data_dir;
@@ -207,9 +222,32 @@ std::string check(const server_config& cfg) {
   return "";
 }
 
-int run(caf::actor_system& sys, const server_config& cfg, std::string peer_secret, sigset_t& signals) {
+// The secure ports' TLS context, from the corral.tls-* options; a clear error if a file is missing,
+// unreadable, exposed or does not fit.
+corral::result<std::shared_ptr<corral::security::tls_context>> make_tls(const server_config& cfg) {
+  using corral::security::client_auth;
+  if (cfg.tls_cert_file.empty() || cfg.tls_key_file.empty())
+    return corral::error_info{corral::error_code::bad_arguments,
+                              "corral.secure-zk-port and corral.secure-port need corral.tls-cert-file and "
+                              "corral.tls-key-file"};
+  client_auth auth;
+  if (cfg.tls_client_auth == "need")
+    auth = client_auth::need;
+  else if (cfg.tls_client_auth == "want")
+    auth = client_auth::want;
+  else if (cfg.tls_client_auth == "none")
+    auth = client_auth::none;
+  else
+    return corral::error_info{corral::error_code::bad_arguments,
+                              "corral.tls-client-auth must be need, want or none, not '" + cfg.tls_client_auth + "'"};
+  return corral::security::tls_context::server({cfg.tls_cert_file, cfg.tls_key_file, cfg.tls_ca_file}, auth);
+}
+
+int run(caf::actor_system& sys, const server_config& cfg, std::string peer_secret,
+        std::shared_ptr<corral::security::tls_context> tls, sigset_t& signals) {
   auto opts = to_options(cfg);
   opts.peer_secret = std::move(peer_secret);
+  opts.tls = std::move(tls);
   boost::system::error_code ec;
   boost::filesystem::create_directories(opts.data_dir, ec);
   if (ec) {
@@ -221,8 +259,9 @@ int run(caf::actor_system& sys, const server_config& cfg, std::string peer_secre
   if (!srv)
     return 1; // start() logged why
   if (!cfg.ready_file.empty()) {
-    // The native port, then the ZooKeeper port (-1: off).
-    std::ofstream(cfg.ready_file + ".tmp") << srv->port << "\n" << srv->zk_port << "\n";
+    // The native port, the ZooKeeper port, the secure ZooKeeper port, the secure native port (-1: off).
+    std::ofstream(cfg.ready_file + ".tmp") << srv->port << "\n" << srv->zk_port << "\n" << srv->secure_zk_port
+                                           << "\n" << srv->secure_port << "\n";
     boost::filesystem::rename(cfg.ready_file + ".tmp", cfg.ready_file, ec);
   }
   int sig = 0;
@@ -273,6 +312,15 @@ int main(int argc, char** argv) {
     }
     peer_secret = std::move(*secret);
   }
+  std::shared_ptr<corral::security::tls_context> tls;
+  if (cfg.secure_zk_port >= 0 || cfg.secure_port >= 0) {
+    auto ctx = make_tls(cfg);
+    if (!ctx) {
+      std::cerr << "corral-server: " << ctx.error().detail << "\n";
+      return 2;
+    }
+    tls = std::move(*ctx);
+  }
   if (!corral::log::set_level(cfg.log_level)) {
     std::cerr << "corral-server: unknown log level '" << cfg.log_level << "'\n";
     return 2;
@@ -284,7 +332,7 @@ int main(int argc, char** argv) {
   {
     caf::actor_system sys{cfg};
     corral::log::info("server", "corral-server starting (data dir ", cfg.data_dir, ", tick ", cfg.tick_ms, " ms)");
-    rc = run(sys, cfg, std::move(peer_secret), signals);
+    rc = run(sys, cfg, std::move(peer_secret), std::move(tls), signals);
   }
   corral::log::info("server", "stopped");
   return rc;

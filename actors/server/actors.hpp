@@ -23,6 +23,7 @@
 #include "persistence/snapshot.hpp"
 #include "protocol/four_letter_words.hpp"
 #include "protocol/frame.hpp"
+#include "security/tls.hpp"
 
 namespace corral::server {
 
@@ -60,6 +61,7 @@ struct state_machine_state {
   struct opening_session {
     caf::response_promise rp;
     std::string peer;
+    std::string subject; // the client's TLS certificate subject ("" : none)
   };
   std::unordered_map<zxid_t, opening_session> opening;
   // Per session, what must wait for the session's earlier writes: a write (its zxid) or a read.
@@ -147,6 +149,7 @@ struct connection {
   connection(size_t max_frame, size_t max_packet) : reader(max_frame), packets(max_packet) {}
   uint64_t serial = 0; // see client_conn
   wire kind = wire::native;
+  std::unique_ptr<security::tls_stream> tls; // on a secure port: everything in and out goes through it
   protocol::frame_reader reader;          // native
   protocol::jute::packet_reader packets;  // jute
   caf::actor session;
@@ -175,6 +178,8 @@ struct listener_state {
   std::unordered_map<uint64_t, caf::io::connection_handle> by_serial;
   std::unordered_map<std::string, size_t> per_address; // open connections by client address
   std::set<caf::io::accept_handle> jute_doormen;
+  std::set<caf::io::accept_handle> tls_doormen; // secure ports
+  std::shared_ptr<security::tls_context> tls;   // null: no secure ports
   zookeeper_front_end zk;
   flow_control flow{flow_limits{}};
   caf::actor sm;
@@ -186,7 +191,8 @@ struct listener_state {
   static inline const char* name = "client_listener";
 };
 caf::behavior client_listener(caf::io::stateful_broker<listener_state>* self, caf::actor sm,
-                              size_t max_frame, flow_limits limits, zookeeper_front_end zk);
+                              size_t max_frame, flow_limits limits, zookeeper_front_end zk,
+                              std::shared_ptr<security::tls_context> tls);
 
 // Wall-clock milliseconds: the time txns carry and sessions expire by.
 int64_t wall_now();

@@ -54,14 +54,27 @@ void record_latency(listener_state& st, std::chrono::steady_clock::time_point si
   ++st.latency_count;
 }
 
+// Queues bytes for the client, through TLS on a secure port; false if TLS failed (the caller drops).
+bool send_to(self_ptr self, connection_handle hdl, connection& c, const char* data, size_t n) {
+  auto& out = self->wr_buf(hdl);
+  if (c.tls) {
+    if (!c.tls->send(data, n))
+      return false;
+    c.tls->take_output(out);
+  } else {
+    out.insert(out.end(), data, data + n);
+  }
+  self->flush(hdl);
+  return true;
+}
+
 // Sends `bytes` (may be empty), then closes the connection.
 template <class Bytes>
 void reply_and_close(self_ptr self, const client_conn& to, const Bytes& bytes) {
-  if (find(self, to) == nullptr)
+  auto* c = find(self, to);
+  if (c == nullptr)
     return; // the client did not wait for the answer
-  auto& out = self->wr_buf(to.hdl);
-  out.insert(out.end(), bytes.begin(), bytes.end());
-  self->flush(to.hdl);
+  send_to(self, to.hdl, *c, bytes.data(), bytes.size());
   forget(self, self->state.conns.find(to.hdl));
   self->close(to.hdl);
 }
@@ -138,7 +151,8 @@ void resume(self_ptr self, const client_conn& to) {
 void open_session(self_ptr self, connection_handle hdl, connection& c, protocol::connect_request& creq) {
   c.opening = true;
   auto to = ref_of(hdl, c);
-  self->request(self->state.sm, caf::infinite, atoms::open::value, std::move(creq), c.peer)
+  std::string subject = c.tls ? c.tls->peer_subject() : std::string();
+  self->request(self->state.sm, caf::infinite, atoms::open::value, std::move(creq), c.peer, subject)
       .then([=](protocol::connect_response& resp, caf::actor& sess) { attach(self, to, resp, sess); });
 }
 
@@ -278,6 +292,21 @@ bool pump(self_ptr self, connection_handle hdl, connection& c) {
   return c.kind == wire::native ? pump_native(self, hdl, c) : pump_jute(self, hdl, c);
 }
 
+// On a secure port: decrypts what arrived (answering the handshake); false if the connection closed.
+bool through_tls(self_ptr self, connection_handle hdl, connection& c, const caf::io::new_data_msg& m,
+                 std::string& plain) {
+  bool ok = c.tls->receive(m.buf.data(), m.buf.size(), plain);
+  if (c.tls->has_output()) {
+    c.tls->take_output(self->wr_buf(hdl));
+    self->flush(hdl);
+  }
+  if (!ok) {
+    drop(self, hdl, c.tls->reason());
+    return false;
+  }
+  return true;
+}
+
 void on_data(self_ptr self, caf::io::new_data_msg& m) {
   auto it = self->state.conns.find(m.handle);
   if (it == self->state.conns.end())
@@ -285,10 +314,19 @@ void on_data(self_ptr self, caf::io::new_data_msg& m) {
   auto& c = *it->second;
   if (c.answering_word)
     return;
+  const char* data = m.buf.data();
+  size_t size = m.buf.size();
+  std::string plain;
+  if (c.tls) {
+    if (!through_tls(self, m.handle, c, m, plain))
+      return;
+    data = plain.data();
+    size = plain.size();
+  }
   if (c.kind == wire::native) {
-    c.reader.feed(m.buf.data(), m.buf.size());
+    c.reader.feed(data, size);
   } else {
-    c.packets.feed(m.buf.data(), m.buf.size());
+    c.packets.feed(data, size);
     if (!c.opening && !c.session && c.received == 0) {
       int32_t word = 0;
       if (!c.packets.peek_first_word(word))
@@ -327,21 +365,29 @@ bool admit(self_ptr self, const std::string& peer) {
 } // namespace
 
 caf::behavior client_listener(caf::io::stateful_broker<listener_state>* self, caf::actor sm,
-                              size_t max_frame, flow_limits limits, zookeeper_front_end zk) {
+                              size_t max_frame, flow_limits limits, zookeeper_front_end zk,
+                              std::shared_ptr<security::tls_context> tls) {
   self->state.sm = sm;
   self->state.zk = std::move(zk);
   self->state.max_frame = max_frame;
   self->state.flow = flow_control(limits);
+  self->state.tls = std::move(tls);
   return {
-      [=](atoms::open, std::string& host, uint16_t port, bool zookeeper) -> caf::result<uint16_t> {
+      [=](atoms::open, std::string& host, uint16_t port, bool zookeeper, bool secure) -> caf::result<uint16_t> {
+        if (secure && !self->state.tls)
+          return caf::make_error(caf::sec::runtime_error, "a secure port needs corral.tls-cert-file and corral.tls-key-file");
         auto r = self->add_tcp_doorman(port, host.c_str(), true);
         if (!r)
           return std::move(r.error());
         if (zookeeper)
           self->state.jute_doormen.insert(r->first);
+        if (secure)
+          self->state.tls_doormen.insert(r->first);
         // `conf` shows the ports actually bound (0 in the options picks a free one).
+        const char* key_name = zookeeper ? (secure ? "secureClientPort" : "clientPort")
+                                         : (secure ? "nativeSecureClientPort" : "nativeClientPort");
         for (auto& [key, value] : self->state.zk.conf)
-          if (key == (zookeeper ? "clientPort" : "nativeClientPort"))
+          if (key == key_name)
             value = std::to_string(r->second);
         return r->second;
       },
@@ -360,6 +406,8 @@ caf::behavior client_listener(caf::io::stateful_broker<listener_state>* self, ca
         c->peer_port = self->remote_port(m.handle);
         if (self->state.jute_doormen.count(m.source) > 0)
           c->kind = wire::jute; // until its ConnectRequest says whether it sends the read-only flag
+        if (self->state.tls_doormen.count(m.source) > 0)
+          c->tls = std::make_unique<security::tls_stream>(self->state.tls);
         self->state.conns.emplace(m.handle, std::move(c));
         self->configure_read(m.handle, caf::io::receive_policy::at_most(64 * 1024));
         self->ack_writes(m.handle, true);
@@ -385,9 +433,11 @@ caf::behavior client_listener(caf::io::stateful_broker<listener_state>* self, ca
           resume_later(self, freed);
           return;
         }
-        auto& out = self->wr_buf(hdl);
-        out.insert(out.end(), bytes.begin(), bytes.end());
-        self->flush(hdl);
+        if (!send_to(self, hdl, c, bytes.data(), bytes.size())) {
+          drop(self, hdl, c.tls->reason());
+          resume_later(self, freed);
+          return;
+        }
         ++c.sent_packets;
         ++self->state.sent;
         for (int32_t i = 0; i < answers && !c.arrivals.empty(); ++i) {

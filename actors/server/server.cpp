@@ -31,6 +31,7 @@ zookeeper_front_end zookeeper_settings(const server_options& opts) {
   }
   auto& db = opts.db;
   zk.conf = {{"clientPort", std::to_string(opts.zk_port)},
+             {"secureClientPort", std::to_string(opts.secure_zk_port)},
              {"nativeClientPort", std::to_string(opts.port)},
              {"dataDir", opts.data_dir},
              {"dataLogDir", opts.data_dir},
@@ -169,12 +170,12 @@ caf::expected<running_server> start(caf::actor_system& sys, const server_options
   limits.pause_unsent = opts.client_pause_unsent_bytes;
   limits.max_unsent = opts.client_max_unsent_bytes;
   srv.listener = sys.middleman().spawn_broker(client_listener, srv.state_machine, max_frame, limits,
-                                              zookeeper_settings(opts));
+                                              zookeeper_settings(opts), opts.tls);
   caf::scoped_actor self{sys};
-  auto listen = [&](uint16_t port, bool zookeeper, const char* option) -> caf::expected<uint16_t> {
+  auto listen = [&](uint16_t port, bool zookeeper, const char* option, bool secure = false) -> caf::expected<uint16_t> {
     caf::error failure;
     uint16_t bound = 0;
-    self->request(srv.listener, std::chrono::seconds(10), atoms::open::value, opts.host, port, zookeeper)
+    self->request(srv.listener, std::chrono::seconds(10), atoms::open::value, opts.host, port, zookeeper, secure)
         .receive([&](uint16_t p) { bound = p; }, [&](caf::error& e) { failure = std::move(e); });
     if (failure)
       return fail("cannot listen on " + opts.host + ":" + std::to_string(port) + ": " + sys.render(failure) +
@@ -196,6 +197,24 @@ caf::expected<running_server> start(caf::actor_system& sys, const server_options
     }
     srv.zk_port = *zk;
     log::info("server", "listening on ", opts.host, ":", srv.zk_port, " (ZooKeeper protocol)");
+  }
+  if (opts.secure_zk_port >= 0) {
+    auto p = listen(static_cast<uint16_t>(opts.secure_zk_port), true, "secure-zk-port", true);
+    if (!p) {
+      stop(sys, srv);
+      return p.error();
+    }
+    srv.secure_zk_port = *p;
+    log::info("server", "listening on ", opts.host, ":", srv.secure_zk_port, " (ZooKeeper protocol over TLS)");
+  }
+  if (opts.secure_port >= 0) {
+    auto p = listen(static_cast<uint16_t>(opts.secure_port), false, "secure-port", true);
+    if (!p) {
+      stop(sys, srv);
+      return p.error();
+    }
+    srv.secure_port = *p;
+    log::info("server", "listening on ", opts.host, ":", srv.secure_port, " (native protocol over TLS)");
   }
   return srv;
 }

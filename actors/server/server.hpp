@@ -11,6 +11,7 @@
 #include <caf/expected.hpp>
 
 #include "core/database.hpp"
+#include "security/tls.hpp"
 
 namespace corral::server {
 
@@ -28,6 +29,10 @@ struct server_options {
   int32_t zk_port = 2181;            // -1: off; 0 picks a free port
   size_t zk_max_packet_bytes = 0xfffff; // ZooKeeper's jute.maxbuffer default
   std::string four_letter_words = "srvr"; // ZooKeeper's 4lw.commands.whitelist: comma-separated, or *
+  // TLS ports (-1: off; 0 picks a free port), served with `tls` (made from corral.tls-* files).
+  int32_t secure_zk_port = -1; // ZooKeeper's secureClientPort
+  int32_t secure_port = -1;    // the native protocol over TLS
+  std::shared_ptr<security::tls_context> tls;
   database_options db;
   // Durability.
   bool sync = true;                 // false is unsafe: acknowledged writes can be lost in a crash
@@ -64,6 +69,8 @@ struct running_server {
   caf::actor transport;
   uint16_t port = 0;
   int32_t zk_port = -1; // -1: not listening
+  int32_t secure_zk_port = -1;
+  int32_t secure_port = -1;
 };
 
 // Recovers the data directory (refusing to start on corruption, with the reason), then listens.

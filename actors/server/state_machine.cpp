@@ -111,6 +111,7 @@ void session_opened(self_ptr self, const txn& t) {
   auto actor = self->spawn<caf::linked>(session, t.session, caf::actor_cast<caf::actor>(self));
   self->state.sessions[t.session] = actor;
   db.set_client_address(t.session, it->second.peer);
+  db.set_certificate_subject(t.session, it->second.subject);
   protocol::connect_response resp;
   resp.session = t.session;
   resp.timeout_ms = info.timeout_ms;
@@ -381,7 +382,7 @@ caf::result<protocol::server_stats> on_stats(self_ptr self) {
 }
 
 caf::result<protocol::connect_response, caf::actor> on_open(self_ptr self, protocol::connect_request& req,
-                                                              std::string& peer) {
+                                                              std::string& peer, std::string& subject) {
   auto& st = self->state;
   auto& db = *st.db;
   protocol::connect_response resp;
@@ -402,7 +403,7 @@ caf::result<protocol::connect_response, caf::actor> on_open(self_ptr self, proto
     // A learner picks the id (its server id is in the top byte) and asks the leader to create it.
     auto id = db.new_session_id();
     auto pw = random_password(st.rng);
-    st.opening_forwarded.emplace(id, state_machine_state::opening_session{self->make_response_promise(), peer});
+    st.opening_forwarded.emplace(id, state_machine_state::opening_session{self->make_response_promise(), peer, subject});
     self->send(st.transport, atoms::peer_frame::value, st.zab->leader(),
                protocol::peer_frame{protocol::open_session_request{id, req.timeout_ms, pw}});
     return caf::delegated<protocol::connect_response, caf::actor>{};
@@ -410,7 +411,7 @@ caf::result<protocol::connect_response, caf::actor> on_open(self_ptr self, proto
   if (req.session == 0) {
     auto t = db.prepare_open_session(req.timeout_ms, random_password(st.rng), wall_now());
     auto rp = self->make_response_promise();
-    st.opening.emplace(t.zxid, state_machine_state::opening_session{rp, peer});
+    st.opening.emplace(t.zxid, state_machine_state::opening_session{rp, peer, subject});
     submit(self, std::move(t));
     return caf::delegated<protocol::connect_response, caf::actor>{};
   }
@@ -429,6 +430,7 @@ caf::result<protocol::connect_response, caf::actor> on_open(self_ptr self, proto
   }
   db.touch(req.session, wall_now());
   db.set_client_address(req.session, peer);
+  db.set_certificate_subject(req.session, subject);
   auto& info = *db.sessions().find(req.session);
   resp.session = req.session;
   resp.timeout_ms = info.timeout_ms;
@@ -493,7 +495,9 @@ caf::behavior state_machine(caf::stateful_actor<state_machine_state>* self, std:
     start_snapshot(self);
   self->delayed_send(self, tick, atoms::tick::value);
   return {
-      [=](atoms::open, protocol::connect_request& req, std::string& peer) { return on_open(self, req, peer); },
+      [=](atoms::open, protocol::connect_request& req, std::string& peer, std::string& subject) {
+        return on_open(self, req, peer, subject);
+      },
       [=](atoms::request, session_id s, request& r) { on_request(self, s, r); },
       [=](atoms::durable, zxid_t z) { on_durable(self, z); },
       [=](atoms::log_failed, std::string& reason, bool fatal) { on_log_failed(self, reason, fatal); },

@@ -17,6 +17,7 @@ namespace corral::test {
 struct test_certs {
   std::string dir;
   std::string ca, server_cert, server_key, client_cert, client_key;
+  std::string client_key_and_cert; // both in one PEM file: a Java PEM key store
   std::string other_ca, stranger_cert, stranger_key; // signed by other_ca
 
   test_certs() {
@@ -25,8 +26,9 @@ struct test_certs {
     make_ca("ca");
     make_ca("other-ca");
     make_cert("ca", "server", "/CN=corral-server", "subjectAltName=IP:127.0.0.1,DNS:localhost");
-    make_cert("ca", "client", "/O=Corral/CN=app", "");
-    make_cert("other-ca", "stranger", "/CN=stranger", "");
+    // Extensions make them X.509 v3 certificates: Java's PEM key store will not take a v1 one.
+    make_cert("ca", "client", "/O=Corral/CN=app", "extendedKeyUsage=clientAuth");
+    make_cert("other-ca", "stranger", "/CN=stranger", "extendedKeyUsage=clientAuth");
     ca = dir + "/ca.pem";
     other_ca = dir + "/other-ca.pem";
     server_cert = dir + "/server.pem";
@@ -35,6 +37,13 @@ struct test_certs {
     client_key = dir + "/client.key";
     stranger_cert = dir + "/stranger.pem";
     stranger_key = dir + "/stranger.key";
+    client_key_and_cert = dir + "/client-combined.pem";
+    {
+      std::ofstream out(client_key_and_cert);
+      out << std::ifstream(client_key).rdbuf();
+      out << std::ifstream(client_cert).rdbuf();
+    }
+    ::chmod(client_key_and_cert.c_str(), 0600);
   }
   ~test_certs() {
     boost::system::error_code ec;

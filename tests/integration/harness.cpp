@@ -113,7 +113,7 @@ void server_process::start(uint16_t port) {
   }
   std::istringstream ports(slurp(ready));
   int native = 0, zk = -1;
-  ports >> native >> zk;
+  ports >> native >> zk >> secure_zk_port_ >> secure_port_;
   port_ = static_cast<uint16_t>(native);
   zk_port_ = zk;
 }

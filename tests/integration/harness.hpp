@@ -29,6 +29,9 @@ public:
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   // The ZooKeeper-protocol port (a free one, kept across restarts).
   int32_t zk_port() const { return zk_port_; }
+  // The TLS ports (-1 unless started with --corral.secure-zk-port / --corral.secure-port).
+  int32_t secure_zk_port() const { return secure_zk_port_; }
+  int32_t secure_port() const { return secure_port_; }
   std::string zk_address() const { return "127.0.0.1:" + std::to_string(zk_port_); }
   const std::string& dir() const { return dir_; }
   std::string log() const;
@@ -47,6 +50,7 @@ private:
   std::string dir_;
   uint16_t port_ = 0;
   int32_t zk_port_ = 0;
+  int32_t secure_zk_port_ = -1, secure_port_ = -1;
   pid_t pid_ = -1;
 };
 

@@ -520,13 +520,18 @@ TEST(zk_client_ensemble, the_c_client_fails_over_and_keeps_its_session) {
   corral::test::local_ensemble e(3);
   zk_client c(e.zk_connect_string(), 6000);
   ASSERT_TRUE(c.wait_state(ZOO_CONNECTED_STATE, 20s));
-  // srvr tells each server's role, as zkServer.sh status reads it: one leader, two followers.
+  // srvr tells each server's role, as zkServer.sh status reads it: one leader, two followers (once
+  // the last follower has synced: the client may be connected before that).
   int leaders = 0, followers = 0;
-  for (auto& s : e.servers) {
-    auto text = corral::test::four_letter_word(static_cast<uint16_t>(s->zk_port()), "srvr");
-    leaders += text.find("Mode: leader\n") != std::string::npos ? 1 : 0;
-    followers += text.find("Mode: follower\n") != std::string::npos ? 1 : 0;
-  }
+  corral::test::eventually([&] {
+    leaders = followers = 0;
+    for (auto& s : e.servers) {
+      auto text = corral::test::four_letter_word(static_cast<uint16_t>(s->zk_port()), "srvr");
+      leaders += text.find("Mode: leader\n") != std::string::npos ? 1 : 0;
+      followers += text.find("Mode: follower\n") != std::string::npos ? 1 : 0;
+    }
+    return leaders == 1 && followers == 2;
+  });
   EXPECT_EQ(leaders, 1);
   EXPECT_EQ(followers, 2);
   ASSERT_EQ(zoo_create(c.h(), "/member", "", 0, &ZOO_OPEN_ACL_UNSAFE, ZOO_EPHEMERAL, nullptr, 0), ZOK);

@@ -48,6 +48,22 @@ TEST(acl, fix_acl_expands_auth_and_rejects_bad_ids) {
   EXPECT_EQ(fix_acl({{perm::all, "world", "someone"}}, bob).code(), error_code::invalid_acl);
 }
 
+TEST(acl, x509_and_sasl_ids_are_matched_exactly_and_count_for_auth) {
+  auth_list cert{{"ip", "127.0.0.1"}, {"x509", "CN=app,O=Corral"}};
+  auto fixed = fix_acl({{perm::all, "auth", ""}}, cert);
+  ASSERT_TRUE(fixed);
+  ASSERT_EQ(fixed->size(), 1u); // the certificate identity; not the address
+  EXPECT_EQ((*fixed)[0].scheme, "x509");
+  EXPECT_EQ((*fixed)[0].id, "CN=app,O=Corral");
+  EXPECT_TRUE(fix_acl({{perm::read, "x509", "CN=app,O=Corral"}}, {}));
+  EXPECT_TRUE(fix_acl({{perm::read, "sasl", "alice"}}, {}));
+  EXPECT_EQ(fix_acl({{perm::read, "x509", ""}}, {}).code(), error_code::invalid_acl);
+  acl_list acl{{perm::read, "x509", "CN=app,O=Corral"}};
+  EXPECT_TRUE(acl_permits(acl, cert, perm::read));
+  EXPECT_FALSE(acl_permits(acl, {{"x509", "CN=app,O=Other"}}, perm::read));
+  EXPECT_FALSE(acl_permits(acl, {{"sasl", "CN=app,O=Corral"}}, perm::read));
+}
+
 TEST(acl, cache_shares_and_releases) {
   acl_cache cache;
   auto a = cache.intern(open_acl_unsafe());
