@@ -4,6 +4,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "security/secret_file.hpp"
 
@@ -217,5 +218,16 @@ void tls_stream::take_output(std::vector<char>& out) {
 }
 
 bool tls_stream::has_output() const { return BIO_ctrl_pending(p_->out) > 0; }
+
+bool tls_stream::peer_certificate_names(const std::string& host) const {
+  if (!done_ || SSL_get_verify_result(p_->ssl) != X509_V_OK)
+    return false;
+  X509* cert = SSL_get1_peer_certificate(p_->ssl);
+  if (cert == nullptr)
+    return false;
+  bool ok = X509_check_ip_asc(cert, host.c_str(), 0) == 1 || X509_check_host(cert, host.c_str(), host.size(), 0, nullptr) == 1;
+  X509_free(cert);
+  return ok;
+}
 
 } // namespace corral::security

@@ -61,6 +61,10 @@ public:
   const std::string& reason() const { return reason_; }
   // The verified peer certificate's subject in RFC 2253 form ("CN=app,O=Example"), "" if none.
   const std::string& peer_subject() const { return subject_; }
+  // Whether the verified peer certificate names `host` (an IP address or a DNS name) in its
+  // subjectAltName: that the other end is the machine the configuration says, not just anybody
+  // with a certificate from the same CA.
+  bool peer_certificate_names(const std::string& host) const;
 
 private:
   bool pump(std::string* plain);

@@ -24,6 +24,7 @@ struct server_config : caf::actor_system_config {
   int32_t secure_port = -1;
   std::string tls_cert_file, tls_key_file, tls_ca_file;
   std::string tls_client_auth = "need";
+  bool quorum_tls = false;
   size_t zk_max_packet_bytes = 0xfffff;
   std::string four_letter_words = "srvr";
   std::string data_dir = "data";
@@ -70,6 +71,10 @@ struct server_config : caf::actor_system_config {
         .add(tls_client_auth, "tls-client-auth",
              "client certificates on the secure ports: need, want (verified if presented) or none (default need, "
              "as ZooKeeper's ssl.clientAuth); a verified certificate's subject is the client's x509 identity")
+        .add(quorum_tls, "quorum-tls",
+             "mutual TLS between the servers of an ensemble, as ZooKeeper's sslQuorum, with the corral.tls-* "
+             "files: each server's certificate must chain to corral.tls-ca-file and name its corral.ensemble "
+             "address (default false)")
         .add(zk_max_packet_bytes, "zk-max-packet-bytes", "largest ZooKeeper-protocol packet accepted (default 1048575, ZooKeeper's jute.maxbuffer)")
         .add(four_letter_words, "four-letter-words", "four-letter words answered on the ZooKeeper port, comma-separated, or * for all (default srvr, as ZooKeeper's 4lw.commands.whitelist)")
         .add(data_dir, "data-dir", "directory for the server's data (default ./data)")
@@ -244,10 +249,14 @@ corral::result<std::shared_ptr<corral::security::tls_context>> make_tls(const se
 }
 
 int run(caf::actor_system& sys, const server_config& cfg, std::string peer_secret,
-        std::shared_ptr<corral::security::tls_context> tls, sigset_t& signals) {
+        std::shared_ptr<corral::security::tls_context> tls,
+        std::pair<std::shared_ptr<corral::security::tls_context>, std::shared_ptr<corral::security::tls_context>> quorum,
+        sigset_t& signals) {
   auto opts = to_options(cfg);
   opts.peer_secret = std::move(peer_secret);
   opts.tls = std::move(tls);
+  opts.quorum_tls_server = std::move(quorum.first);
+  opts.quorum_tls_client = std::move(quorum.second);
   boost::system::error_code ec;
   boost::filesystem::create_directories(opts.data_dir, ec);
   if (ec) {
@@ -321,6 +330,22 @@ int main(int argc, char** argv) {
     }
     tls = std::move(*ctx);
   }
+  std::shared_ptr<corral::security::tls_context> quorum_server, quorum_client;
+  if (cfg.quorum_tls) {
+    corral::security::tls_files files{cfg.tls_cert_file, cfg.tls_key_file, cfg.tls_ca_file};
+    auto s = files.cert.empty() || files.key.empty() || files.ca.empty()
+                 ? corral::result<std::shared_ptr<corral::security::tls_context>>(corral::error_info{
+                       corral::error_code::bad_arguments,
+                       "corral.quorum-tls needs corral.tls-cert-file, corral.tls-key-file and corral.tls-ca-file"})
+                 : corral::security::tls_context::server(files, corral::security::client_auth::need);
+    auto c = s ? corral::security::tls_context::client(files) : s;
+    if (!s || !c) {
+      std::cerr << "corral-server: " << (!s ? s.error().detail : c.error().detail) << "\n";
+      return 2;
+    }
+    quorum_server = *s;
+    quorum_client = *c;
+  }
   if (!corral::log::set_level(cfg.log_level)) {
     std::cerr << "corral-server: unknown log level '" << cfg.log_level << "'\n";
     return 2;
@@ -332,7 +357,7 @@ int main(int argc, char** argv) {
   {
     caf::actor_system sys{cfg};
     corral::log::info("server", "corral-server starting (data dir ", cfg.data_dir, ", tick ", cfg.tick_ms, " ms)");
-    rc = run(sys, cfg, std::move(peer_secret), std::move(tls), signals);
+    rc = run(sys, cfg, std::move(peer_secret), std::move(tls), {quorum_server, quorum_client}, signals);
   }
   corral::log::info("server", "stopped");
   return rc;

@@ -30,6 +30,7 @@ struct link {
   server_id dialled = 0; // the server we connected to (0: an accepted connection)
   uint64_t serial = 0;   // handles are socket descriptors and get reused; this is not
   std::optional<security::peer_handshake> handshake; // until admitted
+  std::unique_ptr<security::tls_stream> tls;         // with corral.quorum-tls
   std::unique_ptr<protocol::frame_reader> reader;
 };
 
@@ -95,7 +96,18 @@ void attach(self_ptr self, connection_handle hdl, server_id peer) {
 
 void write(self_ptr self, connection_handle hdl, const protocol::peer_frame& f) {
   auto& buf = self->wr_buf(hdl);
-  protocol::encode(f, buf);
+  auto l = self->state.links.find(hdl);
+  if (l != self->state.links.end() && l->second.tls) {
+    std::vector<char> plain;
+    protocol::encode(f, plain);
+    if (!l->second.tls->send(plain.data(), plain.size())) {
+      drop(self, hdl, l->second.tls->reason());
+      return;
+    }
+    l->second.tls->take_output(buf);
+  } else {
+    protocol::encode(f, buf);
+  }
   if (buf.size() > self->state.opts.max_unsent_bytes) {
     drop(self, hdl, "it does not read fast enough");
     return;
@@ -111,9 +123,22 @@ link& new_link(self_ptr self, connection_handle hdl, security::peer_handshake hs
   l.dialled = dialled;
   l.handshake.emplace(std::move(hs));
   l.reader = std::make_unique<protocol::frame_reader>(handshake_max_frame);
+  if (auto& ctx = dialled != 0 ? st.opts.tls_client : st.opts.tls_server) {
+    l.tls = std::make_unique<security::tls_stream>(ctx);
+    l.tls->take_output(self->wr_buf(hdl)); // the ClientHello, when connecting
+    self->flush(hdl);
+  }
   self->configure_read(hdl, caf::io::receive_policy::at_most(256 * 1024));
   self->delayed_send(self, st.opts.handshake_timeout, atoms::expired::value, hdl, l.serial);
   return l;
+}
+
+// With TLS: whether the peer's verified certificate names the host configured for server `id`.
+bool certificate_fits(self_ptr self, const link& l, server_id id) {
+  for (auto& p : self->state.peers)
+    if (p.id == id)
+      return l.tls->peer_certificate_names(p.host);
+  return false;
 }
 
 // Feeds a handshake frame; false if the connection was closed.
@@ -130,6 +155,14 @@ bool on_handshake(self_ptr self, connection_handle hdl, link& l, const protocol:
   }
   if (hs.current() == security::peer_handshake::state::admitted) {
     auto peer = hs.peer();
+    if (l.tls && !certificate_fits(self, l, peer)) {
+      auto why = "the TLS certificate of server " + std::to_string(peer) +
+                 " does not name the address corral.ensemble gives for it";
+      if (l.dialled == 0)
+        log::warn("peer", "refusing a quorum connection: ", why);
+      drop(self, hdl, why);
+      return false;
+    }
     l.handshake.reset();
     l.reader->set_max_frame_bytes(self->state.opts.max_frame_bytes);
     attach(self, hdl, peer);
@@ -142,7 +175,23 @@ void on_data(self_ptr self, caf::io::new_data_msg& m) {
   if (it == self->state.links.end())
     return;
   auto& l = it->second;
-  l.reader->feed(m.buf.data(), m.buf.size());
+  if (l.tls) {
+    std::string plain;
+    bool ok = l.tls->receive(m.buf.data(), m.buf.size(), plain);
+    if (l.tls->has_output()) {
+      l.tls->take_output(self->wr_buf(m.handle));
+      self->flush(m.handle);
+    }
+    if (!ok) {
+      auto why = l.tls->reason();
+      if (l.dialled == 0)
+        log::warn("peer", "refusing a quorum connection from ", self->remote_addr(m.handle), ": ", why);
+      return drop(self, m.handle, why);
+    }
+    l.reader->feed(plain.data(), plain.size());
+  } else {
+    l.reader->feed(m.buf.data(), m.buf.size());
+  }
   for (;;) {
     kj::ArrayPtr<const capnp::word> frame;
     auto st = l.reader->next(frame);

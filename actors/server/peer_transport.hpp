@@ -22,6 +22,7 @@
 #include "actors/messages.hpp"
 #include "core/zab.hpp"
 #include "protocol/peer_codec.hpp"
+#include "security/tls.hpp"
 
 namespace corral::server {
 
@@ -41,6 +42,10 @@ struct transport_options {
   // the configuration alone (see security/peer_handshake.hpp).
   std::string secret;
   std::chrono::milliseconds handshake_timeout{10000};
+  // Mutual TLS between servers (corral.quorum-tls): the accepting side's context (it requires the
+  // peer's certificate) and the connecting side's. Both null: plain TCP. A peer's certificate must
+  // chain to the CA and name the address corral.ensemble gives for its server id.
+  std::shared_ptr<security::tls_context> tls_server, tls_client;
 };
 
 // Spawns the transport and binds its port; the answer to (atoms::open) is the bound port. Then send

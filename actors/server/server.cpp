@@ -141,6 +141,8 @@ caf::expected<running_server> start(caf::actor_system& sys, const server_options
     topts.listen_host = me->host;
     topts.listen_port = me->quorum_port;
     topts.secret = opts.peer_secret;
+    topts.tls_server = opts.quorum_tls_server;
+    topts.tls_client = opts.quorum_tls_client;
     srv.transport = spawn_peer_transport(sys, topts, srv.state_machine);
     caf::scoped_actor self{sys};
     caf::error failure;
@@ -157,9 +159,12 @@ caf::expected<running_server> start(caf::actor_system& sys, const server_options
     caf::anon_send(srv.transport, atoms::connect::value, peers);
     caf::anon_send(srv.state_machine, atoms::connect::value, srv.transport);
     log::info("server", "server ", opts.server_id, " of an ensemble of ", opts.ensemble.size(), "; quorum port ",
-              me->quorum_port, opts.peer_secret.empty()
-                                   ? " (peers admitted by address only: set corral.peer-secret-file to authenticate them)"
-                                   : " (peers authenticated with the shared secret)");
+              me->quorum_port, opts.quorum_tls_server ? " over mutual TLS" : "",
+              opts.peer_secret.empty() && !opts.quorum_tls_server
+                  ? " (peers admitted by address only: set corral.peer-secret-file or corral.quorum-tls to "
+                    "authenticate them)"
+                  : (opts.peer_secret.empty() ? " (peers authenticated by certificate)"
+                                              : " (peers authenticated with the shared secret)"));
   }
   size_t max_frame = opts.max_frame_bytes != 0 ? opts.max_frame_bytes
                                                : static_cast<size_t>(opts.db.max_data_bytes) + 64 * 1024;

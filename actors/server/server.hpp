@@ -56,6 +56,8 @@ struct server_options {
   int64_t zab_tick_ms = 100;
   // The ensemble's shared secret (read from corral.peer-secret-file); empty: none.
   std::string peer_secret;
+  // Mutual TLS between servers (corral.quorum-tls): accepting and connecting contexts; null: none.
+  std::shared_ptr<security::tls_context> quorum_tls_server, quorum_tls_client;
 };
 
 // "id=host:client_port:quorum_port[:observer]" -> member; false (and a reason) if malformed.

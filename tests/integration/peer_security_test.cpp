@@ -14,6 +14,7 @@
 #include "actors/client/blocking_client.hpp"
 #include "protocol/frame.hpp"
 #include "protocol/peer_codec.hpp"
+#include "tests/common/test_certs.hpp"
 #include "tests/integration/harness.hpp"
 
 namespace {
@@ -154,4 +155,52 @@ TEST(peer_security, corral_server_refuses_a_missing_or_exposed_secret_file) {
   auto r = test::run_tool(CORRAL_SERVER_BIN, args);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("chmod 600"), std::string::npos) << r.err;
+}
+
+namespace {
+
+const test::test_certs& certs() {
+  static test::test_certs c;
+  return c;
+}
+
+std::vector<std::string> quorum_tls(const std::string& cert, const std::string& key, const std::string& ca) {
+  return {"--corral.quorum-tls", "--corral.tls-cert-file=" + cert, "--corral.tls-key-file=" + key,
+          "--corral.tls-ca-file=" + ca};
+}
+
+} // namespace
+
+TEST(peer_security, quorum_tls_admits_only_certificates_of_the_ca_that_name_the_server) {
+  auto good = quorum_tls(certs().server_cert, certs().server_key, certs().ca); // names 127.0.0.1
+  test::local_ensemble e(2, 3, good);
+  ASSERT_TRUE(test::eventually([&] { return serving(*e.servers[0]) && serving(*e.servers[1]); }, 15s));
+  EXPECT_NE(e.servers[0]->log().find("over mutual TLS"), std::string::npos);
+  client::blocking_client c(at(e.address(0)));
+  ASSERT_TRUE(c.create("/tls-members", "x"));
+  e.extra_ = quorum_tls(certs().stranger_cert, certs().stranger_key, certs().other_ca); // another CA
+  e.start(3);
+  e.extra_ = quorum_tls(certs().client_cert, certs().client_key, certs().ca); // right CA, names no address
+  e.start(4);
+  e.extra_ = good;
+  e.start(5);
+  ASSERT_TRUE(test::eventually([&] { return serving(*e.servers[4]); }, 15s));
+  client::blocking_client reader(at(e.address(4)));
+  auto got = reader.get("/tls-members");
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->data, "x");
+  auto voters_log = [&] { return e.servers[0]->log() + e.servers[1]->log(); };
+  EXPECT_TRUE(test::eventually([&] { return voters_log().find("TLS handshake failed") != std::string::npos; }))
+      << voters_log();
+  EXPECT_TRUE(test::eventually([&] {
+    return voters_log().find("the TLS certificate of server 4 does not name the address") != std::string::npos;
+  })) << voters_log();
+  EXPECT_FALSE(serving(*e.servers[2]));
+  EXPECT_FALSE(serving(*e.servers[3]));
+  // Plain TCP to a TLS quorum port gets nothing it can read.
+  impostor x(e.quorum_ports[0]);
+  x.send(protocol::peer_hello{5, protocol::peer_protocol_version, std::string(32, 'n')});
+  std::vector<protocol::peer_frame> frames;
+  EXPECT_TRUE(x.read_until_closed(frames));
+  EXPECT_TRUE(frames.empty());
 }
