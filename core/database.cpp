@@ -465,6 +465,33 @@ void database::add_auth(session_id s, const auth_request& a, outcome& out) {
   add({"digest", id});
 }
 
+void database::sasl_step(session_id s, const sasl_request& a, outcome& out) {
+  auto* info = sessions_.find(s);
+  if (!opts_.sasl || info == nullptr) {
+    out.resp.err = error_code::auth_failed;
+    out.resp.detail = "SASL is not configured on this server (corral.sasl-jaas-file)";
+    return;
+  }
+  auto& ex = sasl_[s];
+  if (!ex)
+    ex = opts_.sasl();
+  std::string reply;
+  auto st = ex->step(a.token, reply);
+  if (st == sasl_server::status::failed) {
+    out.resp.err = error_code::auth_failed;
+    out.resp.detail = "SASL authentication failed: " + ex->reason();
+    sasl_.erase(s);
+    return;
+  }
+  if (st == sasl_server::status::done) {
+    auth_id id{"sasl", ex->user()};
+    if (std::find(info->auth.begin(), info->auth.end(), id) == info->auth.end())
+      info->auth.push_back(std::move(id));
+    sasl_.erase(s);
+  }
+  out.resp.body = std::move(reply);
+}
+
 outcome database::read(session_id s, const request& r) {
   outcome out;
   out.session = s;
@@ -639,6 +666,7 @@ outcome database::read(session_id s, const request& r) {
               watches_.add_persistent(p, s, true);
           },
           [&](const auth_request& a) { add_auth(s, a, out); },
+          [&](const sasl_request& a) { sasl_step(s, a, out); },
           [&](const who_am_i_request&) {
             auth_list ids;
             for (auto& a : auth_of(s)) {

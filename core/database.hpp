@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/data_tree.hpp"
+#include "core/sasl.hpp"
 #include "core/session_table.hpp"
 #include "core/txn.hpp"
 #include "core/types.hpp"
@@ -34,6 +35,7 @@ struct database_options {
   int64_t container_check_ms = 60000;
   std::string super_digest; // "super:base64hash"; empty: no superuser
   int64_t server_id = 0;    // top byte of session ids
+  sasl_server_factory sasl; // SASL (ZooKeeper's op 102); empty: refused with AuthFailed
 };
 
 using delivery = watch_table::delivery;
@@ -78,7 +80,10 @@ public:
   // Keeps the session alive; false if it is unknown or being closed.
   bool touch(session_id id, int64_t now_ms) { return sessions_.touch(id, now_ms); }
   // The session's connection went away: its watches go (the client re-arms them on reconnect).
-  void connection_lost(session_id id) { watches_.remove_session(id); }
+  void connection_lost(session_id id) {
+    watches_.remove_session(id);
+    sasl_.erase(id); // a SASL exchange belongs to its connection
+  }
   void set_client_address(session_id id, const std::string& ip);
   // The identity a client proves on its connection with a TLS certificate ("x509" scheme, the
   // subject in RFC 2253 form); replaces the previous connection's; "" removes it.
@@ -150,6 +155,7 @@ private:
   bool permitted(session_id s, const acl_list& acl, int32_t perm) const;
   outcome read_op_result(session_id s, const read_op& op);
   void add_auth(session_id s, const auth_request& a, outcome& out);
+  void sasl_step(session_id s, const sasl_request& a, outcome& out);
   void deliver_triggers(const apply_result& r, zxid_t zxid, outcome& out);
   txn make_txn(session_id s, int64_t wall_ms, txn_body body);
 
@@ -157,6 +163,7 @@ private:
   data_tree tree_;
   session_table sessions_;
   watch_table watches_;
+  std::unordered_map<session_id, std::unique_ptr<sasl_server>> sasl_; // exchanges under way
   std::unordered_map<std::string, record> pending_;
   std::deque<std::pair<zxid_t, std::string>> pending_order_;
   zxid_t next_zxid_ = 0;

@@ -70,7 +70,7 @@ const char* request_name(const request_body& body) {
                                 "setACL", "getChildren", "sync", "check", "multi", "multiRead",
                                 "getEphemerals", "getAllChildrenNumber", "addWatch",
                                 "removeWatches", "setWatches", "auth", "whoAmI", "ping",
-                                "closeSession", "reconfig"};
+                                "closeSession", "reconfig", "sasl"};
   static_assert(sizeof(names) / sizeof(names[0]) == std::variant_size_v<request_body>);
   return names[body.index()];
 }

@@ -180,6 +180,11 @@ struct auth_request {
 struct who_am_i_request {};
 struct ping_request {};
 struct close_request {};
+// One step of a SASL exchange (ZooKeeper's op 102): the client's token; the answer's body is the
+// server's next token (a std::string). Handled by the server the client is connected to.
+struct sasl_request {
+  std::string token;
+};
 // Dynamic reconfiguration is not supported: answered ReconfigDisabled, as ZooKeeper does when
 // reconfigEnabled is false (its default). A write, because ZooKeeper's answer is an error txn.
 struct reconfig_request {};
@@ -190,7 +195,7 @@ using request_body =
                  multi_request, multi_read_request, get_ephemerals_request,
                  get_all_children_number_request, add_watch_request, remove_watches_request,
                  set_watches_request, auth_request, who_am_i_request, ping_request, close_request,
-                 reconfig_request>;
+                 reconfig_request, sasl_request>;
 
 struct request {
   int32_t xid = 0;

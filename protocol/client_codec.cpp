@@ -200,7 +200,13 @@ void put_request(wire::Request::Builder b, const request& r) {
           [&](const who_am_i_request&) { b.setWhoAmI(); },
           [&](const ping_request&) { b.setPing(); },
           [&](const close_request&) { b.setClose(); },
-          [&](const reconfig_request&) { b.setReconfig(); }},
+          [&](const reconfig_request&) { b.setReconfig(); },
+          // SASL is ZooKeeper's protocol only; sent natively it is an auth the server refuses.
+          [&](const sasl_request& x) {
+            auto e = b.initAuth();
+            e.setScheme("sasl");
+            e.setCredentials(bytes(x.token));
+          }},
       r.body);
 }
 

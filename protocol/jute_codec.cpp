@@ -310,6 +310,7 @@ bool read_body(reader& in, op_code op, decoded_request& d) {
       b = auth_request{std::move(scheme), in.buffer("auth")};
       return true;
     }
+    case op_code::sasl: b = sasl_request{in.buffer("token")}; return true;
     case op_code::who_am_i: b = who_am_i_request{}; return true;
     case op_code::ping: b = ping_request{}; return true;
     case op_code::close_session: b = close_request{}; return true;
@@ -412,7 +413,7 @@ void write_reply_body(writer& w, const response& r, const reply_shape& shape) {
       if (shape.op == op_code::get_children2)
         w.stat(stat_of());
       break;
-    case op_code::sync: w.buffer(body_as<std::string>(r) ? *body_as<std::string>(r) : ""); break;
+    case op_code::sync: case op_code::sasl: w.buffer(body_as<std::string>(r) ? *body_as<std::string>(r) : ""); break;
     case op_code::multi: case op_code::multi_read: write_multi(w, r, shape); break;
     case op_code::get_ephemerals:
       w.strings(body_as<std::vector<std::string>>(r) ? *body_as<std::vector<std::string>>(r)
@@ -639,6 +640,7 @@ void encode_request(const request& r, const reply_shape& shape, std::vector<char
           },
           [&](const auth_request& x) { w.i32(0); w.buffer(x.scheme); w.buffer(x.credentials); },
           [&](const reconfig_request&) { w.i32(-1); w.i32(-1); w.i32(-1); w.i64(-1); },
+          [&](const sasl_request& x) { w.buffer(x.token); },
           [&](const auto&) {}, // whoAmI, ping, closeSession: header only
       },
       r.body);

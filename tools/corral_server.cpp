@@ -12,6 +12,7 @@
 
 #include "actors/logging.hpp"
 #include "actors/server/server.hpp"
+#include "security/sasl_digest.hpp"
 #include "security/secret_file.hpp"
 
 namespace {
@@ -25,6 +26,7 @@ struct server_config : caf::actor_system_config {
   std::string tls_cert_file, tls_key_file, tls_ca_file;
   std::string tls_client_auth = "need";
   bool quorum_tls = false;
+  std::string sasl_jaas_file;
   size_t zk_max_packet_bytes = 0xfffff;
   std::string four_letter_words = "srvr";
   std::string data_dir = "data";
@@ -75,6 +77,9 @@ struct server_config : caf::actor_system_config {
              "mutual TLS between the servers of an ensemble, as ZooKeeper's sslQuorum, with the corral.tls-* "
              "files: each server's certificate must chain to corral.tls-ca-file and name its corral.ensemble "
              "address (default false)")
+        .add(sasl_jaas_file, "sasl-jaas-file",
+             "SASL DIGEST-MD5 for ZooKeeper's clients: a JAAS file (chmod 600) whose Server section lists "
+             "user_NAME=\"password\", as ZooKeeper's DigestLoginModule; the user is the session's sasl identity")
         .add(zk_max_packet_bytes, "zk-max-packet-bytes", "largest ZooKeeper-protocol packet accepted (default 1048575, ZooKeeper's jute.maxbuffer)")
         .add(four_letter_words, "four-letter-words", "four-letter words answered on the ZooKeeper port, comma-separated, or * for all (default srvr, as ZooKeeper's 4lw.commands.whitelist)")
         .add(data_dir, "data-dir", "directory for the server's data (default ./data)")
@@ -251,8 +256,9 @@ corral::result<std::shared_ptr<corral::security::tls_context>> make_tls(const se
 int run(caf::actor_system& sys, const server_config& cfg, std::string peer_secret,
         std::shared_ptr<corral::security::tls_context> tls,
         std::pair<std::shared_ptr<corral::security::tls_context>, std::shared_ptr<corral::security::tls_context>> quorum,
-        sigset_t& signals) {
+        corral::sasl_server_factory sasl, sigset_t& signals) {
   auto opts = to_options(cfg);
+  opts.db.sasl = std::move(sasl);
   opts.peer_secret = std::move(peer_secret);
   opts.tls = std::move(tls);
   opts.quorum_tls_server = std::move(quorum.first);
@@ -330,6 +336,15 @@ int main(int argc, char** argv) {
     }
     tls = std::move(*ctx);
   }
+  corral::sasl_server_factory sasl;
+  if (!cfg.sasl_jaas_file.empty()) {
+    auto users = corral::security::read_jaas_server_users(cfg.sasl_jaas_file);
+    if (!users) {
+      std::cerr << "corral-server: " << users.error().detail << "\n";
+      return 2;
+    }
+    sasl = corral::security::digest_md5_factory(std::make_shared<corral::security::sasl_users>(std::move(*users)));
+  }
   std::shared_ptr<corral::security::tls_context> quorum_server, quorum_client;
   if (cfg.quorum_tls) {
     corral::security::tls_files files{cfg.tls_cert_file, cfg.tls_key_file, cfg.tls_ca_file};
@@ -357,7 +372,7 @@ int main(int argc, char** argv) {
   {
     caf::actor_system sys{cfg};
     corral::log::info("server", "corral-server starting (data dir ", cfg.data_dir, ", tick ", cfg.tick_ms, " ms)");
-    rc = run(sys, cfg, std::move(peer_secret), std::move(tls), {quorum_server, quorum_client}, signals);
+    rc = run(sys, cfg, std::move(peer_secret), std::move(tls), {quorum_server, quorum_client}, std::move(sasl), signals);
   }
   corral::log::info("server", "stopped");
   return rc;

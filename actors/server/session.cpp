@@ -53,9 +53,11 @@ void write_jute_reply(self_ptr self, const response& r) {
   std::vector<char> buf;
   protocol::jute::encode_reply(r, shape, buf);
   send_bytes(self, std::move(buf), 1);
-  // ZooKeeper closes the connection after a failed auth (the client goes to AUTH_FAILED).
-  if (shape.op == op_code::auth && r.err != error_code::ok)
+  // ZooKeeper closes the connection after a failed auth or SASL step (the client goes to AUTH_FAILED).
+  if ((shape.op == op_code::auth || shape.op == op_code::sasl) && r.err != error_code::ok) {
+    log::warn("session", "session ", log::hex(self->state.id), ": ", r.detail, "; closing its connection");
     close_connection(self);
+  }
 }
 
 void write_jute_event(self_ptr self, const watch_event& e) {

@@ -95,6 +95,22 @@ TEST(jute, every_request_survives_a_round_trip) {
   expect_round_trip({jute::ping_xid, ping_request{}}, {oc::ping, {}});
   expect_round_trip({23, close_request{}}, {oc::close_session, {}});
   expect_round_trip({24, reconfig_request{}}, {oc::reconfig, {}});
+  expect_round_trip({25, sasl_request{std::string("\0token", 6)}}, {oc::sasl, {}});
+}
+
+TEST(jute, a_sasl_step_carries_its_token_both_ways) {
+  auto d = jute::decode_request(body_of(encoded({3, sasl_request{"username=\"bob\""}}, {op_code::sasl, {}})));
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(std::get<sasl_request>(d->req.body).token, "username=\"bob\"");
+  // SetSASLResponse: the reply header, then the server's token as a buffer.
+  response r;
+  r.xid = 3;
+  r.body = std::string("rspauth=abc");
+  std::vector<char> out;
+  jute::encode_reply(r, {op_code::sasl, {}}, out);
+  std::string body(out.begin() + 4, out.end());
+  ASSERT_EQ(body.size(), 16u + 4u + 11u);
+  EXPECT_EQ(body.substr(20), "rspauth=abc");
 }
 
 TEST(jute, decoded_fields_are_the_ones_sent) {
