@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <memory>
 #include <mutex>
 #include <sstream>
 #include <unistd.h>
@@ -61,7 +62,8 @@ std::vector<std::string> split_servers(const std::string& s) {
 
 int usage() {
   std::cerr << "usage: corral-cli [--server HOST:PORT[,HOST:PORT...]] [--timeout MS] [COMMAND ARGS...]\n"
-               "       with no command: an interactive shell (or commands from standard input)\n";
+               "       with no command: an interactive shell (or commands from standard input)\n"
+               "       TLS to the servers' secure port: --tls-ca FILE [--tls-cert FILE --tls-key FILE]\n";
   return 2;
 }
 
@@ -80,6 +82,12 @@ int main(int argc, char** argv) {
       opts.servers = split_servers(a.substr(9));
     } else if ((a == "--timeout" || a == "-timeout") && i + 1 < argc) {
       opts.session_timeout_ms = std::atoi(argv[++i]);
+    } else if (a == "--tls-ca" && i + 1 < argc) {
+      opts.tls_ca_file = argv[++i];
+    } else if (a == "--tls-cert" && i + 1 < argc) {
+      opts.tls_cert_file = argv[++i];
+    } else if (a == "--tls-key" && i + 1 < argc) {
+      opts.tls_key_file = argv[++i];
     } else if (a == "--help" || a == "-h") {
       usage();
       return 0;
@@ -91,7 +99,14 @@ int main(int argc, char** argv) {
   }
   if (opts.servers.empty())
     return usage();
-  corral::client::blocking_client client(opts);
+  std::unique_ptr<corral::client::blocking_client> owned;
+  try {
+    owned = std::make_unique<corral::client::blocking_client>(opts);
+  } catch (const std::exception& e) {
+    std::cerr << "corral-cli: " << e.what() << "\n";
+    return 2;
+  }
+  auto& client = *owned;
   corral::cli::shell sh(client, std::cout, std::cerr);
   g_shell = &sh;
   bool interactive = command.empty() && isatty(STDIN_FILENO);

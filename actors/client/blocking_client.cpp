@@ -70,6 +70,12 @@ blocking_client::blocking_client(client_options opts) : impl_(std::make_unique<i
   session_options so;
   so.servers = m.opts.servers;
   so.session_timeout_ms = m.opts.session_timeout_ms;
+  if (!m.opts.tls_ca_file.empty()) {
+    auto ctx = security::tls_context::client({m.opts.tls_cert_file, m.opts.tls_key_file, m.opts.tls_ca_file});
+    if (!ctx)
+      throw std::runtime_error("TLS: " + ctx.error().detail);
+    so.tls = *ctx;
+  }
   m.session = spawn_session(*m.sys, so);
   caf::anon_send(m.session, atoms::subscribe::value, m.sink);
 }

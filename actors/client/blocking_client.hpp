@@ -22,6 +22,9 @@ struct client_options {
   std::vector<std::string> servers{"127.0.0.1:2281"};
   int32_t session_timeout_ms = 10000;
   int32_t request_timeout_ms = 30000;
+  // TLS to the servers' corral.secure-port: the CA that signed the server certificates, and this
+  // client's certificate and key if the servers ask for one (all PEM; empty ca: plain TCP).
+  std::string tls_ca_file, tls_cert_file, tls_key_file;
 };
 
 class blocking_client {

@@ -62,6 +62,9 @@ struct state {
   connection_handle hdl;
   bool has_hdl = false;
   std::unique_ptr<protocol::frame_reader> reader;
+  std::unique_ptr<security::tls_stream> tls; // with opts.tls: everything goes through it
+  std::string host;                          // the server's host, for its certificate's name
+  bool host_checked = false;
   session_id id = 0;
   std::string password;
   int32_t timeout_ms = 0;
@@ -93,7 +96,14 @@ void write(self_ptr self, const protocol::client_message& msg) {
   if (!st.has_hdl)
     return;
   auto& buf = self->wr_buf(st.hdl);
-  protocol::encode(msg, buf);
+  if (st.tls) {
+    std::vector<char> plain;
+    protocol::encode(msg, plain);
+    st.tls->send(plain.data(), plain.size());
+    st.tls->take_output(buf);
+  } else {
+    protocol::encode(msg, buf);
+  }
   self->flush(st.hdl);
 }
 
@@ -358,6 +368,13 @@ void on_connected_socket(self_ptr self, uint64_t gen, int64_t fd, const std::str
   st.hdl = self->add_scribe(static_cast<caf::io::network::native_socket>(fd));
   st.has_hdl = true;
   st.reader = std::make_unique<protocol::frame_reader>(st.opts.max_frame_bytes);
+  st.tls.reset();
+  st.host = target.substr(0, target.rfind(':'));
+  st.host_checked = false;
+  if (st.opts.tls) {
+    st.tls = std::make_unique<security::tls_stream>(st.opts.tls);
+    st.tls->take_output(self->wr_buf(st.hdl)); // the ClientHello; the Connect waits for the handshake
+  }
   self->configure_read(st.hdl, caf::io::receive_policy::at_most(64 * 1024));
   st.ph = phase::handshaking;
   st.last_recv = steady_clock::now();
@@ -475,7 +492,30 @@ void on_data(self_ptr self, caf::io::new_data_msg& m) {
   if (!st.has_hdl || m.handle != st.hdl)
     return;
   st.last_recv = steady_clock::now();
-  st.reader->feed(m.buf.data(), m.buf.size());
+  if (st.tls) {
+    std::string plain;
+    bool ok = st.tls->receive(m.buf.data(), m.buf.size(), plain);
+    if (st.tls->has_output()) {
+      st.tls->take_output(self->wr_buf(st.hdl));
+      self->flush(st.hdl);
+    }
+    if (!ok) {
+      log::warn("client", "TLS with ", st.host, " failed: ", st.tls->reason());
+      drop_connection(self, "TLS failed: " + st.tls->reason());
+      return;
+    }
+    if (st.tls->handshake_done() && !st.host_checked) {
+      st.host_checked = true;
+      if (!st.tls->peer_certificate_names(st.host)) {
+        log::warn("client", "the server's TLS certificate does not name ", st.host, "; not using it");
+        drop_connection(self, "the server's certificate does not name " + st.host);
+        return;
+      }
+    }
+    st.reader->feed(plain.data(), plain.size());
+  } else {
+    st.reader->feed(m.buf.data(), m.buf.size());
+  }
   for (;;) {
     kj::ArrayPtr<const capnp::word> frame;
     auto status = st.reader->next(frame);

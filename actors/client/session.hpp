@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "actors/messages.hpp"
+#include "security/tls.hpp"
 
 namespace corral::client {
 
@@ -36,6 +37,9 @@ struct session_options {
   int32_t connect_timeout_ms = 2000;   // per attempt
   size_t max_frame_bytes = 64 << 20;   // responses can be large (getChildren of a big node)
   size_t max_queued = 10000;           // requests held while (re)connecting
+  // TLS to the servers' corral.secure-port (null: plain TCP). The server's certificate must chain
+  // to the context's CA and name the host it was reached at (as ZooKeeper's hostname verification).
+  std::shared_ptr<security::tls_context> tls;
 };
 
 caf::actor spawn_session(caf::actor_system& sys, session_options opts);
