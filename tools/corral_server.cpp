@@ -26,6 +26,7 @@ struct server_config : caf::actor_system_config {
   std::string tls_cert_file, tls_key_file, tls_ca_file;
   std::string tls_client_auth = "need";
   bool quorum_tls = false;
+  uint64_t peer_max_unsent_bytes = 64ull << 20;
   std::string sasl_jaas_file;
   size_t zk_max_packet_bytes = 0xfffff;
   std::string four_letter_words = "srvr";
@@ -77,6 +78,9 @@ struct server_config : caf::actor_system_config {
              "mutual TLS between the servers of an ensemble, as ZooKeeper's sslQuorum, with the corral.tls-* "
              "files: each server's certificate must chain to corral.tls-ca-file and name its corral.ensemble "
              "address (default false)")
+        .add(peer_max_unsent_bytes, "peer-max-unsent-bytes",
+             "bytes waiting for a slow follower or observer before the leader drops it and it resyncs "
+             "(default 64 MiB)")
         .add(sasl_jaas_file, "sasl-jaas-file",
              "SASL DIGEST-MD5 for ZooKeeper's clients: a JAAS file (chmod 600) whose Server section lists "
              "user_NAME=\"password\", as ZooKeeper's DigestLoginModule; the user is the session's sasl identity")
@@ -175,6 +179,7 @@ corral::server::server_options to_options(const server_config& cfg) {
   o.log_max_batch_bytes = cfg.log_max_batch_bytes;
   o.server_id = cfg.server_id;
   o.zab_tick_ms = cfg.zab_tick_ms;
+  o.peer_max_unsent_bytes = cfg.peer_max_unsent_bytes;
   for (auto& text : cfg.ensemble) {
     corral::server::server_options::member m;
     std::string why;

@@ -32,6 +32,7 @@ struct link {
   std::optional<security::peer_handshake> handshake; // until admitted
   std::unique_ptr<security::tls_stream> tls;         // with corral.quorum-tls
   std::unique_ptr<protocol::frame_reader> reader;
+  std::optional<std::chrono::steady_clock::time_point> behind_since; // over max_unsent_bytes since
 };
 
 struct transport_state {
@@ -96,7 +97,26 @@ void attach(self_ptr self, connection_handle hdl, server_id peer) {
 
 void write(self_ptr self, connection_handle hdl, const protocol::peer_frame& f) {
   auto& buf = self->wr_buf(hdl);
+  // A peer that stays behind is dropped (it resyncs when it comes back: DIFF or SNAP). "Behind":
+  // more than max_unsent_bytes wait for it, and have for slow_peer_grace. The grace keeps a healthy
+  // voter that a burst of big writes puts over the limit for a few milliseconds from being dropped
+  // (which would cost the leader its quorum); a slow learner stays over it. Checked before adding,
+  // so one frame bigger than the limit (a SNAP of a big tree) still goes to a peer that keeps up.
   auto l = self->state.links.find(hdl);
+  if (l != self->state.links.end()) {
+    auto now = std::chrono::steady_clock::now();
+    if (buf.size() <= self->state.opts.max_unsent_bytes) {
+      l->second.behind_since.reset();
+    } else if (!l->second.behind_since) {
+      l->second.behind_since = now;
+    } else if (now - *l->second.behind_since > self->state.opts.slow_peer_grace) {
+      log::warn("peer", "server ", l->second.peer, " does not read fast enough: ", buf.size(),
+                " bytes have waited for it for over ", self->state.opts.slow_peer_grace.count(),
+                " ms (corral.peer-max-unsent-bytes); dropping it, it will resync");
+      drop(self, hdl, "it does not read fast enough");
+      return;
+    }
+  }
   if (l != self->state.links.end() && l->second.tls) {
     std::vector<char> plain;
     protocol::encode(f, plain);
@@ -107,10 +127,6 @@ void write(self_ptr self, connection_handle hdl, const protocol::peer_frame& f) 
     l->second.tls->take_output(buf);
   } else {
     protocol::encode(f, buf);
-  }
-  if (buf.size() > self->state.opts.max_unsent_bytes) {
-    drop(self, hdl, "it does not read fast enough");
-    return;
   }
   self->flush(hdl);
 }

@@ -141,6 +141,7 @@ caf::expected<running_server> start(caf::actor_system& sys, const server_options
     topts.listen_host = me->host;
     topts.listen_port = me->quorum_port;
     topts.secret = opts.peer_secret;
+    topts.max_unsent_bytes = static_cast<size_t>(opts.peer_max_unsent_bytes);
     topts.tls_server = opts.quorum_tls_server;
     topts.tls_client = opts.quorum_tls_client;
     srv.transport = spawn_peer_transport(sys, topts, srv.state_machine);

@@ -56,6 +56,7 @@ struct server_options {
   int64_t zab_tick_ms = 100;
   // The ensemble's shared secret (read from corral.peer-secret-file); empty: none.
   std::string peer_secret;
+  uint64_t peer_max_unsent_bytes = 64ull << 20; // frames waiting for a peer before it is dropped (it resyncs)
   // Mutual TLS between servers (corral.quorum-tls): accepting and connecting contexts; null: none.
   std::shared_ptr<security::tls_context> quorum_tls_server, quorum_tls_client;
 };

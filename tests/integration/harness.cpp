@@ -14,6 +14,7 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <sys/prctl.h>
 #include <stdexcept>
@@ -347,13 +348,19 @@ void tcp_proxy::cut() {
 
 void tcp_proxy::run() {
   std::map<int, int> peer; // fd -> the other side
+  std::set<int> targets;   // the sides connected to the target (their data may be throttled)
   int handled_cuts = 0;
   while (!stop_) {
+    // With a rate, each 20 ms turn forwards at most rate/50 bytes from each target side.
+    size_t budget = rate_ == 0 ? 65536 : std::max<size_t>(rate_ / 50, 1);
+    if (rate_ != 0)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
     if (cut_requests_ != handled_cuts) {
       handled_cuts = cut_requests_;
       for (auto& [fd, other] : peer)
         ::close(fd);
       peer.clear();
+      targets.clear();
     }
     std::vector<pollfd> fds{{listen_fd_, POLLIN, 0}};
     for (auto& [fd, other] : peer)
@@ -367,6 +374,7 @@ void tcp_proxy::run() {
           int s = connect_to(target_);
           peer[c] = s;
           peer[s] = c;
+          targets.insert(s);
         } catch (...) {
           ::close(c);
         }
@@ -380,11 +388,14 @@ void tcp_proxy::run() {
       if (it == peer.end())
         continue;
       char buf[65536];
-      auto n = ::recv(fd, buf, sizeof buf, 0);
+      size_t want = targets.count(fd) ? std::min(budget, sizeof buf) : sizeof buf;
+      auto n = ::recv(fd, buf, want, 0);
       if (n <= 0) {
         int other = it->second;
         ::close(fd);
         ::close(other);
+        targets.erase(fd);
+        targets.erase(other);
         peer.erase(fd);
         peer.erase(other);
         continue;
