@@ -71,25 +71,22 @@ error_code database::check_resume(session_id id, const std::string& password) co
   return error_code::ok;
 }
 
-void database::set_client_address(session_id id, const std::string& ip) {
+// Replaces the session's identity of `scheme` (one a connection brings) with `id` ("" : none).
+void database::set_connection_identity(session_id id, const std::string& scheme, const std::string& value) {
   auto* s = sessions_.find(id);
   if (s == nullptr)
     return;
   auto& auth = s->auth;
-  auth.erase(std::remove_if(auth.begin(), auth.end(), [](const auth_id& a) { return a.scheme == "ip"; }),
+  auth.erase(std::remove_if(auth.begin(), auth.end(), [&](const auth_id& a) { return a.scheme == scheme; }),
              auth.end());
-  auth.push_back({"ip", ip});
+  if (!value.empty())
+    auth.push_back({scheme, value});
 }
 
+void database::set_client_address(session_id id, const std::string& ip) { set_connection_identity(id, "ip", ip); }
+
 void database::set_certificate_subject(session_id id, const std::string& subject) {
-  auto* s = sessions_.find(id);
-  if (s == nullptr)
-    return;
-  auto& auth = s->auth;
-  auth.erase(std::remove_if(auth.begin(), auth.end(), [](const auth_id& a) { return a.scheme == "x509"; }),
-             auth.end());
-  if (!subject.empty())
-    auth.push_back({"x509", subject});
+  set_connection_identity(id, "x509", subject);
 }
 
 const auth_list& database::auth_of(session_id s) const {

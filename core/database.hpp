@@ -156,6 +156,7 @@ private:
   outcome read_op_result(session_id s, const read_op& op);
   void add_auth(session_id s, const auth_request& a, outcome& out);
   void sasl_step(session_id s, const sasl_request& a, outcome& out);
+  void set_connection_identity(session_id id, const std::string& scheme, const std::string& value);
   void deliver_triggers(const apply_result& r, zxid_t zxid, outcome& out);
   txn make_txn(session_id s, int64_t wall_ms, txn_body body);
 

@@ -50,6 +50,13 @@ public:
   // Bytes from the network. Plaintext that they complete is appended to `plain`. False once the
   // stream has failed (reason() says why); then close the connection.
   bool receive(const char* data, size_t n, std::string& plain);
+  // The same, and whatever it has to send back (handshake records, alerts) appended to `out`:
+  // what a broker does with every chunk that arrives.
+  bool receive(const char* data, size_t n, std::string& plain, std::vector<char>& out) {
+    bool ok = receive(data, n, plain);
+    take_output(out);
+    return ok;
+  }
   // Plaintext to send (buffered until the handshake is done).
   bool send(const char* data, size_t n);
   // Bytes to put on the network now (handshake records, encrypted data, alerts); appended.

@@ -494,11 +494,8 @@ void on_data(self_ptr self, caf::io::new_data_msg& m) {
   st.last_recv = steady_clock::now();
   if (st.tls) {
     std::string plain;
-    bool ok = st.tls->receive(m.buf.data(), m.buf.size(), plain);
-    if (st.tls->has_output()) {
-      st.tls->take_output(self->wr_buf(st.hdl));
-      self->flush(st.hdl);
-    }
+    bool ok = st.tls->receive(m.buf.data(), m.buf.size(), plain, self->wr_buf(st.hdl));
+    self->flush(st.hdl);
     if (!ok) {
       log::warn("client", "TLS with ", st.host, " failed: ", st.tls->reason());
       drop_connection(self, "TLS failed: " + st.tls->reason());

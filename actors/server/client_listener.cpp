@@ -295,11 +295,8 @@ bool pump(self_ptr self, connection_handle hdl, connection& c) {
 // On a secure port: decrypts what arrived (answering the handshake); false if the connection closed.
 bool through_tls(self_ptr self, connection_handle hdl, connection& c, const caf::io::new_data_msg& m,
                  std::string& plain) {
-  bool ok = c.tls->receive(m.buf.data(), m.buf.size(), plain);
-  if (c.tls->has_output()) {
-    c.tls->take_output(self->wr_buf(hdl));
-    self->flush(hdl);
-  }
+  bool ok = c.tls->receive(m.buf.data(), m.buf.size(), plain, self->wr_buf(hdl));
+  self->flush(hdl);
   if (!ok) {
     drop(self, hdl, c.tls->reason());
     return false;

@@ -193,11 +193,8 @@ void on_data(self_ptr self, caf::io::new_data_msg& m) {
   auto& l = it->second;
   if (l.tls) {
     std::string plain;
-    bool ok = l.tls->receive(m.buf.data(), m.buf.size(), plain);
-    if (l.tls->has_output()) {
-      l.tls->take_output(self->wr_buf(m.handle));
-      self->flush(m.handle);
-    }
+    bool ok = l.tls->receive(m.buf.data(), m.buf.size(), plain, self->wr_buf(m.handle));
+    self->flush(m.handle);
     if (!ok) {
       auto why = l.tls->reason();
       if (l.dialled == 0)

@@ -195,32 +195,28 @@ caf::expected<running_server> start(caf::actor_system& sys, const server_options
   }
   srv.port = *native;
   log::info("server", "listening on ", opts.host, ":", srv.port, " (native protocol)");
-  if (opts.zk_port >= 0) {
-    auto zk = listen(static_cast<uint16_t>(opts.zk_port), true, "zk-port (or -1 to turn the ZooKeeper port off)");
-    if (!zk) {
+  // The ports that can be off (-1): each bound port goes into `bound`.
+  struct optional_port {
+    int32_t port;
+    bool zookeeper, secure;
+    const char *option, *what;
+    int32_t& bound;
+  };
+  optional_port ports[] = {
+      {opts.zk_port, true, false, "zk-port (or -1 to turn the ZooKeeper port off)", "ZooKeeper protocol", srv.zk_port},
+      {opts.secure_zk_port, true, true, "secure-zk-port", "ZooKeeper protocol over TLS", srv.secure_zk_port},
+      {opts.secure_port, false, true, "secure-port", "native protocol over TLS", srv.secure_port},
+  };
+  for (auto& p : ports) {
+    if (p.port < 0)
+      continue;
+    auto r = listen(static_cast<uint16_t>(p.port), p.zookeeper, p.option, p.secure);
+    if (!r) {
       stop(sys, srv);
-      return zk.error();
+      return r.error();
     }
-    srv.zk_port = *zk;
-    log::info("server", "listening on ", opts.host, ":", srv.zk_port, " (ZooKeeper protocol)");
-  }
-  if (opts.secure_zk_port >= 0) {
-    auto p = listen(static_cast<uint16_t>(opts.secure_zk_port), true, "secure-zk-port", true);
-    if (!p) {
-      stop(sys, srv);
-      return p.error();
-    }
-    srv.secure_zk_port = *p;
-    log::info("server", "listening on ", opts.host, ":", srv.secure_zk_port, " (ZooKeeper protocol over TLS)");
-  }
-  if (opts.secure_port >= 0) {
-    auto p = listen(static_cast<uint16_t>(opts.secure_port), false, "secure-port", true);
-    if (!p) {
-      stop(sys, srv);
-      return p.error();
-    }
-    srv.secure_port = *p;
-    log::info("server", "listening on ", opts.host, ":", srv.secure_port, " (native protocol over TLS)");
+    p.bound = *r;
+    log::info("server", "listening on ", opts.host, ":", p.bound, " (", p.what, ")");
   }
   return srv;
 }

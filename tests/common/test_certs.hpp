@@ -76,4 +76,10 @@ private:
   }
 };
 
+// One set for a whole test program (making them takes a fraction of a second).
+inline const test_certs& shared_test_certs() {
+  static test_certs c;
+  return c;
+}
+
 } // namespace corral::test

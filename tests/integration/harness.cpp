@@ -36,8 +36,17 @@ std::string slurp(const std::string& path) {
 
 } // namespace
 
-int connect_to(uint16_t port) {
+int connect_to(uint16_t port, const char* from) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (from != nullptr) {
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    ::inet_pton(AF_INET, from, &local.sin_addr);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) {
+      ::close(fd);
+      throw std::runtime_error(std::string("cannot bind to ") + from);
+    }
+  }
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
@@ -49,6 +58,22 @@ int connect_to(uint16_t port) {
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   return fd;
+}
+
+bool read_until(int fd, std::chrono::steady_clock::time_point deadline,
+                const std::function<void(const char*, size_t)>& feed, const std::function<bool()>& done) {
+  while (!done()) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    pollfd p{fd, POLLIN, 0};
+    if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0)
+      return false;
+    char buf[65536];
+    auto n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0)
+      return false;
+    feed(buf, static_cast<size_t>(n));
+  }
+  return true;
 }
 
 std::string four_letter_word(uint16_t port, const std::string& word) {
@@ -189,29 +214,20 @@ void raw_client::send_bytes(const std::string& bytes) {
 
 std::optional<protocol::server_message> raw_client::recv(int timeout_ms) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  for (;;) {
-    kj::ArrayPtr<const capnp::word> f;
-    auto st = reader_.next(f);
-    if (st == protocol::frame_reader::status::frame) {
-      auto m = protocol::decode_server(f);
-      if (!m)
-        throw std::runtime_error("server sent a bad frame: " + m.error().detail);
-      return std::move(*m);
-    }
-    if (st != protocol::frame_reader::status::need_more)
+  kj::ArrayPtr<const capnp::word> f;
+  protocol::frame_reader::status st;
+  auto done = [&] {
+    st = reader_.next(f);
+    if (st != protocol::frame_reader::status::frame && st != protocol::frame_reader::status::need_more)
       throw std::runtime_error("server sent a bad frame: " + reader_.reason());
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0)
-      return std::nullopt;
-    pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0)
-      return std::nullopt;
-    char buf[65536];
-    auto n = ::recv(fd_, buf, sizeof buf, 0);
-    if (n <= 0)
-      return std::nullopt;
-    reader_.feed(buf, static_cast<size_t>(n));
-  }
+    return st == protocol::frame_reader::status::frame;
+  };
+  if (!read_until(fd_, deadline, [&](const char* b, size_t n) { reader_.feed(b, n); }, done))
+    return std::nullopt;
+  auto m = protocol::decode_server(f);
+  if (!m)
+    throw std::runtime_error("server sent a bad frame: " + m.error().detail);
+  return std::move(*m);
 }
 
 bool raw_client::closed_by_server(int timeout_ms) {
@@ -285,24 +301,15 @@ void raw_jute_client::send_request(const request& r, protocol::jute::reply_shape
 std::optional<std::string> raw_jute_client::next(int timeout_ms) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   std::string body;
-  for (;;) {
+  auto done = [&] {
     auto st = packets_.next(body);
-    if (st == protocol::jute::packet_reader::status::packet)
-      return body;
     if (st == protocol::jute::packet_reader::status::bad)
       throw std::runtime_error("server sent a bad packet: " + packets_.reason());
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0)
-      return std::nullopt;
-    pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0)
-      return std::nullopt;
-    char buf[65536];
-    auto n = ::recv(fd_, buf, sizeof buf, 0);
-    if (n <= 0)
-      return std::nullopt;
-    packets_.feed(buf, static_cast<size_t>(n));
-  }
+    return st == protocol::jute::packet_reader::status::packet;
+  };
+  if (!read_until(fd_, deadline, [&](const char* b, size_t n) { packets_.feed(b, n); }, done))
+    return std::nullopt;
+  return body;
 }
 
 protocol::connect_response raw_jute_client::handshake(session_id id, const std::string& password,

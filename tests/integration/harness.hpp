@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <functional>
 #include <chrono>
 #include <optional>
 #include <memory>
@@ -132,8 +133,14 @@ cli_result run_cli(const std::vector<std::string>& args, const std::string& inpu
 cli_result run_tool(const std::string& binary, const std::vector<std::string>& args, const std::string& input = "",
                     int line_delay_ms = 0);
 
-// A blocking TCP connection to 127.0.0.1:port (TCP_NODELAY); throws if nobody listens.
-int connect_to(uint16_t port);
+// A blocking TCP connection to 127.0.0.1:port (TCP_NODELAY); throws if nobody listens. `from`
+// picks the local address (any 127.x.y.z works on the loopback interface).
+int connect_to(uint16_t port, const char* from = nullptr);
+
+// Reads what arrives on `fd` into `feed` until `done()` says so, the deadline passes or the peer
+// closes; false unless done() held. For the raw clients' "next frame" loops.
+bool read_until(int fd, std::chrono::steady_clock::time_point deadline,
+                const std::function<void(const char*, size_t)>& feed, const std::function<bool()>& done);
 
 // Sends a four-letter word ("ruok", "srvr", ...) to 127.0.0.1:port and returns the whole answer
 // ("" if nobody listens there yet).

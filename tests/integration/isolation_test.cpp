@@ -192,7 +192,7 @@ TEST(ConnectionIsolation, StandaloneZooKeeperPort) {
   expect_no_crossing(port_kind::zookeeper, static_cast<uint16_t>(server.zk_port()), {});
 }
 
-TEST(ConnectionIsolation, StandaloneZooKeeperPortWhilePaused) {
+TEST(ConnectionIsolation, StandaloneBothPortsWhilePaused) {
   test::server_process server(long_sessions);
   churn_options o;
   o.rounds = 8;
@@ -200,15 +200,6 @@ TEST(ConnectionIsolation, StandaloneZooKeeperPortWhilePaused) {
   o.paused = 300ms;
   o.min_served = 8;
   expect_no_crossing(port_kind::zookeeper, static_cast<uint16_t>(server.zk_port()), o);
-}
-
-TEST(ConnectionIsolation, StandaloneNativePortWhilePaused) {
-  test::server_process server(long_sessions);
-  churn_options o;
-  o.rounds = 8;
-  o.pause = server.pid();
-  o.paused = 300ms;
-  o.min_served = 8;
   expect_no_crossing(port_kind::native, server.port(), o);
 }
 

@@ -22,27 +22,6 @@ namespace {
 using namespace corral;
 using namespace std::chrono_literals;
 
-// A TCP connection to 127.0.0.1:port from the local address `from` (any 127.x.y.z works on lo).
-int connect_from(const char* from, uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in local{};
-  local.sin_family = AF_INET;
-  ::inet_pton(AF_INET, from, &local.sin_addr);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) {
-    ::close(fd);
-    throw std::runtime_error(std::string("cannot bind to ") + from);
-  }
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    throw std::runtime_error("cannot connect");
-  }
-  return fd;
-}
-
 // True if the server closed `fd` (or reset it) within `timeout`.
 bool closed_by_server(int fd, std::chrono::milliseconds timeout) {
   pollfd p{fd, POLLIN, 0};
@@ -54,7 +33,7 @@ bool closed_by_server(int fd, std::chrono::milliseconds timeout) {
 
 // A four-letter word asked from 127.0.0.2 (127.0.0.1 may be at its connection limit).
 std::string word_from_other_address(uint16_t port, const std::string& word) {
-  int fd = connect_from("127.0.0.2", port);
+  int fd = test::connect_to(port, "127.0.0.2");
   timeval limit{5, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
   std::string out;
@@ -95,7 +74,7 @@ TEST(client_limits, max_client_cnxns_refuses_beyond_the_limit_and_other_addresse
   auto port = static_cast<uint16_t>(server.zk_port());
   std::vector<int> fds;
   for (int i = 0; i < 2000; ++i)
-    fds.push_back(connect_from("127.0.0.1", port));
+    fds.push_back(test::connect_to(port, "127.0.0.1"));
   int refused = 0, open = 0;
   test::eventually([&] {
     refused = open = 0;

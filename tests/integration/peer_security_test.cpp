@@ -159,10 +159,7 @@ TEST(peer_security, corral_server_refuses_a_missing_or_exposed_secret_file) {
 
 namespace {
 
-const test::test_certs& certs() {
-  static test::test_certs c;
-  return c;
-}
+const test::test_certs& certs() { return test::shared_test_certs(); }
 
 std::vector<std::string> quorum_tls(const std::string& cert, const std::string& key, const std::string& ca) {
   return {"--corral.quorum-tls", "--corral.tls-cert-file=" + cert, "--corral.tls-key-file=" + key,

@@ -16,10 +16,7 @@ namespace {
 using namespace corral;
 using namespace std::chrono_literals;
 
-const test::test_certs& certs() {
-  static test::test_certs c;
-  return c;
-}
+const test::test_certs& certs() { return test::shared_test_certs(); }
 
 std::vector<std::string> secure_server_args(const std::string& client_auth) {
   return {"--corral.secure-zk-port=0", "--corral.tls-cert-file=" + certs().server_cert,

@@ -13,10 +13,7 @@ using security::tls_stream;
 
 namespace {
 
-const test::test_certs& certs() {
-  static test::test_certs c;
-  return c;
-}
+const test::test_certs& certs() { return test::shared_test_certs(); }
 
 std::shared_ptr<tls_context> server_ctx(client_auth auth) {
   auto c = tls_context::server({certs().server_cert, certs().server_key, certs().ca}, auth);
