@@ -109,3 +109,31 @@ TEST(zk_sasl, sasl_is_refused_when_not_configured_and_the_server_checks_its_file
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("chmod 600"), std::string::npos) << bad.err;
 }
+
+TEST(zk_sasl, a_sasl_identity_on_a_follower_writes_through_the_leader) {
+  temp_file jaas(server_jaas, 0600);
+  test::local_ensemble e(3, 0, {"--corral.sasl-jaas-file=" + jaas.path});
+  int leader = -1;
+  ASSERT_TRUE(test::eventually([&] { return (leader = e.leader()) >= 0; }, std::chrono::seconds(15)));
+  auto& follower = *e.servers[static_cast<size_t>(leader == 0 ? 1 : 0)];
+  ASSERT_TRUE(test::eventually([&] {
+    return test::four_letter_word(static_cast<uint16_t>(follower.zk_port()), "srvr").find("Mode: follower") !=
+           std::string::npos;
+  }, std::chrono::seconds(15)));
+  // bob makes a node only bob may change, through the follower; its writes go to the leader with
+  // bob's identity, so the ACL check there passes.
+  std::string script = R"(
+import sys
+from kazoo.client import KazooClient
+from kazoo.security import make_acl
+zk = KazooClient(hosts="127.0.0.1:" + sys.argv[1], timeout=10,
+                 sasl_options={"mechanism": "DIGEST-MD5", "username": "bob", "password": "bobsecret"})
+zk.start(timeout=10)
+zk.create("/bob-only", b"1", acl=[make_acl("sasl", "bob", all=True)])
+zk.set("/bob-only", b"2")
+print("bob wrote", zk.get("/bob-only")[0].decode())
+zk.stop()
+)";
+  auto r = test::run_tool("/usr/bin/python3", {"-c", script, std::to_string(follower.zk_port())});
+  EXPECT_NE(r.out.find("bob wrote 2"), std::string::npos) << r.out << r.err;
+}
