@@ -424,6 +424,7 @@ outcome database::apply(const txn& t, int32_t xid) {
                       [&](const txn_close_session&) {
                         sessions_.remove(t.session);
                         watches_.remove_session(t.session);
+                        sasl_.erase(t.session); // an exchange cut short by close or expiry
                         out.ends_session = true;
                       },
                       [&](const auto&) {}},

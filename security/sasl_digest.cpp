@@ -4,8 +4,6 @@
 #include <openssl/rand.h>
 
 #include <cctype>
-#include <fstream>
-#include <sstream>
 
 #include "security/secret_file.hpp"
 
@@ -203,13 +201,10 @@ result<sasl_users> parse_jaas_server_users(const std::string& text) {
 }
 
 result<sasl_users> read_jaas_server_users(const std::string& path) {
-  auto ok = check_private_file(path, "corral.sasl-jaas-file");
-  if (!ok)
-    return ok.error();
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  auto users = parse_jaas_server_users(ss.str());
+  auto text = read_private_file(path, "corral.sasl-jaas-file");
+  if (!text)
+    return text.error();
+  auto users = parse_jaas_server_users(*text);
   if (!users)
     return error_info{error_code::bad_arguments, "corral.sasl-jaas-file " + path + ": " + users.error().detail};
   return users;

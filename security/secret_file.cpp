@@ -22,7 +22,7 @@ result<bool> check_private_file(const std::string& path, const std::string& what
   return true;
 }
 
-result<std::string> read_secret_file(const std::string& path, const std::string& what) {
+result<std::string> read_private_file(const std::string& path, const std::string& what) {
   auto ok = check_private_file(path, what);
   if (!ok)
     return ok.error();
@@ -31,7 +31,14 @@ result<std::string> read_secret_file(const std::string& path, const std::string&
     return error_info{error_code::bad_arguments, what + ": cannot read " + path + ": " + std::strerror(errno)};
   std::stringstream ss;
   ss << in.rdbuf();
-  auto secret = ss.str();
+  return ss.str();
+}
+
+result<std::string> read_secret_file(const std::string& path, const std::string& what) {
+  auto contents = read_private_file(path, what);
+  if (!contents)
+    return contents.error();
+  auto secret = std::move(*contents);
   while (!secret.empty() && std::isspace(static_cast<unsigned char>(secret.back())))
     secret.pop_back();
   if (secret.size() < min_secret_bytes)

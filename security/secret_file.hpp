@@ -20,4 +20,7 @@ result<std::string> read_secret_file(const std::string& path, const std::string&
 // Checks only the file's kind and permissions (for key and certificate files read by other code).
 result<bool> check_private_file(const std::string& path, const std::string& what);
 
+// The whole contents of a file that passes check_private_file (the JAAS file, the secret).
+result<std::string> read_private_file(const std::string& path, const std::string& what);
+
 } // namespace corral::security

@@ -258,16 +258,46 @@ corral::result<std::shared_ptr<corral::security::tls_context>> make_tls(const se
   return corral::security::tls_context::server({cfg.tls_cert_file, cfg.tls_key_file, cfg.tls_ca_file}, auth);
 }
 
-int run(caf::actor_system& sys, const server_config& cfg, std::string peer_secret,
-        std::shared_ptr<corral::security::tls_context> tls,
-        std::pair<std::shared_ptr<corral::security::tls_context>, std::shared_ptr<corral::security::tls_context>> quorum,
-        corral::sasl_server_factory sasl, sigset_t& signals) {
-  auto opts = to_options(cfg);
-  opts.db.sasl = std::move(sasl);
-  opts.peer_secret = std::move(peer_secret);
-  opts.tls = std::move(tls);
-  opts.quorum_tls_server = std::move(quorum.first);
-  opts.quorum_tls_client = std::move(quorum.second);
+// Everything the security options name, read and checked into `opts`: the peers' shared secret,
+// the secure ports' and the quorum's TLS contexts, the SASL users.
+corral::result<bool> load_security(const server_config& cfg, corral::server::server_options& opts) {
+  namespace sec = corral::security;
+  if (!cfg.peer_secret_file.empty()) {
+    auto secret = sec::read_secret_file(cfg.peer_secret_file, "corral.peer-secret-file");
+    if (!secret)
+      return secret.error();
+    opts.peer_secret = std::move(*secret);
+  }
+  if (cfg.secure_zk_port >= 0 || cfg.secure_port >= 0) {
+    auto ctx = make_tls(cfg);
+    if (!ctx)
+      return ctx.error();
+    opts.tls = std::move(*ctx);
+  }
+  if (!cfg.sasl_jaas_file.empty()) {
+    auto users = sec::read_jaas_server_users(cfg.sasl_jaas_file);
+    if (!users)
+      return users.error();
+    opts.db.sasl = sec::digest_md5_factory(std::make_shared<sec::sasl_users>(std::move(*users)));
+  }
+  if (cfg.quorum_tls) {
+    sec::tls_files files{cfg.tls_cert_file, cfg.tls_key_file, cfg.tls_ca_file};
+    if (files.cert.empty() || files.key.empty() || files.ca.empty())
+      return corral::error_info{corral::error_code::bad_arguments,
+                                "corral.quorum-tls needs corral.tls-cert-file, corral.tls-key-file and corral.tls-ca-file"};
+    auto server = sec::tls_context::server(files, sec::client_auth::need);
+    if (!server)
+      return server.error();
+    auto client = sec::tls_context::client(files);
+    if (!client)
+      return client.error();
+    opts.quorum_tls_server = *server;
+    opts.quorum_tls_client = *client;
+  }
+  return true;
+}
+
+int run(caf::actor_system& sys, const server_config& cfg, corral::server::server_options opts, sigset_t& signals) {
   boost::system::error_code ec;
   boost::filesystem::create_directories(opts.data_dir, ec);
   if (ec) {
@@ -322,49 +352,12 @@ int main(int argc, char** argv) {
     std::cerr << "corral-server: " << msg << "\n";
     return 2;
   }
-  // Secrets are read before anything starts: a missing or exposed file stops the server here.
-  std::string peer_secret;
-  if (!cfg.peer_secret_file.empty()) {
-    auto secret = corral::security::read_secret_file(cfg.peer_secret_file, "corral.peer-secret-file");
-    if (!secret) {
-      std::cerr << "corral-server: " << secret.error().detail << "\n";
-      return 2;
-    }
-    peer_secret = std::move(*secret);
-  }
-  std::shared_ptr<corral::security::tls_context> tls;
-  if (cfg.secure_zk_port >= 0 || cfg.secure_port >= 0) {
-    auto ctx = make_tls(cfg);
-    if (!ctx) {
-      std::cerr << "corral-server: " << ctx.error().detail << "\n";
-      return 2;
-    }
-    tls = std::move(*ctx);
-  }
-  corral::sasl_server_factory sasl;
-  if (!cfg.sasl_jaas_file.empty()) {
-    auto users = corral::security::read_jaas_server_users(cfg.sasl_jaas_file);
-    if (!users) {
-      std::cerr << "corral-server: " << users.error().detail << "\n";
-      return 2;
-    }
-    sasl = corral::security::digest_md5_factory(std::make_shared<corral::security::sasl_users>(std::move(*users)));
-  }
-  std::shared_ptr<corral::security::tls_context> quorum_server, quorum_client;
-  if (cfg.quorum_tls) {
-    corral::security::tls_files files{cfg.tls_cert_file, cfg.tls_key_file, cfg.tls_ca_file};
-    auto s = files.cert.empty() || files.key.empty() || files.ca.empty()
-                 ? corral::result<std::shared_ptr<corral::security::tls_context>>(corral::error_info{
-                       corral::error_code::bad_arguments,
-                       "corral.quorum-tls needs corral.tls-cert-file, corral.tls-key-file and corral.tls-ca-file"})
-                 : corral::security::tls_context::server(files, corral::security::client_auth::need);
-    auto c = s ? corral::security::tls_context::client(files) : s;
-    if (!s || !c) {
-      std::cerr << "corral-server: " << (!s ? s.error().detail : c.error().detail) << "\n";
-      return 2;
-    }
-    quorum_server = *s;
-    quorum_client = *c;
+  // Secrets, keys and certificates are read before anything starts: a missing or exposed file stops
+  // the server here.
+  auto opts = to_options(cfg);
+  if (auto ok = load_security(cfg, opts); !ok) {
+    std::cerr << "corral-server: " << ok.error().detail << "\n";
+    return 2;
   }
   if (!corral::log::set_level(cfg.log_level)) {
     std::cerr << "corral-server: unknown log level '" << cfg.log_level << "'\n";
@@ -377,7 +370,7 @@ int main(int argc, char** argv) {
   {
     caf::actor_system sys{cfg};
     corral::log::info("server", "corral-server starting (data dir ", cfg.data_dir, ", tick ", cfg.tick_ms, " ms)");
-    rc = run(sys, cfg, std::move(peer_secret), std::move(tls), {quorum_server, quorum_client}, std::move(sasl), signals);
+    rc = run(sys, cfg, std::move(opts), signals);
   }
   corral::log::info("server", "stopped");
   return rc;

@@ -145,7 +145,8 @@ TEST(client_limits, a_client_that_never_reads_is_paused_while_others_are_served)
   ASSERT_TRUE(writer.set("/big", "small"));
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
   auto grown = resident_bytes(server.pid()) - rss_before;
-  EXPECT_LT(grown, 200ull << 20) << "the server grew by " << (grown >> 20) << " MiB for a client that does not read";
+  // Measured 7-16 MiB; without the answer-size window the server held 1000 answers (100 MiB).
+  EXPECT_LT(grown, 48ull << 20) << "the server grew by " << (grown >> 20) << " MiB for a client that does not read";
   std::cerr << "flood: " << (sent >> 20) << " MiB of requests accepted before the server paused; server grew by "
             << (grown >> 20) << " MiB\n";
 
