@@ -49,6 +49,10 @@ using peer_frame = caf::atom_constant<caf::atom("peerframe")>;
 using truncate = caf::atom_constant<caf::atom("truncate")>;
 using zab_tick = caf::atom_constant<caf::atom("zabtick")>;
 using stats = caf::atom_constant<caf::atom("stats")>;
+// Recipes (actors/client): take and give back a lock, a lease, leadership; a waiter's deadline.
+using acquire = caf::atom_constant<caf::atom("acquire")>;
+using release = caf::atom_constant<caf::atom("release")>;
+using timeout = caf::atom_constant<caf::atom("timeout")>;
 } // namespace corral::atoms
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::request)

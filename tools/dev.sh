@@ -9,9 +9,10 @@ build="${CORRAL_BUILD_DIR:-$here/build}"
 packages=(build-essential cmake ninja-build pkg-config libcaf-dev capnproto libcapnp-dev
           libboost-filesystem-dev libgtest-dev libreadline-dev libzookeeper-mt-dev libssl-dev)
 # Only the tests need these: Apache ZooKeeper's server and zkCli.sh (Java), the reference that the
-# compatibility tests compare Corral with, kazoo, Python's ZooKeeper client, and the openssl command
-# (the TLS tests make their certificates with it).
-test_packages=(zookeeper python3-kazoo openssl)
+# compatibility tests compare Corral with, kazoo, Python's ZooKeeper client, the openssl command
+# (the TLS tests make their certificates with it), and Apache Curator's recipes with javac (the
+# recipe interop tests compile a small Curator program).
+test_packages=(zookeeper python3-kazoo openssl libcurator-recipes-java default-jdk-headless)
 
 install_missing() {
   local missing=()

@@ -4,6 +4,7 @@
 #include <deque>
 #include <mutex>
 
+#include "actors/client/lock.hpp"
 #include "actors/client/session.hpp"
 
 namespace corral::client {
@@ -223,6 +224,70 @@ session_id blocking_client::id() const {
 connection_state blocking_client::state() const {
   std::lock_guard<std::mutex> g(impl_->mtx);
   return impl_->current;
+}
+
+// ---- recipes ----------------------------------------------------------------------------------
+
+struct blocking_lock::impl {
+  caf::actor lock;
+  std::unique_ptr<caf::scoped_actor> owner; // the owner the lock actor sees; its exit frees the nodes
+  std::mutex mtx;
+};
+
+blocking_lock::blocking_lock(std::unique_ptr<impl> m) : impl_(std::move(m)) {}
+
+blocking_lock::~blocking_lock() {
+  caf::anon_send_exit(impl_->lock, caf::exit_reason::user_shutdown);
+}
+
+result<lock_grant> blocking_lock::acquire(std::chrono::milliseconds timeout, lock_kind kind) {
+  std::lock_guard<std::mutex> g(impl_->mtx);
+  result<lock_grant> out(error_code::connection_loss, "no answer from the lock actor");
+  auto& self = *impl_->owner;
+  self->request(impl_->lock, caf::infinite, atoms::acquire::value, kind, static_cast<int64_t>(timeout.count()))
+      .receive([&](result<lock_grant>& r) { out = std::move(r); },
+               [&](caf::error& e) { out = result<lock_grant>(error_code::system_error, self->system().render(e)); });
+  return out;
+}
+
+result<unit> blocking_lock::release(lock_kind kind) {
+  std::lock_guard<std::mutex> g(impl_->mtx);
+  result<unit> out(error_code::connection_loss, "no answer from the lock actor");
+  auto& self = *impl_->owner;
+  self->request(impl_->lock, caf::infinite, atoms::release::value, kind)
+      .receive([&](result<unit>& r) { out = std::move(r); },
+               [&](caf::error& e) { out = result<unit>(error_code::system_error, self->system().render(e)); });
+  return out;
+}
+
+std::optional<lock_notice> blocking_lock::next_notice(std::chrono::milliseconds timeout) {
+  std::lock_guard<std::mutex> g(impl_->mtx);
+  std::optional<lock_notice> out;
+  (*impl_->owner)->receive([&](lock_notice& n) { out = std::move(n); }, caf::after(timeout) >> [] {});
+  return out;
+}
+
+lock_stats blocking_lock::stats() {
+  // Asked from an actor of its own: it works while another thread waits in acquire().
+  lock_stats out;
+  caf::scoped_actor self{(*impl_->owner)->system()};
+  self->request(impl_->lock, std::chrono::seconds(10), atoms::stats::value)
+      .receive([&](lock_stats& s) { out = s; }, [](caf::error&) {});
+  return out;
+}
+
+std::unique_ptr<blocking_lock> blocking_client::lock(const std::string& path) {
+  auto m = std::make_unique<blocking_lock::impl>();
+  m->lock = spawn_lock(*impl_->sys, impl_->session, path);
+  m->owner = std::make_unique<caf::scoped_actor>(*impl_->sys);
+  return std::unique_ptr<blocking_lock>(new blocking_lock(std::move(m)));
+}
+
+std::unique_ptr<blocking_lock> blocking_client::rw_lock(const std::string& path) {
+  auto m = std::make_unique<blocking_lock::impl>();
+  m->lock = spawn_rw_lock(*impl_->sys, impl_->session, path);
+  m->owner = std::make_unique<caf::scoped_actor>(*impl_->sys);
+  return std::unique_ptr<blocking_lock>(new blocking_lock(std::move(m)));
 }
 
 } // namespace corral::client

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/client/recipe_types.hpp"
 #include "core/types.hpp"
 
 namespace corral::client {
@@ -26,6 +27,8 @@ struct client_options {
   // client's certificate and key if the servers ask for one (all PEM; empty ca: plain TCP).
   std::string tls_ca_file, tls_cert_file, tls_key_file;
 };
+
+class blocking_lock;
 
 class blocking_client {
 public:
@@ -66,8 +69,38 @@ public:
   session_id id() const;
   connection_state state() const;
 
+  // Recipes on this session (actors/client/lock.hpp): a mutex (Curator's InterProcessMutex) or a
+  // read/write lock (InterProcessReadWriteLock) on `path`. The lock must not outlive this client.
+  std::unique_ptr<blocking_lock> lock(const std::string& path);
+  std::unique_ptr<blocking_lock> rw_lock(const std::string& path);
+
 private:
   struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+// A lock for plain code, made by blocking_client::lock() or rw_lock(). One object is one owner: it
+// may take its lock reentrantly (and release it as often), and its write lock may take the read lock
+// (downgrade). Threads that contend for the lock each make their own object. Not for use by two
+// threads at once. Destroying it gives up whatever it holds or waits for (the nodes are deleted).
+class blocking_lock {
+public:
+  ~blocking_lock();
+  blocking_lock(const blocking_lock&) = delete;
+  blocking_lock& operator=(const blocking_lock&) = delete;
+
+  // Waits until the lock is held, or gives up after `timeout` (negative: no limit) with
+  // OperationTimeout. `kind` is mutex for lock(), read or write for rw_lock().
+  result<lock_grant> acquire(std::chrono::milliseconds timeout, lock_kind kind = lock_kind::mutex);
+  result<unit> release(lock_kind kind = lock_kind::mutex);
+  // The next change to a held lock (suspended / reconnected / lost), or nothing after `timeout`.
+  std::optional<lock_notice> next_notice(std::chrono::milliseconds timeout);
+  lock_stats stats();
+
+private:
+  friend class blocking_client;
+  struct impl;
+  explicit blocking_lock(std::unique_ptr<impl> m);
   std::unique_ptr<impl> impl_;
 };
 

@@ -625,6 +625,10 @@ caf::behavior session_impl(self_ptr self, session_options opts) {
         return caf::delegated<response>{};
       },
       [=](caf::get_atom) -> caf::result<int64_t, int64_t> { return {self->state.id, self->state.last_zxid}; },
+      // The session timeout the server granted (or the one asked for, before the first connect).
+      [=](atoms::timeout) -> int32_t {
+        return self->state.timeout_ms != 0 ? self->state.timeout_ms : self->state.opts.session_timeout_ms;
+      },
       [=](atoms::subscribe, caf::actor& sub) {
         self->monitor(sub);
         self->state.subscribers.push_back(sub);

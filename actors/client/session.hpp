@@ -12,6 +12,7 @@
 //   (atoms::watch, request_body, watch_callback f) -> response (f is called with each event)
 //   (atoms::subscribe, actor)                           (t receives connection_state values)
 //   (atoms::close)                        -> response   (ends the session; ephemerals go)
+//   (atoms::timeout)                      -> int32_t    (the granted session timeout, ms)
 // Watch events arrive as `watch_event`, one watch actor per armed watch delivering them. Order: an
 // event reaches its actor (or its callback has run) before the session hands out any response that
 // arrived after it, so an app sees the event before the data that reflects the change.

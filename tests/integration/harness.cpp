@@ -476,6 +476,83 @@ cli_result run_tool(const std::string& binary, const std::vector<std::string>& a
   return r;
 }
 
+// ---- line_process ------------------------------------------------------------------------------
+
+line_process::line_process(const std::vector<std::string>& args) {
+  ::signal(SIGPIPE, SIG_IGN);
+  err_file_ = (fs::temp_directory_path() / fs::unique_path("corral-driver-%%%%-%%%%.err")).string();
+  int to_child[2], from_child[2];
+  if (::pipe(to_child) != 0 || ::pipe(from_child) != 0)
+    throw std::runtime_error("pipe failed");
+  pid_ = fork();
+  if (pid_ == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    int e = ::open(err_file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(to_child[0], 0);
+    dup2(from_child[1], 1);
+    dup2(e, 2);
+    ::close(to_child[1]);
+    ::close(from_child[0]);
+    std::vector<char*> argv;
+    for (auto& a : args)
+      argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execvp(argv[0], argv.data());
+    _exit(127);
+  }
+  ::close(to_child[0]);
+  ::close(from_child[1]);
+  in_ = to_child[1];
+  out_ = from_child[0];
+}
+
+line_process::~line_process() {
+  ::close(in_);
+  ::close(out_);
+  if (pid_ > 0) {
+    ::kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  boost::system::error_code ec;
+  fs::remove(err_file_, ec);
+}
+
+void line_process::send_line(const std::string& line) {
+  auto l = line + "\n";
+  if (::write(in_, l.data(), l.size()) != static_cast<ssize_t>(l.size()))
+    throw std::runtime_error("cannot write to the driver process: " + stderr_text());
+}
+
+std::optional<std::string> line_process::read_line(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto nl = buffered_.find('\n');
+    if (nl != std::string::npos) {
+      auto line = buffered_.substr(0, nl);
+      buffered_.erase(0, nl + 1);
+      return line;
+    }
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0)
+      return std::nullopt;
+    pollfd p{out_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0)
+      continue;
+    char buf[4096];
+    auto n = ::read(out_, buf, sizeof buf);
+    if (n <= 0)
+      return std::nullopt;
+    buffered_.append(buf, static_cast<size_t>(n));
+  }
+}
+
+std::string line_process::ask(const std::string& command, std::chrono::milliseconds timeout) {
+  send_line(command);
+  return read_line(timeout).value_or("");
+}
+
+std::string line_process::stderr_text() const { return slurp(err_file_); }
+
 } // namespace corral::test
 
 namespace corral::test {

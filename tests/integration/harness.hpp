@@ -133,6 +133,28 @@ cli_result run_cli(const std::vector<std::string>& args, const std::string& inpu
 cli_result run_tool(const std::string& binary, const std::vector<std::string>& args, const std::string& input = "",
                     int line_delay_ms = 0);
 
+// A child process driven line by line: commands go to its standard input, answers come from its
+// standard output (stderr goes to a file, shown by `stderr_text()`). The destructor kills it (by
+// its PID) and waits for it. Used for the Curator and kazoo drivers of the interop tests.
+class line_process {
+public:
+  explicit line_process(const std::vector<std::string>& argv);
+  ~line_process();
+  line_process(const line_process&) = delete;
+  line_process& operator=(const line_process&) = delete;
+  void send_line(const std::string& line);
+  // The next line it prints, or nothing if none came within `timeout` (or it exited).
+  std::optional<std::string> read_line(std::chrono::milliseconds timeout);
+  // Sends `command` and returns its one-line answer ("" if none came within `timeout`).
+  std::string ask(const std::string& command, std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  std::string stderr_text() const;
+
+private:
+  pid_t pid_ = -1;
+  int in_ = -1, out_ = -1;
+  std::string buffered_, err_file_;
+};
+
 // A blocking TCP connection to 127.0.0.1:port (TCP_NODELAY); throws if nobody listens. `from`
 // picks the local address (any 127.x.y.z works on the loopback interface).
 int connect_to(uint16_t port, const char* from = nullptr);

@@ -1,0 +1,47 @@
+// What the coordination recipes (actors/client/lock.hpp, ...) hand to the app: plain values with no
+// CAF in them, so that the blocking facade (blocking_client.hpp) can use them too.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace corral::client {
+
+// Which lock a lock actor takes. A mutex is Curator's InterProcessMutex; read and write are the two
+// halves of its InterProcessReadWriteLock (many readers, or one writer).
+enum class lock_kind { mutex, read, write };
+const char* to_string(lock_kind k);
+
+// Handed to the holder when it gets the lock.
+struct lock_grant {
+  std::string node;          // the lock node's full path (ephemeral, sequential)
+  int64_t fencing_token = 0; // the node's czxid: grows with every new holder of this lock. A resource
+                             // that remembers the largest token it saw can refuse a stale holder.
+  int reentries = 0;         // 0 on the first acquisition; n when the same owner acquired it n more times
+};
+
+// Sent to a holder when its claim on the lock changes (Curator's connection-state rules):
+//  - suspended: the connection dropped. The lock may be lost (if the session expires meanwhile);
+//    stop touching the resource until `reconnected`.
+//  - reconnected: the session resumed and the lock node is still there; the lock is still held, with
+//    the same fencing token.
+//  - lost: the session expired or the node was deleted; the lock is gone and the holder must stop.
+enum class lock_notice_kind { suspended, reconnected, lost };
+const char* to_string(lock_notice_kind k);
+
+struct lock_notice {
+  lock_notice_kind what = lock_notice_kind::lost;
+  lock_kind kind = lock_kind::mutex;
+  std::string node; // the lock node the notice is about
+};
+
+// Counters a lock actor keeps, for tests and operators (`atoms::stats` asks for them).
+struct lock_stats {
+  uint64_t watch_events = 0; // watch events this actor received (one per predecessor released)
+  uint64_t grants = 0;       // acquisitions granted (reentries not counted)
+  uint64_t timeouts = 0;     // acquisitions that gave up
+  uint64_t waiting = 0;      // acquisitions waiting now
+  uint64_t held = 0;         // locks held now
+};
+
+} // namespace corral::client

@@ -1,0 +1,124 @@
+// Corral's recipe actors and Apache Curator 5.4's recipes (Debian's libcurator-recipes-java) on the
+// same paths of one Corral server: each must see the other's nodes as Curator lays them out. The
+// Curator side is tests/integration/curator/CuratorDriver.java, compiled here with javac and driven
+// line by line.
+#include <gtest/gtest.h>
+
+#include <boost/filesystem.hpp>
+#include <cstdlib>
+#include <thread>
+
+#include "actors/client/blocking_client.hpp"
+#include "tests/integration/harness.hpp"
+
+using namespace corral;
+using namespace corral::test;
+using namespace std::chrono_literals;
+namespace fs = boost::filesystem;
+
+namespace {
+
+std::string curator_classpath() {
+  std::string cp;
+  for (auto jar : {"curator-recipes", "curator-framework", "curator-client", "zookeeper", "zookeeper-jute", "guava",
+                   "slf4j-api", "slf4j-nop", "netty-handler", "netty-transport", "netty-common", "netty-buffer",
+                   "netty-resolver", "netty-codec", "netty-transport-native-epoll",
+                   "netty-transport-native-unix-common"})
+    cp += std::string(cp.empty() ? "" : ":") + "/usr/share/java/" + jar + ".jar";
+  return cp;
+}
+
+// Compiles the driver once per test binary; the directory holding CuratorDriver.class.
+const std::string& driver_classes() {
+  static std::string dir = [] {
+    auto d = (fs::temp_directory_path() / fs::unique_path("corral-curator-%%%%-%%%%")).string();
+    fs::create_directories(d);
+    auto r = run_tool("/usr/bin/javac", {"-d", d, "-cp", curator_classpath(), CURATOR_DRIVER_SOURCE});
+    if (r.exit_code != 0)
+      throw std::runtime_error("javac CuratorDriver.java failed (install default-jdk-headless and "
+                               "libcurator-recipes-java): " + r.out + r.err);
+    return d;
+  }();
+  return dir;
+}
+
+struct curator {
+  line_process proc;
+  explicit curator(const std::string& zk_address)
+      : proc({"java", "-cp", curator_classpath() + ":" + driver_classes(), "CuratorDriver", zk_address}) {
+    auto ready = proc.read_line(60s);
+    if (ready != std::string("READY"))
+      throw std::runtime_error("the Curator driver did not start: " + proc.stderr_text());
+  }
+  std::string operator()(const std::string& command) { return proc.ask(command); }
+};
+
+client::client_options at(const std::string& address) {
+  client::client_options o;
+  o.servers = {address};
+  o.session_timeout_ms = 4000;
+  o.request_timeout_ms = 10000;
+  return o;
+}
+
+class curator_interop : public ::testing::Test {
+protected:
+  server_process srv;
+  client::blocking_client corral{at(srv.address())};
+  std::unique_ptr<curator> cur;
+  void SetUp() override {
+    ASSERT_TRUE(corral.wait_connected(5s));
+    ASSERT_NO_THROW(cur = std::make_unique<curator>(srv.zk_address()));
+  }
+};
+
+} // namespace
+
+TEST_F(curator_interop, a_curator_mutex_and_a_corral_lock_exclude_each_other) {
+  auto lk = corral.lock("/interop/mutex");
+  ASSERT_EQ((*cur)("mutex /interop/mutex 5000"), "ACQUIRED");
+  EXPECT_EQ(lk->acquire(300ms).code(), error_code::operation_timeout);
+  ASSERT_EQ((*cur)("unmutex /interop/mutex"), "RELEASED");
+  auto g = lk->acquire(5s);
+  ASSERT_TRUE(g.ok()) << g.error().to_string();
+  EXPECT_EQ((*cur)("mutex /interop/mutex 300"), "TIMEOUT");
+  // Curator waits behind Corral's node, watching it, and gets the lock when Corral lets go.
+  cur->proc.send_line("mutex /interop/mutex 20000");
+  ASSERT_TRUE(eventually([&] {
+    auto kids = corral.children("/interop/mutex");
+    return kids.ok() && kids->children.size() == 2;
+  }));
+  EXPECT_FALSE(cur->proc.read_line(200ms).has_value());
+  ASSERT_TRUE(lk->release().ok());
+  EXPECT_EQ(cur->proc.read_line(10s).value_or(""), "ACQUIRED");
+  // And Corral waits behind Curator's node the same way.
+  std::thread waiter([&] { EXPECT_TRUE(lk->acquire(20s).ok()); });
+  ASSERT_TRUE(eventually([&] {
+    auto kids = corral.children("/interop/mutex");
+    return kids.ok() && kids->children.size() == 2;
+  }));
+  ASSERT_EQ((*cur)("unmutex /interop/mutex"), "RELEASED");
+  waiter.join();
+  ASSERT_TRUE(lk->release().ok());
+}
+
+TEST_F(curator_interop, read_write_locks_agree_with_curator) {
+  auto rw = corral.rw_lock("/interop/rw");
+  ASSERT_EQ((*cur)("read /interop/rw 5000"), "ACQUIRED");
+  ASSERT_TRUE(rw->acquire(5s, client::lock_kind::read).ok()); // readers share across the two
+  ASSERT_TRUE(rw->release(client::lock_kind::read).ok());
+  EXPECT_EQ(rw->acquire(300ms, client::lock_kind::write).code(), error_code::operation_timeout);
+  ASSERT_EQ((*cur)("unread /interop/rw"), "RELEASED");
+  ASSERT_TRUE(rw->acquire(5s, client::lock_kind::write).ok());
+  EXPECT_EQ((*cur)("read /interop/rw 300"), "TIMEOUT");
+  EXPECT_EQ((*cur)("write /interop/rw 300"), "TIMEOUT");
+  // Downgrade on the Corral side: Curator's reader then shares with it.
+  ASSERT_TRUE(rw->acquire(1s, client::lock_kind::read).ok());
+  ASSERT_TRUE(rw->release(client::lock_kind::write).ok());
+  EXPECT_EQ((*cur)("read /interop/rw 5000"), "ACQUIRED");
+  ASSERT_EQ((*cur)("unread /interop/rw"), "RELEASED");
+  EXPECT_EQ((*cur)("write /interop/rw 300"), "TIMEOUT"); // Corral's downgraded read lock holds
+  ASSERT_TRUE(rw->release(client::lock_kind::read).ok());
+  EXPECT_EQ((*cur)("write /interop/rw 5000"), "ACQUIRED");
+  EXPECT_EQ(rw->acquire(300ms, client::lock_kind::read).code(), error_code::operation_timeout);
+}
