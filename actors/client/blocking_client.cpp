@@ -4,6 +4,7 @@
 #include <deque>
 #include <mutex>
 
+#include "actors/client/election.hpp"
 #include "actors/client/lock.hpp"
 #include "actors/client/session.hpp"
 
@@ -288,6 +289,71 @@ std::unique_ptr<blocking_lock> blocking_client::rw_lock(const std::string& path)
   m->lock = spawn_rw_lock(*impl_->sys, impl_->session, path);
   m->owner = std::make_unique<caf::scoped_actor>(*impl_->sys);
   return std::unique_ptr<blocking_lock>(new blocking_lock(std::move(m)));
+}
+
+namespace {
+// What the listener actor and the blocking calls share; the listener may outlive the latch object.
+struct latch_shared {
+  std::mutex mtx;
+  std::condition_variable cv;
+  bool leader = false;
+};
+} // namespace
+
+struct blocking_latch::impl {
+  caf::actor latch;
+  caf::actor listener;
+  std::shared_ptr<latch_shared> shared = std::make_shared<latch_shared>();
+};
+
+blocking_latch::blocking_latch(std::unique_ptr<impl> m) : impl_(std::move(m)) {}
+
+blocking_latch::~blocking_latch() {
+  close();
+  caf::anon_send_exit(impl_->listener, caf::exit_reason::user_shutdown);
+}
+
+bool blocking_latch::is_leader() {
+  auto& sh = *impl_->shared;
+  std::lock_guard<std::mutex> g(sh.mtx);
+  return sh.leader;
+}
+
+bool blocking_latch::wait_leader(std::chrono::milliseconds timeout) {
+  auto& sh = *impl_->shared;
+  std::unique_lock<std::mutex> lk(sh.mtx);
+  return sh.cv.wait_for(lk, timeout, [&] { return sh.leader; });
+}
+
+result<std::vector<participant_info>> blocking_latch::participants() {
+  result<std::vector<participant_info>> out(error_code::connection_loss, "no answer from the latch actor");
+  caf::scoped_actor self{impl_->latch->home_system()};
+  self->request(impl_->latch, std::chrono::seconds(30), caf::get_atom::value)
+      .receive([&](result<std::vector<participant_info>>& r) { out = std::move(r); }, [](caf::error&) {});
+  return out;
+}
+
+void blocking_latch::close() {
+  caf::scoped_actor self{impl_->latch->home_system()};
+  self->request(impl_->latch, std::chrono::seconds(30), atoms::close::value)
+      .receive([](result<unit>&) {}, [](caf::error&) {});
+  std::lock_guard<std::mutex> g(impl_->shared->mtx);
+  impl_->shared->leader = false;
+}
+
+std::unique_ptr<blocking_latch> blocking_client::leader_latch(const std::string& path, const std::string& id) {
+  auto m = std::make_unique<blocking_latch::impl>();
+  m->listener = impl_->sys->spawn([sh = m->shared](caf::event_based_actor*) -> caf::behavior {
+    return {[sh](leadership& l) {
+      {
+        std::lock_guard<std::mutex> g(sh->mtx);
+        sh->leader = l.is_leader;
+      }
+      sh->cv.notify_all();
+    }};
+  });
+  m->latch = spawn_leader_latch(*impl_->sys, impl_->session, path, id, m->listener);
+  return std::unique_ptr<blocking_latch>(new blocking_latch(std::move(m)));
 }
 
 } // namespace corral::client

@@ -29,6 +29,7 @@ struct client_options {
 };
 
 class blocking_lock;
+class blocking_latch;
 
 class blocking_client {
 public:
@@ -73,6 +74,8 @@ public:
   // read/write lock (InterProcessReadWriteLock) on `path`. The lock must not outlive this client.
   std::unique_ptr<blocking_lock> lock(const std::string& path);
   std::unique_ptr<blocking_lock> rw_lock(const std::string& path);
+  // A leader latch (actors/client/election.hpp, Curator's LeaderLatch) on `path` for participant `id`.
+  std::unique_ptr<blocking_latch> leader_latch(const std::string& path, const std::string& id);
 
 private:
   struct impl;
@@ -101,6 +104,29 @@ private:
   friend class blocking_client;
   struct impl;
   explicit blocking_lock(std::unique_ptr<impl> m);
+  std::unique_ptr<impl> impl_;
+};
+
+// A leader latch for plain code, made by blocking_client::leader_latch(). It joins at once; the
+// destructor leaves the election.
+class blocking_latch {
+public:
+  ~blocking_latch();
+  blocking_latch(const blocking_latch&) = delete;
+  blocking_latch& operator=(const blocking_latch&) = delete;
+
+  bool is_leader();
+  // Waits until this participant leads; false after `timeout`.
+  bool wait_leader(std::chrono::milliseconds timeout);
+  // Everyone in the election, in node order (the first leads).
+  result<std::vector<participant_info>> participants();
+  // Leaves the election (its node is deleted).
+  void close();
+
+private:
+  friend class blocking_client;
+  struct impl;
+  explicit blocking_latch(std::unique_ptr<impl> m);
   std::unique_ptr<impl> impl_;
 };
 

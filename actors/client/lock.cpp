@@ -6,9 +6,9 @@
 #include "actors/client/lock.hpp"
 
 #include <map>
-#include <random>
 #include <set>
 
+#include "actors/client/recipe_support.hpp"
 #include "actors/logging.hpp"
 #include "core/lock_order.hpp"
 #include "core/path.hpp"
@@ -38,19 +38,6 @@ namespace {
 using grant_result = corral::result<lock_grant>;
 using unit_result = corral::result<unit>;
 
-// A version 4 UUID, as Curator's protection prefix uses (java.util.UUID.randomUUID()).
-std::string random_uuid() {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  uint64_t hi = rng(), lo = rng();
-  hi = (hi & ~uint64_t{0xF000}) | 0x4000;                      // version 4
-  lo = (lo & ~(uint64_t{0xC} << 60)) | (uint64_t{0x8} << 60);  // RFC 4122 variant
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
-                static_cast<unsigned>((hi >> 16) & 0xFFFF), static_cast<unsigned>(hi & 0xFFFF),
-                static_cast<unsigned>(lo >> 48), static_cast<unsigned long long>(lo & 0xFFFFFFFFFFFFull));
-  return buf;
-}
-
 const char* lock_name(lock_kind k) {
   switch (k) {
     case lock_kind::mutex: return lock_order::mutex_name;
@@ -79,6 +66,7 @@ struct participant {
 struct lock_state {
   caf::actor session;
   std::string path;
+  std::string node_data; // what each lock node holds (LeaderSelector puts the participant id there)
   bool rw = false;
   bool connected = true; // until told otherwise: a request made before the first connect waits for it
   bool expired = false;
@@ -96,7 +84,7 @@ struct lock_state {
 };
 
 using self_ptr = caf::stateful_actor<lock_state>*;
-using reply_fn = std::function<void(response&)>;
+using detail::reply_fn;
 
 participant* find(self_ptr self, uint64_t id) {
   auto it = self->state.parts.find(id);
@@ -112,27 +100,12 @@ std::optional<uint64_t> find_owner(self_ptr self, const caf::actor_addr& owner, 
 
 std::string child_path(self_ptr self, const std::string& child) { return self->state.path + "/" + child; }
 
-// Sends a request through the session; a dead session reads as an expired one.
 void ask(self_ptr self, request_body body, reply_fn fn) {
-  self->request(self->state.session, caf::infinite, std::move(body))
-      .then([fn](response& r) { fn(r); },
-            [fn](caf::error&) {
-              response r;
-              r.err = error_code::session_expired;
-              r.detail = "the session actor is gone";
-              fn(r);
-            });
+  detail::ask(self, self->state.session, std::move(body), std::move(fn));
 }
 
 void ask_watch(self_ptr self, request_body body, reply_fn fn) {
-  self->request(self->state.session, caf::infinite, atoms::watch::value, std::move(body),
-                caf::actor_cast<caf::actor>(self))
-      .then([fn](response& r) { fn(r); },
-            [fn](caf::error&) {
-              response r;
-              r.err = error_code::session_expired;
-              fn(r);
-            });
+  detail::ask_watch(self, self->state.session, std::move(body), std::move(fn));
 }
 
 void delete_node(self_ptr self, const std::string& child) {
@@ -190,15 +163,6 @@ void step_failed(self_ptr self, uint64_t id, const response& r, const char* what
                             + (r.detail.empty() ? "" : " (" + r.detail + ")"));
 }
 
-// Creates the lock path and its parents as containers, as Curator's creatingParentContainersIfNeeded
-// (the server deletes them again once empty). Answers are not awaited: the session keeps order.
-void make_parents(self_ptr self) {
-  const auto& path = self->state.path;
-  for (size_t i = 1; i <= path.size(); ++i)
-    if (i == path.size() || path[i] == '/')
-      ask(self, create_request{path.substr(0, i), "", open_acl_unsafe(), create_mode::container}, [](response&) {});
-}
-
 void create_node(self_ptr self, uint64_t id) {
   auto* p = find(self, id);
   p->creating = true;
@@ -207,7 +171,7 @@ void create_node(self_ptr self, uint64_t id) {
   auto gen = ++p->gen;
   auto uuid = p->uuid;
   auto node_path = child_path(self, lock_order::protected_prefix(uuid) + lock_name(p->kind));
-  ask(self, create_request{node_path, "", open_acl_unsafe(), create_mode::ephemeral_sequential},
+  ask(self, create_request{node_path, self->state.node_data, open_acl_unsafe(), create_mode::ephemeral_sequential},
       [self, id, gen, uuid](response& r) {
         auto* p = find(self, id);
         if (p == nullptr || p->gen != gen) { // the participant gave up meanwhile: clean up after it
@@ -228,7 +192,7 @@ void create_node(self_ptr self, uint64_t id) {
           else
             check(self, id);
         } else if (r.err == error_code::no_node && p->create_attempts <= 5) {
-          make_parents(self);
+          detail::make_containers(self, self->state.session, self->state.path);
           create_node(self, id);
         } else {
           step_failed(self, id, r, "cannot create a lock node under");
@@ -486,7 +450,7 @@ caf::result<grant_result> on_acquire(self_ptr self, lock_kind kind, int64_t time
   auto& p = st.parts[id];
   p.owner = owner;
   p.kind = kind;
-  p.uuid = random_uuid();
+  p.uuid = detail::random_uuid();
   p.bypass = kind == lock_kind::read && write_id && st.parts[*write_id].holds > 0;
   p.rp = self->make_response_promise();
   auto rp = p.rp;
@@ -522,9 +486,10 @@ caf::result<unit_result> on_release(self_ptr self, lock_kind kind) {
   return caf::delegated<unit_result>{};
 }
 
-caf::behavior lock_actor(self_ptr self, caf::actor session, std::string path, bool rw) {
+caf::behavior lock_actor(self_ptr self, caf::actor session, std::string path, bool rw, std::string data) {
   auto& st = self->state;
   st.session = session;
+  st.node_data = std::move(data);
   st.path = std::move(path);
   st.rw = rw;
   if (!session) {
@@ -581,12 +546,12 @@ caf::behavior lock_actor(self_ptr self, caf::actor session, std::string path, bo
 
 } // namespace
 
-caf::actor spawn_lock(caf::actor_system& sys, caf::actor session, std::string path) {
-  return sys.spawn(lock_actor, std::move(session), std::move(path), false);
+caf::actor spawn_lock(caf::actor_system& sys, caf::actor session, std::string path, std::string node_data) {
+  return sys.spawn(lock_actor, std::move(session), std::move(path), false, std::move(node_data));
 }
 
 caf::actor spawn_rw_lock(caf::actor_system& sys, caf::actor session, std::string path) {
-  return sys.spawn(lock_actor, std::move(session), std::move(path), true);
+  return sys.spawn(lock_actor, std::move(session), std::move(path), true, std::string{});
 }
 
 } // namespace corral::client

@@ -31,8 +31,9 @@
 
 namespace corral::client {
 
-// A mutex on `path` (Curator's InterProcessMutex) using `session`.
-caf::actor spawn_lock(caf::actor_system& sys, caf::actor session, std::string path);
+// A mutex on `path` (Curator's InterProcessMutex) using `session`. Each lock node holds `node_data`
+// (Curator's LeaderSelector puts its participant id there).
+caf::actor spawn_lock(caf::actor_system& sys, caf::actor session, std::string path, std::string node_data = {});
 // A read/write lock on `path` (Curator's InterProcessReadWriteLock) using `session`.
 caf::actor spawn_rw_lock(caf::actor_system& sys, caf::actor session, std::string path);
 

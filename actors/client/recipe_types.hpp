@@ -45,3 +45,35 @@ struct lock_stats {
 };
 
 } // namespace corral::client
+
+namespace corral::client {
+
+// Sent by a leader latch to its listener whenever this participant gains or loses leadership.
+struct leadership {
+  std::string path;
+  bool is_leader = false;
+  std::string node; // this participant's latch node
+};
+
+// One participant of an election (Curator's Participant), in node order: the first one leads.
+struct participant_info {
+  std::string id;
+  std::string node;
+  bool is_leader = false;
+};
+
+// A leader selector asks its app actor to lead with this request; the app answers (a bool: queue up
+// again?) when it gives leadership up, and then the next participant leads.
+struct take_leadership {
+  std::string path;
+  int64_t fencing_token = 0; // the czxid of the lock node that made us leader
+};
+
+// Sent by a leader selector to the app actor while it leads, when leadership may be (suspended) or
+// is (lost) gone: the app must stop acting as the leader and answer its take_leadership request.
+struct leadership_lost {
+  std::string path;
+  lock_notice_kind why = lock_notice_kind::lost;
+};
+
+} // namespace corral::client

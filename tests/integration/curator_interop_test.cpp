@@ -122,3 +122,23 @@ TEST_F(curator_interop, read_write_locks_agree_with_curator) {
   EXPECT_EQ((*cur)("write /interop/rw 5000"), "ACQUIRED");
   EXPECT_EQ(rw->acquire(300ms, client::lock_kind::read).code(), error_code::operation_timeout);
 }
+
+TEST_F(curator_interop, one_leader_among_curator_and_corral_latches) {
+  ASSERT_EQ((*cur)("latch /interop/latch curator"), "STARTED");
+  ASSERT_TRUE(eventually([&] { return (*cur)("leader /interop/latch") == "LEADER true"; }));
+  auto latch = corral.leader_latch("/interop/latch", "corral");
+  EXPECT_FALSE(latch->wait_leader(500ms));
+  auto ps = latch->participants();
+  ASSERT_TRUE(ps.ok());
+  ASSERT_EQ(ps->size(), 2u);
+  EXPECT_EQ((*ps)[0].id, "curator"); // Curator's node holds its id, ours ours, in node order
+  EXPECT_TRUE((*ps)[0].is_leader);
+  EXPECT_EQ((*ps)[1].id, "corral");
+  ASSERT_EQ((*cur)("unlatch /interop/latch"), "CLOSED");
+  EXPECT_TRUE(latch->wait_leader(10s));
+  ASSERT_EQ((*cur)("latch /interop/latch curator2"), "STARTED");
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ((*cur)("leader /interop/latch"), "LEADER false");
+  latch->close();
+  EXPECT_TRUE(eventually([&] { return (*cur)("leader /interop/latch") == "LEADER true"; }));
+}

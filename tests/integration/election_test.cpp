@@ -1,0 +1,146 @@
+// Leader election actors (actors/client/election.hpp) against a real corral-server: one leader at a
+// time, leadership passing in node order when the leader leaves or its session ends, participants
+// as Curator lists them, and a selector's turns with no overlap.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <mutex>
+
+#include "actors/client/election.hpp"
+#include "actors/client/blocking_client.hpp"
+#include "tests/integration/harness.hpp"
+
+using namespace corral;
+using namespace corral::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct actor_env {
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  std::vector<caf::actor> owned;
+  actor_env() {
+    cfg.load<caf::io::middleman>();
+    sys = std::make_unique<caf::actor_system>(cfg);
+  }
+  caf::actor own(caf::actor a) {
+    owned.push_back(a);
+    return a;
+  }
+  caf::actor session(const std::string& address) {
+    client::session_options so;
+    so.servers = {address};
+    so.session_timeout_ms = 4000;
+    return own(client::spawn_session(*sys, so));
+  }
+  ~actor_env() {
+    for (auto& a : owned)
+      caf::anon_send_exit(a, caf::exit_reason::kill);
+  }
+};
+
+bool leads(caf::scoped_actor& self, const caf::actor& latch) {
+  bool out = false;
+  self->request(latch, 5s, atoms::state::value).receive([&](bool b) { out = b; }, [](caf::error&) {});
+  return out;
+}
+
+} // namespace
+
+TEST(leader_latch, one_leader_in_node_order_and_the_next_takes_over) {
+  server_process srv;
+  actor_env env;
+  caf::scoped_actor self{*env.sys};
+  std::vector<caf::actor> sessions, latches;
+  for (int i = 0; i < 3; ++i) {
+    sessions.push_back(env.session(srv.address()));
+    latches.push_back(env.own(client::spawn_leader_latch(*env.sys, sessions[i], "/election/latch",
+                                                         std::string(1, char('a' + i)), self)));
+    if (i == 0) // the first to join leads; the others join after it is certain
+      ASSERT_TRUE(eventually([&] { return leads(self, latches[0]); }));
+  }
+  client::leadership first;
+  self->receive([&](client::leadership& l) { first = l; }, caf::after(5s) >> [] {});
+  EXPECT_TRUE(first.is_leader);
+  std::vector<client::participant_info> ps;
+  ASSERT_TRUE(eventually([&] {
+    self->request(latches[0], 5s, caf::get_atom::value)
+        .receive([&](result<std::vector<client::participant_info>>& r) { ps = r.ok() ? *r : ps; },
+                 [](caf::error&) {});
+    return ps.size() == 3;
+  }));
+  EXPECT_EQ(ps[0].id, "a");
+  EXPECT_TRUE(ps[0].is_leader);
+  EXPECT_EQ(ps[1].id, "b");
+  EXPECT_FALSE(ps[1].is_leader);
+  EXPECT_EQ(ps[2].id, "c");
+  EXPECT_EQ(ps[0].node, first.node);
+  EXPECT_FALSE(leads(self, latches[1]));
+  EXPECT_FALSE(leads(self, latches[2]));
+  // The leader leaves: the next in node order leads, and only it.
+  self->request(latches[0], 5s, atoms::close::value).receive([](result<unit>&) {}, [](caf::error&) {});
+  ASSERT_TRUE(eventually([&] { return leads(self, latches[1]); }));
+  EXPECT_FALSE(leads(self, latches[2]));
+  // The new leader's session ends: the last one leads.
+  self->request(sessions[1], 5s, atoms::close::value).receive([](response&) {}, [](caf::error&) {});
+  ASSERT_TRUE(eventually([&] { return leads(self, latches[2]); }));
+  EXPECT_FALSE(leads(self, latches[1]));
+  // Its listener heard each change: a leads, a steps down, b leads, b steps down, c leads.
+  int gained = 1, lost = 0;
+  for (;;) {
+    bool got = false;
+    self->receive([&](client::leadership& l) { got = true; (l.is_leader ? gained : lost)++; },
+                  caf::after(300ms) >> [] {});
+    if (!got)
+      break;
+  }
+  EXPECT_EQ(gained, 3);
+  EXPECT_EQ(lost, 2);
+}
+
+TEST(leader_selector, takes_turns_without_overlap_and_requeues) {
+  server_process srv;
+  actor_env env;
+  std::atomic<int> leading{0}, max_leading{0};
+  std::mutex mtx;
+  std::vector<std::string> turns;
+  auto app = [&](std::string name) {
+    return env.own(env.sys->spawn([&, name](caf::event_based_actor* me) -> caf::behavior {
+      auto held = std::make_shared<caf::response_promise>();
+      return {
+          [&, me, name, held](client::take_leadership&) -> caf::result<bool> {
+            int now = ++leading;
+            max_leading = std::max(max_leading.load(), now);
+            {
+              std::lock_guard<std::mutex> g(mtx);
+              turns.push_back(name);
+            }
+            *held = me->make_response_promise();
+            me->delayed_send(me, 50ms, atoms::stop::value); // lead for a while, then give it up
+            return caf::delegated<bool>{};
+          },
+          [&, held](atoms::stop) {
+            --leading;
+            held->deliver(true);
+          },
+      };
+    }));
+  };
+  auto a = app("a"), b = app("b");
+  auto sa = env.session(srv.address()), sb = env.session(srv.address());
+  auto sel_a = env.own(client::spawn_leader_selector(*env.sys, sa, "/election/sel", "a", a));
+  auto sel_b = env.own(client::spawn_leader_selector(*env.sys, sb, "/election/sel", "b", b));
+  ASSERT_TRUE(eventually([&] {
+    std::lock_guard<std::mutex> g(mtx);
+    return turns.size() >= 6;
+  })) << turns.size() << " turns";
+  caf::scoped_actor self{*env.sys};
+  self->request(sel_a, 5s, atoms::close::value).receive([](result<unit>&) {}, [](caf::error&) {});
+  self->request(sel_b, 5s, atoms::close::value).receive([](result<unit>&) {}, [](caf::error&) {});
+  std::lock_guard<std::mutex> g(mtx);
+  EXPECT_EQ(max_leading.load(), 1);
+  // Requeued turns alternate: each selector queues behind the other's node after its turn.
+  for (size_t i = 1; i < 6; ++i)
+    EXPECT_NE(turns[i], turns[i - 1]) << "turn " << i;
+}
