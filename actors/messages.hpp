@@ -53,6 +53,13 @@ using stats = caf::atom_constant<caf::atom("stats")>;
 using acquire = caf::atom_constant<caf::atom("acquire")>;
 using release = caf::atom_constant<caf::atom("release")>;
 using timeout = caf::atom_constant<caf::atom("timeout")>;
+using raise = caf::atom_constant<caf::atom("raise")>;
+using lower = caf::atom_constant<caf::atom("lower")>;
+using wait = caf::atom_constant<caf::atom("wait")>;
+using enter = caf::atom_constant<caf::atom("enter")>;
+using leave = caf::atom_constant<caf::atom("leave")>;
+using add = caf::atom_constant<caf::atom("add")>;
+using cas = caf::atom_constant<caf::atom("cas")>;
 } // namespace corral::atoms
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::request)

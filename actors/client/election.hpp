@@ -33,8 +33,3 @@ caf::actor spawn_leader_selector(caf::actor_system& sys, caf::actor session, std
                                  caf::actor app);
 
 } // namespace corral::client
-
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::client::leadership)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::client::take_leadership)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::client::leadership_lost)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::result<std::vector<corral::client::participant_info>>)

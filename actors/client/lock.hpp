@@ -26,8 +26,7 @@
 
 #include <string>
 
-#include "actors/client/recipe_types.hpp"
-#include "actors/client/session.hpp"
+#include "actors/client/recipe_messages.hpp"
 
 namespace corral::client {
 
@@ -38,9 +37,3 @@ caf::actor spawn_lock(caf::actor_system& sys, caf::actor session, std::string pa
 caf::actor spawn_rw_lock(caf::actor_system& sys, caf::actor session, std::string path);
 
 } // namespace corral::client
-
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::client::lock_kind)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::client::lock_notice)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::client::lock_stats)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::result<corral::client::lock_grant>)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::result<corral::unit>)

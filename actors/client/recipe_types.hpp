@@ -77,3 +77,27 @@ struct leadership_lost {
 };
 
 } // namespace corral::client
+
+namespace corral::client {
+
+// A shared count's value with the node version it was read at (Curator's VersionedValue<Integer>).
+struct versioned_count {
+  int32_t value = 0;
+  int32_t version = -1;
+};
+
+// Sent by a shared count to its listener whenever it sees the value change.
+struct count_changed {
+  std::string path;
+  versioned_count count;
+};
+
+// The outcome of an atomic long operation (Curator's AtomicValue<Long>): whether it took effect, and
+// the value before and after (`post` is the value read when it did not succeed).
+struct atomic_result {
+  bool succeeded = false;
+  int64_t pre = 0;
+  int64_t post = 0;
+};
+
+} // namespace corral::client

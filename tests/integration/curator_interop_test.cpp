@@ -8,7 +8,10 @@
 #include <cstdlib>
 #include <thread>
 
+#include "actors/client/barrier.hpp"
 #include "actors/client/blocking_client.hpp"
+#include "actors/client/counter.hpp"
+#include "tests/integration/actor_env.hpp"
 #include "tests/integration/harness.hpp"
 
 using namespace corral;
@@ -141,4 +144,52 @@ TEST_F(curator_interop, one_leader_among_curator_and_corral_latches) {
   EXPECT_EQ((*cur)("leader /interop/latch"), "LEADER false");
   latch->close();
   EXPECT_TRUE(eventually([&] { return (*cur)("leader /interop/latch") == "LEADER true"; }));
+}
+
+TEST_F(curator_interop, barriers_hold_and_release_both_ways) {
+  actor_env env;
+  caf::scoped_actor self{*env.sys};
+  auto b = env.own(client::spawn_barrier(*env.sys, env.session(srv.address()), "/interop/barrier"));
+  using bool_result = result<bool>;
+  const bool_result none(error_code::system_error);
+  ASSERT_EQ((*cur)("bset /interop/barrier"), "SET");
+  auto r = ask_for<bool_result>(self, b, none, atoms::wait::value, int64_t{300});
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(*r) << "Curator's barrier holds Corral's waiter";
+  self->send(b, atoms::wait::value, int64_t{10000});
+  ASSERT_EQ((*cur)("bremove /interop/barrier"), "REMOVED");
+  self->receive([&](bool_result& x) { r = x; }, caf::after(5s) >> [] {});
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(*r);
+  ASSERT_TRUE(ask_for<result<unit>>(self, b, result<unit>(error_code::system_error), atoms::raise::value).ok());
+  EXPECT_EQ((*cur)("bwait /interop/barrier 300"), "TIMEOUT");
+  cur->proc.send_line("bwait /interop/barrier 10000");
+  ASSERT_TRUE(ask_for<result<unit>>(self, b, result<unit>(error_code::system_error), atoms::lower::value).ok());
+  EXPECT_EQ(cur->proc.read_line(10s).value_or(""), "PASSED");
+}
+
+TEST_F(curator_interop, a_shared_count_is_one_value_for_curator_and_corral) {
+  actor_env env;
+  caf::scoped_actor self{*env.sys};
+  ASSERT_EQ((*cur)("cset /interop/count 41"), "SET");
+  auto c = env.own(client::spawn_shared_count(*env.sys, env.session(srv.address()), "/interop/count", 0, self));
+  using vc = result<client::versioned_count>;
+  auto v = ask_for<vc>(self, c, vc(error_code::system_error), caf::get_atom::value);
+  ASSERT_TRUE(v.ok()) << v.error().to_string();
+  EXPECT_EQ(v->value, 41);
+  auto won = ask_for<result<bool>>(self, c, result<bool>(error_code::system_error), caf::put_atom::value, int32_t{42},
+                                   v->version);
+  ASSERT_TRUE(won.ok());
+  EXPECT_TRUE(*won);
+  EXPECT_TRUE(eventually([&] { return (*cur)("count /interop/count") == "COUNT 42"; }));
+  ASSERT_EQ((*cur)("ctry /interop/count 43"), "TRY true");
+  EXPECT_TRUE(eventually([&] {
+    auto now = ask_for<vc>(self, c, vc(error_code::system_error), caf::get_atom::value);
+    return now.ok() && now->value == 43;
+  }));
+  // Corral's stale compare-and-set loses to Curator's write.
+  auto stale = ask_for<result<bool>>(self, c, result<bool>(error_code::system_error), caf::put_atom::value,
+                                     int32_t{99}, v->version);
+  ASSERT_TRUE(stale.ok());
+  EXPECT_FALSE(*stale);
 }

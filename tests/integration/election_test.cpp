@@ -8,6 +8,7 @@
 
 #include "actors/client/election.hpp"
 #include "actors/client/blocking_client.hpp"
+#include "tests/integration/actor_env.hpp"
 #include "tests/integration/harness.hpp"
 
 using namespace corral;
@@ -16,29 +17,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct actor_env {
-  caf::actor_system_config cfg;
-  std::unique_ptr<caf::actor_system> sys;
-  std::vector<caf::actor> owned;
-  actor_env() {
-    cfg.load<caf::io::middleman>();
-    sys = std::make_unique<caf::actor_system>(cfg);
-  }
-  caf::actor own(caf::actor a) {
-    owned.push_back(a);
-    return a;
-  }
-  caf::actor session(const std::string& address) {
-    client::session_options so;
-    so.servers = {address};
-    so.session_timeout_ms = 4000;
-    return own(client::spawn_session(*sys, so));
-  }
-  ~actor_env() {
-    for (auto& a : owned)
-      caf::anon_send_exit(a, caf::exit_reason::kill);
-  }
-};
 
 bool leads(caf::scoped_actor& self, const caf::actor& latch) {
   bool out = false;

@@ -10,6 +10,7 @@
 
 #include "actors/client/blocking_client.hpp"
 #include "actors/client/lock.hpp"
+#include "tests/integration/actor_env.hpp"
 #include "tests/integration/harness.hpp"
 
 using namespace corral;
@@ -287,25 +288,6 @@ caf::behavior lossy_session(caf::stateful_actor<lossy_state>* self, caf::actor r
   };
 }
 
-// An actor system for one test; the actors named in `owned` are stopped when it ends, so a failed
-// assertion does not leave the system waiting for them forever.
-struct actor_env {
-  caf::actor_system_config cfg;
-  std::unique_ptr<caf::actor_system> sys;
-  std::vector<caf::actor> owned;
-  actor_env() {
-    cfg.load<caf::io::middleman>();
-    sys = std::make_unique<caf::actor_system>(cfg);
-  }
-  caf::actor own(caf::actor a) {
-    owned.push_back(a);
-    return a;
-  }
-  ~actor_env() {
-    for (auto& a : owned)
-      caf::anon_send_exit(a, caf::exit_reason::kill);
-  }
-};
 
 } // namespace
 

@@ -1,0 +1,156 @@
+// Barrier, double barrier, shared count and atomic long actors (actors/client/barrier.hpp,
+// counter.hpp) against a real corral-server.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "actors/client/barrier.hpp"
+#include "actors/client/blocking_client.hpp"
+#include "actors/client/counter.hpp"
+#include "tests/integration/actor_env.hpp"
+#include "tests/integration/harness.hpp"
+
+using namespace corral;
+using namespace corral::test;
+using namespace std::chrono_literals;
+
+namespace {
+using bool_result = result<bool>;
+const bool_result no_answer(error_code::operation_timeout, "no answer");
+} // namespace
+
+TEST(barrier, holds_waiters_until_lowered) {
+  server_process srv;
+  actor_env env;
+  caf::scoped_actor self{*env.sys};
+  auto a = env.own(client::spawn_barrier(*env.sys, env.session(srv.address()), "/barriers/b"));
+  auto b = env.own(client::spawn_barrier(*env.sys, env.session(srv.address()), "/barriers/b"));
+  auto passed = ask_for<bool_result>(self, b, no_answer, atoms::wait::value, int64_t{1000});
+  ASSERT_TRUE(passed.ok());
+  EXPECT_TRUE(*passed) << "no barrier: wait passes at once";
+  ASSERT_TRUE(ask_for<result<unit>>(self, a, result<unit>(error_code::system_error), atoms::raise::value).ok());
+  ASSERT_TRUE(ask_for<result<unit>>(self, a, result<unit>(error_code::system_error), atoms::raise::value).ok());
+  auto timed_out = ask_for<bool_result>(self, b, no_answer, atoms::wait::value, int64_t{200});
+  ASSERT_TRUE(timed_out.ok());
+  EXPECT_FALSE(*timed_out);
+  // Two waiters, one lowering: both pass.
+  self->send(b, atoms::wait::value, int64_t{10000});
+  std::vector<bool_result> got;
+  self->send(b, atoms::wait::value, int64_t{10000});
+  std::this_thread::sleep_for(100ms);
+  ASSERT_TRUE(ask_for<result<unit>>(self, a, result<unit>(error_code::system_error), atoms::lower::value).ok());
+  for (int i = 0; i < 2; ++i)
+    self->receive([&](bool_result& r) { got.push_back(r); }, caf::after(5s) >> [] {});
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_TRUE(got[0].ok() && *got[0]);
+  EXPECT_TRUE(got[1].ok() && *got[1]);
+}
+
+TEST(double_barrier, members_enter_together_and_leave_together) {
+  server_process srv;
+  actor_env env;
+  caf::scoped_actor self{*env.sys};
+  constexpr int members = 3;
+  std::vector<caf::actor> ps;
+  for (int i = 0; i < members; ++i)
+    ps.push_back(env.own(client::spawn_double_barrier(*env.sys, env.session(srv.address()), "/barriers/d", members)));
+  // Two of three cannot get in.
+  for (int i = 0; i < 2; ++i)
+    self->send(ps[i], atoms::enter::value, int64_t{10000});
+  std::this_thread::sleep_for(300ms);
+  int entered = 0;
+  self->receive([&](bool_result&) { ++entered; }, caf::after(100ms) >> [] {});
+  EXPECT_EQ(entered, 0);
+  // The third lets all three in.
+  self->send(ps[2], atoms::enter::value, int64_t{10000});
+  std::vector<bool_result> got;
+  for (int i = 0; i < 3; ++i)
+    self->receive([&](bool_result& r) { got.push_back(r); }, caf::after(5s) >> [] {});
+  ASSERT_EQ(got.size(), 3u);
+  for (auto& r : got)
+    EXPECT_TRUE(r.ok() && *r) << (r.ok() ? "false" : r.error().to_string());
+  // Leaving: nobody is out until everyone left.
+  for (int i = 0; i < 2; ++i)
+    self->send(ps[i], atoms::leave::value, int64_t{10000});
+  std::this_thread::sleep_for(300ms);
+  int left = 0;
+  self->receive([&](bool_result&) { ++left; }, caf::after(100ms) >> [] {});
+  EXPECT_EQ(left, 0);
+  self->send(ps[2], atoms::leave::value, int64_t{10000});
+  got.clear();
+  for (int i = 0; i < 3; ++i)
+    self->receive([&](bool_result& r) { got.push_back(r); }, caf::after(5s) >> [] {});
+  ASSERT_EQ(got.size(), 3u);
+  for (auto& r : got)
+    EXPECT_TRUE(r.ok() && *r);
+  client::blocking_client c({{srv.address()}, 4000, 10000, "", "", ""});
+  ASSERT_TRUE(c.wait_connected(5s));
+  auto kids = c.children("/barriers/d");
+  EXPECT_TRUE(!kids.ok() || kids->children.empty()) << "every node, ready included, is gone";
+}
+
+TEST(shared_count, compare_and_set_on_the_version_and_listeners_see_changes) {
+  server_process srv;
+  actor_env env;
+  caf::scoped_actor self{*env.sys};
+  auto a = env.own(client::spawn_shared_count(*env.sys, env.session(srv.address()), "/counts/c", 7, self));
+  auto b = env.own(client::spawn_shared_count(*env.sys, env.session(srv.address()), "/counts/c", 99));
+  using vc = result<client::versioned_count>;
+  vc none(error_code::system_error);
+  client::count_changed first;
+  self->receive([&](client::count_changed& c) { first = c; }, caf::after(5s) >> [] {});
+  EXPECT_EQ(first.count.value, 7) << "the first to start seeds it; the second keeps it";
+  auto v = ask_for<vc>(self, b, none, caf::get_atom::value);
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->value, 7);
+  auto won = ask_for<bool_result>(self, b, no_answer, caf::put_atom::value, int32_t{8}, v->version);
+  auto lost = ask_for<bool_result>(self, a, no_answer, caf::put_atom::value, int32_t{9}, v->version);
+  ASSERT_TRUE(won.ok() && lost.ok());
+  EXPECT_TRUE(*won);
+  EXPECT_FALSE(*lost) << "the version moved on";
+  client::count_changed next;
+  self->receive([&](client::count_changed& c) { next = c; }, caf::after(5s) >> [] {});
+  EXPECT_EQ(next.count.value, 8);
+  ASSERT_TRUE(ask_for<result<unit>>(self, a, result<unit>(error_code::system_error), caf::put_atom::value, int32_t{-3}).ok());
+  self->receive([&](client::count_changed& c) { next = c; }, caf::after(5s) >> [] {});
+  EXPECT_EQ(next.count.value, -3);
+  v = ask_for<vc>(self, b, none, caf::get_atom::value);
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->value, -3);
+  // The node is Curator's: four bytes, big-endian.
+  client::blocking_client c({{srv.address()}, 4000, 10000, "", "", ""});
+  ASSERT_TRUE(c.wait_connected(5s));
+  auto d = c.get("/counts/c");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->data, std::string("\xff\xff\xff\xfd", 4));
+}
+
+TEST(atomic_long, concurrent_increments_are_never_lost) {
+  server_process srv;
+  actor_env env;
+  caf::scoped_actor self{*env.sys};
+  constexpr int counters = 4, each = 25;
+  std::vector<caf::actor> cs;
+  for (int i = 0; i < counters; ++i) // two give up after their optimistic tries, two take the lock
+    cs.push_back(env.own(client::spawn_atomic_long(*env.sys, env.session(srv.address()), "/counts/long",
+                                                   i % 2 == 0 ? "/counts/long-lock" : "", 3)));
+  using ar = result<client::atomic_result>;
+  for (int i = 0; i < each; ++i)
+    for (auto& c : cs)
+      self->send(c, atoms::add::value, int64_t{1});
+  int succeeded = 0, failed = 0;
+  for (int i = 0; i < counters * each; ++i)
+    self->receive([&](ar& r) { (r.ok() && r->succeeded ? succeeded : failed)++; }, caf::after(20s) >> [] {});
+  EXPECT_EQ(succeeded + failed, counters * each);
+  auto now = ask_for<ar>(self, cs[1], ar(error_code::system_error), caf::get_atom::value);
+  ASSERT_TRUE(now.ok());
+  EXPECT_EQ(now->post, succeeded) << "every increment that said it succeeded is in the value, and no other";
+  EXPECT_GT(succeeded, counters * each / 2);
+  auto cas_ok = ask_for<ar>(self, cs[0], ar(error_code::system_error), atoms::cas::value, now->post, int64_t{1000});
+  auto cas_no = ask_for<ar>(self, cs[1], ar(error_code::system_error), atoms::cas::value, now->post, int64_t{2000});
+  ASSERT_TRUE(cas_ok.ok() && cas_no.ok());
+  EXPECT_TRUE(cas_ok->succeeded);
+  EXPECT_EQ(cas_ok->post, 1000);
+  EXPECT_FALSE(cas_no->succeeded);
+  EXPECT_EQ(cas_no->post, 1000);
+}
