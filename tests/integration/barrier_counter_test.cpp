@@ -7,6 +7,7 @@
 #include "actors/client/barrier.hpp"
 #include "actors/client/blocking_client.hpp"
 #include "actors/client/counter.hpp"
+#include "actors/client/semaphore.hpp"
 #include "tests/integration/actor_env.hpp"
 #include "tests/integration/harness.hpp"
 
@@ -153,4 +154,36 @@ TEST(atomic_long, concurrent_increments_are_never_lost) {
   EXPECT_EQ(cas_ok->post, 1000);
   EXPECT_FALSE(cas_no->succeeded);
   EXPECT_EQ(cas_no->post, 1000);
+}
+
+TEST(semaphore, at_most_k_leases_and_a_release_lets_the_next_in) {
+  server_process srv;
+  actor_env env;
+  caf::scoped_actor self{*env.sys};
+  using gr = result<client::lock_grant>;
+  const gr none(error_code::system_error);
+  std::vector<caf::actor> sems;
+  for (int i = 0; i < 3; ++i)
+    sems.push_back(env.own(client::spawn_semaphore(*env.sys, env.session(srv.address()), "/sem/s", 2)));
+  auto l1 = ask_for<gr>(self, sems[0], none, atoms::acquire::value, int64_t{5000});
+  auto l2 = ask_for<gr>(self, sems[1], none, atoms::acquire::value, int64_t{5000});
+  ASSERT_TRUE(l1.ok() && l2.ok());
+  EXPECT_NE(l1->node, l2->node);
+  auto l3 = ask_for<gr>(self, sems[2], none, atoms::acquire::value, int64_t{300});
+  EXPECT_EQ(l3.code(), error_code::operation_timeout) << "only two leases";
+  self->send(sems[2], atoms::acquire::value, int64_t{10000});
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(ask_for<result<unit>>(self, sems[1], result<unit>(error_code::system_error), atoms::release::value,
+                                  std::string("/sem/s/leases/nope")).code(),
+            error_code::bad_arguments);
+  ASSERT_TRUE(ask_for<result<unit>>(self, sems[0], result<unit>(error_code::system_error), atoms::release::value,
+                                    l1->node).ok());
+  gr l4 = none;
+  self->receive([&](gr& g) { l4 = g; }, caf::after(5s) >> [] {});
+  ASSERT_TRUE(l4.ok()) << l4.error().to_string();
+  client::blocking_client c({{srv.address()}, 4000, 10000, "", "", ""});
+  ASSERT_TRUE(c.wait_connected(5s));
+  auto kids = c.children("/sem/s/leases");
+  ASSERT_TRUE(kids.ok());
+  EXPECT_EQ(kids->children.size(), 2u) << "the timed-out request left no lease node";
 }

@@ -11,6 +11,7 @@
 #include "actors/client/barrier.hpp"
 #include "actors/client/blocking_client.hpp"
 #include "actors/client/counter.hpp"
+#include "actors/client/semaphore.hpp"
 #include "tests/integration/actor_env.hpp"
 #include "tests/integration/harness.hpp"
 
@@ -192,4 +193,23 @@ TEST_F(curator_interop, a_shared_count_is_one_value_for_curator_and_corral) {
                                      int32_t{99}, v->version);
   ASSERT_TRUE(stale.ok());
   EXPECT_FALSE(*stale);
+}
+
+TEST_F(curator_interop, curator_and_corral_share_the_leases_of_one_semaphore) {
+  actor_env env;
+  caf::scoped_actor self{*env.sys};
+  using gr = result<client::lock_grant>;
+  const gr none(error_code::system_error);
+  auto a = env.own(client::spawn_semaphore(*env.sys, env.session(srv.address()), "/interop/sem", 2));
+  auto b = env.own(client::spawn_semaphore(*env.sys, env.session(srv.address()), "/interop/sem", 2));
+  ASSERT_EQ((*cur)("sem /interop/sem 2 5000"), "ACQUIRED");
+  auto l1 = ask_for<gr>(self, a, none, atoms::acquire::value, int64_t{5000});
+  ASSERT_TRUE(l1.ok()) << l1.error().to_string();
+  EXPECT_EQ(ask_for<gr>(self, b, none, atoms::acquire::value, int64_t{300}).code(), error_code::operation_timeout);
+  ASSERT_EQ((*cur)("unsem /interop/sem"), "RELEASED");
+  EXPECT_TRUE(ask_for<gr>(self, b, none, atoms::acquire::value, int64_t{5000}).ok());
+  EXPECT_EQ((*cur)("sem /interop/sem 2 300"), "TIMEOUT");
+  ASSERT_TRUE(ask_for<result<unit>>(self, a, result<unit>(error_code::system_error), atoms::release::value,
+                                    l1->node).ok());
+  EXPECT_EQ((*cur)("sem /interop/sem 2 5000"), "ACQUIRED");
 }

@@ -1,0 +1,268 @@
+// The semaphore actor (see semaphore.hpp): acquisitions queue here and pass the Curator mutex one
+// at a time (this actor owns the mutex); each then creates its lease node and waits until at most
+// K lease nodes exist.
+#include "actors/client/semaphore.hpp"
+
+#include <deque>
+#include <map>
+#include <set>
+
+#include "actors/client/recipe_support.hpp"
+#include "actors/logging.hpp"
+#include "core/lock_order.hpp"
+#include "core/path.hpp"
+
+namespace corral::client {
+
+namespace {
+
+using grant_result = corral::result<lock_grant>;
+using clock = std::chrono::steady_clock;
+constexpr const char* lease_name = "lease-";
+
+struct lease_request {
+  caf::actor owner;
+  caf::response_promise rp;
+  std::optional<clock::time_point> deadline;
+};
+
+struct semaphore_state {
+  caf::actor session, mutex;
+  std::string path, leases_path;
+  int max_leases = 1;
+  std::deque<lease_request> queue;
+  bool busy = false;        // the front request holds the mutex or waits for it
+  lease_request current;
+  std::string uuid, node;   // the current request's lease node (once created)
+  int64_t token = 0;
+  uint64_t gen = 0;         // bumps per request; stale answers and timers check it
+  bool watching = false;    // the current request waits for the leases to change
+  std::map<std::string, caf::actor> held;   // lease node -> owner
+  std::set<std::string> doomed;             // lease nodes to delete after a reconnect
+  std::set<std::string> doomed_uuids;       // lease creates whose answer was lost
+  std::set<caf::actor_addr> monitored;
+  static inline const char* name = "corral_semaphore";
+};
+
+using self_ptr = caf::stateful_actor<semaphore_state>*;
+
+std::string lease_path(self_ptr self, const std::string& node) { return self->state.leases_path + "/" + node; }
+
+void next_request(self_ptr self);
+
+void delete_lease(self_ptr self, const std::string& node) {
+  detail::ask(self, self->state.session, delete_request{lease_path(self, node), -1}, [self, node](response& r) {
+    if (r.err == error_code::connection_loss)
+      self->state.doomed.insert(node);
+  });
+}
+
+// Ends the current request: gives the mutex back and starts the next one.
+void end_current(self_ptr self, grant_result out) {
+  auto& st = self->state;
+  ++st.gen;
+  st.watching = false;
+  if (out.ok())
+    st.held[st.node] = st.current.owner;
+  else if (!st.node.empty())
+    delete_lease(self, st.node);
+  if (st.current.rp.pending())
+    st.current.rp.deliver(std::move(out));
+  st.node.clear();
+  self->request(st.mutex, caf::infinite, atoms::release::value).then([self](corral::result<unit>&) {
+    self->state.busy = false;
+    next_request(self);
+  });
+}
+
+void check_leases(self_ptr self) {
+  auto& st = self->state;
+  auto gen = st.gen;
+  detail::ask_watch(self, st.session, get_children_request{st.leases_path, true}, [self, gen](response& r) {
+    auto& st = self->state;
+    if (gen != st.gen)
+      return;
+    if (r.err == error_code::connection_loss) {
+      st.watching = true; // look again after the reconnect
+      return;
+    }
+    if (r.err != error_code::ok)
+      return end_current(self, grant_result(r.err, "cannot list " + st.leases_path + ": " + r.detail));
+    auto& kids = std::get<children_result>(r.body).children;
+    if (std::find(kids.begin(), kids.end(), st.node) == kids.end())
+      return end_current(self, grant_result(error_code::no_node, "the lease node in " + st.leases_path + " is gone"));
+    if (kids.size() <= static_cast<size_t>(st.max_leases))
+      return end_current(self, grant_result(lock_grant{lease_path(self, st.node), st.token, 0}));
+    st.watching = true; // more leases than allowed: wait until one goes
+  });
+}
+
+void create_lease(self_ptr self, bool retried) {
+  auto& st = self->state;
+  auto gen = st.gen;
+  st.uuid = detail::random_uuid();
+  auto p = lease_path(self, lock_order::protected_prefix(st.uuid) + lease_name);
+  detail::ask(self, st.session, create_request{p, "", open_acl_unsafe(), create_mode::ephemeral_sequential},
+              [self, gen, retried](response& r) {
+                auto& st = self->state;
+                if (gen != st.gen) {
+                  if (r.err == error_code::ok)
+                    delete_lease(self, std::string(basename_of(std::get<create_result>(r.body).path)));
+                  return;
+                }
+                if (r.err == error_code::no_node && !retried) {
+                  detail::make_containers(self, st.session, st.leases_path);
+                  return create_lease(self, true);
+                }
+                if (r.err == error_code::connection_loss) // it may exist: found and deleted after the reconnect
+                  st.doomed_uuids.insert(st.uuid);
+                if (r.err != error_code::ok)
+                  return end_current(self, grant_result(r.err, "cannot create a lease in " + st.leases_path));
+                auto& cr = std::get<create_result>(r.body);
+                st.node = std::string(basename_of(cr.path));
+                st.token = cr.stat.czxid;
+                check_leases(self);
+              });
+}
+
+int64_t remaining_ms(const lease_request& r) {
+  if (!r.deadline)
+    return -1;
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*r.deadline - clock::now()).count();
+  return std::max<int64_t>(0, left);
+}
+
+void next_request(self_ptr self) {
+  auto& st = self->state;
+  if (st.busy || st.queue.empty())
+    return;
+  st.busy = true;
+  st.current = std::move(st.queue.front());
+  st.queue.pop_front();
+  auto gen = ++st.gen;
+  self->request(st.mutex, caf::infinite, atoms::acquire::value, remaining_ms(st.current))
+      .then([self, gen](grant_result& g) {
+        auto& st = self->state;
+        if (!g.ok()) { // timed out waiting for the mutex, or the session ended
+          st.busy = false;
+          if (st.current.rp.pending())
+            st.current.rp.deliver(std::move(g));
+          return next_request(self);
+        }
+        if (gen != st.gen || !st.current.rp.pending()) // gave up meanwhile (timeout, owner gone)
+          return end_current(self, grant_result(error_code::operation_timeout, "gave up"));
+        create_lease(self, false);
+      });
+  if (st.current.deadline)
+    self->delayed_send(self, std::chrono::milliseconds(remaining_ms(st.current)), atoms::timeout::value, gen);
+}
+
+caf::behavior semaphore(self_ptr self, caf::actor session, std::string path, int max_leases) {
+  auto& st = self->state;
+  st.session = session;
+  st.path = path;
+  st.leases_path = path + "/leases";
+  st.max_leases = std::max(1, max_leases);
+  st.mutex = spawn_lock(self->system(), session, path + "/locks");
+  self->link_to(st.mutex);
+  self->send(session, atoms::subscribe::value, caf::actor_cast<caf::actor>(self));
+  self->set_down_handler([self](caf::down_msg& dm) {
+    auto& st = self->state;
+    st.monitored.erase(dm.source);
+    for (auto it = st.held.begin(); it != st.held.end();) {
+      if (it->second.address() == dm.source) {
+        delete_lease(self, it->first);
+        it = st.held.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    st.queue.erase(std::remove_if(st.queue.begin(), st.queue.end(),
+                                  [&](const lease_request& r) { return r.owner.address() == dm.source; }),
+                   st.queue.end());
+    if (st.busy && st.current.owner.address() == dm.source && st.node.size() > 0)
+      end_current(self, grant_result(error_code::operation_timeout, "the owner is gone"));
+  });
+  return {
+      [self](atoms::acquire, int64_t timeout_ms) -> caf::result<grant_result> {
+        auto& st = self->state;
+        auto owner = caf::actor_cast<caf::actor>(self->current_sender());
+        if (!owner)
+          return grant_result(error_code::bad_arguments, "acquire a lease with request() from an actor");
+        if (st.monitored.insert(owner.address()).second)
+          self->monitor(owner);
+        lease_request r{owner, self->make_response_promise(), std::nullopt};
+        if (timeout_ms >= 0)
+          r.deadline = clock::now() + std::chrono::milliseconds(timeout_ms);
+        auto rp = r.rp;
+        st.queue.push_back(std::move(r));
+        next_request(self);
+        return caf::delegated<grant_result>{};
+      },
+      [self](atoms::release, std::string& node) -> corral::result<unit> {
+        auto& st = self->state;
+        auto name = std::string(basename_of(node));
+        auto it = st.held.find(name);
+        if (it == st.held.end() || it->second.address() != caf::actor_cast<caf::actor_addr>(self->current_sender()))
+          return corral::result<unit>(error_code::bad_arguments, "release: " + node + " is not a lease of the sender");
+        st.held.erase(it);
+        delete_lease(self, name);
+        return corral::result<unit>(unit{});
+      },
+      [self](atoms::timeout, uint64_t gen) {
+        auto& st = self->state;
+        if (gen != st.gen || !st.busy)
+          return;
+        if (st.current.rp.pending())
+          st.current.rp.deliver(grant_result(error_code::operation_timeout, "no lease of " + st.path + " in time"));
+        if (!st.node.empty() || st.watching)
+          end_current(self, grant_result(error_code::operation_timeout, "timed out"));
+        // (still waiting for the mutex: its own timeout ends the request)
+      },
+      [self](watch_event& e) {
+        if (e.type != event_type::none && self->state.watching) {
+          self->state.watching = false;
+          check_leases(self);
+        }
+      },
+      [self](connection_state s) {
+        auto& st = self->state;
+        auto what = s == connection_state::suspended ? lock_notice_kind::suspended
+                    : s == connection_state::reconnected ? lock_notice_kind::reconnected
+                                                         : lock_notice_kind::lost;
+        if (s == connection_state::connected)
+          return;
+        for (auto& [node, owner] : st.held)
+          self->send(owner, lock_notice{what, lock_kind::mutex, lease_path(self, node)});
+        if (what == lock_notice_kind::lost)
+          st.held.clear();
+        if (s == connection_state::reconnected) {
+          auto doomed = std::move(st.doomed);
+          st.doomed.clear();
+          for (auto& n : doomed)
+            delete_lease(self, n);
+          if (!st.doomed_uuids.empty())
+            detail::ask(self, st.session, get_children_request{st.leases_path, false}, [self](response& r) {
+              if (r.err != error_code::ok)
+                return;
+              for (auto& u : self->state.doomed_uuids)
+                if (auto n = lock_order::find_protected(std::get<children_result>(r.body).children, u))
+                  delete_lease(self, *n);
+              self->state.doomed_uuids.clear();
+            });
+          if (st.watching) {
+            st.watching = false;
+            check_leases(self);
+          }
+        }
+      },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_semaphore(caf::actor_system& sys, caf::actor session, std::string path, int max_leases) {
+  return sys.spawn(semaphore, std::move(session), std::move(path), max_leases);
+}
+
+} // namespace corral::client
