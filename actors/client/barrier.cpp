@@ -84,6 +84,12 @@ caf::behavior barrier(barrier_ptr self, caf::actor session, std::string path) {
   self->state.session = std::move(session);
   self->state.path = std::move(path);
   self->send(self->state.session, atoms::subscribe::value, caf::actor_cast<caf::actor>(self));
+  self->monitor(self->state.session);
+  self->set_down_handler([self](caf::down_msg&) {
+    for (auto& [id, rp] : self->state.waiters)
+      rp.deliver(bool_result(error_code::session_expired, "the barrier's session is closed"));
+    self->quit();
+  });
   return {
       [self](atoms::raise) {
         auto rp = self->make_response_promise();
@@ -299,6 +305,12 @@ caf::behavior double_barrier(double_ptr self, caf::actor session, std::string pa
   st.members = members;
   st.ours = detail::random_uuid();
   self->send(st.session, atoms::subscribe::value, caf::actor_cast<caf::actor>(self));
+  self->monitor(st.session);
+  self->set_down_handler([self](caf::down_msg&) {
+    if (self->state.rp.pending())
+      self->state.rp.deliver(bool_result(error_code::session_expired, "the double barrier's session is closed"));
+    self->quit();
+  });
   auto begin = [self](phase from, phase to, int64_t ms) -> caf::result<bool_result> {
     auto& st = self->state;
     if (st.ph != from)

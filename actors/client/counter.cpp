@@ -76,6 +76,8 @@ caf::behavior shared_count(count_ptr self, caf::actor session, std::string path,
   st.seed = seed;
   st.listener = std::move(listener);
   self->send(st.session, atoms::subscribe::value, caf::actor_cast<caf::actor>(self));
+  self->monitor(st.session);
+  self->set_down_handler([self](caf::down_msg&) { self->quit(); }); // its session is closed
   count_create(self, false);
   auto bad = [self](const response& r) {
     return r.err != error_code::ok ? error_info{r.err, self->state.path + ": " + r.detail}
@@ -264,6 +266,8 @@ caf::behavior atomic_long(atomic_ptr self, caf::actor session, std::string path,
     st.lock = spawn_lock(self->system(), session, st.lock_path);
     self->link_to(st.lock);
   }
+  self->monitor(session);
+  self->set_down_handler([self](caf::down_msg&) { self->quit(); }); // its session is closed
   auto run = [self](update_fn f) {
     auto c = std::make_shared<attempt_ctx>();
     c->f = std::move(f);

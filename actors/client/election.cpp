@@ -195,6 +195,11 @@ caf::behavior leader_latch(latch_ptr self, caf::actor session, std::string path,
   st.id = std::move(id);
   st.listener = std::move(listener);
   self->send(st.session, atoms::subscribe::value, caf::actor_cast<caf::actor>(self));
+  self->monitor(st.session);
+  self->set_down_handler([self](caf::down_msg&) { // the session is closed: so is the latch
+    set_leader(self, false);
+    self->quit();
+  });
   latch_create(self);
   return {
       [self](atoms::state) { return self->state.leader; },

@@ -508,8 +508,9 @@ caf::behavior lock_actor(self_ptr self, caf::actor session, std::string path, bo
       caf::anon_send(session, request_body{delete_request{base + "/" + n, -1}});
   });
   self->set_down_handler([self](caf::down_msg& dm) {
-    if (dm.source == self->state.session.address()) {
+    if (dm.source == self->state.session.address()) { // closed: nothing left to do
       on_expired(self, "actor is gone");
+      self->quit(caf::exit_reason::user_shutdown); // also ends the recipes built on this lock
       return;
     }
     self->state.monitored.erase(dm.source);

@@ -166,8 +166,16 @@ caf::behavior semaphore(self_ptr self, caf::actor session, std::string path, int
   st.mutex = spawn_lock(self->system(), session, path + "/locks");
   self->link_to(st.mutex);
   self->send(session, atoms::subscribe::value, caf::actor_cast<caf::actor>(self));
+  self->monitor(session);
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& st = self->state;
+    if (dm.source == st.session.address()) { // closed: leases went with it
+      if (st.busy && st.current.rp.pending())
+        st.current.rp.deliver(grant_result(error_code::session_expired, "the semaphore's session is closed"));
+      for (auto& r : st.queue)
+        r.rp.deliver(grant_result(error_code::session_expired, "the semaphore's session is closed"));
+      return self->quit();
+    }
     st.monitored.erase(dm.source);
     for (auto it = st.held.begin(); it != st.held.end();) {
       if (it->second.address() == dm.source) {

@@ -35,8 +35,9 @@ TEST(leader_latch, one_leader_in_node_order_and_the_next_takes_over) {
     sessions.push_back(env.session(srv.address()));
     latches.push_back(env.own(client::spawn_leader_latch(*env.sys, sessions[i], "/election/latch",
                                                          std::string(1, char('a' + i)), self)));
-    if (i == 0) // the first to join leads; the others join after it is certain
+    if (i == 0) { // the first to join leads; the others join after it is certain
       ASSERT_TRUE(eventually([&] { return leads(self, latches[0]); }));
+    }
   }
   client::leadership first;
   self->receive([&](client::leadership& l) { first = l; }, caf::after(5s) >> [] {});

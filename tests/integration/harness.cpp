@@ -553,6 +553,15 @@ std::string line_process::ask(const std::string& command, std::chrono::milliseco
 
 std::string line_process::stderr_text() const { return slurp(err_file_); }
 
+bool line_process::wait_exit(std::chrono::milliseconds timeout) {
+  if (pid_ <= 0)
+    return true;
+  if (!eventually([&] { return waitpid(pid_, nullptr, WNOHANG) == pid_; }, timeout))
+    return false;
+  pid_ = -1;
+  return true;
+}
+
 } // namespace corral::test
 
 namespace corral::test {

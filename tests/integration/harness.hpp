@@ -42,6 +42,8 @@ public:
   // Starts again on the same port and data dir.
   void restart();
   pid_t pid() const { return pid_; }
+  // Waits for it to exit on its own (then it is reaped, and the destructor kills nothing).
+  bool wait_exit(std::chrono::milliseconds timeout);
   // Limits the size of files the server may write (RLIMIT_FSIZE): a stand-in for a full disk.
   void limit_file_size(uint64_t bytes);
 
@@ -148,6 +150,9 @@ public:
   // Sends `command` and returns its one-line answer ("" if none came within `timeout`).
   std::string ask(const std::string& command, std::chrono::milliseconds timeout = std::chrono::seconds(30));
   std::string stderr_text() const;
+  pid_t pid() const { return pid_; }
+  // Waits for it to exit on its own (then it is reaped, and the destructor kills nothing).
+  bool wait_exit(std::chrono::milliseconds timeout);
 
 private:
   pid_t pid_ = -1;
