@@ -200,15 +200,22 @@ void create_node(self_ptr self, uint64_t id) {
       });
 }
 
-// After a create failed with ConnectionLoss: the node may exist. Find it by its protection prefix.
-void find_node(self_ptr self, uint64_t id) {
+// Starts a step of participant `id` that lists the lock's children; `fn` gets the answer unless
+// the participant is gone or has started another step meanwhile.
+void list_children(self_ptr self, uint64_t id, std::function<void(participant*, response&)> fn) {
   auto* p = find(self, id);
   p->stalled = false;
   auto gen = ++p->gen;
-  ask(self, get_children_request{self->state.path, false}, [self, id, gen](response& r) {
+  ask(self, get_children_request{self->state.path, false}, [self, id, gen, fn](response& r) {
     auto* p = find(self, id);
-    if (p == nullptr || p->gen != gen)
-      return;
+    if (p != nullptr && p->gen == gen)
+      fn(p, r);
+  });
+}
+
+// After a create failed with ConnectionLoss: the node may exist. Find it by its protection prefix.
+void find_node(self_ptr self, uint64_t id) {
+  list_children(self, id, [self, id](participant* p, response& r) {
     if (r.err == error_code::no_node) {
       create_node(self, id);
       return;
@@ -223,6 +230,7 @@ void find_node(self_ptr self, uint64_t id) {
     p->node = *found;
     self->state.live->insert(p->node);
     // The fencing token is the node's czxid, which the lost create answer would have carried.
+    auto gen = p->gen;
     ask(self, exists_request{child_path(self, p->node), false}, [self, id, gen](response& r) {
       auto* p = find(self, id);
       if (p == nullptr || p->gen != gen)
@@ -259,13 +267,7 @@ void watch_predecessor(self_ptr self, uint64_t id, const std::string& pred) {
 }
 
 void check(self_ptr self, uint64_t id) {
-  auto* p = find(self, id);
-  p->stalled = false;
-  auto gen = ++p->gen;
-  ask(self, get_children_request{self->state.path, false}, [self, id, gen](response& r) {
-    auto* p = find(self, id);
-    if (p == nullptr || p->gen != gen)
-      return;
+  list_children(self, id, [self, id](participant* p, response& r) {
     if (r.err != error_code::ok && r.err != error_code::no_node)
       return step_failed(self, id, r, "cannot list");
     std::vector<std::string> names{lock_order::mutex_name};
