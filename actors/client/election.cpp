@@ -15,19 +15,17 @@ constexpr const char* latch_name = "latch-";
 
 // ---- leader latch ------------------------------------------------------------------------------
 
+// A LeaderLatch is Curator's mutex under the lock name "latch-", with the id in each node, that the
+// leader never releases. So the latch is a lock actor (spawn_named_lock) it asks for the lock once:
+// holding it is leading. The lock actor does the node work (protected create, predecessor watch,
+// recovery after a lost answer); the latch turns its grants and notices into leadership.
+
 struct latch_state {
-  caf::actor session;
+  caf::actor session, lock, listener;
   std::string path, id;
-  caf::actor listener;
-  std::string uuid;
-  std::string node;        // our child's name, once created
+  std::string node; // our latch node, while we lead
   bool leader = false;
-  bool creating = false;
   bool closed = false;
-  bool expired = false;
-  bool connected = true;
-  int create_attempts = 0;
-  uint64_t gen = 0;        // answers to older steps are stale
   static inline const char* name = "corral_leader_latch";
 };
 
@@ -46,111 +44,41 @@ void set_leader(latch_ptr self, bool leader) {
   st.leader = leader;
   log::debug("client", "latch ", st.path, " (", st.id, "): ", leader ? "leader" : "not leader");
   if (st.listener)
-    self->send(st.listener, leadership{st.path, leader, st.node.empty() ? "" : child(self, st.node)});
+    self->send(st.listener, leadership{st.path, leader, st.node});
 }
 
-void latch_create(latch_ptr self);
-
-void latch_check(latch_ptr self) {
-  auto gen = ++self->state.gen;
-  ask(self, get_children_request{self->state.path, false}, [self, gen](response& r) {
-    auto& st = self->state;
-    if (gen != st.gen || st.closed)
-      return;
-    if (r.err != error_code::ok && r.err != error_code::no_node)
-      return; // ConnectionLoss: the reconnect checks again; SessionExpired: the state says so
-    auto sorted = r.err == error_code::ok ? lock_order::sorted(std::get<children_result>(r.body).children, {latch_name})
-                                          : std::vector<std::string>{};
-    auto d = lock_order::exclusive(sorted, st.node);
-    if (d.gone) { // someone deleted our node: join again (Curator's reset)
-      st.node.clear();
-      set_leader(self, false);
-      return latch_create(self);
-    }
-    if (d.holds)
-      return set_leader(self, true);
-    set_leader(self, false);
-    detail::ask_watch(self, st.session, get_data_request{child(self, d.watch), true}, [self, gen](response& r) {
-      if (gen == self->state.gen && r.err == error_code::no_node)
-        latch_check(self); // the predecessor went before the watch was set
-    });
-  });
-}
-
-void latch_find(latch_ptr self);
-
-void latch_create(latch_ptr self) {
-  auto& st = self->state;
-  st.uuid = detail::random_uuid(); // latch_find looks for the last one
-
-  st.creating = true;
-  ++st.create_attempts;
-  auto gen = ++st.gen;
-  auto node_path = child(self, lock_order::protected_prefix(st.uuid) + latch_name);
-  ask(self, create_request{node_path, st.id, open_acl_unsafe(), create_mode::ephemeral_sequential},
-      [self, gen](response& r) {
+// Takes a place in the election: waits (without limit) for the latch's lock.
+void latch_join(latch_ptr self) {
+  self->request(self->state.lock, caf::infinite, atoms::acquire::value, int64_t{-1})
+      .then([self](corral::result<lock_grant>& g) {
         auto& st = self->state;
-        if (gen != st.gen || st.closed) {
-          if (r.err == error_code::ok) // closed meanwhile: take the node back
-            ask(self, delete_request{std::get<create_result>(r.body).path, -1}, [](response&) {});
+        if (st.closed)
           return;
+        if (g.ok()) {
+          st.node = g->node;
+          return set_leader(self, true);
         }
-        st.creating = false;
-        if (r.err == error_code::ok) {
-          st.node = std::string(basename_of(std::get<create_result>(r.body).path));
-          st.create_attempts = 0;
-          latch_check(self);
-        } else if (r.err == error_code::no_node && st.create_attempts <= 5) {
-          detail::make_containers(self, st.session, st.path);
-          latch_create(self);
-        } else if (r.err != error_code::connection_loss && r.err != error_code::session_expired) {
-          log::warn("client", "latch ", st.path, ": cannot create its node: ", error_name(r.err), " ", r.detail);
-        }
+        if (g.code() == error_code::session_expired)
+          return; // out of the election: the session will not come back
+        if (g.code() == error_code::no_node) // our node was deleted under us: join again (Curator's reset)
+          return latch_join(self);
+        log::warn("client", "latch ", st.path, ": ", g.error().to_string(), "; joining again in 1 s");
+        self->delayed_send(self, std::chrono::seconds(1), atoms::retry::value);
       });
 }
 
-// After a create whose answer was lost: find the node by its protection prefix, or create it.
-void latch_find(latch_ptr self) {
-  auto gen = ++self->state.gen;
-  ask(self, get_children_request{self->state.path, false}, [self, gen](response& r) {
-    auto& st = self->state;
-    if (gen != st.gen || st.closed || (r.err != error_code::ok && r.err != error_code::no_node))
-      return;
-    if (r.err == error_code::ok)
-      if (auto found = lock_order::find_protected(std::get<children_result>(r.body).children, st.uuid)) {
-        st.node = *found;
-        return latch_check(self);
-      }
-    latch_create(self);
-  });
-}
-
-void latch_on_state(latch_ptr self, connection_state s) {
+// What the lock actor says about our node while we lead (Curator's connection-state rules).
+void latch_on_notice(latch_ptr self, const lock_notice& n) {
   auto& st = self->state;
   if (st.closed)
     return;
-  switch (s) {
-    case connection_state::suspended:
-      st.connected = false;
-      set_leader(self, false); // Curator's standard rule: a leader that cannot see the server steps down
-      break;
-    case connection_state::connected:
-    case connection_state::reconnected:
-      st.connected = true;
-      if (st.expired) // a renewed session: the old node went with the old one
-        return;
-      if (!st.node.empty())
-        latch_check(self);
-      else if (st.create_attempts > 0)
-        latch_find(self);
-      else
-        latch_create(self);
-      break;
-    case connection_state::expired:
-    case connection_state::closed:
-      st.expired = true;
-      st.node.clear();
+  switch (n.what) {
+    case lock_notice_kind::suspended: set_leader(self, false); break; // cannot know whether it still leads
+    case lock_notice_kind::reconnected: set_leader(self, true); break; // same session, node still first
+    case lock_notice_kind::lost:
       set_leader(self, false);
+      st.node.clear();
+      latch_join(self); // answered SessionExpired if the session is gone for good
       break;
   }
 }
@@ -190,17 +118,17 @@ void latch_participants(latch_ptr self, caf::response_promise rp) {
 caf::behavior leader_latch(latch_ptr self, caf::actor session, std::string path, std::string id,
                            caf::actor listener) {
   auto& st = self->state;
-  st.session = std::move(session);
-  st.path = std::move(path);
-  st.id = std::move(id);
+  st.session = session;
+  st.path = path;
+  st.id = id;
   st.listener = std::move(listener);
-  self->send(st.session, atoms::subscribe::value, caf::actor_cast<caf::actor>(self));
-  self->monitor(st.session);
-  self->set_down_handler([self](caf::down_msg&) { // the session is closed: so is the latch
+  st.lock = spawn_named_lock(self->system(), std::move(session), std::move(path), latch_name, std::move(id));
+  self->monitor(st.lock);
+  self->set_down_handler([self](caf::down_msg&) { // the lock ends with the session: so does the latch
     set_leader(self, false);
     self->quit();
   });
-  latch_create(self);
+  latch_join(self);
   return {
       [self](atoms::state) { return self->state.leader; },
       [self](caf::get_atom) {
@@ -208,28 +136,34 @@ caf::behavior leader_latch(latch_ptr self, caf::actor session, std::string path,
         latch_participants(self, rp);
         return rp;
       },
+      [self](atoms::retry) {
+        if (!self->state.closed)
+          latch_join(self);
+      },
+      [self](lock_notice& n) { latch_on_notice(self, n); },
       [self](atoms::close) -> caf::result<corral::result<unit>> {
         auto& st = self->state;
         if (st.closed)
           return corral::result<unit>(unit{});
         st.closed = true;
+        bool was_leader = st.leader;
         set_leader(self, false);
-        if (st.node.empty()) {
+        auto done = [self] {
+          self->send_exit(self->state.lock, caf::exit_reason::user_shutdown); // deletes a waiting node
           self->quit();
+        };
+        if (!was_leader) {
+          done();
           return corral::result<unit>(unit{});
         }
+        // The leader's node goes before the answer, so the next leader may already lead when it comes.
         auto rp = self->make_response_promise();
-        ask(self, delete_request{child(self, st.node), -1}, [self, rp](response&) mutable {
+        self->request(st.lock, caf::infinite, atoms::release::value).then([rp, done](corral::result<unit>&) mutable {
           rp.deliver(corral::result<unit>(unit{}));
-          self->quit();
+          done();
         });
         return rp;
       },
-      [self](watch_event& e) {
-        if (e.type == event_type::node_deleted && !self->state.closed && !self->state.expired)
-          latch_check(self);
-      },
-      [self](connection_state s) { latch_on_state(self, s); },
   };
 }
 
@@ -277,8 +211,12 @@ void selector_queue(selector_ptr self) {
           return;
         if (g.ok())
           return selector_lead(self, *g);
-        // SessionExpired and the like: try again later, the session may be renewed
-        log::info("client", "selector ", self->state.path, ": ", g.error().to_string(), "; queueing again in 1 s");
+        if (g.code() == error_code::session_expired) { // the session will not come back: leave
+          self->state.closed = true;
+          self->send_exit(self->state.lock, caf::exit_reason::user_shutdown);
+          return self->quit();
+        }
+        log::warn("client", "selector ", self->state.path, ": ", g.error().to_string(), "; queueing again in 1 s");
         self->delayed_send(self, std::chrono::seconds(1), atoms::retry::value);
       });
 }

@@ -38,15 +38,6 @@ namespace {
 using grant_result = corral::result<lock_grant>;
 using unit_result = corral::result<unit>;
 
-const char* lock_name(lock_kind k) {
-  switch (k) {
-    case lock_kind::mutex: return lock_order::mutex_name;
-    case lock_kind::read: return lock_order::read_name;
-    case lock_kind::write: return lock_order::write_name;
-  }
-  return lock_order::mutex_name;
-}
-
 struct participant {
   caf::actor owner;
   lock_kind kind = lock_kind::mutex;
@@ -66,7 +57,8 @@ struct participant {
 struct lock_state {
   caf::actor session;
   std::string path;
-  std::string node_data; // what each lock node holds (LeaderSelector puts the participant id there)
+  std::string node_data;  // what each lock node holds (LeaderSelector puts the participant id there)
+  std::string mutex_name; // the mutex's lock name: "lock-", or "latch-" for LeaderLatch
   bool rw = false;
   bool connected = true; // until told otherwise: a request made before the first connect waits for it
   bool expired = false;
@@ -99,6 +91,22 @@ std::optional<uint64_t> find_owner(self_ptr self, const caf::actor_addr& owner, 
 }
 
 std::string child_path(self_ptr self, const std::string& child) { return self->state.path + "/" + child; }
+
+// The lock name a participant's node carries, and the names the children are sorted by.
+std::string lock_name(self_ptr self, lock_kind k) {
+  switch (k) {
+    case lock_kind::mutex: return self->state.mutex_name;
+    case lock_kind::read: return lock_order::read_name;
+    case lock_kind::write: return lock_order::write_name;
+  }
+  return self->state.mutex_name;
+}
+
+std::vector<std::string> sort_names(self_ptr self) {
+  if (self->state.rw)
+    return {lock_order::read_name, lock_order::write_name};
+  return {self->state.mutex_name};
+}
 
 void ask(self_ptr self, request_body body, reply_fn fn) {
   detail::ask(self, self->state.session, std::move(body), std::move(fn));
@@ -170,7 +178,7 @@ void create_node(self_ptr self, uint64_t id) {
   ++p->create_attempts;
   auto gen = ++p->gen;
   auto uuid = p->uuid;
-  auto node_path = child_path(self, lock_order::protected_prefix(uuid) + lock_name(p->kind));
+  auto node_path = child_path(self, lock_order::protected_prefix(uuid) + lock_name(self, p->kind));
   ask(self, create_request{node_path, self->state.node_data, open_acl_unsafe(), create_mode::ephemeral_sequential},
       [self, id, gen, uuid](response& r) {
         auto* p = find(self, id);
@@ -270,10 +278,7 @@ void check(self_ptr self, uint64_t id) {
   list_children(self, id, [self, id](participant* p, response& r) {
     if (r.err != error_code::ok && r.err != error_code::no_node)
       return step_failed(self, id, r, "cannot list");
-    std::vector<std::string> names{lock_order::mutex_name};
-    if (self->state.rw)
-      names = {lock_order::read_name, lock_order::write_name};
-    auto sorted = r.err == error_code::ok ? lock_order::sorted(std::get<children_result>(r.body).children, names)
+    auto sorted = r.err == error_code::ok ? lock_order::sorted(std::get<children_result>(r.body).children, sort_names(self))
                                           : std::vector<std::string>{};
     auto d = p->kind == lock_kind::read ? lock_order::read_lock(sorted, p->node) : lock_order::exclusive(sorted, p->node);
     if (d.gone) {
@@ -310,6 +315,31 @@ void sweep(self_ptr self) {
   });
 }
 
+// Goes on with a participant's acquisition once the connection is there (again): find or make its
+// node, then look at the children.
+void resume(self_ptr self, uint64_t id) {
+  auto* p = find(self, id);
+  if (!p->node.empty())
+    check(self, id);
+  else if (p->create_attempts > 0)
+    find_node(self, id); // a create whose answer was lost may have made it
+  else
+    create_node(self, id);
+}
+
+// Connected for the first time: acquisitions that waited for the connection start. Nothing can be
+// held yet, and nothing was in flight.
+void on_first_connect(self_ptr self) {
+  auto& st = self->state;
+  st.connected = true;
+  std::vector<uint64_t> ids;
+  for (auto& [id, p] : st.parts)
+    if (p.stalled)
+      ids.push_back(id);
+  for (auto id : ids)
+    resume(self, id);
+}
+
 // The session is back (the same session): holders learn whether the lock survived, stalled steps go on.
 void on_reconnected(self_ptr self) {
   auto& st = self->state;
@@ -336,13 +366,8 @@ void on_reconnected(self_ptr self) {
           self->state.parts.erase(id);
         }
       });
-    } else if (p->node.empty()) {
-      if (p->create_attempts > 0)
-        find_node(self, id);
-      else
-        create_node(self, id);
     } else {
-      check(self, id); // cheap, and covers a step that was in flight when the connection dropped
+      resume(self, id); // also for waiters not stalled: cheap, and nothing in flight is missed
     }
   }
 }
@@ -383,6 +408,9 @@ void on_state(self_ptr self, connection_state s) {
       break;
     }
     case connection_state::connected:
+      if (!st.expired)
+        on_first_connect(self);
+      break;
     case connection_state::reconnected:
       if (!st.expired)
         on_reconnected(self);
@@ -488,10 +516,12 @@ caf::result<unit_result> on_release(self_ptr self, lock_kind kind) {
   return caf::delegated<unit_result>{};
 }
 
-caf::behavior lock_actor(self_ptr self, caf::actor session, std::string path, bool rw, std::string data) {
+caf::behavior lock_actor(self_ptr self, caf::actor session, std::string path, bool rw, std::string mutex_name,
+                         std::string data) {
   auto& st = self->state;
   st.session = session;
   st.node_data = std::move(data);
+  st.mutex_name = std::move(mutex_name);
   st.path = std::move(path);
   st.rw = rw;
   if (!session) {
@@ -550,11 +580,17 @@ caf::behavior lock_actor(self_ptr self, caf::actor session, std::string path, bo
 } // namespace
 
 caf::actor spawn_lock(caf::actor_system& sys, caf::actor session, std::string path, std::string node_data) {
-  return sys.spawn(lock_actor, std::move(session), std::move(path), false, std::move(node_data));
+  return spawn_named_lock(sys, std::move(session), std::move(path), lock_order::mutex_name, std::move(node_data));
+}
+
+caf::actor spawn_named_lock(caf::actor_system& sys, caf::actor session, std::string path, std::string lock_name,
+                            std::string node_data) {
+  return sys.spawn(lock_actor, std::move(session), std::move(path), false, std::move(lock_name), std::move(node_data));
 }
 
 caf::actor spawn_rw_lock(caf::actor_system& sys, caf::actor session, std::string path) {
-  return sys.spawn(lock_actor, std::move(session), std::move(path), true, std::string{});
+  return sys.spawn(lock_actor, std::move(session), std::move(path), true, std::string(lock_order::mutex_name),
+                   std::string{});
 }
 
 } // namespace corral::client

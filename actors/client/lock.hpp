@@ -33,6 +33,10 @@ namespace corral::client {
 // A mutex on `path` (Curator's InterProcessMutex) using `session`. Each lock node holds `node_data`
 // (Curator's LeaderSelector puts its participant id there).
 caf::actor spawn_lock(caf::actor_system& sys, caf::actor session, std::string path, std::string node_data = {});
+// The mutex under another lock name, for recipes built on it: Curator's LeaderLatch is a mutex whose
+// nodes are named "latch-" and hold the participant's id, and that is never released while it leads.
+caf::actor spawn_named_lock(caf::actor_system& sys, caf::actor session, std::string path, std::string lock_name,
+                            std::string node_data);
 // A read/write lock on `path` (Curator's InterProcessReadWriteLock) using `session`.
 caf::actor spawn_rw_lock(caf::actor_system& sys, caf::actor session, std::string path);
 

@@ -78,6 +78,26 @@ TEST(leader_latch, one_leader_in_node_order_and_the_next_takes_over) {
   EXPECT_EQ(lost, 2);
 }
 
+TEST(leader_latch, a_leader_steps_down_while_disconnected_and_leads_again_after_it) {
+  server_process srv;
+  tcp_proxy proxy(srv.port());
+  actor_env env;
+  caf::scoped_actor self{*env.sys};
+  auto latch = env.own(client::spawn_leader_latch(*env.sys, env.session(proxy.address()), "/election/cut", "a", self));
+  std::vector<bool> changes;
+  auto next = [&] {
+    self->receive([&](client::leadership& l) { changes.push_back(l.is_leader); }, caf::after(5s) >> [] {});
+  };
+  next();
+  ASSERT_EQ(changes, std::vector<bool>{true});
+  proxy.cut();
+  next();
+  next();
+  // Curator's rule: SUSPENDED means it cannot know it still leads; the same session back, it does.
+  EXPECT_EQ(changes, (std::vector<bool>{true, false, true}));
+  EXPECT_TRUE(leads(self, latch));
+}
+
 TEST(leader_selector, takes_turns_without_overlap_and_requeues) {
   server_process srv;
   actor_env env;

@@ -215,6 +215,27 @@ TEST(rw_lock, readers_share_writers_exclude_and_a_writer_downgrades) {
     EXPECT_NE(k.find("__READ__"), std::string::npos) << k;
 }
 
+TEST(lock, a_holder_that_reconnects_in_time_keeps_the_lock) {
+  server_process srv;
+  tcp_proxy proxy(srv.port());
+  client::blocking_client holder_client(at(proxy.address(), 2000)), other(at(srv.address()));
+  ASSERT_TRUE(holder_client.wait_connected(5s) && other.wait_connected(5s));
+  auto holder = holder_client.lock("/locks/k"), waiter = other.lock("/locks/k");
+  auto g = holder->acquire(5s);
+  ASSERT_TRUE(g.ok());
+  EXPECT_FALSE(holder->next_notice(200ms).has_value()) << "nothing happened to the connection yet";
+  proxy.cut(); // the connection drops; the session resumes through the proxy at once
+  auto n1 = holder->next_notice(5s), n2 = holder->next_notice(5s);
+  ASSERT_TRUE(n1.has_value() && n2.has_value());
+  EXPECT_EQ(n1->what, client::lock_notice_kind::suspended);
+  EXPECT_EQ(n2->what, client::lock_notice_kind::reconnected);
+  EXPECT_EQ(n2->node, g->node);
+  EXPECT_FALSE(holder->next_notice(2500ms).has_value()) << "reconnected within the session timeout: not lost";
+  EXPECT_EQ(waiter->acquire(200ms).code(), error_code::operation_timeout) << "still held";
+  ASSERT_TRUE(holder->release().ok());
+  EXPECT_TRUE(waiter->acquire(5s).ok());
+}
+
 TEST(lock, a_holder_whose_session_expires_loses_it_and_the_next_waiter_gets_it) {
   server_process srv;
   auto proxy = std::make_unique<tcp_proxy>(srv.port());
