@@ -397,14 +397,7 @@ void on_state(self_ptr self, connection_state s) {
       for (auto& [id, p] : st.parts)
         if (p.holds > 0)
           notify(self, p, lock_notice_kind::suspended);
-      // Curator's rule: disconnected for a whole session timeout means the server has expired the
-      // session (it counts from the last thing it heard, which is no later than what we heard).
-      auto epoch = ++st.disconnects;
-      self->request(st.session, std::chrono::seconds(10), atoms::timeout::value)
-          .then([self, epoch](int32_t ms) {
-            self->delayed_send(self, std::chrono::milliseconds(ms), atoms::expired::value, epoch);
-          },
-                [](caf::error&) {});
+      detail::start_loss_clock(self, st.session, ++st.disconnects);
       break;
     }
     case connection_state::connected:

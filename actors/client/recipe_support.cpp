@@ -38,6 +38,14 @@ void make_containers(caf::event_based_actor* self, const caf::actor& session, co
           [](response&) {});
 }
 
+void start_loss_clock(caf::event_based_actor* self, const caf::actor& session, uint64_t epoch) {
+  self->request(session, std::chrono::seconds(10), atoms::timeout::value)
+      .then([self, epoch](int32_t ms) {
+        self->delayed_send(self, std::chrono::milliseconds(ms), atoms::expired::value, epoch);
+      },
+            [](caf::error&) {});
+}
+
 std::string random_uuid() {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
   uint64_t hi = rng(), lo = rng();

@@ -22,6 +22,12 @@ void ask_watch(caf::event_based_actor* self, const caf::actor& session, request_
 // waiting: the session sends requests in order, so a request sent after this sees them.
 void make_containers(caf::event_based_actor* self, const caf::actor& session, const std::string& path);
 
+// Curator's rule for what a recipe holds: disconnected for a whole session timeout, it is lost (the
+// server counts the timeout from the last thing it heard, which is no later than what we heard).
+// Asks the session for its timeout and then sends (atoms::expired, epoch) to `self`; the recipe
+// ignores it if it has reconnected (or disconnected again: a newer epoch) meanwhile.
+void start_loss_clock(caf::event_based_actor* self, const caf::actor& session, uint64_t epoch);
+
 // A version 4 UUID, as Curator's protection prefix uses (java.util.UUID.randomUUID()).
 std::string random_uuid();
 

@@ -41,6 +41,8 @@ struct semaphore_state {
   std::set<std::string> doomed;             // lease nodes to delete after a reconnect
   std::set<std::string> doomed_uuids;       // lease creates whose answer was lost
   std::set<caf::actor_addr> monitored;
+  bool connected = true;
+  uint64_t disconnects = 0; // counts suspensions; a loss clock for an older one is stale
   static inline const char* name = "corral_semaphore";
 };
 
@@ -157,6 +159,71 @@ void next_request(self_ptr self) {
     self->delayed_send(self, std::chrono::milliseconds(remaining_ms(st.current)), atoms::timeout::value, gen);
 }
 
+void notify(self_ptr self, const caf::actor& owner, lock_notice_kind what, const std::string& node) {
+  self->send(owner, lock_notice{what, lock_kind::mutex, lease_path(self, node)});
+}
+
+// Deletes leases that failed to delete while disconnected, and finds creates whose answer was lost.
+void sweep(self_ptr self) {
+  auto& st = self->state;
+  auto doomed = std::move(st.doomed);
+  st.doomed.clear();
+  for (auto& n : doomed)
+    delete_lease(self, n);
+  if (st.doomed_uuids.empty())
+    return;
+  detail::ask(self, st.session, get_children_request{st.leases_path, false}, [self](response& r) {
+    if (r.err != error_code::ok)
+      return;
+    for (auto& u : self->state.doomed_uuids)
+      if (auto n = lock_order::find_protected(std::get<children_result>(r.body).children, u))
+        delete_lease(self, *n);
+    self->state.doomed_uuids.clear();
+  });
+}
+
+// Lease holders hear what lock holders hear (lock.hpp): SUSPENDED, then RECONNECTED if the same
+// session came back with their node, LOST if it did not or the session ended.
+void on_state(self_ptr self, connection_state s) {
+  auto& st = self->state;
+  switch (s) {
+    case connection_state::connected: st.connected = true; break;
+    case connection_state::suspended:
+      st.connected = false;
+      for (auto& [node, owner] : st.held)
+        notify(self, owner, lock_notice_kind::suspended, node);
+      detail::start_loss_clock(self, st.session, ++st.disconnects);
+      break;
+    case connection_state::reconnected:
+      st.connected = true;
+      sweep(self);
+      for (auto& [node, owner] : st.held)
+        detail::ask(self, st.session, exists_request{lease_path(self, node), false}, [self, node = node](response& r) {
+          auto it = self->state.held.find(node);
+          if (it == self->state.held.end())
+            return;
+          if (r.err == error_code::ok) {
+            notify(self, it->second, lock_notice_kind::reconnected, node);
+          } else if (r.err == error_code::no_node) {
+            notify(self, it->second, lock_notice_kind::lost, node);
+            self->state.held.erase(it);
+          }
+        });
+      if (st.watching) {
+        st.watching = false;
+        check_leases(self);
+      }
+      break;
+    case connection_state::expired:
+    case connection_state::closed:
+      st.connected = false;
+      for (auto& [node, owner] : st.held)
+        notify(self, owner, lock_notice_kind::lost, node);
+      st.held.clear();
+      break;
+  }
+}
+
 caf::behavior semaphore(self_ptr self, caf::actor session, std::string path, int max_leases) {
   auto& st = self->state;
   st.session = session;
@@ -233,36 +300,16 @@ caf::behavior semaphore(self_ptr self, caf::actor session, std::string path, int
           check_leases(self);
         }
       },
-      [self](connection_state s) {
+      [self](connection_state s) { on_state(self, s); },
+      [self](atoms::expired, uint64_t epoch) { // disconnected for a whole session timeout
         auto& st = self->state;
-        auto what = s == connection_state::suspended ? lock_notice_kind::suspended
-                    : s == connection_state::reconnected ? lock_notice_kind::reconnected
-                                                         : lock_notice_kind::lost;
-        if (s == connection_state::connected)
+        if (st.connected || epoch != st.disconnects)
           return;
-        for (auto& [node, owner] : st.held)
-          self->send(owner, lock_notice{what, lock_kind::mutex, lease_path(self, node)});
-        if (what == lock_notice_kind::lost)
-          st.held.clear();
-        if (s == connection_state::reconnected) {
-          auto doomed = std::move(st.doomed);
-          st.doomed.clear();
-          for (auto& n : doomed)
-            delete_lease(self, n);
-          if (!st.doomed_uuids.empty())
-            detail::ask(self, st.session, get_children_request{st.leases_path, false}, [self](response& r) {
-              if (r.err != error_code::ok)
-                return;
-              for (auto& u : self->state.doomed_uuids)
-                if (auto n = lock_order::find_protected(std::get<children_result>(r.body).children, u))
-                  delete_lease(self, *n);
-              self->state.doomed_uuids.clear();
-            });
-          if (st.watching) {
-            st.watching = false;
-            check_leases(self);
-          }
+        for (auto& [node, owner] : st.held) {
+          notify(self, owner, lock_notice_kind::lost, node);
+          st.doomed.insert(node); // deleted if the session does come back
         }
+        st.held.clear();
       },
   };
 }

@@ -1,5 +1,5 @@
-// Barrier, double barrier, shared count and atomic long actors (actors/client/barrier.hpp,
-// counter.hpp) against a real corral-server.
+// Barrier, double barrier, shared count, atomic long and semaphore actors (actors/client/barrier.hpp,
+// counter.hpp, semaphore.hpp) against a real corral-server.
 #include <gtest/gtest.h>
 
 #include <thread>
@@ -186,4 +186,28 @@ TEST(semaphore, at_most_k_leases_and_a_release_lets_the_next_in) {
   auto kids = c.children("/sem/s/leases");
   ASSERT_TRUE(kids.ok());
   EXPECT_EQ(kids->children.size(), 2u) << "the timed-out request left no lease node";
+}
+
+TEST(semaphore, a_lease_whose_session_is_cut_off_is_lost_and_passes_on) {
+  server_process srv;
+  auto proxy = std::make_unique<tcp_proxy>(srv.port());
+  actor_env env;
+  caf::scoped_actor self{*env.sys};
+  using gr = result<client::lock_grant>;
+  const gr none(error_code::system_error);
+  auto cut_off = env.own(client::spawn_semaphore(*env.sys, env.session(proxy->address(), 1000), "/sem/x", 1));
+  auto other = env.own(client::spawn_semaphore(*env.sys, env.session(srv.address()), "/sem/x", 1));
+  auto lease = ask_for<gr>(self, cut_off, none, atoms::acquire::value, int64_t{5000});
+  ASSERT_TRUE(lease.ok()) << lease.error().to_string();
+  self->send(other, atoms::acquire::value, int64_t{20000});
+  proxy.reset(); // no way back to the server: the session expires there
+  std::vector<client::lock_notice_kind> notices;
+  for (int i = 0; i < 2; ++i)
+    self->receive([&](client::lock_notice& n) { notices.push_back(n.what); }, caf::after(5s) >> [] {});
+  EXPECT_EQ(notices, (std::vector<client::lock_notice_kind>{client::lock_notice_kind::suspended,
+                                                            client::lock_notice_kind::lost}));
+  gr next = none;
+  self->receive([&](gr& g) { next = g; }, caf::after(10s) >> [] {});
+  ASSERT_TRUE(next.ok()) << next.error().to_string();
+  EXPECT_GT(next->fencing_token, lease->fencing_token);
 }
