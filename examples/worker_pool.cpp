@@ -99,7 +99,9 @@ void caf_main(caf::actor_system& sys, const pool_config& cfg) {
   client::session_options opts;
   opts.servers = {cfg.server};
   opts.session_timeout_ms = cfg.session_ms;
-  sys.spawn(worker, &cfg, client::spawn_session(sys, opts));
+  // Detached: a job blocks (the work, the ledger's file lock), so the worker gets a thread of its
+  // own instead of holding up one of the scheduler's threads, which the session and lock actors use.
+  sys.spawn<caf::detached>(worker, &cfg, client::spawn_session(sys, opts));
 }
 
 } // namespace
