@@ -57,18 +57,10 @@ struct curator {
   std::string operator()(const std::string& command) { return proc.ask(command); }
 };
 
-client::client_options at(const std::string& address) {
-  client::client_options o;
-  o.servers = {address};
-  o.session_timeout_ms = 4000;
-  o.request_timeout_ms = 10000;
-  return o;
-}
-
 class curator_interop : public ::testing::Test {
 protected:
   server_process srv;
-  client::blocking_client corral{at(srv.address())};
+  client::blocking_client corral{client_at(srv.address())};
   std::unique_ptr<curator> cur;
   void SetUp() override {
     ASSERT_TRUE(corral.wait_connected(5s));

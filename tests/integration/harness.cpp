@@ -476,6 +476,14 @@ cli_result run_tool(const std::string& binary, const std::vector<std::string>& a
   return r;
 }
 
+client::client_options client_at(const std::string& address, int32_t session_timeout_ms) {
+  client::client_options o;
+  o.servers = {address};
+  o.session_timeout_ms = session_timeout_ms;
+  o.request_timeout_ms = 10000;
+  return o;
+}
+
 // ---- line_process ------------------------------------------------------------------------------
 
 line_process::line_process(const std::vector<std::string>& args) {

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "actors/client/blocking_client.hpp"
 #include "protocol/client_codec.hpp"
 #include "protocol/frame.hpp"
 #include "protocol/jute_codec.hpp"
@@ -172,6 +173,9 @@ bool read_until(int fd, std::chrono::steady_clock::time_point deadline,
 // Sends a four-letter word ("ruok", "srvr", ...) to 127.0.0.1:port and returns the whole answer
 // ("" if nobody listens there yet).
 std::string four_letter_word(uint16_t port, const std::string& word);
+
+// Options for a client of the server at `address`: this session timeout, requests answered within 10 s.
+client::client_options client_at(const std::string& address, int32_t session_timeout_ms = 4000);
 
 // A port that was free a moment ago (for configurations that must name ports up front).
 uint16_t free_port();

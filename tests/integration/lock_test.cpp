@@ -19,14 +19,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-client::client_options at(const std::string& address, int32_t timeout_ms = 4000) {
-  client::client_options o;
-  o.servers = {address};
-  o.session_timeout_ms = timeout_ms;
-  o.request_timeout_ms = 10000;
-  return o;
-}
-
 size_t children_of(client::blocking_client& c, const std::string& path) {
   auto kids = c.children(path);
   return kids.ok() ? kids->children.size() : 0;
@@ -39,7 +31,7 @@ TEST(lock, one_holder_at_a_time_with_growing_fencing_tokens) {
   constexpr int clients = 3, threads_per_client = 2, rounds = 5;
   std::vector<std::unique_ptr<client::blocking_client>> cs;
   for (int i = 0; i < clients; ++i) {
-    cs.push_back(std::make_unique<client::blocking_client>(at(srv.address())));
+    cs.push_back(std::make_unique<client::blocking_client>(client_at(srv.address())));
     ASSERT_TRUE(cs.back()->wait_connected(5s));
   }
   std::atomic<int> holders{0}, max_holders{0}, grants{0};
@@ -80,7 +72,7 @@ TEST(lock, one_holder_at_a_time_with_growing_fencing_tokens) {
 
 TEST(lock, one_release_wakes_one_waiter_in_node_order) {
   server_process srv;
-  client::blocking_client c(at(srv.address()));
+  client::blocking_client c(client_at(srv.address()));
   ASSERT_TRUE(c.wait_connected(5s));
   auto holder = c.lock("/locks/fair");
   ASSERT_TRUE(holder->acquire(5s).ok());
@@ -91,7 +83,7 @@ TEST(lock, one_release_wakes_one_waiter_in_node_order) {
   std::mutex mtx;
   std::vector<int> order;
   for (int i = 0; i < waiters; ++i) {
-    cs.push_back(std::make_unique<client::blocking_client>(at(srv.address())));
+    cs.push_back(std::make_unique<client::blocking_client>(client_at(srv.address())));
     ASSERT_TRUE(cs.back()->wait_connected(5s));
     locks.push_back(cs.back()->lock("/locks/fair"));
     ts.emplace_back([&, i] {
@@ -125,7 +117,7 @@ TEST(lock, one_release_wakes_one_waiter_in_node_order) {
 
 TEST(lock, acquire_times_out_and_leaves_no_node) {
   server_process srv;
-  client::blocking_client a(at(srv.address())), b(at(srv.address()));
+  client::blocking_client a(client_at(srv.address())), b(client_at(srv.address()));
   ASSERT_TRUE(a.wait_connected(5s) && b.wait_connected(5s));
   auto la = a.lock("/locks/t"), lb = b.lock("/locks/t");
   ASSERT_TRUE(la->acquire(5s).ok());
@@ -147,7 +139,7 @@ TEST(lock, acquire_times_out_and_leaves_no_node) {
 
 TEST(lock, reentrant_for_its_owner_and_only_the_holder_releases) {
   server_process srv;
-  client::blocking_client a(at(srv.address())), b(at(srv.address()));
+  client::blocking_client a(client_at(srv.address())), b(client_at(srv.address()));
   ASSERT_TRUE(a.wait_connected(5s) && b.wait_connected(5s));
   auto la = a.lock("/locks/r"), lb = b.lock("/locks/r");
   EXPECT_EQ(lb->release().code(), error_code::bad_arguments);
@@ -181,7 +173,7 @@ TEST(lock, reentrant_for_its_owner_and_only_the_holder_releases) {
 
 TEST(rw_lock, readers_share_writers_exclude_and_a_writer_downgrades) {
   server_process srv;
-  client::blocking_client a(at(srv.address())), b(at(srv.address())), c(at(srv.address()));
+  client::blocking_client a(client_at(srv.address())), b(client_at(srv.address())), c(client_at(srv.address()));
   ASSERT_TRUE(a.wait_connected(5s) && b.wait_connected(5s) && c.wait_connected(5s));
   auto ra = a.rw_lock("/locks/rw"), rb = b.rw_lock("/locks/rw"), wc = c.rw_lock("/locks/rw");
   EXPECT_EQ(ra->acquire(1s, client::lock_kind::mutex).code(), error_code::bad_arguments);
@@ -218,7 +210,7 @@ TEST(rw_lock, readers_share_writers_exclude_and_a_writer_downgrades) {
 TEST(lock, a_holder_that_reconnects_in_time_keeps_the_lock) {
   server_process srv;
   tcp_proxy proxy(srv.port());
-  client::blocking_client holder_client(at(proxy.address(), 2000)), other(at(srv.address()));
+  client::blocking_client holder_client(client_at(proxy.address(), 2000)), other(client_at(srv.address()));
   ASSERT_TRUE(holder_client.wait_connected(5s) && other.wait_connected(5s));
   auto holder = holder_client.lock("/locks/k"), waiter = other.lock("/locks/k");
   auto g = holder->acquire(5s);
@@ -239,7 +231,7 @@ TEST(lock, a_holder_that_reconnects_in_time_keeps_the_lock) {
 TEST(lock, a_holder_whose_session_expires_loses_it_and_the_next_waiter_gets_it) {
   server_process srv;
   auto proxy = std::make_unique<tcp_proxy>(srv.port());
-  client::blocking_client holder_client(at(proxy->address(), 1000)), waiter_client(at(srv.address()));
+  client::blocking_client holder_client(client_at(proxy->address(), 1000)), waiter_client(client_at(srv.address()));
   ASSERT_TRUE(holder_client.wait_connected(5s) && waiter_client.wait_connected(5s));
   auto holder = holder_client.lock("/locks/x"), waiter = waiter_client.lock("/locks/x");
   auto g = holder->acquire(5s);
@@ -314,7 +306,7 @@ caf::behavior lossy_session(caf::stateful_actor<lossy_state>* self, caf::actor r
 
 TEST(lock, a_create_whose_answer_is_lost_is_found_by_its_protection_prefix) {
   server_process srv;
-  client::blocking_client observer(at(srv.address()));
+  client::blocking_client observer(client_at(srv.address()));
   ASSERT_TRUE(observer.wait_connected(5s));
   ASSERT_TRUE(observer.create("/locks", "").ok());
   ASSERT_TRUE(observer.create("/locks/p", "").ok());

@@ -84,7 +84,7 @@ TEST(double_barrier, members_enter_together_and_leave_together) {
   ASSERT_EQ(got.size(), 3u);
   for (auto& r : got)
     EXPECT_TRUE(r.ok() && *r);
-  client::blocking_client c({{srv.address()}, 4000, 10000, "", "", ""});
+  client::blocking_client c(client_at(srv.address()));
   ASSERT_TRUE(c.wait_connected(5s));
   auto kids = c.children("/barriers/d");
   EXPECT_TRUE(!kids.ok() || kids->children.empty()) << "every node, ready included, is gone";
@@ -119,7 +119,7 @@ TEST(shared_count, compare_and_set_on_the_version_and_listeners_see_changes) {
   ASSERT_TRUE(v.ok());
   EXPECT_EQ(v->value, -3);
   // The node is Curator's: four bytes, big-endian.
-  client::blocking_client c({{srv.address()}, 4000, 10000, "", "", ""});
+  client::blocking_client c(client_at(srv.address()));
   ASSERT_TRUE(c.wait_connected(5s));
   auto d = c.get("/counts/c");
   ASSERT_TRUE(d.ok());
@@ -181,7 +181,7 @@ TEST(semaphore, at_most_k_leases_and_a_release_lets_the_next_in) {
   gr l4 = none;
   self->receive([&](gr& g) { l4 = g; }, caf::after(5s) >> [] {});
   ASSERT_TRUE(l4.ok()) << l4.error().to_string();
-  client::blocking_client c({{srv.address()}, 4000, 10000, "", "", ""});
+  client::blocking_client c(client_at(srv.address()));
   ASSERT_TRUE(c.wait_connected(5s));
   auto kids = c.children("/sem/s/leases");
   ASSERT_TRUE(kids.ok());

@@ -19,19 +19,9 @@ using namespace corral;
 using namespace corral::test;
 using namespace std::chrono_literals;
 
-namespace {
-client::client_options at(const std::string& address, int32_t timeout_ms = 4000) {
-  client::client_options o;
-  o.servers = {address};
-  o.session_timeout_ms = timeout_ms;
-  o.request_timeout_ms = 10000;
-  return o;
-}
-} // namespace
-
 TEST(server, operations_over_the_wire) {
   server_process srv;
-  client::blocking_client c(at(srv.address()));
+  client::blocking_client c(client_at(srv.address()));
   ASSERT_TRUE(c.wait_connected(5s));
   auto created = c.create("/app", "v1");
   ASSERT_TRUE(created.ok()) << created.error().to_string();
@@ -61,7 +51,7 @@ TEST(server, operations_over_the_wire) {
 
 TEST(server, acl_with_digest_auth_across_sessions) {
   server_process srv;
-  client::blocking_client alice(at(srv.address())), eve(at(srv.address()));
+  client::blocking_client alice(client_at(srv.address())), eve(client_at(srv.address()));
   ASSERT_TRUE(alice.add_auth("digest", "alice:pw").ok());
   ASSERT_TRUE(alice.create("/secret", "s", create_mode::persistent, creator_all_acl()).ok());
   EXPECT_EQ(eve.get("/secret").code(), error_code::no_auth);
@@ -93,7 +83,7 @@ TEST(server, watch_event_comes_before_the_response_that_reflects_it) {
 
 TEST(server, watches_fire_once_across_sessions_and_events_carry_no_data) {
   server_process srv;
-  client::blocking_client w(at(srv.address())), writer(at(srv.address()));
+  client::blocking_client w(client_at(srv.address())), writer(client_at(srv.address()));
   ASSERT_TRUE(writer.create("/cfg", "a").ok());
   ASSERT_TRUE(w.get("/cfg", true).ok());
   ASSERT_TRUE(w.children("/cfg", true).ok());
@@ -111,9 +101,9 @@ TEST(server, watches_fire_once_across_sessions_and_events_carry_no_data) {
 
 TEST(server, closing_a_session_deletes_its_ephemerals_and_fires_watches) {
   server_process srv;
-  client::blocking_client watcher(at(srv.address()));
+  client::blocking_client watcher(client_at(srv.address()));
   {
-    client::blocking_client owner(at(srv.address()));
+    client::blocking_client owner(client_at(srv.address()));
     ASSERT_TRUE(owner.create("/lock", "", create_mode::ephemeral).ok());
     ASSERT_EQ(owner.create("/lock/child", "").code(), error_code::no_children_for_ephemerals);
     ASSERT_TRUE(watcher.exists("/lock", true).ok());
@@ -128,7 +118,7 @@ TEST(server, closing_a_session_deletes_its_ephemerals_and_fires_watches) {
 
 TEST(server, a_silent_session_expires_and_its_ephemerals_go) {
   server_process srv;
-  client::blocking_client watcher(at(srv.address()));
+  client::blocking_client watcher(client_at(srv.address()));
   raw_client quiet(srv.port());
   auto hello = quiet.handshake(0, "", 400); // no pings from here on
   EXPECT_EQ(hello.timeout_ms, 400);
@@ -171,8 +161,8 @@ TEST(server, a_session_resumes_on_a_new_connection_with_its_password) {
 TEST(server, the_client_library_reconnects_and_the_server_fires_missed_events) {
   server_process srv;
   tcp_proxy proxy(srv.port());
-  client::blocking_client writer(at(srv.address()));
-  client::blocking_client c(at(proxy.address(), 4000));
+  client::blocking_client writer(client_at(srv.address()));
+  client::blocking_client c(client_at(proxy.address(), 4000));
   std::vector<client::connection_state> states;
   std::mutex mtx;
   c.on_state([&](client::connection_state s) {
@@ -202,7 +192,7 @@ TEST(server, the_client_library_reconnects_and_the_server_fires_missed_events) {
 
 TEST(server, malformed_frames_close_only_that_connection) {
   server_process srv;
-  client::blocking_client good(at(srv.address()));
+  client::blocking_client good(client_at(srv.address()));
   ASSERT_TRUE(good.create("/ok", "").ok());
   raw_client bad(srv.port());
   bad.send_bytes(std::string("\xff\xff\xff\x7f garbage garbage garbage", 32));
@@ -223,7 +213,7 @@ TEST(server, malformed_frames_close_only_that_connection) {
 
 TEST(server, a_restart_keeps_sessions_their_ephemerals_and_every_acknowledged_write) {
   server_process srv;
-  client::blocking_client c(at(srv.address(), 6000));
+  client::blocking_client c(client_at(srv.address(), 6000));
   ASSERT_TRUE(c.wait_connected(5s));
   std::atomic<bool> reconnected{false};
   c.on_state([&](client::connection_state s) {
@@ -253,14 +243,14 @@ TEST(server, after_a_restart_the_ephemerals_of_a_client_that_never_returns_expir
               error_code::ok);
     srv.restart();
   }
-  client::blocking_client watcher(at(srv.address()));
+  client::blocking_client watcher(client_at(srv.address()));
   ASSERT_TRUE(watcher.wait_connected(5s));
   EXPECT_TRUE(eventually([&] { return watcher.exists("/gone-soon").code() == error_code::no_node; }));
 }
 
 TEST(server, a_full_disk_rejects_writes_harms_nothing_and_recovers_when_space_returns) {
   server_process srv({"--corral.log-prealloc-bytes=65536"});
-  client::blocking_client c(at(srv.address()));
+  client::blocking_client c(client_at(srv.address()));
   ASSERT_TRUE(c.create("/before", "safe").ok());
   auto segments = persistence::list_segments(srv.dir() + "/data");
   ASSERT_EQ(segments.size(), 1u);
@@ -284,14 +274,14 @@ TEST(server, a_full_disk_rejects_writes_harms_nothing_and_recovers_when_space_re
   ASSERT_TRUE(c.create("/after", "ok").ok());
   EXPECT_NE(srv.log().find("cannot write the log"), std::string::npos);
   srv.restart();
-  client::blocking_client again(at(srv.address()));
+  client::blocking_client again(client_at(srv.address()));
   EXPECT_TRUE(again.exists("/before").ok());
   EXPECT_TRUE(again.exists("/after").ok());
 }
 
 TEST(server, a_client_that_pipelines_without_reading_is_throttled_not_harmful) {
   server_process srv;
-  client::blocking_client other(at(srv.address()));
+  client::blocking_client other(client_at(srv.address()));
   ASSERT_TRUE(other.create("/flood", "x").ok());
   raw_client flood(srv.port());
   flood.handshake();
@@ -320,7 +310,7 @@ TEST(server, a_client_that_pipelines_without_reading_is_throttled_not_harmful) {
 // 8 of 1 MiB here, over a 6 MiB limit. (tests/integration/limits_test.cpp: pausing.)
 TEST(server, a_client_that_never_reads_large_answers_is_dropped) {
   server_process srv({"--corral.client-max-unsent-bytes=6291456"});
-  client::blocking_client other(at(srv.address()));
+  client::blocking_client other(client_at(srv.address()));
   ASSERT_TRUE(other.create("/big", std::string(1 << 20, 'b')).ok());
   raw_client lazy(srv.port());
   lazy.handshake();
@@ -336,7 +326,7 @@ TEST(server, config_file_in_ini_form_is_read) {
   auto conf = dir + "/corral.conf";
   std::ofstream(conf) << "[corral]\nmax-data-bytes=10\n";
   server_process srv({"--config-file=" + conf});
-  client::blocking_client c(at(srv.address()));
+  client::blocking_client c(client_at(srv.address()));
   EXPECT_TRUE(c.create("/small", "0123456789").ok());
   EXPECT_EQ(c.create("/large", "0123456789x").code(), error_code::bad_arguments);
   boost::filesystem::remove_all(dir);
