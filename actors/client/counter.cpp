@@ -130,10 +130,10 @@ caf::behavior shared_count(count_ptr self, caf::actor session, std::string path,
         count_watch(self);
       },
       [self](connection_state s) {
-        if (s == connection_state::connected || s == connection_state::reconnected) {
-          self->state.armed = false; // re-read: a change while disconnected must reach the listener
+        // A watch set before the drop is re-armed by the session, and fires for a change it missed
+        // (setWatches carries the last zxid seen); only a watch whose request was lost is set again.
+        if (s == connection_state::connected || s == connection_state::reconnected)
           count_watch(self);
-        }
       },
   };
 }
