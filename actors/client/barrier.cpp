@@ -187,19 +187,26 @@ void step_done(double_ptr self) {
   }
 }
 
+// A step's listing failed: SessionExpired ends the enter or leave; ConnectionLoss waits for the
+// reconnect, which runs the step again.
+bool listing_failed(double_ptr self, const response& r) {
+  if (r.err == error_code::ok || r.err == error_code::no_node)
+    return false;
+  if (r.err == error_code::session_expired)
+    finish(self, bool_result(r.err, "the double barrier's session ended"));
+  else
+    step_done(self);
+  return true;
+}
+
 void enter_step(double_ptr self) {
   auto& st = self->state;
   if (st.ready_seen)
     return finish(self, bool_result(true));
   detail::ask(self, st.session, get_children_request{st.path, false}, [self](response& r) {
     auto& st = self->state;
-    if (st.ph != phase::entering)
+    if (st.ph != phase::entering || listing_failed(self, r))
       return;
-    if (r.err != error_code::ok && r.err != error_code::no_node) {
-      if (r.err == error_code::session_expired)
-        return finish(self, bool_result(r.err, "the double barrier's session ended"));
-      return step_done(self); // ConnectionLoss: the reconnect runs the step again
-    }
     size_t count = r.err == error_code::ok ? std::get<children_result>(r.body).children.size() : 0;
     if (st.ready_seen || count >= static_cast<size_t>(st.members)) {
       detail::ask(self, st.session, create_request{in(self, ready_node), "", open_acl_unsafe(), create_mode::persistent},
@@ -217,13 +224,8 @@ void leave_step(double_ptr self) {
   auto& st = self->state;
   detail::ask(self, st.session, get_children_request{st.path, false}, [self](response& r) {
     auto& st = self->state;
-    if (st.ph != phase::leaving)
+    if (st.ph != phase::leaving || listing_failed(self, r))
       return;
-    if (r.err != error_code::ok && r.err != error_code::no_node) {
-      if (r.err == error_code::session_expired)
-        return finish(self, bool_result(r.err, "the double barrier's session ended"));
-      return step_done(self);
-    }
     std::vector<std::string> kids;
     if (r.err == error_code::ok)
       for (auto& k : std::get<children_result>(r.body).children)

@@ -15,7 +15,7 @@
 // A node that does not exist reads as 0 and is created by the first update.
 //   (caf::get_atom)                        -> result<atomic_result>   pre == post == the value
 //   (atoms::add, int64_t delta)            -> result<atomic_result>   increment / decrement / add
-//   (caf::put_atom, int64_t value)         -> result<atomic_result>   trySet (forceSet when it must win)
+//   (caf::put_atom, int64_t value)         -> result<atomic_result>   trySet: set it, with the same retries
 //   (atoms::cas, int64_t expected, int64_t value) -> result<atomic_result>   compareAndSet
 #pragma once
 
