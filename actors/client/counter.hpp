@@ -11,7 +11,8 @@
 //
 // Atomic long (spawn_atomic_long): optimistic updates (read, then write at that version; retry on
 // a race up to `optimistic_tries` times). With a `lock_path`, an update that keeps losing races is
-// then done under a mutex on that path (Curator's PromotedToLock), where it cannot lose.
+// then done under a mutex on that path (Curator's PromotedToLock), where only writers that skip the
+// lock can still race it (it tries up to 1000 times there, then reports succeeded = false).
 // A node that does not exist reads as 0 and is created by the first update.
 //   (caf::get_atom)                        -> result<atomic_result>   pre == post == the value
 //   (atoms::add, int64_t delta)            -> result<atomic_result>   increment / decrement / add
