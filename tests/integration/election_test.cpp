@@ -31,24 +31,29 @@ TEST(leader_latch, one_leader_in_node_order_and_the_next_takes_over) {
   actor_env env;
   caf::scoped_actor self{*env.sys};
   std::vector<caf::actor> sessions, latches;
+  std::vector<client::participant_info> ps;
+  auto joined = [&](size_t n) { // the first latch lists n participants
+    return eventually([&] {
+      self->request(latches[0], 5s, caf::get_atom::value)
+          .receive([&](result<std::vector<client::participant_info>>& r) { ps = r.ok() ? *r : ps; },
+                   [](caf::error&) {});
+      return ps.size() == n;
+    });
+  };
+  // Each joins after the one before it is listed, so node order is a, b, c (joining at once
+  // would race the creates).
   for (int i = 0; i < 3; ++i) {
     sessions.push_back(env.session(srv.address()));
     latches.push_back(env.own(client::spawn_leader_latch(*env.sys, sessions[i], "/election/latch",
                                                          std::string(1, char('a' + i)), self)));
-    if (i == 0) { // the first to join leads; the others join after it is certain
+    if (i == 0) {
       ASSERT_TRUE(eventually([&] { return leads(self, latches[0]); }));
     }
+    ASSERT_TRUE(joined(size_t(i) + 1));
   }
   client::leadership first;
   self->receive([&](client::leadership& l) { first = l; }, caf::after(5s) >> [] {});
   EXPECT_TRUE(first.is_leader);
-  std::vector<client::participant_info> ps;
-  ASSERT_TRUE(eventually([&] {
-    self->request(latches[0], 5s, caf::get_atom::value)
-        .receive([&](result<std::vector<client::participant_info>>& r) { ps = r.ok() ? *r : ps; },
-                 [](caf::error&) {});
-    return ps.size() == 3;
-  }));
   EXPECT_EQ(ps[0].id, "a");
   EXPECT_TRUE(ps[0].is_leader);
   EXPECT_EQ(ps[1].id, "b");
