@@ -60,6 +60,7 @@ using enter = caf::atom_constant<caf::atom("enter")>;
 using leave = caf::atom_constant<caf::atom("leave")>;
 using add = caf::atom_constant<caf::atom("add")>;
 using cas = caf::atom_constant<caf::atom("cas")>;
+using take = caf::atom_constant<caf::atom("take")>;
 } // namespace corral::atoms
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::request)

@@ -101,3 +101,24 @@ struct atomic_result {
 };
 
 } // namespace corral::client
+
+namespace corral::client {
+
+// One item of a distributed queue, as its consumer (or a take) receives it: the queue node it came
+// from ("queue-0000000007") and the item's bytes.
+struct queue_item {
+  std::string node;
+  std::string data;
+};
+
+// What a queue actor has done, for tests and operators.
+struct queue_stats {
+  uint64_t put = 0;        // nodes created by (put)
+  uint64_t delivered = 0;  // items handed to the consumer or to a take
+  uint64_t requeued = 0;   // nodes put back at the end after the consumer answered false
+  uint64_t corrupt = 0;    // nodes whose bytes are not Curator's item encoding (deleted, logged)
+  uint64_t lost_race = 0;  // nodes another consumer took first
+  uint64_t ambiguous = 0;  // nodes whose delete's answer was lost and that were then gone: not delivered
+};
+
+} // namespace corral::client

@@ -11,6 +11,7 @@
 #include "actors/client/barrier.hpp"
 #include "actors/client/blocking_client.hpp"
 #include "actors/client/counter.hpp"
+#include "actors/client/queue.hpp"
 #include "actors/client/semaphore.hpp"
 #include "tests/integration/actor_env.hpp"
 #include "tests/integration/harness.hpp"
@@ -204,4 +205,30 @@ TEST_F(curator_interop, curator_and_corral_share_the_leases_of_one_semaphore) {
   ASSERT_TRUE(ask_for<result<unit>>(self, a, result<unit>(error_code::system_error), atoms::release::value,
                                     l1->node).ok());
   EXPECT_EQ((*cur)("sem /interop/sem 2 5000"), "ACQUIRED");
+}
+
+TEST_F(curator_interop, queue_items_pass_between_curator_and_corral_both_ways) {
+  actor_env env;
+  caf::scoped_actor self{*env.sys};
+  // Curator puts (one item, then three in one node); a Corral queue takes them in order.
+  auto q = env.own(client::spawn_queue(*env.sys, env.session(srv.address()), "/interop/q1"));
+  ASSERT_EQ((*cur)("qput /interop/q1 alpha"), "PUT");
+  ASSERT_EQ((*cur)("qmulti /interop/q1 b1 b2 b3"), "PUT");
+  using ir = result<client::queue_item>;
+  std::vector<std::string> taken;
+  for (int i = 0; i < 4; ++i) {
+    auto item = ask_for<ir>(self, q, ir(error_code::system_error), atoms::take::value, int64_t{5000});
+    ASSERT_TRUE(item.ok()) << item.error().to_string();
+    taken.push_back(item->data);
+  }
+  EXPECT_EQ(taken, (std::vector<std::string>{"alpha", "b1", "b2", "b3"}));
+  // Corral puts; a Curator consumer with lock safety gets them in order, one node each.
+  ASSERT_EQ((*cur)("qconsume /interop/q2 /interop/q2-locks"), "CONSUMING");
+  auto producer = env.own(client::spawn_queue(*env.sys, env.session(srv.address()), "/interop/q2"));
+  for (auto item : {"x", "y", "z"})
+    ASSERT_TRUE(ask_for<result<std::string>>(self, producer, result<std::string>(error_code::system_error),
+                                             caf::put_atom::value, std::string(item)).ok());
+  EXPECT_TRUE(eventually([&] { return (*cur)("qgot /interop/q2") == "GOT x y z"; }));
+  std::string left;
+  EXPECT_TRUE(eventually([&] { return (left = (*cur)("children /interop/q2")) == "CHILDREN "; })) << left;
 }

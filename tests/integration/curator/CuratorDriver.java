@@ -11,6 +11,9 @@
 //   bset P | bremove P | bwait P MS        DistributedBarrier           -> SET, REMOVED, PASSED | TIMEOUT
 //   count P | cset P V | ctry P V          SharedCount (ctry: trySetCount with the last seen version)
 //                                                                       -> COUNT n, SET, TRY true|false
+//   qput P ITEM | qmulti P A B ...         DistributedQueue put / putMulti (UTF-8 strings) -> PUT
+//   qconsume P [LOCKPATH] | qgot P         a consumer on P (lock safety with LOCKPATH); what it got
+//                                          so far, in order                 -> CONSUMING, GOT a b c
 //   children P                             the children, sorted          -> CHILDREN a b c
 //   quit
 // Errors print "ERROR <exception>" and the driver goes on.
@@ -31,6 +34,12 @@ import org.apache.curator.framework.recipes.locks.InterProcessMutex;
 import org.apache.curator.framework.recipes.locks.InterProcessReadWriteLock;
 import org.apache.curator.framework.recipes.locks.InterProcessSemaphoreV2;
 import org.apache.curator.framework.recipes.locks.Lease;
+import org.apache.curator.framework.recipes.queue.DistributedQueue;
+import org.apache.curator.framework.recipes.queue.MultiItem;
+import org.apache.curator.framework.recipes.queue.QueueBuilder;
+import org.apache.curator.framework.recipes.queue.QueueConsumer;
+import org.apache.curator.framework.recipes.queue.QueueSerializer;
+import org.apache.curator.framework.state.ConnectionState;
 import org.apache.curator.framework.recipes.shared.SharedCount;
 import org.apache.curator.framework.recipes.shared.VersionedValue;
 import org.apache.curator.retry.ExponentialBackoffRetry;
@@ -41,6 +50,23 @@ public class CuratorDriver {
   static final Map<String, Lease> leases = new HashMap<>();
   static final Map<String, LeaderLatch> latches = new HashMap<>();
   static final Map<String, SharedCount> counts = new HashMap<>();
+  static final Map<String, DistributedQueue<String>> queues = new HashMap<>();
+  static final Map<String, List<String>> consumed = new HashMap<>();
+
+  static final QueueSerializer<String> utf8 = new QueueSerializer<String>() {
+    public byte[] serialize(String item) { return item.getBytes(java.nio.charset.StandardCharsets.UTF_8); }
+    public String deserialize(byte[] bytes) { return new String(bytes, java.nio.charset.StandardCharsets.UTF_8); }
+  };
+
+  static DistributedQueue<String> producer(CuratorFramework client, String path) throws Exception {
+    DistributedQueue<String> q = queues.get(path);
+    if (q == null) {
+      q = QueueBuilder.builder(client, null, utf8, path).buildQueue();
+      q.start();
+      queues.put(path, q);
+    }
+    return q;
+  }
 
   public static void main(String[] args) throws Exception {
     CuratorFramework client = CuratorFrameworkFactory.newClient(args[0], 10000, 5000,
@@ -64,6 +90,7 @@ public class CuratorDriver {
       System.out.println(answer);
       System.out.flush();
     }
+    for (DistributedQueue<String> q : queues.values()) q.close();
     for (SharedCount c : counts.values()) c.close();
     for (LeaderLatch l : latches.values()) l.close();
     client.close();
@@ -124,6 +151,32 @@ public class CuratorDriver {
         SharedCount c = count(client, p);
         VersionedValue<Integer> v = c.getVersionedValue();
         return "TRY " + c.trySetCount(v, Integer.parseInt(w[2]));
+      }
+      case "qput": producer(client, p).put(w[2]); return "PUT";
+      case "qmulti": {
+        final java.util.Iterator<String> it = java.util.Arrays.asList(w).subList(2, w.length).iterator();
+        producer(client, p).putMulti(new MultiItem<String>() {
+          public String nextItem() { return it.hasNext() ? it.next() : null; }
+        });
+        return "PUT";
+      }
+      case "qconsume": {
+        final List<String> got = Collections.synchronizedList(new ArrayList<>());
+        consumed.put(p, got);
+        QueueConsumer<String> consumer = new QueueConsumer<String>() {
+          public void consumeMessage(String item) { got.add(item); }
+          public void stateChanged(CuratorFramework c, ConnectionState s) {}
+        };
+        QueueBuilder<String> b = QueueBuilder.builder(client, consumer, utf8, p);
+        if (w.length > 2) b = b.lockPath(w[2]);
+        DistributedQueue<String> q = b.buildQueue();
+        q.start();
+        queues.put(p + " consumer", q);
+        return "CONSUMING";
+      }
+      case "qgot": {
+        List<String> got = consumed.get(p);
+        synchronized (got) { return ("GOT " + String.join(" ", got)).trim(); }
       }
       case "children": {
         List<String> kids = new ArrayList<>(client.getChildren().forPath(p));
