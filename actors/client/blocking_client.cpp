@@ -6,6 +6,7 @@
 
 #include "actors/client/election.hpp"
 #include "actors/client/lock.hpp"
+#include "actors/client/queue.hpp"
 #include "actors/client/session.hpp"
 
 namespace corral::client {
@@ -354,6 +355,42 @@ std::unique_ptr<blocking_latch> blocking_client::leader_latch(const std::string&
   });
   m->latch = spawn_leader_latch(*impl_->sys, impl_->session, path, id, m->listener);
   return std::unique_ptr<blocking_latch>(new blocking_latch(std::move(m)));
+}
+
+blocking_queue::blocking_queue(caf::actor* q) : queue_(q) {}
+
+blocking_queue::~blocking_queue() { caf::anon_send_exit(*queue_, caf::exit_reason::user_shutdown); }
+
+namespace {
+template <class T, class... Ts>
+T ask_queue(const caf::actor& q, std::chrono::milliseconds timeout, Ts&&... msg) {
+  T out(error_code::connection_loss, "no answer from the queue actor");
+  caf::scoped_actor self{q->home_system()};
+  self->request(q, timeout, std::forward<Ts>(msg)...).receive([&](T& r) { out = std::move(r); }, [](caf::error&) {});
+  return out;
+}
+} // namespace
+
+result<std::string> blocking_queue::put(const std::string& item) {
+  return ask_queue<result<std::string>>(*queue_, std::chrono::seconds(60), caf::put_atom::value, item);
+}
+
+result<std::string> blocking_queue::put(const std::vector<std::string>& items) {
+  return ask_queue<result<std::string>>(*queue_, std::chrono::seconds(60), caf::put_atom::value, items);
+}
+
+result<queue_item> blocking_queue::take(std::chrono::milliseconds timeout) {
+  // The actor answers by `timeout`; the extra minute only guards against a queue actor that is gone.
+  // (If this wait gave up first, an item taken meanwhile would be lost with the answer.)
+  return ask_queue<result<queue_item>>(*queue_, timeout + std::chrono::minutes(1), atoms::take::value,
+                                       static_cast<int64_t>(timeout.count()));
+}
+
+std::unique_ptr<blocking_queue> blocking_client::queue(const std::string& path, const std::string& lock_path) {
+  queue_options o;
+  o.lock_path = lock_path;
+  auto q = new caf::actor(spawn_queue(*impl_->sys, impl_->session, path, o));
+  return std::unique_ptr<blocking_queue>(new blocking_queue(q));
 }
 
 } // namespace corral::client

@@ -15,6 +15,10 @@
 #include "actors/client/recipe_types.hpp"
 #include "core/types.hpp"
 
+namespace caf {
+class actor;
+}
+
 namespace corral::client {
 
 enum class connection_state;
@@ -30,6 +34,7 @@ struct client_options {
 
 class blocking_lock;
 class blocking_latch;
+class blocking_queue;
 
 class blocking_client {
 public:
@@ -76,6 +81,9 @@ public:
   std::unique_ptr<blocking_lock> rw_lock(const std::string& path);
   // A leader latch (actors/client/election.hpp, Curator's LeaderLatch) on `path` for participant `id`.
   std::unique_ptr<blocking_latch> leader_latch(const std::string& path, const std::string& id);
+  // A distributed queue (actors/client/queue.hpp, Curator's DistributedQueue) on `path` that this
+  // code puts into and takes from. A non-empty `lock_path` takes items with Curator's lock safety.
+  std::unique_ptr<blocking_queue> queue(const std::string& path, const std::string& lock_path = {});
 
 private:
   struct impl;
@@ -128,6 +136,24 @@ private:
   struct impl;
   explicit blocking_latch(std::unique_ptr<impl> m);
   std::unique_ptr<impl> impl_;
+};
+
+// A distributed queue for plain code, made by blocking_client::queue(). Thread-safe.
+class blocking_queue {
+public:
+  ~blocking_queue();
+  blocking_queue(const blocking_queue&) = delete;
+  blocking_queue& operator=(const blocking_queue&) = delete;
+  // Queues one item (or several in one node); the node's name.
+  result<std::string> put(const std::string& item);
+  result<std::string> put(const std::vector<std::string>& items);
+  // The next item, taken (deleted) from the queue; OperationTimeout if none came within `timeout`.
+  result<queue_item> take(std::chrono::milliseconds timeout);
+
+private:
+  friend class blocking_client;
+  explicit blocking_queue(caf::actor* q);
+  std::unique_ptr<caf::actor> queue_;
 };
 
 } // namespace corral::client

@@ -220,3 +220,20 @@ TEST(queue, with_a_lock_path_cut_connections_lose_no_item) {
   ASSERT_TRUE(c.wait_connected(5s));
   EXPECT_TRUE(eventually([&] { return children_of(c, "/queues/c") == 0; }));
 }
+
+TEST(queue, plain_code_puts_and_takes_through_the_blocking_facade) {
+  server_process srv;
+  client::blocking_client a(client_at(srv.address())), b(client_at(srv.address()));
+  ASSERT_TRUE(a.wait_connected(5s) && b.wait_connected(5s));
+  auto producer = a.queue("/queues/plain");
+  auto consumer = b.queue("/queues/plain", "/queues/plain-locks");
+  EXPECT_EQ(consumer->take(100ms).code(), error_code::operation_timeout);
+  ASSERT_TRUE(producer->put("one").ok());
+  ASSERT_TRUE(producer->put(std::vector<std::string>{"two", "three"}).ok());
+  for (auto want : {"one", "two", "three"}) {
+    auto got = consumer->take(5s);
+    ASSERT_TRUE(got.ok()) << got.error().to_string();
+    EXPECT_EQ(got->data, want);
+  }
+  EXPECT_TRUE(eventually([&] { return children_of(a, "/queues/plain") == 0; }));
+}
