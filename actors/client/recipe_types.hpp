@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 
+#include "core/types.hpp"
+
 namespace corral::client {
 
 // Which lock a lock actor takes. A mutex is Curator's InterProcessMutex; read and write are the two
@@ -119,6 +121,34 @@ struct queue_stats {
   uint64_t corrupt = 0;    // nodes whose bytes are not Curator's item encoding (deleted, logged)
   uint64_t lost_race = 0;  // nodes another consumer took first
   uint64_t ambiguous = 0;  // nodes whose delete's answer was lost and that were then gone: not delivered
+};
+
+} // namespace corral::client
+
+namespace corral::client {
+
+// A node as a cache holds it.
+struct cached_node {
+  std::string path;
+  std::string data;
+  node_stat stat;
+};
+
+enum class cache_event_kind { created, changed, deleted, initialized };
+const char* to_string(cache_event_kind k);
+
+// Sent by a cache actor to its listener. `node` is the node now (for deleted: as last cached);
+// `old` is what the cache held before a change. `initialized` carries neither.
+struct cache_event {
+  cache_event_kind kind = cache_event_kind::initialized;
+  cached_node node;
+  cached_node old;
+};
+
+struct cache_stats {
+  uint64_t nodes = 0;    // in the cache now
+  uint64_t reads = 0;    // getData and getChildren the actor sent
+  uint64_t resyncs = 0;  // whole-subtree reads after a reconnect
 };
 
 } // namespace corral::client

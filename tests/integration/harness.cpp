@@ -376,7 +376,9 @@ void tcp_proxy::run() {
       continue;
     if (fds[0].revents & POLLIN) {
       int c = ::accept(listen_fd_, nullptr, nullptr);
-      if (c >= 0) {
+      if (c >= 0 && refusing_) {
+        ::close(c);
+      } else if (c >= 0) {
         try {
           int s = connect_to(target_);
           peer[c] = s;

@@ -110,12 +110,20 @@ public:
   uint16_t port() const { return port_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   void cut();
+  // While down, connections are cut and new ones closed at once: the client stays disconnected
+  // (a cut alone lets it reconnect within milliseconds).
+  void set_down(bool down) {
+    refusing_ = down;
+    if (down)
+      cut();
+  }
   // Forwards what the target sends at most this fast (0: as fast as it comes); a slow reader.
   void throttle(size_t bytes_per_second) { rate_ = bytes_per_second; }
 
 private:
   void run();
   std::atomic<size_t> rate_{0};
+  std::atomic<bool> refusing_{false};
   uint16_t target_;
   uint16_t port_ = 0;
   int listen_fd_ = -1;
