@@ -259,10 +259,17 @@ caf::behavior cache_actor(self_ptr self, caf::actor session, std::string path, c
         } else if (s == connection_state::reconnected) {
           st.connected = true;
           start(self); // events may have been missed: read everything again
-        } else if (s == connection_state::connected) {
+        } else if (s == connection_state::connected) { // the first session, or a new one after expiry
           st.connected = true;
           if (!st.watch_set && !st.watching)
             start(self);
+        } else if (s == connection_state::expired) { // the watch went with the session
+          st.connected = false;
+          st.watch_set = false;
+          if (st.walking) {
+            st.walking = false;
+            ++st.walk_gen;
+          }
         } else {
           stop(self);
         }

@@ -13,7 +13,9 @@
 //   changed or deleted meanwhile, each once, and nothing that did not change. A node deleted and
 //   created again (new czxid) is reported as `deleted` then `created`. Curator compares only the data
 //   version and misses that case.
-// - The session's end (expiry or close) stops the actor; its copy would go stale.
+// - After the session expires the cache keeps its last contents; if the session opens a new one
+//   (session_options::renew_after_expiry) it watches and reads again and reports the difference.
+//   Closing the session stops the actor.
 //
 // Messages:
 //   (caf::get_atom, std::string path) -> result<cached_node>        NoNode if not in the cache

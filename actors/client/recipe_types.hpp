@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 
 #include "core/types.hpp"
@@ -150,5 +151,19 @@ struct cache_stats {
   uint64_t reads = 0;    // getData and getChildren the actor sent
   uint64_t resyncs = 0;  // whole-subtree reads after a reconnect
 };
+
+} // namespace corral::client
+
+namespace corral::client {
+
+// Sent by a persistent node actor to its listener each time it has (re)created its node: at start,
+// after the node was deleted, and after a new session replaced an expired one. `path` is the
+// node's actual path (with a sequential mode, the name ZooKeeper gave it).
+struct node_created {
+  std::string path;
+};
+
+// A group's members as a group member actor reports them: member id -> payload.
+using member_map = std::map<std::string, std::string>;
 
 } // namespace corral::client

@@ -71,6 +71,7 @@ struct state {
   zxid_t last_zxid = 0;
   int32_t next_xid = 1;
   bool ever_connected = false;
+  bool new_session = false; // renewing after expiry: the next handshake is a new session
   int failures = 0;
   steady_clock::time_point last_recv;
   std::map<int32_t, pending> in_flight;
@@ -325,6 +326,16 @@ void expire(self_ptr self, const std::string& why) {
     fire(self, w.actor, watch_event{event_type::none, keeper_state::expired, "", 0});
   st.watches.clear();
   publish(self, connection_state::expired);
+  if (st.opts.renew_after_expiry) {
+    log::info("client", "session ", log::hex(st.id), " expired; opening a new session (renew_after_expiry)");
+    st.id = 0;
+    st.password.clear();
+    st.timeout_ms = 0;
+    st.new_session = true;
+    st.ph = phase::connecting;
+    st.failures = 0;
+    schedule_connect(self, milliseconds(0));
+  }
 }
 
 void schedule_connect(self_ptr self, milliseconds delay) {
@@ -396,7 +407,8 @@ void on_handshake(self_ptr self, protocol::connect_response& resp) {
     drop_connection(self, resp.detail);
     return;
   }
-  bool resumed = st.ever_connected;
+  bool resumed = st.ever_connected && !st.new_session;
+  st.new_session = false;
   st.id = resp.session;
   st.password = resp.password;
   st.timeout_ms = resp.timeout_ms;

@@ -13,6 +13,7 @@
 //   (atoms::subscribe, actor)                           (t receives connection_state values)
 //   (atoms::close)                        -> response   (ends the session; ephemerals go)
 //   (atoms::timeout)                      -> int32_t    (the granted session timeout, ms)
+//   (caf::get_atom)                       -> (int64_t id, int64_t last zxid)   (id 0: not connected yet)
 // Watch events arrive as `watch_event`, one watch actor per armed watch delivering them. Order: an
 // event reaches its actor (or its callback has run) before the session hands out any response that
 // arrived after it, so an app sees the event before the data that reflects the change.
@@ -38,6 +39,11 @@ struct session_options {
   int32_t connect_timeout_ms = 2000;   // per attempt
   size_t max_frame_bytes = 64 << 20;   // responses can be large (getChildren of a big node)
   size_t max_queued = 10000;           // requests held while (re)connecting
+  // After the session expires, open a new one (as Curator's client does): subscribers see
+  // `expired` and later `connected`; requests in between fail with ConnectionLoss. Ephemerals and
+  // watches of the old session are gone; recipes that hold nodes (locks, latches) stop at
+  // `expired` as without this, while persistent nodes, group members and caches carry on.
+  bool renew_after_expiry = false;
   // TLS to the servers' corral.secure-port (null: plain TCP). The server's certificate must chain
   // to the context's CA and name the host it was reached at (as ZooKeeper's hostname verification).
   std::shared_ptr<security::tls_context> tls;
