@@ -127,3 +127,56 @@ TEST(examples, hello_lock_locks_unlocks_leads_and_exits_and_is_the_readme_app) {
   auto code = s.str().substr(s.str().find("#include"));
   EXPECT_NE(r.str().find(code), std::string::npos) << "README.md's app must match examples/hello_lock.cpp";
 }
+
+TEST(examples, service_discovery_instances_see_each_other_and_a_killed_one_leaves) {
+  server_process srv;
+  auto start = [&](const std::string& id, const std::string& address) {
+    return std::make_unique<line_process>(std::vector<std::string>{
+        SERVICE_DISCOVERY_BIN, "--server=" + srv.address(), "--id=" + id, "--address=" + address, "--session-ms=1000"});
+  };
+  const std::string only_a = "instances a=127.0.0.1:8001", both = only_a + " b=127.0.0.1:8002";
+  auto a = start("a", "127.0.0.1:8001");
+  EXPECT_EQ(wait_line(*a, "instances"), only_a) << a->stderr_text();
+  auto b = start("b", "127.0.0.1:8002");
+  EXPECT_EQ(wait_line(*b, "instances"), both) << b->stderr_text();
+  EXPECT_EQ(wait_line(*a, "instances"), both);
+  ASSERT_EQ(::kill(b->pid(), SIGKILL), 0);
+  EXPECT_EQ(wait_line(*a, "instances", 15s), only_a) << "b's node goes with its session";
+}
+
+TEST(examples, shared_file_readers_never_see_a_half_written_file) {
+  server_process srv;
+  auto file = (fs::temp_directory_path() / fs::unique_path("corral-shared-%%%%-%%%%")).string();
+  auto start = [&](const std::string& role, int rounds) {
+    return std::make_unique<line_process>(std::vector<std::string>{SHARED_FILE_BIN, "--server=" + srv.address(),
+                                                                   "--file=" + file, "--role=" + role,
+                                                                   "--rounds=" + std::to_string(rounds)});
+  };
+  auto writer = start("writer", 15);
+  std::vector<std::unique_ptr<line_process>> readers;
+  for (int i = 0; i < 2; ++i)
+    readers.push_back(start("reader", 40));
+  auto lines_until_done = [](line_process& p) {
+    std::vector<std::string> out;
+    while (auto l = p.read_line(60s)) {
+      if (*l == "done")
+        break;
+      out.push_back(*l);
+    }
+    return out;
+  };
+  auto wrote = lines_until_done(*writer);
+  EXPECT_EQ(wrote.size(), 15u) << writer->stderr_text();
+  for (auto& r : readers) {
+    auto got = lines_until_done(*r);
+    EXPECT_EQ(got.size(), 40u) << r->stderr_text();
+    int last = 0;
+    for (auto& l : got) {
+      ASSERT_EQ(l.rfind("read ", 0), 0u) << l;
+      int v = l == "read none" ? 0 : std::stoi(l.substr(5));
+      EXPECT_GE(v, last) << "versions only grow";
+      last = v;
+    }
+  }
+  fs::remove(file);
+}
