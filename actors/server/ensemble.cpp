@@ -64,25 +64,28 @@ void install_snapshot(self_ptr self, const std::pair<zxid_t, std::shared_ptr<con
             " znodes)");
 }
 
-void fail_forwarded(self_ptr self, const std::string& why) {
+// This server stops serving: its client connections close, so every request still queued here
+// (writes forwarded to the leader, syncs, this leader's own uncommitted writes, and the reads queued
+// behind them) ends with ConnectionLoss, and each session starts with an empty queue when its client
+// comes back. A queue left as it was would hold its session's later requests forever: an item whose
+// txn never commits (or a read behind it) is never popped.
+void fail_queued(self_ptr self, const std::string& why) {
   auto& st = self->state;
   for (auto& [s, q] : st.waiting) {
     auto actor = st.sessions.find(s);
-    for (auto it = q.begin(); it != q.end();) {
-      if (!it->forwarded && it->sync_token == 0) {
-        ++it;
+    if (actor == st.sessions.end())
+      continue;
+    for (auto& item : q) { // answered only where the xid is known; the rest go with the connection
+      if (!item.forwarded && item.sync_token == 0)
         continue;
-      }
-      if (actor != st.sessions.end()) {
-        response resp;
-        resp.xid = it->read.xid;
-        resp.err = error_code::connection_loss;
-        resp.detail = why;
-        self->send(actor->second, std::move(resp));
-      }
-      it = q.erase(it);
+      response resp;
+      resp.xid = item.read.xid;
+      resp.err = error_code::connection_loss;
+      resp.detail = why;
+      self->send(actor->second, std::move(resp));
     }
   }
+  st.waiting.clear();
   for (auto& [id, o] : st.opening_forwarded) {
     protocol::connect_response resp;
     resp.err = error_code::connection_loss;
@@ -115,7 +118,7 @@ void on_role(self_ptr self) {
   }
   if (!serving && st.serving) {
     log::info("server", "not serving (", zab::role_name(z.current_role()), "); clients move to other servers");
-    fail_forwarded(self, "the connection to the leader was lost; the request's outcome is unknown");
+    fail_queued(self, "this server lost its quorum; the request's outcome is unknown");
     for (auto& [s, a] : st.sessions)
       self->send(a, atoms::stop::value); // close the client connection, keep the session
   }

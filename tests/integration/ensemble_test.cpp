@@ -317,3 +317,35 @@ TEST(ensemble, a_followers_session_identities_travel_with_its_forwarded_writes) 
   ASSERT_EQ(acl->acl.size(), 1u);
   EXPECT_EQ(acl->acl[0].id, digest_of("alice:pw"));
 }
+
+// A lock holder whose server (the leader) is killed: its session moves to another server within the
+// session timeout, it hears SUSPENDED then RECONNECTED, and it still holds the lock: a contender
+// waits until it is released, and then gets a larger fencing token. (This test found a server bug:
+// a follower that lost its leader kept the reads queued behind its forwarded writes, and the
+// contender's session hung on that server for good after it resumed there.)
+TEST(ensemble, a_lock_holder_whose_server_dies_keeps_the_lock_on_another_server) {
+  local_ensemble e(3);
+  int leader = -1;
+  ASSERT_TRUE(eventually([&] { return (leader = e.leader()) >= 0; }, 20s));
+  int a = (leader + 1) % 3, b = (leader + 2) % 3;
+  client::blocking_client holder(to({e.address(leader), e.address(a), e.address(b)}));
+  client::blocking_client contender(to({e.address(a)}));
+  ASSERT_TRUE(holder.wait_connected(10s) && contender.wait_connected(10s));
+  auto hl = holder.lock("/locks/ensemble");
+  auto cl = contender.lock("/locks/ensemble");
+  auto held = hl->acquire(10s);
+  ASSERT_TRUE(held.ok()) << held.error().to_string();
+  EXPECT_EQ(cl->acquire(300ms).code(), error_code::operation_timeout);
+  e.servers[leader]->kill9();
+  auto first = hl->next_notice(10s);
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->what, client::lock_notice_kind::suspended);
+  auto second = hl->next_notice(15s);
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(second->what, client::lock_notice_kind::reconnected) << "the same session, the same node";
+  EXPECT_EQ(cl->acquire(1s).code(), error_code::operation_timeout) << "still held";
+  ASSERT_TRUE(hl->release().ok());
+  auto next = cl->acquire(15s);
+  ASSERT_TRUE(next.ok()) << next.error().to_string();
+  EXPECT_GT(next->fencing_token, held->fencing_token);
+}
