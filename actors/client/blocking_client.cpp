@@ -223,6 +223,9 @@ session_id blocking_client::id() const {
   return id;
 }
 
+caf::actor_system& blocking_client::system() const { return *impl_->sys; }
+const caf::actor& blocking_client::session_actor() const { return impl_->session; }
+
 connection_state blocking_client::state() const {
   std::lock_guard<std::mutex> g(impl_->mtx);
   return impl_->current;

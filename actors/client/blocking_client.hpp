@@ -17,7 +17,8 @@
 
 namespace caf {
 class actor;
-}
+class actor_system;
+} // namespace caf
 
 namespace corral::client {
 
@@ -35,6 +36,12 @@ struct client_options {
 class blocking_lock;
 class blocking_latch;
 class blocking_queue;
+class blocking_semaphore;
+class blocking_barrier;
+class blocking_double_barrier;
+class blocking_count;
+class blocking_atomic_long;
+class blocking_cache;
 
 class blocking_client {
 public:
@@ -84,11 +91,31 @@ public:
   // A distributed queue (actors/client/queue.hpp, Curator's DistributedQueue) on `path` that this
   // code puts into and takes from. A non-empty `lock_path` takes items with Curator's lock safety.
   std::unique_ptr<blocking_queue> queue(const std::string& path, const std::string& lock_path = {});
+  // The other recipes for plain code, each a thin wrapper over its actor (see its header for what
+  // it does): a semaphore with `max_leases` (semaphore.hpp), a barrier and a double barrier of
+  // `members` (barrier.hpp), a shared count created with `seed` and an atomic long promoted to a lock
+  // on `lock_path` (counter.hpp), and a tree or node cache (cache.hpp).
+  std::unique_ptr<blocking_semaphore> semaphore(const std::string& path, int max_leases);
+  std::unique_ptr<blocking_barrier> barrier(const std::string& path);
+  std::unique_ptr<blocking_double_barrier> double_barrier(const std::string& path, int members);
+  std::unique_ptr<blocking_count> shared_count(const std::string& path, int32_t seed);
+  std::unique_ptr<blocking_atomic_long> atomic_long(const std::string& path, const std::string& lock_path = {});
+  std::unique_ptr<blocking_cache> cache(const std::string& path, bool single_node = false);
 
 private:
+  caf::actor_system& system() const;         // for the recipe factories (blocking_recipes.cpp)
+  const caf::actor& session_actor() const;
   struct impl;
   std::unique_ptr<impl> impl_;
 };
+
+// What every blocking recipe object holds: its actor and the actor that talks to it (the owner the
+// recipe sees, and the listener of its notifications). Defined in blocking_recipes.cpp.
+struct recipe_handle;
+struct recipe_handle_deleter {
+  void operator()(recipe_handle* h) const;
+};
+using recipe_handle_ptr = std::unique_ptr<recipe_handle, recipe_handle_deleter>;
 
 // A lock for plain code, made by blocking_client::lock() or rw_lock(). One object is one owner: it
 // may take its lock reentrantly (and release it as often), and its write lock may take the read lock
@@ -154,6 +181,88 @@ private:
   friend class blocking_client;
   explicit blocking_queue(caf::actor* q);
   std::unique_ptr<caf::actor> queue_;
+};
+
+// A semaphore for plain code (InterProcessSemaphoreV2). The object is the owner of its leases: they
+// are given back when it is destroyed. Calls from several threads are serialised.
+class blocking_semaphore {
+public:
+  // A lease (its node in `node`), or OperationTimeout after `timeout`.
+  result<lock_grant> acquire(std::chrono::milliseconds timeout);
+  result<unit> release(const std::string& lease_node);
+
+private:
+  friend class blocking_client;
+  explicit blocking_semaphore(recipe_handle_ptr h) : h_(std::move(h)) {}
+  recipe_handle_ptr h_;
+};
+
+// A barrier for plain code (DistributedBarrier).
+class blocking_barrier {
+public:
+  result<unit> raise();
+  result<unit> lower();
+  // True once the barrier is down; false after `timeout`.
+  result<bool> wait(std::chrono::milliseconds timeout);
+
+private:
+  friend class blocking_client;
+  explicit blocking_barrier(recipe_handle_ptr h) : h_(std::move(h)) {}
+  recipe_handle_ptr h_;
+};
+
+// A double barrier for plain code (DistributedDoubleBarrier): true once all members entered (or left).
+class blocking_double_barrier {
+public:
+  result<bool> enter(std::chrono::milliseconds timeout);
+  result<bool> leave(std::chrono::milliseconds timeout);
+
+private:
+  friend class blocking_client;
+  explicit blocking_double_barrier(recipe_handle_ptr h) : h_(std::move(h)) {}
+  recipe_handle_ptr h_;
+};
+
+// A shared count for plain code (SharedCount).
+class blocking_count {
+public:
+  result<versioned_count> get();
+  result<unit> set(int32_t value);
+  // Sets `value` only if the count is still at `version` (trySetCount); false if someone came first.
+  result<bool> try_set(int32_t value, int32_t version);
+
+private:
+  friend class blocking_client;
+  explicit blocking_count(recipe_handle_ptr h) : h_(std::move(h)) {}
+  recipe_handle_ptr h_;
+};
+
+// An atomic long for plain code (DistributedAtomicLong).
+class blocking_atomic_long {
+public:
+  result<atomic_result> get();
+  result<atomic_result> add(int64_t delta);
+  result<atomic_result> set(int64_t value);
+  result<atomic_result> compare_and_set(int64_t expected, int64_t value);
+
+private:
+  friend class blocking_client;
+  explicit blocking_atomic_long(recipe_handle_ptr h) : h_(std::move(h)) {}
+  recipe_handle_ptr h_;
+};
+
+// A tree (or node) cache for plain code (CuratorCache / NodeCache). Its events queue up until read.
+class blocking_cache {
+public:
+  result<cached_node> get(const std::string& path);
+  std::vector<cached_node> all();
+  // The next created / changed / deleted / initialized event, or nothing after `timeout`.
+  std::optional<cache_event> next_event(std::chrono::milliseconds timeout);
+
+private:
+  friend class blocking_client;
+  explicit blocking_cache(recipe_handle_ptr h) : h_(std::move(h)) {}
+  recipe_handle_ptr h_;
 };
 
 } // namespace corral::client

@@ -78,7 +78,10 @@ caf::behavior shared_count(count_ptr self, caf::actor session, std::string path,
   self->send(st.session, atoms::subscribe::value, caf::actor_cast<caf::actor>(self));
   self->monitor(st.session);
   self->set_down_handler([self](caf::down_msg&) { self->quit(); }); // its session is closed
-  count_create(self, false);
+  // Parents first, so that the create (and any request the app sends after spawning) finds them:
+  // the session sends requests in order.
+  detail::make_containers(self, st.session, std::string(parent_of(st.path)));
+  count_create(self, true);
   auto bad = [self](const response& r) {
     return r.err != error_code::ok ? error_info{r.err, self->state.path + ": " + r.detail}
                                    : error_info{error_code::marshalling_error,

@@ -38,6 +38,8 @@ struct semaphore_state {
   uint64_t gen = 0;         // bumps per request; stale answers and timers check it
   bool watching = false;    // the current request waits for the leases to change
   std::map<std::string, caf::actor> held;   // lease node -> owner
+  // Every lease node this actor made and has not deleted: deleted when the actor ends.
+  std::shared_ptr<std::set<std::string>> live = std::make_shared<std::set<std::string>>();
   std::set<std::string> doomed;             // lease nodes to delete after a reconnect
   std::set<std::string> doomed_uuids;       // lease creates whose answer was lost
   std::set<caf::actor_addr> monitored;
@@ -53,6 +55,7 @@ std::string lease_path(self_ptr self, const std::string& node) { return self->st
 void next_request(self_ptr self);
 
 void delete_lease(self_ptr self, const std::string& node) {
+  self->state.live->erase(node);
   detail::ask(self, self->state.session, delete_request{lease_path(self, node), -1}, [self, node](response& r) {
     if (r.err == error_code::connection_loss)
       self->state.doomed.insert(node);
@@ -122,6 +125,7 @@ void create_lease(self_ptr self, bool retried) {
                   return end_current(self, grant_result(r.err, "cannot create a lease in " + st.leases_path));
                 auto& cr = std::get<create_result>(r.body);
                 st.node = std::string(basename_of(cr.path));
+                st.live->insert(st.node);
                 st.token = cr.stat.czxid;
                 check_leases(self);
               });
@@ -234,6 +238,11 @@ caf::behavior semaphore(self_ptr self, caf::actor session, std::string path, int
   self->link_to(st.mutex);
   self->send(session, atoms::subscribe::value, caf::actor_cast<caf::actor>(self));
   self->monitor(session);
+  // If the actor ends (the app dropped it), its leases go now rather than with the session.
+  self->attach_functor([live = st.live, session, leases = st.leases_path](const caf::error&) {
+    for (auto& n : *live)
+      caf::anon_send(session, request_body{delete_request{leases + "/" + n, -1}});
+  });
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& st = self->state;
     if (dm.source == st.session.address()) { // closed: leases went with it
