@@ -38,10 +38,16 @@ int64_t sequence_of(const std::string& name) {
 }
 
 std::vector<std::string> sorted(const std::vector<std::string>& children, const std::vector<std::string>& lock_names) {
-  // As Curator: every child takes part; one without a lock name sorts by its whole name.
+  // As Curator, every child takes part. One without our lock name sorts by its sequence if it has
+  // one (kazoo's "<uuid>__lock__<seq>", say: Curator would sort it by its whole name, i.e. by its
+  // random uuid, and misplace it), else by its whole name.
   std::vector<std::pair<std::string, std::string>> keyed;
-  for (auto& c : children)
-    keyed.emplace_back(sort_key(c, lock_names).value_or(c), c);
+  for (auto& c : children) {
+    auto key = sort_key(c, lock_names);
+    if (!key && sequence_of(c) >= 0)
+      key = c.substr(c.size() - 10);
+    keyed.emplace_back(key.value_or(c), c);
+  }
   std::stable_sort(keyed.begin(), keyed.end(), [](auto& a, auto& b) { return a.first < b.first; });
   std::vector<std::string> out;
   for (auto& [k, c] : keyed)
@@ -63,6 +69,13 @@ decision exclusive(const std::vector<std::string>& sorted_nodes, const std::stri
   return d;
 }
 
+bool is_write_node(const std::string& name) {
+  if (name.find(write_name) != std::string::npos)
+    return true;
+  auto at = name.rfind(kazoo_write_name); // kazoo's write lock (and Lock): "<uuid>__lock__<seq>"
+  return at != std::string::npos && at + std::string(kazoo_write_name).size() + 10 == name.size();
+}
+
 decision read_lock(const std::vector<std::string>& sorted_nodes, const std::string& ours) {
   decision d;
   auto i = index_of(sorted_nodes, ours);
@@ -71,7 +84,7 @@ decision read_lock(const std::vector<std::string>& sorted_nodes, const std::stri
     return d;
   }
   for (size_t j = 0; j < i; ++j)
-    if (sorted_nodes[j].find(write_name) != std::string::npos) {
+    if (is_write_node(sorted_nodes[j])) {
       d.watch = sorted_nodes[j];
       return d;
     }

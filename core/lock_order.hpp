@@ -19,6 +19,9 @@ namespace corral::lock_order {
 constexpr const char* mutex_name = "lock-";
 constexpr const char* read_name = "__READ__";
 constexpr const char* write_name = "__WRIT__";
+// kazoo's names: "__lock__" for its Lock and WriteLock, "__rlock__" for its ReadLock, after a uuid.
+constexpr const char* kazoo_write_name = "__lock__";
+constexpr const char* kazoo_read_name = "__rlock__";
 
 // The sequence a sequential node's name ends with (ZooKeeper appends 10 digits); -1 if none.
 int64_t sequence_of(const std::string& name);
@@ -36,6 +39,9 @@ struct decision {
 // A mutex or semaphore lease: the first `max_leases` nodes hold; the others watch the node
 // `max_leases` places before them.
 decision exclusive(const std::vector<std::string>& sorted_nodes, const std::string& ours, size_t max_leases = 1);
+
+// A write node: Curator's "__WRIT__", or kazoo's "__lock__" followed by the sequence.
+bool is_write_node(const std::string& name);
 
 // A read lock: it holds unless a write node comes before it; then it watches the first write node
 // (Curator's readLockPredicate). A write lock is exclusive() over read and write nodes alike.

@@ -63,3 +63,21 @@ TEST(lock_order, a_protected_create_is_found_again) {
   EXPECT_EQ(find_protected(children, "2222"), std::optional<std::string>("_c_2222-lock-0000000001"));
   EXPECT_FALSE(find_protected(children, "3333"));
 }
+
+TEST(lock_order, kazoo_nodes_take_their_place_by_sequence_and_its_write_nodes_block_readers) {
+  // kazoo names its nodes "<uuid hex>__lock__<seq>" (Lock, WriteLock) and "<uuid hex>__rlock__<seq>"
+  // (ReadLock). Sorting them by their whole name would order them by the random uuid.
+  names children{"ffff0000__lock__0000000003", "_c_aaaa-lock-0000000002", "0000ffff__lock__0000000001"};
+  EXPECT_EQ(sorted(children, {mutex_name}),
+            (names{"0000ffff__lock__0000000001", "_c_aaaa-lock-0000000002", "ffff0000__lock__0000000003"}));
+  names rw{"aaaa__rlock__0000000000", "_c_bbbb-__READ__0000000001", "cccc__lock__0000000002", "_c_dddd-__READ__0000000003"};
+  auto order = sorted(rw, {read_name, write_name});
+  ASSERT_EQ(order, rw);
+  EXPECT_TRUE(read_lock(order, "_c_bbbb-__READ__0000000001").holds) << "kazoo's read node does not block";
+  auto blocked = read_lock(order, "_c_dddd-__READ__0000000003");
+  EXPECT_FALSE(blocked.holds);
+  EXPECT_EQ(blocked.watch, "cccc__lock__0000000002") << "kazoo's write node does";
+  EXPECT_TRUE(is_write_node("_c_x-__WRIT__0000000009"));
+  EXPECT_FALSE(is_write_node("aaaa__rlock__0000000000"));
+  EXPECT_FALSE(is_write_node("_c_x-lock-0000000009"));
+}

@@ -1,0 +1,96 @@
+// Corral's recipe actors and kazoo's recipes (Debian's python3-kazoo) on the same paths of one Corral
+// server, where kazoo has a compatible layout: its Lock, ReadLock and WriteLock (told about the other
+// clients' node names with extra_lock_patterns) and its Barrier. kazoo's Election and Counter are
+// not: Election is a kazoo Lock with no way to pass those patterns, and Counter keeps its value as
+// text where Curator and Corral keep 4 big-endian bytes (see docs/recipes.md). The kazoo side is
+// tests/integration/kazoo_driver.py, driven line by line.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "actors/client/barrier.hpp"
+#include "actors/client/blocking_client.hpp"
+#include "tests/integration/actor_env.hpp"
+#include "tests/integration/harness.hpp"
+
+using namespace corral;
+using namespace corral::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct kazoo {
+  line_process proc;
+  explicit kazoo(const std::string& zk_address) : proc({"/usr/bin/python3", KAZOO_DRIVER, zk_address}) {
+    auto ready = proc.read_line(60s);
+    if (ready != std::string("READY"))
+      throw std::runtime_error("the kazoo driver did not start: " + proc.stderr_text());
+  }
+  std::string operator()(const std::string& command) { return proc.ask(command); }
+};
+
+class kazoo_interop : public ::testing::Test {
+protected:
+  server_process srv;
+  client::blocking_client corral{client_at(srv.address())};
+  std::unique_ptr<kazoo> kz;
+  void SetUp() override {
+    ASSERT_TRUE(corral.wait_connected(5s));
+    ASSERT_NO_THROW(kz = std::make_unique<kazoo>(srv.zk_address()));
+  }
+};
+
+} // namespace
+
+TEST_F(kazoo_interop, a_kazoo_lock_and_a_corral_lock_exclude_each_other) {
+  auto mine = corral.lock("/kz/mutex");
+  ASSERT_EQ((*kz)("lock /kz/mutex 5000"), "ACQUIRED");
+  EXPECT_EQ(mine->acquire(300ms).code(), error_code::operation_timeout);
+  ASSERT_EQ((*kz)("unlock /kz/mutex"), "RELEASED");
+  ASSERT_TRUE(mine->acquire(5s).ok());
+  EXPECT_EQ((*kz)("lock /kz/mutex 300"), "TIMEOUT");
+  // A kazoo waiter queued behind Corral's holder gets the lock when it is released.
+  kz->proc.send_line("lock /kz/mutex 10000");
+  std::this_thread::sleep_for(300ms);
+  ASSERT_TRUE(mine->release().ok());
+  EXPECT_EQ(kz->proc.read_line(10s).value_or(""), "ACQUIRED");
+  EXPECT_EQ(mine->acquire(300ms).code(), error_code::operation_timeout);
+}
+
+TEST_F(kazoo_interop, read_write_locks_agree_with_kazoo) {
+  auto rw = corral.rw_lock("/kz/rw");
+  // Readers share: kazoo's and Corral's at once.
+  ASSERT_EQ((*kz)("read /kz/rw 5000"), "ACQUIRED");
+  ASSERT_TRUE(rw->acquire(5s, client::lock_kind::read).ok());
+  ASSERT_TRUE(rw->release(client::lock_kind::read).ok());
+  // A Corral writer waits for kazoo's reader.
+  EXPECT_EQ(rw->acquire(300ms, client::lock_kind::write).code(), error_code::operation_timeout);
+  ASSERT_EQ((*kz)("unread /kz/rw"), "RELEASED");
+  ASSERT_TRUE(rw->acquire(5s, client::lock_kind::write).ok());
+  // kazoo's reader and writer wait for Corral's writer.
+  EXPECT_EQ((*kz)("read /kz/rw 300"), "TIMEOUT");
+  EXPECT_EQ((*kz)("write /kz/rw 300"), "TIMEOUT");
+  ASSERT_TRUE(rw->release(client::lock_kind::write).ok());
+  ASSERT_EQ((*kz)("write /kz/rw 5000"), "ACQUIRED");
+  // And Corral's reader waits for kazoo's writer.
+  EXPECT_EQ(rw->acquire(300ms, client::lock_kind::read).code(), error_code::operation_timeout);
+  ASSERT_EQ((*kz)("unwrite /kz/rw"), "RELEASED");
+  EXPECT_TRUE(rw->acquire(5s, client::lock_kind::read).ok());
+}
+
+TEST_F(kazoo_interop, barriers_hold_and_release_both_ways) {
+  auto b = corral.barrier("/kz/barrier");
+  ASSERT_EQ((*kz)("bset /kz/barrier"), "SET");
+  auto held = b->wait(300ms);
+  ASSERT_TRUE(held.ok());
+  EXPECT_FALSE(*held);
+  ASSERT_EQ((*kz)("bremove /kz/barrier"), "REMOVED");
+  auto passed = b->wait(5s);
+  ASSERT_TRUE(passed.ok());
+  EXPECT_TRUE(*passed);
+  ASSERT_TRUE(b->raise().ok());
+  kz->proc.send_line("bwait /kz/barrier 10000");
+  std::this_thread::sleep_for(300ms);
+  ASSERT_TRUE(b->lower().ok());
+  EXPECT_EQ(kz->proc.read_line(10s).value_or(""), "PASSED");
+}
