@@ -17,7 +17,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-caf::actor renewing_session(actor_env& env, const std::string& address, int32_t timeout_ms) {
+caf::actor spawn_renewing_session(actor_env& env, const std::string& address, int32_t timeout_ms) {
   client::session_options so;
   so.servers = {address};
   so.session_timeout_ms = timeout_ms;
@@ -52,16 +52,28 @@ void expire_through(tcp_proxy& proxy, client::blocking_client& observer, const s
   proxy.set_down(false);
 }
 
-} // namespace
-
-TEST(renewing_session, opens_a_new_session_after_expiry) {
+// A server, a proxy in front of it that a test can hold down, an observer that talks to the server
+// directly, and a renewing session (1 s timeout) through the proxy.
+class renewal_env : public ::testing::Test {
+protected:
   server_process srv;
-  tcp_proxy proxy(srv.port());
+  tcp_proxy proxy{srv.port()};
   actor_env env;
   caf::scoped_actor self{*env.sys};
-  client::blocking_client observer(client_at(srv.address()));
-  ASSERT_TRUE(observer.wait_connected(5s));
-  auto session = renewing_session(env, proxy.address(), 1000);
+  client::blocking_client observer{client_at(srv.address())};
+  caf::actor session;
+  void SetUp() override {
+    ASSERT_TRUE(observer.wait_connected(5s));
+    session = spawn_renewing_session(env, proxy.address(), 1000);
+  }
+};
+
+} // namespace
+
+class renewing_session : public renewal_env {};
+class persistent_node : public renewal_env {};
+
+TEST_F(renewing_session, opens_a_new_session_after_expiry) {
   self->send(session, atoms::subscribe::value, caf::actor_cast<caf::actor>(self));
   response made;
   self->request(session, 5s, request_body{create_request{"/mine", "", open_acl_unsafe(), create_mode::ephemeral}})
@@ -84,14 +96,7 @@ TEST(renewing_session, opens_a_new_session_after_expiry) {
   EXPECT_EQ(again.err, error_code::ok) << "the new session serves requests";
 }
 
-TEST(persistent_node, comes_back_after_a_delete_and_after_its_session_expired) {
-  server_process srv;
-  tcp_proxy proxy(srv.port());
-  actor_env env;
-  caf::scoped_actor self{*env.sys};
-  client::blocking_client observer(client_at(srv.address()));
-  ASSERT_TRUE(observer.wait_connected(5s));
-  auto session = renewing_session(env, proxy.address(), 1000);
+TEST_F(persistent_node, comes_back_after_a_delete_and_after_its_session_expired) {
   client::persistent_node_options o;
   o.listener = self;
   auto node = env.own(client::spawn_persistent_node(*env.sys, session, "/services/api/a", "v1", o));
@@ -124,10 +129,7 @@ TEST(persistent_node, comes_back_after_a_delete_and_after_its_session_expired) {
   EXPECT_EQ(observer.exists("/services/api/a").code(), error_code::no_node);
 }
 
-TEST(persistent_node, a_sequential_node_is_protected_and_reports_its_name) {
-  server_process srv;
-  actor_env env;
-  caf::scoped_actor self{*env.sys};
+TEST_F(persistent_node, a_sequential_node_is_protected_and_reports_its_name) {
   client::persistent_node_options o;
   o.mode = create_mode::ephemeral_sequential;
   auto node = env.own(client::spawn_persistent_node(*env.sys, env.session(srv.address()), "/seq/worker-", "x", o));
@@ -139,8 +141,6 @@ TEST(persistent_node, a_sequential_node_is_protected_and_reports_its_name) {
   EXPECT_NE(name->find("-worker-0000000000"), std::string::npos) << *name;
   // An actor that ends takes its node with it.
   caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
-  client::blocking_client observer(client_at(srv.address()));
-  ASSERT_TRUE(observer.wait_connected(5s));
   EXPECT_TRUE(eventually([&] { return observer.exists(*name).code() == error_code::no_node; }));
 }
 
@@ -185,16 +185,9 @@ TEST(group_member, members_see_each_other_join_change_and_leave) {
   EXPECT_EQ(created, 3u) << "a, b and c each joined once; /groups/g itself is not a member";
 }
 
-TEST(renewing_session, a_tree_cache_carries_on_in_the_new_session_and_reports_what_it_missed) {
-  server_process srv;
-  tcp_proxy proxy(srv.port());
-  actor_env env;
-  caf::scoped_actor self{*env.sys};
-  client::blocking_client observer(client_at(srv.address()));
-  ASSERT_TRUE(observer.wait_connected(5s));
+TEST_F(renewing_session, a_tree_cache_carries_on_in_the_new_session_and_reports_what_it_missed) {
   ASSERT_TRUE(observer.create("/c", "").ok());
   ASSERT_TRUE(observer.create("/c/x", "1").ok());
-  auto session = renewing_session(env, proxy.address(), 1000);
   auto marker = env.own(client::spawn_persistent_node(*env.sys, session, "/marker", ""));
   auto cache = env.own(client::spawn_cache(*env.sys, session, "/c", self));
   auto kinds_until_quiet = [&] {
