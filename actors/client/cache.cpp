@@ -243,10 +243,11 @@ caf::behavior cache_actor(self_ptr self, caf::actor session, std::string path, c
       [self](watch_event& e) {
         if (e.type == event_type::none || !under_root(self, e.path))
           return;
-        if (e.type == event_type::node_created || e.type == event_type::node_data_changed)
+        // A deletion is read too (its answer is NoNode) rather than applied at once: the reads for
+        // earlier events are still out, and the listener must hear the changes in their order.
+        if (e.type == event_type::node_created || e.type == event_type::node_data_changed
+            || e.type == event_type::node_deleted)
           refresh(self, e.path);
-        else if (e.type == event_type::node_deleted)
-          remove(self, e.path);
       },
       [self](connection_state s) {
         auto& st = self->state;
