@@ -186,6 +186,11 @@ void peer::on_notification(server_id from, const notification& n) {
   } else if (better(n.v, vote_)) {
     vote_ = n.v;
     broadcast_votes();
+  } else if (!(n.v == vote_)) {
+    // Ours is better and the sender has not heard it: the vote we sent it may have come while it
+    // still followed the old leader (it answered with that leader instead of counting ours). Tell
+    // it again now, or the election waits for the resend timeout.
+    send(from, notification{vote_, round_, role_});
   }
   received_[from] = n.v;
   received_[cfg_.id] = vote_;

@@ -129,7 +129,8 @@ struct config {
   server_id id = 0;
   std::vector<server_id> voters;
   std::vector<server_id> observers;
-  int election_timeout_ticks = 10; // looking this long: send the votes again (randomised up to 2x)
+  int election_timeout_ticks = 3;  // looking this long: send the votes again (randomised up to 2x);
+                                   // ZooKeeper's first notification timeout is 200 ms
   int init_limit_ticks = 20;       // discovery and synchronization must finish within this
   int sync_limit_ticks = 10;       // a follower silent this long is lost; a leader silent this long too
   size_t history_limit = 100000;   // entries the leader keeps for DIFF; older learners get SNAP

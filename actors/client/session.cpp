@@ -1,6 +1,7 @@
 #include "actors/client/session.hpp"
 
 #include <deque>
+#include <random>
 #include <map>
 
 #include <caf/io/network/default_multiplexer.hpp>
@@ -284,6 +285,20 @@ std::optional<set_watches_request> rearm_request(const state& st) {
 
 void schedule_connect(self_ptr self, milliseconds delay);
 
+// How long to wait before the next connection attempt after `failures` failed ones in a row. The
+// servers are tried in turn with no pause (one that is down or not serving answers at once); after a
+// whole round failed, pause 25 ms (plus up to 25 ms of jitter, so that many clients spread out) for
+// the first 8 rounds, which covers an election (about 100-300 ms), then 50 ms doubling to 2 s.
+milliseconds reconnect_delay(int failures, size_t servers) {
+  static thread_local std::minstd_rand jitter{std::random_device{}()};
+  auto n = static_cast<int>(std::max<size_t>(servers, 1));
+  if (failures % n != 0)
+    return milliseconds(0);
+  int rounds = failures / n;
+  int base = rounds <= 8 ? 25 : std::min(2000, 50 << std::min(rounds - 9, 6));
+  return milliseconds(base + static_cast<int>(jitter() % 26));
+}
+
 void drop_connection(self_ptr self, const std::string& why) {
   auto& st = self->state;
   if (st.has_hdl) {
@@ -307,10 +322,7 @@ void drop_connection(self_ptr self, const std::string& why) {
     publish(self, connection_state::suspended);
   }
   ++st.failures;
-  // Try the next server at once after losing a good connection, then back off: 50 ms doubling to 2 s.
-  auto delay = was_connected ? milliseconds(0)
-                             : milliseconds(std::min(2000, 50 << std::min(st.failures - 1, 6)));
-  schedule_connect(self, delay);
+  schedule_connect(self, was_connected ? milliseconds(0) : reconnect_delay(st.failures, st.opts.servers.size()));
 }
 
 void expire(self_ptr self, const std::string& why) {

@@ -87,6 +87,8 @@ struct state_machine_state {
   int64_t zab_tick_ms = 100;
   bool serving = true;
   bool leading = false;
+  // When this server last stopped serving (an election began); logged with the next "serving".
+  std::chrono::steady_clock::time_point stopped_serving = std::chrono::steady_clock::now();
   std::unordered_set<session_id> touched; // learner: sessions active since the last report
   std::unordered_map<session_id, opening_session> opening_forwarded; // learner: by session id
   uint64_t next_token = 1;

@@ -110,13 +110,16 @@ void on_role(self_ptr self) {
     st.db->start_epoch(st.db->last_applied()); // prepared changes may never commit
   }
   if (serving && !st.serving) {
+    auto idle = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                      st.stopped_serving).count();
     if (leading)
-      log::info("server", "serving as leader (epoch ", z.epoch(), ")");
+      log::info("server", "serving as leader (epoch ", z.epoch(), "), ", idle, " ms after it stopped serving");
     else
       log::info("server", "serving, ", z.current_role() == zab::role::observing ? "observing" : "following",
-                " server ", z.leader(), " (epoch ", z.epoch(), ")");
+                " server ", z.leader(), " (epoch ", z.epoch(), "), ", idle, " ms after it stopped serving");
   }
   if (!serving && st.serving) {
+    st.stopped_serving = std::chrono::steady_clock::now();
     log::info("server", "not serving (", zab::role_name(z.current_role()), "); clients move to other servers");
     fail_queued(self, "this server lost its quorum; the request's outcome is unknown");
     for (auto& [s, a] : st.sessions)

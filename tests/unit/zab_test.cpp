@@ -471,3 +471,73 @@ TEST_P(zab_sim, safety_and_convergence_over_many_seeds) {
 INSTANTIATE_TEST_SUITE_P(ensembles, zab_sim,
                          ::testing::Values(std::make_tuple(3, 0), std::make_tuple(3, 1), std::make_tuple(5, 0),
                                            std::make_tuple(5, 1), std::make_tuple(7, 0)));
+
+// A server that notices the leader's loss first sends its vote to one that still follows the old
+// leader; that one answers with the old leader, not with a vote, and when it notices the loss a
+// moment later it votes for itself. The first must tell it its (better) vote again at once: waiting
+// for the resend timeout is what made elections at the defaults take 1.5-2 s now and then.
+TEST(zab, a_vote_that_reached_a_still_following_server_is_told_again_at_once) {
+  std::map<server_id, std::unique_ptr<peer>> ps;
+  std::deque<message> wire;
+  auto collect = [&](server_id id) {
+    auto r = ps[id]->take_ready();
+    for (auto& m : r.messages)
+      wire.push_back(m);
+    for (auto& e : r.to_log)
+      ps[id]->logged(e.zxid);
+  };
+  for (server_id id : {1, 2, 3}) {
+    config c;
+    c.id = id;
+    c.voters = {1, 2, 3};
+    c.election_timeout_ticks = 50; // a resend would take 50+ ticks: the test must not rely on it
+    ps[id] = std::make_unique<peer>(c, persistent_state{}, 0, std::vector<entry>{}, 0,
+                                    [] { return std::make_pair(zxid_t{0}, std::shared_ptr<const void>()); });
+    collect(id);
+  }
+  // Deliver everything (ticking, so decisions land) until 3 leads and 1 and 2 follow it.
+  auto run = [&](const std::set<server_id>& up, int ticks) {
+    for (int t = 0; t < ticks; ++t) {
+      for (int guard = 0; guard < 10000 && !wire.empty(); ++guard) {
+        auto m = wire.front();
+        wire.pop_front();
+        if (up.count(m.to) && up.count(m.from)) {
+          ps[m.to]->step(m);
+          collect(m.to);
+        }
+      }
+      for (auto id : up) {
+        ps[id]->tick();
+        collect(id);
+      }
+    }
+  };
+  run({1, 2, 3}, 10);
+  ASSERT_EQ(ps[3]->current_role(), role::leading);
+  ASSERT_EQ(ps[1]->current_role(), role::following);
+  ASSERT_EQ(ps[2]->current_role(), role::following);
+  wire.clear();
+  // 3 dies. 2 notices first; its vote reaches 1 while 1 still follows 3 (1 answers with leader 3).
+  ps[2]->disconnected(3);
+  collect(2);
+  for (int guard = 0; guard < 100 && !wire.empty(); ++guard) {
+    auto m = wire.front();
+    wire.pop_front();
+    if (m.to == 3 || m.from == 3)
+      continue;
+    ps[m.to]->step(m);
+    collect(m.to);
+  }
+  ASSERT_EQ(ps[1]->current_role(), role::following);
+  // Now 1 notices, and votes for itself (2's vote for 2 is better: same zxid, higher id).
+  ps[1]->disconnected(3);
+  collect(1);
+  int ticks = 0;
+  while (ticks < 10 && !(ps[2]->current_role() == role::leading && ps[1]->current_role() == role::following)) {
+    run({1, 2}, 1);
+    ++ticks;
+  }
+  EXPECT_EQ(ps[2]->current_role(), role::leading);
+  EXPECT_EQ(ps[1]->current_role(), role::following);
+  EXPECT_LE(ticks, 3) << "decided within a few ticks, not after the resend timeout";
+}

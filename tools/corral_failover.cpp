@@ -1,0 +1,372 @@
+// corral-failover: how long a Corral ensemble is without a leader after kill -9 of its leader, as a
+// user sees it. Starts an ensemble (voters + observers) on 127.0.0.1 in a temporary directory with
+// the servers' default settings (plus any --server-arg), keeps one client writing through all the
+// servers (one write in flight, retried at once after an error), and then, --kills times: finds the
+// leader (four-letter word srvr), kills it with SIGKILL, and measures
+//   leader   kill -> another server answers srvr with "Mode: leader"
+//   write    kill -> the first write sent after the kill is acknowledged
+// then restarts the killed server and waits until it follows again. Prints one line per kill and the
+// percentiles. A measurement tool, not a test.
+//   corral-failover --server-bin=build/corral-server --kills=20 [--voters=3] [--observers=1]
+//                   [--server-arg=--corral.zab-tick-ms=50 ...] [--keep]
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/filesystem.hpp>
+
+#include "actors/client/blocking_client.hpp"
+
+using namespace corral;
+using namespace std::chrono;
+namespace fs = boost::filesystem;
+
+namespace {
+
+struct options {
+  std::string server_bin = "build/corral-server";
+  int kills = 20, voters = 3, observers = 1;
+  std::vector<std::string> server_args;
+  bool keep = false;
+};
+
+std::optional<options> parse(int argc, char** argv) {
+  options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&](const std::string& name) -> std::optional<std::string> {
+      if (a.rfind(name + "=", 0) == 0)
+        return a.substr(name.size() + 1);
+      return std::nullopt;
+    };
+    if (auto v = value("--server-bin"))
+      o.server_bin = *v;
+    else if (auto v = value("--kills"))
+      o.kills = std::stoi(*v);
+    else if (auto v = value("--voters"))
+      o.voters = std::stoi(*v);
+    else if (auto v = value("--observers"))
+      o.observers = std::stoi(*v);
+    else if (auto v = value("--server-arg"))
+      o.server_args.push_back(*v);
+    else if (a == "--keep")
+      o.keep = true;
+    else
+      return std::nullopt;
+  }
+  if (o.voters < 3 || o.voters > 7 || o.observers < 0 || o.kills < 1 || o.kills > 1000)
+    return std::nullopt;
+  return o;
+}
+
+uint16_t free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// The server's answer to a four-letter word ("" if it does not answer within 200 ms).
+std::string four_letter_word(uint16_t port, const std::string& word) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  timeval limit{0, 200000};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string out;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0
+      && ::write(fd, word.data(), word.size()) == static_cast<ssize_t>(word.size())) {
+    char buf[4096];
+    for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;)
+      out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+struct server {
+  int id = 0;
+  uint16_t port = 0, zk_port = 0, quorum_port = 0;
+  std::string dir;
+  pid_t pid = -1;
+};
+
+class ensemble {
+public:
+  // A port picked free can be taken before its server binds it (by another server's outgoing
+  // connection): a server that exits at start means new ports and another try.
+  explicit ensemble(const options& o) : opts_(o) {
+    for (int attempt = 1; attempt <= 3; ++attempt) {
+      try_start();
+      if (all_answer())
+        return;
+      for (auto& s : servers_)
+        stop(s);
+      servers_.clear();
+      boost::system::error_code ec;
+      fs::remove_all(root_, ec);
+    }
+    throw std::runtime_error("the servers did not start (three tries with new ports); try --keep and read their logs");
+  }
+  void try_start() {
+    const auto& o = opts_;
+    root_ = (fs::temp_directory_path() / fs::unique_path("corral-failover-%%%%-%%%%")).string();
+    std::string list = "[";
+    for (int i = 1; i <= o.voters + o.observers; ++i) {
+      server s;
+      s.id = i;
+      s.port = free_port();
+      s.zk_port = free_port();
+      s.quorum_port = free_port();
+      s.dir = root_ + "/server-" + std::to_string(i);
+      fs::create_directories(s.dir);
+      list += (i > 1 ? ",\"" : "\"") + std::to_string(i) + "=127.0.0.1:" + std::to_string(s.port) + ":"
+              + std::to_string(s.quorum_port) + (i > o.voters ? ":observer" : "") + "\"";
+      servers_.push_back(s);
+    }
+    list_ = list + "]";
+    for (auto& s : servers_)
+      start(s);
+  }
+  // Every server answers a four-letter word (serving or not); false at once if one has exited.
+  bool all_answer() {
+    auto deadline = steady_clock::now() + seconds(20);
+    while (steady_clock::now() < deadline) {
+      bool all = true;
+      for (auto& s : servers_) {
+        if (::waitpid(s.pid, nullptr, WNOHANG) == s.pid) {
+          s.pid = -1;
+          return false;
+        }
+        all = all && !four_letter_word(s.zk_port, "srvr").empty();
+      }
+      if (all)
+        return true;
+      std::this_thread::sleep_for(milliseconds(50));
+    }
+    return false;
+  }
+  ~ensemble() {
+    for (auto& s : servers_)
+      stop(s);
+    if (!opts_.keep) {
+      boost::system::error_code ec;
+      fs::remove_all(root_, ec);
+    } else {
+      std::cerr << "kept the servers' files in " << root_ << std::endl;
+    }
+  }
+  void start(server& s) {
+    std::vector<std::string> args{opts_.server_bin,
+                                  "--corral.server-id=" + std::to_string(s.id),
+                                  "--corral.ensemble=" + list_,
+                                  "--corral.data-dir=" + s.dir + "/data",
+                                  "--corral.zk-port=" + std::to_string(s.zk_port),
+                                  "--corral.four-letter-words=srvr",
+                                  "--corral.log-file=" + s.dir + "/server.log"};
+    args.insert(args.end(), opts_.server_args.begin(), opts_.server_args.end());
+    s.pid = ::fork();
+    if (s.pid == 0) {
+      int null = ::open("/dev/null", O_WRONLY);
+      ::dup2(null, 1);
+      ::dup2(null, 2);
+      std::vector<char*> argv;
+      for (auto& a : args)
+        argv.push_back(const_cast<char*>(a.c_str()));
+      argv.push_back(nullptr);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+  }
+  void stop(server& s) {
+    if (s.pid > 0) {
+      ::kill(s.pid, SIGKILL);
+      ::waitpid(s.pid, nullptr, 0);
+      s.pid = -1;
+    }
+  }
+  std::string mode(const server& s) const {
+    auto out = four_letter_word(s.zk_port, "srvr");
+    auto at = out.find("Mode: ");
+    return at == std::string::npos ? "" : out.substr(at + 6, out.find('\n', at) - at - 6);
+  }
+  // The running server that says it leads, if exactly one does.
+  server* leader() {
+    server* found = nullptr;
+    for (auto& s : servers_)
+      if (s.pid > 0 && mode(s) == "leader") {
+        if (found != nullptr)
+          return nullptr;
+        found = &s;
+      }
+    return found;
+  }
+  std::vector<std::string> addresses() const {
+    std::vector<std::string> out;
+    for (auto& s : servers_)
+      out.push_back("127.0.0.1:" + std::to_string(s.port));
+    return out;
+  }
+  std::vector<server>& servers() { return servers_; }
+
+private:
+  options opts_;
+  std::string root_, list_;
+  std::vector<server> servers_;
+};
+
+// One client writing through the ensemble: the times writes were sent and acknowledged.
+class writer {
+public:
+  explicit writer(std::vector<std::string> servers) {
+    client::client_options o;
+    o.servers = std::move(servers);
+    o.request_timeout_ms = 5000;
+    client_ = std::make_unique<client::blocking_client>(o);
+    thread_ = std::thread([this] { run(); });
+  }
+  ~writer() {
+    stop_ = true;
+    thread_.join();
+  }
+  // When the first write sent at or after `t` was acknowledged, if it has been.
+  std::optional<steady_clock::time_point> first_ack_sent_after(steady_clock::time_point t) {
+    std::lock_guard<std::mutex> l(mtx_);
+    for (auto& [sent, acked] : acks_)
+      if (sent >= t)
+        return acked;
+    return std::nullopt;
+  }
+
+private:
+  void run() {
+    client_->wait_connected(seconds(30));
+    bool made = false;
+    for (uint64_t i = 0; !stop_; ++i) {
+      auto sent = steady_clock::now();
+      bool ok = made ? client_->set("/failover-probe", std::to_string(i)).ok()
+                     : (made = client_->create("/failover-probe", "0").ok() ||
+                               client_->exists("/failover-probe").ok());
+      if (ok) {
+        std::lock_guard<std::mutex> l(mtx_);
+        acks_.emplace_back(sent, steady_clock::now());
+        if (acks_.size() > 100000)
+          acks_.erase(acks_.begin(), acks_.begin() + 50000);
+      } else {
+        std::this_thread::sleep_for(milliseconds(2));
+      }
+    }
+  }
+  std::unique_ptr<client::blocking_client> client_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::mutex mtx_;
+  std::vector<std::pair<steady_clock::time_point, steady_clock::time_point>> acks_;
+};
+
+template <class Pred>
+bool wait_for(Pred pred, milliseconds timeout, milliseconds every = milliseconds(5)) {
+  auto deadline = steady_clock::now() + timeout;
+  while (steady_clock::now() < deadline) {
+    if (pred())
+      return true;
+    std::this_thread::sleep_for(every);
+  }
+  return pred();
+}
+
+double ms_between(steady_clock::time_point a, steady_clock::time_point b) {
+  return duration_cast<duration<double, std::milli>>(b - a).count();
+}
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty())
+    return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  auto o = parse(argc, argv);
+  if (!o) {
+    std::cerr << "usage: corral-failover --server-bin=PATH [--kills=N 1..1000] [--voters=3..7] [--observers=N]\n"
+                 "                       [--server-arg=ARG]... [--keep]\n";
+    return 2;
+  }
+  ::signal(SIGPIPE, SIG_IGN);
+  ensemble e(*o);
+  if (!wait_for([&] { return e.leader() != nullptr; }, seconds(30), milliseconds(50))) {
+    std::cerr << "the ensemble elected no leader within 30 s; run with --keep and read the servers' logs" << std::endl;
+    return 1;
+  }
+  writer w(e.addresses());
+  std::vector<double> to_leader, to_write;
+  for (int k = 1; k <= o->kills; ++k) {
+    server* old = nullptr;
+    auto flowing = [&] {
+      old = e.leader();
+      return old != nullptr && w.first_ack_sent_after(steady_clock::now() - milliseconds(100)).has_value();
+    };
+    if (!wait_for(flowing, seconds(30), milliseconds(20))) {
+      std::cerr << "kill " << k << ": no leader with writes flowing within 30 s" << std::endl;
+      return 1;
+    }
+    int old_id = old->id;
+    auto killed = steady_clock::now();
+    ::kill(old->pid, SIGKILL);
+    std::optional<steady_clock::time_point> led, wrote;
+    wait_for([&] {
+      if (!led) {
+        auto* now = e.leader();
+        if (now != nullptr && now->id != old_id)
+          led = steady_clock::now();
+      }
+      if (!wrote)
+        wrote = w.first_ack_sent_after(killed);
+      return led && wrote;
+    }, seconds(30));
+    double l = led ? ms_between(killed, *led) : 30000, wr = wrote ? ms_between(killed, *wrote) : 30000;
+    to_leader.push_back(l);
+    to_write.push_back(wr);
+    std::printf("kill %2d: server %d  new leader %6.0f ms  first write %6.0f ms\n", k, old_id, l, wr);
+    std::fflush(stdout);
+    for (auto& s : e.servers())
+      if (s.id == old_id) {
+        e.stop(s);
+        e.start(s);
+        if (!wait_for([&] { return e.mode(s) == "follower"; }, seconds(30), milliseconds(20)))
+          std::cerr << "server " << s.id << " did not follow again within 30 s" << std::endl;
+      }
+    std::this_thread::sleep_for(milliseconds(300));
+  }
+  std::printf("%d kills: new leader p50 %.0f ms, p99 %.0f ms, max %.0f ms; first write p50 %.0f ms, p99 %.0f ms, "
+              "max %.0f ms\n",
+              o->kills, percentile(to_leader, 0.5), percentile(to_leader, 0.99), percentile(to_leader, 1.0),
+              percentile(to_write, 0.5), percentile(to_write, 0.99), percentile(to_write, 1.0));
+}
