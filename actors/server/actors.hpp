@@ -85,6 +85,9 @@ struct state_machine_state {
   std::string epochs_path;
   zab::persistent_state epochs;
   int64_t zab_tick_ms = 100;
+  // When the ZAB core was last ticked. A process paused (SIGSTOP, a VM stall) or starved misses
+  // ticks: the tick handler and the request path tick the core up to now before going on.
+  std::chrono::steady_clock::time_point last_zab_tick = std::chrono::steady_clock::now();
   bool serving = true;
   bool leading = false;
   // When this server last stopped serving (an election began); logged with the next "serving".

@@ -2,6 +2,7 @@
 // Readies are handled in the core's order (epochs persisted before messages; truncation, snapshot,
 // appends; commits applied; connections closed; messages sent), learners forward their clients'
 // writes and session traffic to the leader, and role changes gate the clients. See docs/replication.md.
+#include <algorithm>
 #include <chrono>
 
 #include "actors/logging.hpp"
@@ -196,7 +197,18 @@ void on_peer_frame(self_ptr self, zab::server_id from, protocol::peer_frame& f) 
 
 void on_zab_tick(self_ptr self) {
   auto& st = self->state;
-  st.zab->tick();
+  // One tick per tick interval that has passed (at least one, at most 1000): after a pause the core
+  // sees at once how long its peers have been silent, and a leader that was paused past the sync
+  // limit steps down before it answers anything.
+  auto now = std::chrono::steady_clock::now();
+  auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(now - st.last_zab_tick).count();
+  auto due = std::clamp<int64_t>(elapsed / std::max<int64_t>(st.zab_tick_ms, 1), 1, 1000);
+  st.last_zab_tick = now;
+  if (due > 2)
+    log::warn("server", "missed ", due - 1, " replication ticks (", elapsed,
+              " ms since the last one): the process was paused or starved of CPU");
+  for (int64_t i = 0; i < due; ++i)
+    st.zab->tick();
   process_ready(self);
   if (!st.leading && st.serving && !st.touched.empty()) {
     std::vector<session_id> touched(st.touched.begin(), st.touched.end());

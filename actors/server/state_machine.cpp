@@ -303,6 +303,21 @@ void on_request(self_ptr self, session_id s, request& r) {
     self->send(it->second, std::move(resp));
     return;
   }
+  // A server that missed ticks (it was paused) first catches up: a leader whose quorum moved on
+  // steps down here, and the request is not answered from its stale tree.
+  if (st.zab && std::chrono::steady_clock::now() - st.last_zab_tick > std::chrono::milliseconds(2 * st.zab_tick_ms)) {
+    on_zab_tick(self);
+    if (!st.serving) {
+      if (auto it = st.sessions.find(s); it != st.sessions.end()) {
+        response resp;
+        resp.xid = r.xid;
+        resp.err = error_code::connection_loss;
+        resp.detail = "this server lost touch with its quorum; try another server";
+        self->send(it->second, std::move(resp));
+      }
+      return;
+    }
+  }
   if (st.zab && !st.leading) {
     st.touched.insert(s);
     if (is_write(r.body) || std::holds_alternative<sync_request>(r.body)) {
