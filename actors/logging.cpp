@@ -1,5 +1,6 @@
 #include "actors/logging.hpp"
 
+#include "core/fatal.hpp"
 #include "core/format.hpp"
 
 #include <atomic>
@@ -24,6 +25,10 @@ const char* name_of(level l) {
     default: return "?    ";
   }
 }
+
+// CORRAL_FATAL / CORRAL_CHECK lines go where the log goes (a file, for a server), whatever the level.
+void fatal_to_log(const char* component, const std::string& line);
+const bool fatal_writer_installed = (set_fatal_writer(&fatal_to_log), true);
 } // namespace
 
 bool set_level(const std::string& name) {
@@ -63,5 +68,12 @@ void write(level l, const std::string& component, const std::string& message) {
 }
 
 std::string hex(long long value) { return to_hex(static_cast<uint64_t>(value)); }
+
+namespace {
+void fatal_to_log(const char* component, const std::string& line) {
+  // write() also flushes: the process ends right after this.
+  write(level::error, component, "FATAL " + line);
+}
+} // namespace
 
 } // namespace corral::log

@@ -1,6 +1,9 @@
 #include "core/overload.hpp"
 #include "core/database.hpp"
 
+#include "core/fatal.hpp"
+#include "core/format.hpp"
+
 #include <algorithm>
 #include <cassert>
 
@@ -390,7 +393,8 @@ void database::deliver_triggers(const apply_result& r, zxid_t zxid, outcome& out
 }
 
 outcome database::apply(const txn& t, int32_t xid) {
-  assert(t.zxid > last_applied_);
+  CORRAL_CHECK(t.zxid > last_applied_, "database", "txn ", to_hex(t.zxid), " applied after ", to_hex(last_applied_),
+               ": zxids must strictly increase");
   outcome out;
   out.session = t.session;
   out.resp.xid = xid;

@@ -1,6 +1,9 @@
 #include "core/overload.hpp"
 #include "core/zab.hpp"
 
+#include "core/fatal.hpp"
+#include "core/format.hpp"
+
 #include <algorithm>
 #include <cassert>
 
@@ -60,7 +63,26 @@ void peer::send(server_id to, body b) {
   ready_.messages.push_back(message{cfg_.id, to, e, std::move(b)});
 }
 
-ready peer::take_ready() { return std::exchange(ready_, ready{}); }
+ready peer::take_ready() {
+  check_invariants();
+  return std::exchange(ready_, ready{});
+}
+
+// Always on: each is a few comparisons per ready, and the simulation (zab_test) runs them after
+// every step of every seed.
+void peer::check_invariants() {
+  CORRAL_CHECK(commit_ <= last_logged_, "zab", "server ", cfg_.id, " commits ", to_hex(commit_), " past its log's end ",
+               to_hex(last_logged_));
+  CORRAL_CHECK(ps_.current_epoch <= ps_.accepted_epoch, "zab", "server ", cfg_.id, " is in epoch ", ps_.current_epoch,
+               " but accepted only ", ps_.accepted_epoch);
+  CORRAL_CHECK(ps_.accepted_epoch >= seen_accepted_ && ps_.current_epoch >= seen_current_, "zab", "server ", cfg_.id,
+               "'s epochs went back: accepted ", seen_accepted_, " -> ", ps_.accepted_epoch, ", current ", seen_current_,
+               " -> ", ps_.current_epoch);
+  seen_accepted_ = ps_.accepted_epoch;
+  seen_current_ = ps_.current_epoch;
+  if (history_.size() >= 2) // the ends only: append_log checks each step
+    CORRAL_CHECK(history_.front().zxid < history_.back().zxid, "zab", "server ", cfg_.id, "'s history is out of order");
+}
 
 void peer::become(role r) {
   role_ = r;
@@ -446,6 +468,8 @@ zxid_t peer::propose(std::shared_ptr<const txn> t) {
 // ---- learner ---------------------------------------------------------------------------------
 
 void peer::append_log(const entry& e) {
+  CORRAL_CHECK(e.zxid > last_logged_, "zab", "server ", cfg_.id, " logs ", to_hex(e.zxid), " after ", to_hex(last_logged_),
+               ": its history must grow in zxid order");
   history_.push_back(e);
   last_logged_ = e.zxid;
   ready_.to_log.push_back(e);

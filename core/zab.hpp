@@ -262,6 +262,8 @@ private:
   vote vote_;
   std::map<server_id, vote> received_;
   std::map<server_id, std::pair<vote, role>> settled_; // votes of servers that are leading/following
+  void check_invariants();
+  uint64_t seen_accepted_ = 0, seen_current_ = 0; // epochs as last checked: they only grow
   int looking_ticks_ = 0;
   int election_timeout_ = 0;
   bool decision_pending_ = false;

@@ -1,5 +1,8 @@
 #include "persistence/log.hpp"
 
+#include "core/fatal.hpp"
+#include "core/format.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -286,6 +289,8 @@ void log_appender::add(const log_entry& e) {
   batch_.insert(batch_.end(), header, header + record_header_bytes);
   batch_.insert(batch_.end(), payload.begin(), payload.end());
   if (std::holds_alternative<txn>(e)) {
+    CORRAL_CHECK(z > std::max(last_zxid_, batch_last_), "log", "txn ", to_hex(z), " appended after ",
+                 to_hex(std::max(last_zxid_, batch_last_)), ": the log must grow in zxid order");
     if (batch_first_ == 0)
       batch_first_ = z;
     batch_last_ = z;

@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "actors/logging.hpp"
+#include "core/fatal.hpp"
 #include "actors/server/state_machine_internal.hpp"
 #include "persistence/files.hpp"
 #include "persistence/snapshot.hpp"
@@ -23,10 +24,8 @@ void persist_epochs(self_ptr self, const zab::ready& r) {
   // Before any message of this ready goes out (the core's contract).
   auto e = persistence::write_file_atomically(st.epochs_path, "accepted=" + std::to_string(st.epochs.accepted_epoch) +
                                                                   "\ncurrent=" + std::to_string(st.epochs.current_epoch) + "\n");
-  if (e.code != error_code::ok) {
-    log::error("server", "cannot persist the epochs (", e.detail, "); stopping: an epoch must be on disk before it is acted on");
-    std::_Exit(70);
-  }
+  if (e.code != error_code::ok)
+    CORRAL_FATAL("server", "cannot persist the epochs (", e.detail, "): an epoch must be on disk before it is acted on");
 }
 
 // SNAP: the leader sent its whole tree; it replaces ours, and the log starts over after it.
@@ -34,10 +33,8 @@ void install_snapshot(self_ptr self, const std::pair<zxid_t, std::shared_ptr<con
   auto& st = self->state;
   auto& bytes = *std::static_pointer_cast<const std::string>(snap.second);
   auto path = persistence::install_snapshot_bytes(st.storage.dir, st.storage.db_id, bytes);
-  if (!path) {
-    log::error("server", "cannot install the leader's snapshot: ", path.error().detail, "; stopping");
-    std::_Exit(70);
-  }
+  if (!path)
+    CORRAL_FATAL("server", "cannot install the leader's snapshot: ", path.error().detail);
   auto db = std::make_shared<database>(st.db->options(), wall_now());
   auto loaded = persistence::read_snapshot(
       *path, st.storage.db_id, [&](const persistence::snapshot_header& h) {
@@ -48,10 +45,8 @@ void install_snapshot(self_ptr self, const std::pair<zxid_t, std::shared_ptr<con
         for (auto& n : nodes)
           db->restore_node(n);
       });
-  if (!loaded) {
-    log::error("server", "cannot load the snapshot it just installed: ", loaded.error().detail);
-    std::_Exit(70);
-  }
+  if (!loaded)
+    CORRAL_FATAL("server", "cannot load the snapshot it just installed: ", loaded.error().detail);
   db->restored(loaded->header.start_zxid);
   db->refresh_sessions(wall_now());
   st.db = db;

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "actors/logging.hpp"
+#include "core/fatal.hpp"
 #include "actors/server/actors.hpp"
 #include "actors/server/state_machine_internal.hpp"
 #include "persistence/files.hpp"
@@ -248,12 +249,9 @@ void on_durable(self_ptr self, zxid_t durable) {
 
 void on_log_failed(self_ptr self, const std::string& reason, bool fatal) {
   auto& st = self->state;
-  if (fatal) {
-    log::error("server", "the log could not be synced (", reason,
-               "); its state on disk is unknown, so the server stops now. Restart it: it recovers everything "
-               "that was acknowledged.");
-    std::_Exit(70);
-  }
+  if (fatal)
+    CORRAL_FATAL("server", "the log could not be synced (", reason,
+                 "); its state on disk is unknown. Restart the server: it recovers everything that was acknowledged");
   log::error("server", "cannot write the log (", reason, "); rejecting ", st.in_flight.size(),
              " write(s). Acknowledged data is safe; writes work again once the disk accepts them.");
   for (auto& t : st.in_flight) {

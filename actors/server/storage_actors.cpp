@@ -1,6 +1,7 @@
 // The disk actors: log_writer (group commit) and snapshotter. Both run on threads of their own
 // (spawned detached), because they block on the disk and nothing else may.
 #include "actors/logging.hpp"
+#include "core/fatal.hpp"
 #include "actors/server/actors.hpp"
 #include "persistence/files.hpp"
 #include "persistence/snapshot.hpp"
@@ -30,11 +31,9 @@ void log_writer(caf::blocking_actor* self, caf::actor sm, std::shared_ptr<persis
     // Anything batched so far is older than the cut's reason; commit it first, then cut.
     bool fatal = false;
     if (auto e = app->commit(fatal); e.code != error_code::ok && fatal)
-      std::_Exit(70);
-    if (auto e = app->truncate_after(after); e.code != error_code::ok) {
-      log::error("log", "cannot truncate the log (", e.detail, "); stopping");
-      std::_Exit(70);
-    }
+      CORRAL_FATAL("log", "cannot sync the log before truncating it (", e.detail, ")");
+    if (auto e = app->truncate_after(after); e.code != error_code::ok)
+      CORRAL_FATAL("log", "cannot truncate the log (", e.detail, ")");
     self->send(sm, atoms::durable::value, report);
   };
   auto on_stop = [&](atoms::stop) { running = false; };

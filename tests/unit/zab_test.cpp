@@ -12,6 +12,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "core/fatal.hpp"
 #include "core/zab.hpp"
 
 using namespace corral;
@@ -540,4 +541,13 @@ TEST(zab, a_vote_that_reached_a_still_following_server_is_told_again_at_once) {
   EXPECT_EQ(ps[2]->current_role(), role::leading);
   EXPECT_EQ(ps[1]->current_role(), role::following);
   EXPECT_LE(ticks, 3) << "decided within a few ticks, not after the resend timeout";
+}
+
+// CORRAL_CHECK (core/fatal.hpp) stops the process with exit code 70 and says what broke and where.
+TEST(fatal_check, a_broken_invariant_stops_the_process_and_says_what_and_where) {
+  EXPECT_EXIT(CORRAL_CHECK(1 + 1 == 3, "test", "arithmetic ", 42), ::testing::ExitedWithCode(70),
+              "invariant broken \\(1 \\+ 1 == 3\\): arithmetic 42 \\[.*zab_test.cpp:[0-9]+\\]");
+  int fine = 0;
+  CORRAL_CHECK(fine == 0, "test", "never shown");
+  EXPECT_EQ(fine, 0);
 }
