@@ -8,7 +8,9 @@
 // then restarts the killed server and waits until it follows again. Prints one line per kill and the
 // percentiles. A measurement tool, not a test.
 //   corral-failover --server-bin=build/corral-server --kills=20 [--voters=3] [--observers=1]
-//                   [--server-arg=--corral.zab-tick-ms=50 ...] [--keep]
+//                   [--server-arg=--corral.zab-tick-ms=50 ...] [--pause-ms=5000] [--keep]
+// With --pause-ms the leader is stopped (SIGSTOP) for that long instead of killed: times count from
+// when the others noticed, and the old leader must follow once it resumes.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -44,6 +46,7 @@ struct options {
   int kills = 20, voters = 3, observers = 1;
   std::vector<std::string> server_args;
   bool keep = false;
+  int pause_ms = 0; // > 0: SIGSTOP the leader for this long instead of killing it
 };
 
 std::optional<options> parse(int argc, char** argv) {
@@ -65,6 +68,8 @@ std::optional<options> parse(int argc, char** argv) {
       o.observers = std::stoi(*v);
     else if (auto v = value("--server-arg"))
       o.server_args.push_back(*v);
+    else if (auto v = value("--pause-ms"))
+      o.pause_ms = std::stoi(*v);
     else if (a == "--keep")
       o.keep = true;
     else
@@ -215,10 +220,10 @@ public:
     return at == std::string::npos ? "" : out.substr(at + 6, out.find('\n', at) - at - 6);
   }
   // The running server that says it leads, if exactly one does.
-  server* leader() {
+  server* leader(int skip_id = 0) {
     server* found = nullptr;
     for (auto& s : servers_)
-      if (s.pid > 0 && mode(s) == "leader") {
+      if (s.pid > 0 && s.id != skip_id && mode(s) == "leader") {
         if (found != nullptr)
           return nullptr;
         found = &s;
@@ -310,13 +315,52 @@ double percentile(std::vector<double> v, double p) {
   return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
 }
 
+// SIGSTOP the leader for --pause-ms: the others notice its silence (a follower stops serving), elect
+// a new leader and take writes; times are counted from that notice. Then SIGCONT: the old leader
+// must step down and follow.
+void pause_round(ensemble& e, writer& w, server& old, const options& o, int k, std::vector<double>& to_leader,
+                 std::vector<double>& to_write) {
+  auto stopped = steady_clock::now();
+  ::kill(old.pid, SIGSTOP);
+  std::optional<steady_clock::time_point> noticed, led, wrote;
+  wait_for([&] {
+    if (!noticed)
+      for (auto& s : e.servers())
+        if (s.id != old.id && s.pid > 0 && e.mode(s) != "follower" && e.mode(s) != "observer") {
+          noticed = steady_clock::now();
+          break;
+        }
+    if (noticed && !led && e.leader(old.id) != nullptr)
+      led = steady_clock::now();
+    if (noticed && !wrote)
+      wrote = w.first_ack_sent_after(*noticed);
+    return led && wrote;
+  }, milliseconds(std::max(o.pause_ms, 1) + 30000));
+  double l = noticed && led ? ms_between(*noticed, *led) : 30000;
+  double wr = noticed && wrote ? ms_between(*noticed, *wrote) : 30000;
+  to_leader.push_back(l);
+  to_write.push_back(wr);
+  auto rest = milliseconds(o.pause_ms) - duration_cast<milliseconds>(steady_clock::now() - stopped);
+  if (rest > milliseconds(0))
+    std::this_thread::sleep_for(rest);
+  auto resumed = steady_clock::now();
+  ::kill(old.pid, SIGCONT);
+  bool follows = wait_for([&] { return e.mode(old) == "follower"; }, seconds(30), milliseconds(10));
+  std::printf("pause %2d: server %d  noticed after %5.0f ms  new leader +%5.0f ms  first write +%5.0f ms  "
+              "old leader follows %s%.0f ms after it resumed\n",
+              k, old.id, noticed ? ms_between(stopped, *noticed) : -1.0, l, wr, follows ? "" : "NOT (30 s) ",
+              ms_between(resumed, steady_clock::now()));
+  std::fflush(stdout);
+  std::this_thread::sleep_for(milliseconds(300));
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
   auto o = parse(argc, argv);
   if (!o) {
     std::cerr << "usage: corral-failover --server-bin=PATH [--kills=N 1..1000] [--voters=3..7] [--observers=N]\n"
-                 "                       [--server-arg=ARG]... [--keep]\n";
+                 "                       [--server-arg=ARG]... [--pause-ms=MS] [--keep]\n";
     return 2;
   }
   ::signal(SIGPIPE, SIG_IGN);
@@ -338,6 +382,10 @@ int main(int argc, char** argv) {
       return 1;
     }
     int old_id = old->id;
+    if (o->pause_ms > 0) {
+      pause_round(e, w, *old, *o, k, to_leader, to_write);
+      continue;
+    }
     auto killed = steady_clock::now();
     ::kill(old->pid, SIGKILL);
     std::optional<steady_clock::time_point> led, wrote;
@@ -364,6 +412,13 @@ int main(int argc, char** argv) {
           std::cerr << "server " << s.id << " did not follow again within 30 s" << std::endl;
       }
     std::this_thread::sleep_for(milliseconds(300));
+  }
+  if (o->pause_ms > 0) {
+    std::printf("%d pauses: new leader after the others noticed p50 %.0f ms, p99 %.0f ms, max %.0f ms; first write "
+                "after they noticed p50 %.0f ms, p99 %.0f ms, max %.0f ms\n",
+                o->kills, percentile(to_leader, 0.5), percentile(to_leader, 0.99), percentile(to_leader, 1.0),
+                percentile(to_write, 0.5), percentile(to_write, 0.99), percentile(to_write, 1.0));
+    return 0;
   }
   std::printf("%d kills: new leader p50 %.0f ms, p99 %.0f ms, max %.0f ms; first write p50 %.0f ms, p99 %.0f ms, "
               "max %.0f ms\n",
