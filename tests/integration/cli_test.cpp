@@ -85,8 +85,11 @@ TEST(logdump, prints_records_verifies_checksums_and_reports_damage) {
   auto seg = data + "/log.0000000000000001";
   {
     std::fstream f(seg, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(32 + 16 + 20);
+    char c = 0;
+    f.get(c);
     f.seekp(32 + 16 + 20);
-    f.put('\x7f');
+    f.put(static_cast<char>(~c)); // flipped: a fixed value would leave a byte that already held it
   }
   auto bad = run_tool(CORRAL_LOGDUMP_BIN, {"--verify", seg});
   EXPECT_EQ(bad.exit_code, 1);

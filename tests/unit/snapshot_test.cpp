@@ -76,10 +76,13 @@ TEST_F(snapshots, a_damaged_newest_snapshot_falls_back_to_an_older_one) {
   auto older = take_snapshot([] {});
   workload(30, "/more");
   auto newer = take_snapshot([] {});
-  {
+  { // flip every bit of one byte (writing a fixed value left the file intact when it held that value)
     std::fstream f(newer, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(40);
+    char c = 0;
+    f.get(c);
     f.seekp(40);
-    f.put('\x55');
+    f.put(static_cast<char>(~c));
   }
   log.reset();
   auto r = recover();
