@@ -37,7 +37,7 @@ struct cache_state {
   bool recursive = true;
   std::map<std::string, cached_node> nodes; // path order: a parent before its descendants
   bool watch_set = false, watching = false; // the persistent watch is set / being set
-  bool connected = true, initialized = false;
+  bool initialized = false;
   uint64_t walk_gen = 0;  // the current walk; answers of an abandoned one are ignored
   bool walking = false;
   size_t walk_pending = 0;
@@ -137,14 +137,19 @@ void walk_step_done(self_ptr self) {
     walk_done(self);
 }
 
-// Abandons the current walk when a request of it is lost with the connection.
+// The current walk's remaining answers are ignored (they carry its generation); the next reconnect
+// starts a new one.
+void abandon_walk(self_ptr self) {
+  self->state.walking = false;
+  ++self->state.walk_gen;
+}
+
+// Whether an answer belongs to the current walk; a request of it lost with the connection ends it.
 bool walk_alive(self_ptr self, uint64_t gen, const response& r) {
-  auto& st = self->state;
-  if (gen != st.walk_gen)
+  if (gen != self->state.walk_gen)
     return false;
   if (r.err == error_code::connection_loss || r.err == error_code::session_expired) {
-    st.walking = false;
-    ++st.walk_gen;
+    abandon_walk(self);
     return false;
   }
   return true;
@@ -209,8 +214,6 @@ void start(self_ptr self) {
   });
 }
 
-void stop(self_ptr self) { self->quit(); }
-
 caf::behavior cache_actor(self_ptr self, caf::actor session, std::string path, caf::actor listener,
                           cache_scope scope) {
   auto& st = self->state;
@@ -220,7 +223,7 @@ caf::behavior cache_actor(self_ptr self, caf::actor session, std::string path, c
   st.recursive = scope == cache_scope::tree;
   self->send(st.session, atoms::subscribe::value, caf::actor_cast<caf::actor>(self));
   self->monitor(st.session);
-  self->set_down_handler([self](caf::down_msg&) { stop(self); });
+  self->set_down_handler([self](caf::down_msg&) { self->quit(); }); // the session is closed
   start(self);
   return {
       [self](caf::get_atom, const std::string& p) -> corral::result<cached_node> {
@@ -252,27 +255,17 @@ caf::behavior cache_actor(self_ptr self, caf::actor session, std::string path, c
       [self](connection_state s) {
         auto& st = self->state;
         if (s == connection_state::suspended) {
-          st.connected = false;
-          if (st.walking) { // its remaining answers fail; a new walk follows the reconnect
-            st.walking = false;
-            ++st.walk_gen;
-          }
+          abandon_walk(self); // its remaining answers fail; a new walk follows the reconnect
         } else if (s == connection_state::reconnected) {
-          st.connected = true;
           start(self); // events may have been missed: read everything again
         } else if (s == connection_state::connected) { // the first session, or a new one after expiry
-          st.connected = true;
           if (!st.watch_set && !st.watching)
             start(self);
         } else if (s == connection_state::expired) { // the watch went with the session
-          st.connected = false;
           st.watch_set = false;
-          if (st.walking) {
-            st.walking = false;
-            ++st.walk_gen;
-          }
+          abandon_walk(self);
         } else {
-          stop(self);
+          self->quit(); // closed
         }
       },
   };
