@@ -1,0 +1,232 @@
+#include "tools/torture/linearizability.hpp"
+
+#include <algorithm>
+#include <cassert>
+#include <optional>
+#include <sstream>
+#include <unordered_set>
+
+namespace corral::torture {
+
+namespace {
+
+constexpr int64_t end_of_time = std::numeric_limits<int64_t>::max();
+
+// The register's model: the state after `op`, or nothing if `op` cannot happen in `s`.
+std::optional<register_state> step(const register_state& s, const register_op& op) {
+  using k = register_op::kind;
+  switch (op.what) {
+    case k::read:
+      if (op.value == s.value && op.version == s.version)
+        return s;
+      return std::nullopt;
+    case k::write:
+      if (op.result == outcome::unknown)
+        return register_state{op.value, s.version + 1};
+      if (op.version == s.version + 1)
+        return register_state{op.value, op.version};
+      return std::nullopt;
+    case k::cas:
+      if (op.result == outcome::unknown)
+        return s.version == op.expected_version ? register_state{op.value, s.version + 1} : s;
+      if (op.result == outcome::failed)
+        return s.version != op.expected_version ? std::optional<register_state>(s) : std::nullopt;
+      if (s.version == op.expected_version && op.version == s.version + 1)
+        return register_state{op.value, op.version};
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+// The events, a doubly linked list in time order that operations are lifted out of and put back.
+struct event {
+  size_t op = 0;
+  bool call = false;
+  int64_t time = 0;
+  int prev = -1, next = -1;
+  int match = -1; // a call's return event
+};
+
+class search {
+public:
+  search(const std::vector<register_op>& h, register_state initial, size_t max_steps)
+      : history_(h), state_(std::move(initial)), max_steps_(max_steps), linearized_((h.size() + 63) / 64, 0) {
+    build_events();
+  }
+
+  check_result run() {
+    check_result r;
+    int at = first();
+    while (at != -1) {
+      if (++r.steps > max_steps_) {
+        r.gave_up = true;
+        return r;
+      }
+      const event& e = events_[static_cast<size_t>(at)];
+      if (e.call) {
+        at = try_linearize(at);
+        continue;
+      }
+      if (e.time == end_of_time) // only unknown operations remain, each placed or not at the end
+        break;
+      note_stuck(e.op);
+      if (stack_.empty()) {
+        r.explanation = explain();
+        return r;
+      }
+      at = back_off();
+    }
+    r.linearizable = true;
+    return r;
+  }
+
+private:
+  void build_events() {
+    // Node 0 is the list's head; events follow.
+    events_.push_back(event{});
+    for (size_t i = 0; i < history_.size(); ++i) {
+      const auto& op = history_[i];
+      int64_t done = op.result == outcome::unknown ? end_of_time : op.completed;
+      assert(done >= op.invoked);
+      events_.push_back(event{i, true, op.invoked});
+      events_.push_back(event{i, false, done});
+    }
+    std::vector<int> order;
+    for (size_t i = 1; i < events_.size(); ++i)
+      order.push_back(static_cast<int>(i));
+    // By time; at the same instant calls first, so that touching operations count as concurrent.
+    std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
+      const auto &x = events_[static_cast<size_t>(a)], &y = events_[static_cast<size_t>(b)];
+      if (x.time != y.time)
+        return x.time < y.time;
+      return x.call && !y.call;
+    });
+    int prev = 0;
+    for (int i : order) {
+      events_[static_cast<size_t>(prev)].next = i;
+      events_[static_cast<size_t>(i)].prev = prev;
+      prev = i;
+    }
+    for (size_t i = 1; i < events_.size(); i += 2)
+      events_[i].match = static_cast<int>(i + 1);
+  }
+
+  int first() const { return events_[0].next; }
+
+  void unlink(int i) {
+    auto& e = events_[static_cast<size_t>(i)];
+    events_[static_cast<size_t>(e.prev)].next = e.next;
+    if (e.next != -1)
+      events_[static_cast<size_t>(e.next)].prev = e.prev;
+  }
+  void relink(int i) {
+    auto& e = events_[static_cast<size_t>(i)];
+    events_[static_cast<size_t>(e.prev)].next = i;
+    if (e.next != -1)
+      events_[static_cast<size_t>(e.next)].prev = i;
+  }
+
+  void flip(size_t op) { linearized_[op / 64] ^= uint64_t{1} << (op % 64); }
+
+  // Places the call's operation next if the model allows and this (set, state) is new; returns where
+  // to look next.
+  int try_linearize(int at) {
+    const event& e = events_[static_cast<size_t>(at)];
+    auto next = step(state_, history_[e.op]);
+    if (!next)
+      return e.next;
+    flip(e.op);
+    if (!seen_.insert(key(*next)).second) {
+      flip(e.op);
+      return e.next;
+    }
+    stack_.push_back({at, state_});
+    state_ = std::move(*next);
+    unlink(at);
+    unlink(e.match);
+    return first();
+  }
+
+  // Takes back the last operation placed; the search goes on after its call.
+  int back_off() {
+    auto [at, before] = stack_.back();
+    stack_.pop_back();
+    const event& e = events_[static_cast<size_t>(at)];
+    relink(e.match);
+    relink(at);
+    flip(e.op);
+    state_ = std::move(before);
+    return e.next;
+  }
+
+  std::string key(const register_state& s) const {
+    std::string k(reinterpret_cast<const char*>(linearized_.data()), linearized_.size() * sizeof(uint64_t));
+    k.append(reinterpret_cast<const char*>(&s.version), sizeof s.version);
+    k += s.value;
+    return k;
+  }
+
+  // The deepest point the search reached, and the operation that stopped it there.
+  void note_stuck(size_t op) {
+    if (stack_.size() < deepest_)
+      return;
+    deepest_ = stack_.size();
+    stuck_op_ = op;
+    stuck_state_ = state_;
+  }
+
+  std::string explain() const {
+    std::ostringstream o;
+    o << "no order explains " << describe(history_[stuck_op_]) << "; at best " << deepest_
+      << " operation(s) were placed before it, leaving value \"" << stuck_state_.value << "\" version "
+      << stuck_state_.version;
+    return o.str();
+  }
+
+  const std::vector<register_op>& history_;
+  register_state state_;
+  size_t max_steps_;
+  std::vector<uint64_t> linearized_;
+  std::vector<event> events_;
+  std::vector<std::pair<int, register_state>> stack_;
+  std::unordered_set<std::string> seen_;
+  size_t deepest_ = 0, stuck_op_ = 0;
+  register_state stuck_state_;
+};
+
+} // namespace
+
+check_result check_register(const std::vector<register_op>& history, const register_state& initial,
+                            size_t max_steps) {
+  return search(history, initial, max_steps).run();
+}
+
+std::string describe(const register_op& op) {
+  std::ostringstream o;
+  o << "client " << op.client << " ";
+  switch (op.what) {
+    case register_op::kind::read: o << "read"; break;
+    case register_op::kind::write: o << "write \"" << op.value << "\""; break;
+    case register_op::kind::cas:
+      o << "cas(version " << op.expected_version << ") \"" << op.value << "\"";
+      break;
+  }
+  switch (op.result) {
+    case outcome::ok:
+      if (op.what == register_op::kind::read)
+        o << " -> \"" << op.value << "\" version " << op.version;
+      else
+        o << " -> ok, version " << op.version;
+      break;
+    case outcome::failed: o << " -> BadVersion"; break;
+    case outcome::unknown: o << " -> unknown"; break;
+  }
+  o << " [" << op.invoked << ", ";
+  if (op.result == outcome::unknown)
+    o << "...]";
+  else
+    o << op.completed << "]";
+  return o.str();
+}
+
+} // namespace corral::torture
