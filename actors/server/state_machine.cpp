@@ -252,6 +252,15 @@ void on_log_failed(self_ptr self, const std::string& reason, bool fatal) {
   if (fatal)
     CORRAL_FATAL("server", "the log could not be synced (", reason,
                  "); its state on disk is unknown. Restart the server: it recovers everything that was acknowledged");
+  // In an ensemble the txns this server could not save were already proposed (or, on a follower,
+  // decided): the others may commit them without this server's ack. Refusing them here would leave
+  // this server's ZAB history and its disk disagreeing, and a later sync or election would build on
+  // that lie (found by corral-torture: a leader whose disk filled lost a committed create). Stop;
+  // recovery rebuilds the truth from the disk and the leader's sync supplies the rest.
+  if (st.zab)
+    CORRAL_FATAL("server", "cannot write the log (", reason, "); in an ensemble a txn this server cannot save may ",
+                 "still commit on the others, so it stops rather than diverge. Free space on its disk and restart it; ",
+                 "its peers go on serving meanwhile");
   log::error("server", "cannot write the log (", reason, "); rejecting ", st.in_flight.size(),
              " write(s). Acknowledged data is safe; writes work again once the disk accepts them.");
   for (auto& t : st.in_flight) {

@@ -162,6 +162,15 @@ void server_process::kill9() {
   }
 }
 
+bool server_process::wait_exit(std::chrono::milliseconds timeout) {
+  if (pid_ <= 0)
+    return true;
+  if (!eventually([&] { return waitpid(pid_, nullptr, WNOHANG) == pid_; }, timeout))
+    return false;
+  pid_ = -1;
+  return true;
+}
+
 void server_process::stop() {
   if (pid_ <= 0)
     return;
