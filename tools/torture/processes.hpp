@@ -1,0 +1,54 @@
+// What the harness tools (corral-failover, corral-torture) need to run servers as child processes on
+// 127.0.0.1: free ports, four-letter-word probes, starting a server binary with its output to a file,
+// and waiting. Plain POSIX; no CAF. For tools only: the integration tests have their own harness
+// (tests/integration/harness.hpp) with the same ideas and GoogleTest's failure reporting.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace corral::torture {
+
+// A port on 127.0.0.1 that was free a moment ago (it can be taken before it is bound: callers retry).
+uint16_t free_port();
+
+// The server's answer to a four-letter word on its ZooKeeper port ("" if none within `timeout`).
+std::string four_letter_word(uint16_t port, const std::string& word,
+                             std::chrono::milliseconds timeout = std::chrono::milliseconds(200));
+
+// "leader", "follower", "observer", ... from srvr's "Mode: " line; "" if it does not answer.
+std::string server_mode(uint16_t zk_port);
+
+// Starts `args[0]` with `args`, stdout and stderr to /dev/null (servers log to their --log-file).
+// Returns the child's pid; throws if fork fails.
+pid_t spawn(const std::vector<std::string>& args);
+
+// SIGKILL and reap (a pid <= 0 is ignored).
+void kill_and_reap(pid_t pid);
+
+// If the child has exited: it is reaped, and this is its wait status (see WIFEXITED and friends).
+std::optional<int> exit_status(pid_t pid);
+
+// "exit code 70", "signal 9": a wait status in words.
+std::string describe_status(int status);
+
+// Polls `pred` every `every` until it holds or `timeout` passes; the last answer.
+template <class Pred>
+bool wait_for(Pred pred, std::chrono::milliseconds timeout,
+              std::chrono::milliseconds every = std::chrono::milliseconds(5)) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred())
+      return true;
+    std::this_thread::sleep_for(every);
+  }
+  return pred();
+}
+
+} // namespace corral::torture
