@@ -48,6 +48,8 @@
 #include <boost/filesystem.hpp>
 
 #include "actors/client/blocking_client.hpp"
+#include "actors/client/session.hpp"
+#include "actors/logging.hpp"
 #include "tools/torture/link_proxy.hpp"
 #include "tools/torture/linearizability.hpp"
 #include "tools/torture/processes.hpp"
@@ -424,7 +426,7 @@ std::string reg_path(int r) { return "/torture/r" + std::to_string(r); }
 struct history {
   std::mutex mtx;
   std::vector<std::vector<register_op>> registers;
-  std::map<std::string, outcome> creates; // path -> outcome
+  std::map<std::string, torture::outcome> creates; // path -> outcome
   std::map<std::string, int> tally;       // "cas unknown" -> count
   void add(int reg, register_op op, const std::string& what) {
     std::lock_guard<std::mutex> g(mtx);
@@ -535,27 +537,41 @@ private:
       versions_[static_cast<size_t>(reg)] = op.version;
       what += "ok";
     } else if (conditional && r.err == error_code::bad_version) {
-      op.result = outcome::failed;
+      op.result = torture::outcome::failed;
       what += "BadVersion";
     } else if (definite_failure(r.err)) {
       report_.anomaly("client " + std::to_string(id_) + ": setData " + reg_path(reg) + " failed with "
                       + error_name(r.err) + " (" + r.detail + ")");
       return;
     } else {
-      op.result = outcome::unknown;
-      what += "unknown";
+      op.result = torture::outcome::unknown;
+      what += std::string("unknown (") + error_name(r.err) + ")";
     }
     h_.add(reg, std::move(op), what);
+    if (op.result == torture::outcome::unknown)
+      settle();
+  }
+
+  // After an answer that left the outcome unknown: wait (bounded) for the session to be connected
+  // again, so that an outage is not spent piling up unknown operations, and learn the versions anew.
+  void settle() {
+    wait_for([&] { return client_->state() == client::connection_state::connected
+                          || client_->state() == client::connection_state::reconnected
+                          || client_->state() == client::connection_state::expired; },
+             seconds(5), milliseconds(10));
+    std::this_thread::sleep_for(milliseconds(20));
   }
 
   void create(const std::string& path) {
     auto r = call(create_request{path, "", open_acl_unsafe(), create_mode::persistent, -1});
-    outcome o = r.err == error_code::ok ? outcome::ok : definite_failure(r.err) ? outcome::failed : outcome::unknown;
+    torture::outcome o = r.err == error_code::ok ? torture::outcome::ok : definite_failure(r.err) ? torture::outcome::failed : torture::outcome::unknown;
+    if (o == torture::outcome::unknown)
+      settle();
     if (r.err == error_code::node_exists) // nobody else creates this name, and it is sent once
       report_.anomaly("client " + std::to_string(id_) + ": create " + path + " found it already there");
     std::lock_guard<std::mutex> g(h_.mtx);
     h_.creates[path] = o;
-    ++h_.tally[std::string("create ") + (o == outcome::ok ? "ok" : o == outcome::failed ? "failed" : "unknown")];
+    ++h_.tally[std::string("create ") + (o == torture::outcome::ok ? "ok" : error_name(r.err))];
   }
 
   int id_;
@@ -611,10 +627,10 @@ void final_reads(cluster& c, history& h, report& r, steady_clock::time_point t0,
       there.insert("/torture/c/" + k);
     int lost = 0;
     for (auto& [path, out] : h.creates)
-      if (out == outcome::ok && !there.count(path) && ++lost <= 5)
+      if (out == torture::outcome::ok && !there.count(path) && ++lost <= 5)
         r.anomaly("server " + std::to_string(n.id) + " lacks acknowledged create " + path + " (a lost write)");
     for (auto& p : there)
-      if (!h.creates.count(p) || h.creates[p] == outcome::failed)
+      if (!h.creates.count(p) || h.creates[p] == torture::outcome::failed)
         r.anomaly("server " + std::to_string(n.id) + " has " + p + ", which no client created");
     r.line("server " + std::to_string(n.id) + ": " + std::to_string(there.size()) + " created nodes, "
            + std::to_string(lost) + " acknowledged ones missing");
@@ -683,12 +699,12 @@ void sabotage(cluster& c, history& h, report& r) {
   {
     std::lock_guard<std::mutex> g(h.mtx);
     for (auto& op : h.registers[0])
-      if (op.what != register_op::kind::read && op.result == outcome::ok) {
+      if (op.what != register_op::kind::read && op.result == torture::outcome::ok) {
         old_value = op.value;
         break;
       }
     for (auto& [path, out] : h.creates)
-      if (out == outcome::ok) {
+      if (out == torture::outcome::ok) {
         lost_node = path;
         break;
       }
@@ -712,6 +728,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   ::signal(SIGPIPE, SIG_IGN);
+  log::set_level("warn"); // the clients' reconnects are the point of the exercise, not news
   auto t0 = steady_clock::now();
   report rep(t0);
   rep.line("seed " + std::to_string(o->seed) + ", " + std::to_string(o->servers) + " servers, "

@@ -432,7 +432,7 @@ cli_result run_cli(const std::vector<std::string>& args, const std::string& inpu
 }
 
 cli_result run_tool(const std::string& binary, const std::vector<std::string>& args, const std::string& input,
-                    int line_delay_ms) {
+                    int line_delay_ms, std::chrono::seconds limit) {
   auto dir = fs::temp_directory_path() / fs::unique_path("corral-cli-%%%%-%%%%");
   fs::create_directories(dir);
   auto out = (dir / "out").string(), err = (dir / "err").string();
@@ -473,7 +473,7 @@ cli_result run_tool(const std::string& binary, const std::vector<std::string>& a
   });
   cli_result r;
   int status = 0;
-  bool done = eventually([&] { return waitpid(pid, &status, WNOHANG) == pid; }, std::chrono::seconds(30));
+  bool done = eventually([&] { return waitpid(pid, &status, WNOHANG) == pid; }, limit);
   if (!done) {
     ::kill(pid, SIGKILL);
     waitpid(pid, &status, 0);

@@ -140,9 +140,9 @@ struct cli_result {
 // Runs corral-cli with `args`, feeding `input` on standard input (through a pipe, pausing
 // `line_delay_ms` after each line, so the CLI stays alive while other things happen).
 cli_result run_cli(const std::vector<std::string>& args, const std::string& input = "", int line_delay_ms = 0);
-// Runs any of the project's tools (corral-logdump, ...) the same way.
+// Runs any of the project's tools (corral-logdump, ...) the same way; killed after `limit`.
 cli_result run_tool(const std::string& binary, const std::vector<std::string>& args, const std::string& input = "",
-                    int line_delay_ms = 0);
+                    int line_delay_ms = 0, std::chrono::seconds limit = std::chrono::seconds(30));
 
 // A child process driven line by line: commands go to its standard input, answers come from its
 // standard output (stderr goes to a file, shown by `stderr_text()`). The destructor kills it (by

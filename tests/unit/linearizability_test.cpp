@@ -212,3 +212,18 @@ TEST(linearizability, random_histories_from_a_sequential_run_pass_and_a_dropped_
   EXPECT_GT(tries, 150);
   EXPECT_EQ(caught, tries);
 }
+
+TEST(linearizability, unknown_compare_and_sets_whose_version_another_operation_produced_cost_nothing) {
+  std::vector<register_op> h;
+  for (int i = 0; i < 40; ++i)
+    h.push_back(unknown(cas(0, "lost" + std::to_string(i), outcome::ok, i, 0, i)));
+  h.push_back(write("w", 1, 50, 60));
+  h.push_back(read("w", 1, 70, 80));
+  auto r = check_register(h, start, 10000);
+  EXPECT_TRUE(r.linearizable) << (r.gave_up ? "gave up" : r.explanation);
+  // Still caught: one of them did take effect, and a read saw it after the write's version.
+  h.push_back(read("lost3", 2, 90, 100));
+  r = check_register(h, start, 10000);
+  EXPECT_FALSE(r.linearizable);
+  EXPECT_FALSE(r.gave_up);
+}

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cassert>
+#include <map>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <unordered_set>
 
@@ -194,12 +196,37 @@ private:
   register_state stuck_state_;
 };
 
+// Every setData moves the version up by exactly one, so each version is produced by exactly one
+// operation. An unknown compare-and-set on version v could only have produced v + 1; if another
+// operation provably did (an acknowledged write returned it, or a read saw v + 1 with another
+// value), the unknown one never took effect and leaving it out changes no answer. Without this, each
+// pending unknown operation doubles the states the search must tell apart.
+std::vector<register_op> without_impossible_unknowns(const std::vector<register_op>& history) {
+  std::map<int32_t, std::set<std::string>> produced; // version -> values seen with it
+  for (auto& op : history)
+    if (op.result == outcome::ok && op.version >= 0)
+      produced[op.version].insert(op.value);
+  std::vector<register_op> out;
+  out.reserve(history.size());
+  for (auto& op : history) {
+    if (op.result == outcome::unknown && op.what == register_op::kind::cas) {
+      auto it = produced.find(op.expected_version + 1);
+      if (it != produced.end() && (it->second.size() > 1 || !it->second.count(op.value)))
+        continue;
+    }
+    out.push_back(op);
+  }
+  return out;
+}
+
 } // namespace
 
 check_result check_register(const std::vector<register_op>& history, const register_state& initial,
                             size_t max_steps) {
-  return search(history, initial, max_steps).run();
+  auto pruned = without_impossible_unknowns(history);
+  return search(pruned, initial, max_steps).run();
 }
+
 
 std::string describe(const register_op& op) {
   std::ostringstream o;
