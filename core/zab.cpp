@@ -43,7 +43,7 @@ peer::peer(config cfg, persistent_state ps, zxid_t snapshot_zxid, std::vector<en
       history_.push_back(std::move(e));
   last_logged_ = durable_ = history_.empty() ? snapshot_zxid : history_.back().zxid;
   commit_ = applied;
-  start_election();
+  start_election("starting up");
 }
 
 bool peer::is_voter(server_id s) const {
@@ -109,7 +109,7 @@ void peer::broadcast_votes() {
       send(s, n);
 }
 
-void peer::start_election() {
+void peer::start_election(const std::string& why) {
   // Whatever connections this role held go: messages still on them belong to the old role.
   if ((role_ == role::following || role_ == role::observing) && leader_ != 0)
     ready_.disconnect.push_back(leader_);
@@ -128,6 +128,8 @@ void peer::start_election() {
   pending_newleader_ack_ = -1;
   ++round_;
   vote_ = vote{cfg_.id, last_logged_, ps_.current_epoch};
+  note("looking (" + why + "): round " + std::to_string(round_) + ", voting for itself with last zxid " +
+       to_hex(last_logged_) + ", epoch " + std::to_string(ps_.current_epoch));
   received_.clear();
   settled_.clear();
   decision_pending_ = false;
@@ -146,7 +148,26 @@ void peer::start_election() {
   broadcast_votes();
 }
 
+// "{1, 3}" for a log line.
+static std::string ids(const std::set<server_id>& s) {
+  std::string out = "{";
+  for (auto id : s)
+    out += (out.size() > 1 ? ", " : "") + std::to_string(id);
+  return out + "}";
+}
+
 void peer::decide(const vote& v) {
+  {
+    std::set<server_id> with;
+    for (auto& [s, r] : received_)
+      if (r == v)
+        with.insert(s);
+    for (auto& [s, vr] : settled_)
+      if (vr.first == v)
+        with.insert(s);
+    note("round " + std::to_string(round_) + ": decided on server " + std::to_string(v.leader) + " (last zxid " +
+         to_hex(v.zxid) + ") with " + ids(with));
+  }
   vote_ = v;
   leader_ = v.leader;
   decision_pending_ = false;
@@ -201,12 +222,16 @@ void peer::on_notification(server_id from, const notification& n) {
     round_ = n.round;
     received_.clear();
     vote_ = better(n.v, mine) ? n.v : mine;
+    note("round " + std::to_string(round_) + " (joined, from server " + std::to_string(from) + "): voting for server " +
+         std::to_string(vote_.leader));
     broadcast_votes();
   } else if (n.round < round_) {
     send(from, notification{vote_, round_, role_}); // help it catch up
     return;
   } else if (better(n.v, vote_)) {
     vote_ = n.v;
+    note("round " + std::to_string(round_) + ": server " + std::to_string(from) + " has a better vote, now voting for server " +
+         std::to_string(vote_.leader) + " (last zxid " + to_hex(vote_.zxid) + ")");
     broadcast_votes();
   } else if (!(n.v == vote_)) {
     // Ours is better and the sender has not heard it: the vote we sent it may have come while it
@@ -267,6 +292,7 @@ void peer::leader_try_establish() {
   if (!quorum_of(acks))
     return;
   established_ = true;
+  note("leading epoch " + std::to_string(ps_.current_epoch) + ": a majority " + ids(acks) + " holds its history");
   commit_ = last_logged_;
   ready_.commit_to = commit_;
   set_serving(true);
@@ -447,7 +473,10 @@ void peer::leader_try_commit() {
   trim_history();
 }
 
-void peer::leader_step_down(const std::string&) { start_election(); }
+void peer::leader_step_down(const std::string& why) {
+  note("stepping down as leader of epoch " + std::to_string(ps_.current_epoch) + ": " + why);
+  start_election("was leader: " + why);
+}
 
 zxid_t peer::propose(std::shared_ptr<const txn> t) {
   if (role_ != role::leading || !established_)
@@ -542,7 +571,7 @@ void peer::on_leader_message(const message& m) {
   std::visit(overload{[&](const leader_info& li) {
                         got_leader_info_ = true;
                         if (li.new_epoch < ps_.accepted_epoch) {
-                          start_election(); // a stale leader
+                          start_election("server " + std::to_string(leader_) + " offered a stale epoch");
                           return;
                         }
                         if (li.new_epoch > ps_.accepted_epoch) {
@@ -569,7 +598,7 @@ void peer::on_leader_message(const message& m) {
                         bool next = p.e.zxid == last_logged_ + 1 ||
                                     (epoch_of(p.e.zxid) > epoch_of(last_logged_) && (p.e.zxid & 0xffffffffll) == 1);
                         if (!next) {
-                          start_election();
+                          start_election("a gap in the proposals from server " + std::to_string(leader_));
                           return;
                         }
                         append_log(p.e);
@@ -628,7 +657,7 @@ void peer::step(const message& m) {
 
 void peer::disconnected(server_id other) {
   if ((role_ == role::following || role_ == role::observing) && other == leader_) {
-    start_election();
+    start_election("the connection to leader " + std::to_string(leader_) + " broke");
     return;
   }
   if (role_ == role::leading)
@@ -685,13 +714,19 @@ void peer::tick() {
           ++it;
         }
       }
+      // The lease: followers elect another leader only after sync_limit_ticks without a word from
+      // this one, and each answers a ping at once. A follower heard within the lease therefore cannot
+      // have joined another leader yet; without a majority of them this leader stops before anyone
+      // could have, so it never answers from a state another leader has moved past. The margin covers
+      // the two servers' tick phases, a request answered after the last tick, and the message delay.
       if (established_) {
-        std::set<server_id> alive{cfg_.id};
+        std::set<server_id> heard{cfg_.id};
         for (auto& [s, l] : learners_)
-          if (l.phase >= 4)
-            alive.insert(s);
-        if (!quorum_of(alive)) {
-          leader_step_down("lost the quorum");
+          if (l.phase >= 4 && l.silent_ticks <= leader_lease_ticks())
+            heard.insert(s);
+        if (!quorum_of(heard)) {
+          leader_step_down("only " + ids(heard) + " heard within the last " + std::to_string(leader_lease_ticks()) +
+                           " ticks, not a majority (the leader lease ran out)");
           return;
         }
       }
@@ -703,7 +738,7 @@ void peer::tick() {
     case role::following:
     case role::observing:
       if (++leader_silence_ > (synced_ ? cfg_.sync_limit_ticks : cfg_.init_limit_ticks)) {
-        start_election();
+        start_election("leader " + std::to_string(leader_) + " silent for " + std::to_string(leader_silence_ - 1) + " ticks");
         return;
       }
       // The leader may have decided a moment after us and dropped our FOLLOWERINFO: say it again.

@@ -19,6 +19,7 @@
 //      logged(last zxid): acks are sent only then, and a learner adopts a new epoch only then.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -133,6 +134,10 @@ struct config {
                                    // ZooKeeper's first notification timeout is 200 ms
   int init_limit_ticks = 20;       // discovery and synchronization must finish within this
   int sync_limit_ticks = 10;       // a follower silent this long is lost; a leader silent this long too
+  // A leader that has not heard from a majority of voters for this many ticks steps down; kept below
+  // sync_limit_ticks (see leader_lease_ticks()) so that it stops answering before its followers can
+  // have elected another leader.
+  int lease_margin_ticks = 3;
   size_t history_limit = 100000;   // entries the leader keeps for DIFF; older learners get SNAP
   uint64_t seed = 1;
   uint32_t max_counter = 0xfffffffeu; // the zxid counter's last value; then a new epoch (tests lower it)
@@ -155,9 +160,13 @@ struct ready {
   std::vector<server_id> disconnect; // close these connections (stale messages on them must not arrive)
   std::optional<role> became;
   bool serving_changed = false; // serving() flipped
+  // What happened in elections and role changes, one line each (who voted for whom in which round,
+  // why a leader stepped down or a follower gave up on its leader): the caller logs them, and the
+  // log's timestamps say how long each phase took.
+  std::vector<std::string> notes;
   bool empty() const {
     return !accepted_epoch && !current_epoch && !truncate_to && !install_snapshot && to_log.empty() &&
-           commit_to == 0 && messages.empty() && disconnect.empty() && !became && !serving_changed;
+           commit_to == 0 && messages.empty() && disconnect.empty() && !became && !serving_changed && notes.empty();
   }
 };
 
@@ -217,7 +226,9 @@ private:
 
   void send(server_id to, body b);
   void broadcast_votes();
-  void start_election();
+  void start_election(const std::string& why);
+  void note(std::string line) { ready_.notes.push_back(std::move(line)); }
+  int leader_lease_ticks() const { return std::max(1, cfg_.sync_limit_ticks - cfg_.lease_margin_ticks); }
   void decide(const vote& v);
   void become(role r);
   void set_serving(bool s);

@@ -131,6 +131,8 @@ void process_ready(self_ptr self) {
     auto r = st.zab->take_ready();
     if (r.empty())
       return;
+    for (auto& n : r.notes)
+      log::info("zab", n);
     persist_epochs(self, r);
     if (r.truncate_to) {
       log::info("server", "truncating the log after ", log::hex(*r.truncate_to),
@@ -195,10 +197,15 @@ void on_zab_tick(self_ptr self) {
   // One tick per tick interval that has passed (at least one, at most 1000): after a pause the core
   // sees at once how long its peers have been silent, and a leader that was paused past the sync
   // limit steps down before it answers anything.
+  // The ticks are counted against the clock (the last tick's time moves on by whole intervals), so
+  // a request that catches up early does not make the timer's next tick an extra one.
   auto now = std::chrono::steady_clock::now();
+  auto interval = std::chrono::milliseconds(std::max<int64_t>(st.zab_tick_ms, 1));
   auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(now - st.last_zab_tick).count();
-  auto due = std::clamp<int64_t>(elapsed / std::max<int64_t>(st.zab_tick_ms, 1), 1, 1000);
-  st.last_zab_tick = now;
+  auto due = std::min<int64_t>(elapsed / interval.count(), 1000);
+  if (due == 0)
+    return;
+  st.last_zab_tick = due == 1000 ? now : st.last_zab_tick + due * interval;
   if (due > 2)
     log::warn("server", "missed ", due - 1, " replication ticks (", elapsed,
               " ms since the last one): the process was paused or starved of CPU");

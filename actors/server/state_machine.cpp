@@ -310,9 +310,9 @@ void on_request(self_ptr self, session_id s, request& r) {
     self->send(it->second, std::move(resp));
     return;
   }
-  // A server that missed ticks (it was paused) first catches up: a leader whose quorum moved on
-  // steps down here, and the request is not answered from its stale tree.
-  if (st.zab && std::chrono::steady_clock::now() - st.last_zab_tick > std::chrono::milliseconds(2 * st.zab_tick_ms)) {
+  // A server whose tick is due (or that missed ticks while it was paused) first catches up: a leader
+  // whose lease ran out steps down here, and the request is not answered from a stale tree.
+  if (st.zab && std::chrono::steady_clock::now() - st.last_zab_tick >= std::chrono::milliseconds(st.zab_tick_ms)) {
     on_zab_tick(self);
     if (!st.serving) {
       if (auto it = st.sessions.find(s); it != st.sessions.end()) {
@@ -537,7 +537,11 @@ caf::behavior state_machine(caf::stateful_actor<state_machine_state>* self, std:
       },
       [=](atoms::zab_tick) {
         on_zab_tick(self);
-        self->delayed_send(self, std::chrono::milliseconds(self->state.zab_tick_ms), atoms::zab_tick::value);
+        // The next tick is due one interval after the last one counted (a request may have counted it).
+        auto interval = std::chrono::milliseconds(self->state.zab_tick_ms);
+        auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(self->state.last_zab_tick + interval -
+                                                                          std::chrono::steady_clock::now());
+        self->delayed_send(self, std::clamp(wait, std::chrono::milliseconds(1), interval), atoms::zab_tick::value);
       },
       [=](zab::message& m) {
         if (self->state.zab) {
