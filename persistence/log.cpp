@@ -350,6 +350,13 @@ error_info log_appender::commit(bool& fatal) {
   };
   zxid_t first = batch_first_ != 0 ? batch_first_ : last_zxid_ + 1;
   if (fd_ < 0 || (offset_ > segment_header_bytes && offset_ + batch_.size() > opts_.segment_bytes)) {
+    if (fd_ >= 0 && unsynced_ && opts_.sync && ::fdatasync(fd_) != 0) {
+      fatal = true; // as for any failed sync: what is on disk is unknown
+      auto e = io_error("fdatasync failed on", path_, errno);
+      drop_batch();
+      return e;
+    }
+    unsynced_ = false;
     if (auto e = start_segment(first); e.code != error_code::ok) {
       drop_batch();
       return e;
@@ -378,6 +385,7 @@ error_info log_appender::commit(bool& fatal) {
     drop_batch();
     return e;
   }
+  unsynced_ = !batch_has_txns_;
   offset_ = end;
   dirty_end_ = 0;
   if (batch_last_ != 0)

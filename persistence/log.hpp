@@ -125,6 +125,10 @@ private:
   uint64_t offset_ = 0;    // where the next record goes
   uint64_t allocated_ = 0; // preallocated size of the current segment
   uint64_t dirty_end_ = 0; // after a failed write: bytes up to here may hold garbage
+  // Records without txns (digest checks) are written without a sync of their own: the next txn
+  // batch's sync covers them. A segment must not be left behind with such bytes unsynced, or a power
+  // cut could tear a record in the middle of the log (found by the power-loss tests).
+  bool unsynced_ = false;
   std::vector<char> batch_;
   size_t batch_count_ = 0;
   zxid_t batch_first_ = 0;

@@ -89,13 +89,16 @@ int dump_dir(const std::string& dir) {
     std::cerr << id.error().detail << "\n";
     return 2;
   }
-  auto scan = scan_log(dir, *id, 0, print_entry, UINT64_MAX);
+  // The log is kept from the oldest snapshot on (older segments are purged with older snapshots).
+  auto snaps = list_snapshots(dir);
+  zxid_t from = snaps.empty() ? 0 : snaps.back().start_zxid;
+  auto scan = scan_log(dir, *id, from, print_entry, UINT64_MAX);
   if (!scan) {
     std::cerr << scan.error().detail << "\n";
     return 2;
   }
   int rc = report(*scan, dir);
-  for (auto& snap : list_snapshots(dir))
+  for (auto& snap : snaps)
     rc |= dump_snapshot(snap.path);
   recovery_options ropts;
   auto rec = recover(dir, *id, database_options{}, ropts);

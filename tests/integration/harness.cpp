@@ -103,7 +103,8 @@ std::string four_letter_word(uint16_t port, const std::string& word) {
 
 // ---- server_process ----------------------------------------------------------------------------
 
-server_process::server_process(std::vector<std::string> extra_args) : extra_(std::move(extra_args)) {
+server_process::server_process(std::vector<std::string> extra_args, std::vector<std::string> env)
+    : extra_(std::move(extra_args)), env_(std::move(env)) {
   dir_ = (fs::temp_directory_path() / fs::unique_path("corral-test-%%%%-%%%%-%%%%")).string();
   fs::create_directories(dir_);
   start(0);
@@ -123,6 +124,8 @@ void server_process::start(uint16_t port) {
   pid_ = fork();
   if (pid_ == 0) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL); // no server outlives a test process that crashed
+    for (auto& e : env_)
+      ::putenv(const_cast<char*>(e.c_str()));
     std::vector<char*> argv;
     for (auto& a : args)
       argv.push_back(const_cast<char*>(a.c_str()));

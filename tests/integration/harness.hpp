@@ -23,7 +23,9 @@ namespace corral::test {
 
 class server_process {
 public:
-  explicit server_process(std::vector<std::string> extra_args = {});
+  // `env`: "NAME=value" entries added to the server's environment (each start, until set_env).
+  explicit server_process(std::vector<std::string> extra_args = {}, std::vector<std::string> env = {});
+  void set_env(std::vector<std::string> env) { env_ = std::move(env); }
   ~server_process();
   server_process(const server_process&) = delete;
 
@@ -50,7 +52,7 @@ public:
 
 private:
   void start(uint16_t port);
-  std::vector<std::string> extra_;
+  std::vector<std::string> extra_, env_;
   std::string dir_;
   uint16_t port_ = 0;
   int32_t zk_port_ = 0;
