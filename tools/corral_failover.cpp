@@ -11,13 +11,7 @@
 //                   [--server-arg=--corral.zab-tick-ms=50 ...] [--pause-ms=5000] [--keep]
 // With --pause-ms the leader is stopped (SIGSTOP) for that long instead of killed: times count from
 // when the others noticed, and the old leader must follow once it resumes.
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -34,8 +28,16 @@
 #include <boost/filesystem.hpp>
 
 #include "actors/client/blocking_client.hpp"
+#include "tools/torture/processes.hpp"
 
 using namespace corral;
+using corral::torture::exit_status;
+using corral::torture::four_letter_word;
+using corral::torture::free_port;
+using corral::torture::kill_and_reap;
+using corral::torture::server_mode;
+using corral::torture::spawn;
+using corral::torture::wait_for;
 using namespace std::chrono;
 namespace fs = boost::filesystem;
 
@@ -78,39 +80,6 @@ std::optional<options> parse(int argc, char** argv) {
   if (o.voters < 3 || o.voters > 7 || o.observers < 0 || o.kills < 1 || o.kills > 1000)
     return std::nullopt;
   return o;
-}
-
-uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
-// The server's answer to a four-letter word ("" if it does not answer within 200 ms).
-std::string four_letter_word(uint16_t port, const std::string& word) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  timeval limit{0, 200000};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  std::string out;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0
-      && ::write(fd, word.data(), word.size()) == static_cast<ssize_t>(word.size())) {
-    char buf[4096];
-    for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;)
-      out.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return out;
 }
 
 struct server {
@@ -163,7 +132,7 @@ public:
     while (steady_clock::now() < deadline) {
       bool all = true;
       for (auto& s : servers_) {
-        if (::waitpid(s.pid, nullptr, WNOHANG) == s.pid) {
+        if (exit_status(s.pid)) {
           s.pid = -1;
           return false;
         }
@@ -194,31 +163,13 @@ public:
                                   "--corral.four-letter-words=srvr",
                                   "--corral.log-file=" + s.dir + "/server.log"};
     args.insert(args.end(), opts_.server_args.begin(), opts_.server_args.end());
-    s.pid = ::fork();
-    if (s.pid == 0) {
-      int null = ::open("/dev/null", O_WRONLY);
-      ::dup2(null, 1);
-      ::dup2(null, 2);
-      std::vector<char*> argv;
-      for (auto& a : args)
-        argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
+    s.pid = spawn(args);
   }
   void stop(server& s) {
-    if (s.pid > 0) {
-      ::kill(s.pid, SIGKILL);
-      ::waitpid(s.pid, nullptr, 0);
-      s.pid = -1;
-    }
+    kill_and_reap(s.pid);
+    s.pid = -1;
   }
-  std::string mode(const server& s) const {
-    auto out = four_letter_word(s.zk_port, "srvr");
-    auto at = out.find("Mode: ");
-    return at == std::string::npos ? "" : out.substr(at + 6, out.find('\n', at) - at - 6);
-  }
+  std::string mode(const server& s) const { return server_mode(s.zk_port); }
   // The running server that says it leads, if exactly one does.
   server* leader(int skip_id = 0) {
     server* found = nullptr;
@@ -292,17 +243,6 @@ private:
   std::mutex mtx_;
   std::vector<std::pair<steady_clock::time_point, steady_clock::time_point>> acks_;
 };
-
-template <class Pred>
-bool wait_for(Pred pred, milliseconds timeout, milliseconds every = milliseconds(5)) {
-  auto deadline = steady_clock::now() + timeout;
-  while (steady_clock::now() < deadline) {
-    if (pred())
-      return true;
-    std::this_thread::sleep_for(every);
-  }
-  return pred();
-}
 
 double ms_between(steady_clock::time_point a, steady_clock::time_point b) {
   return duration_cast<duration<double, std::milli>>(b - a).count();

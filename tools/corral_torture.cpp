@@ -2,14 +2,14 @@
 // every operation, and checks the history. A tool for hours of soak and a bounded CI run alike.
 //
 //   corral-torture --server-bin=build/corral-server --logdump-bin=build/corral-logdump [--seconds=60]
-//                  [--servers=3|5] [--clients=5] [--registers=3] [--rate=100] [--seed=N]
+//                  [--servers=3|5] [--clients=5] [--registers=3] [--rate=100] [--blind-writes=0] [--seed=N]
 //                  [--faults=kill,pause,partition,disk|none] [--server-arg=ARG]... [--sabotage] [--keep]
 //
 // The ensemble: every quorum connection runs through a proxy (tools/torture/link_proxy.hpp) so that
 // links can be cut without root. The load: each client (its own session, all servers in its list)
-// runs, at random, reads (sync + getData), unconditional writes and compare-and-sets (setData with
-// the version it last saw) on a few registers, and creates of unique nodes. The faults, one at a
-// time with quiet gaps: kill -9 of the leader or another server (restarted after a while), SIGSTOP
+// runs, at random, reads (sync + getData) and compare-and-sets (setData with the version it last saw)
+// on a few registers (and unconditional setData with --blind-writes), and creates of unique nodes.
+// The faults, one at a time with quiet gaps: kill -9 of the leader or another server (restarted after a while), SIGSTOP
 // and SIGCONT, a server cut off from every peer, a server whose writes fail (RLIMIT_FSIZE: "disk
 // full"). A server that exits by itself is restarted and reported; after a disk fault exit code 70
 // is the documented answer, anything else is an anomaly.
@@ -66,6 +66,10 @@ namespace {
 struct options {
   std::string server_bin = "build/corral-server", logdump_bin = "build/corral-logdump";
   int seconds = 60, servers = 3, clients = 5, registers = 3, rate = 100;
+  // Percent of operations that are unconditional setData. Off by default: each one whose outcome is
+  // unknown may take effect at any later point, which makes the check exponential in their number;
+  // compare-and-sets with an unknown outcome can only apply at their version and cost little.
+  int blind_writes = 0;
   uint64_t seed = 0;
   std::set<std::string> faults{"kill", "pause", "partition", "disk"};
   std::vector<std::string> server_args;
@@ -98,6 +102,7 @@ std::optional<options> parse(int argc, char** argv) {
     else if (auto v = value("--clients")) o.clients = std::stoi(*v);
     else if (auto v = value("--registers")) o.registers = std::stoi(*v);
     else if (auto v = value("--rate")) o.rate = std::stoi(*v);
+    else if (auto v = value("--blind-writes")) o.blind_writes = std::stoi(*v);
     else if (auto v = value("--seed")) o.seed = std::stoull(*v);
     else if (auto v = value("--faults")) o.faults = split_faults(*v);
     else if (auto v = value("--server-arg")) o.server_args.push_back(*v);
@@ -109,7 +114,8 @@ std::optional<options> parse(int argc, char** argv) {
     if (f != "kill" && f != "pause" && f != "partition" && f != "disk")
       return std::nullopt;
   if ((o.servers != 3 && o.servers != 5) || o.clients < 1 || o.clients > 50 || o.registers < 1 || o.registers > 20
-      || o.seconds < 1 || o.seconds > 7 * 24 * 3600 || o.rate < 1 || o.rate > 10000)
+      || o.seconds < 1 || o.seconds > 7 * 24 * 3600 || o.rate < 1 || o.rate > 10000 || o.blind_writes < 0
+      || o.blind_writes > 50)
     return std::nullopt;
   return o;
 }
@@ -496,7 +502,7 @@ private:
     std::string value = "c" + std::to_string(id_) + "-" + std::to_string(n);
     if (p < 35)
       read(reg);
-    else if (p < 45)
+    else if (p < 35 + opts_.blind_writes)
       write(reg, value, false);
     else if (p < 85)
       write(reg, value, true);
@@ -723,6 +729,7 @@ int main(int argc, char** argv) {
   if (!o) {
     std::cerr << "usage: corral-torture --server-bin=PATH --logdump-bin=PATH [--seconds=N] [--servers=3|5]\n"
                  "                      [--clients=1..50] [--registers=1..20] [--rate=OPS_PER_CLIENT_PER_S]\n"
+                 "                      [--blind-writes=PERCENT]\n"
                  "                      [--seed=N] [--faults=kill,pause,partition,disk|none] [--server-arg=ARG]...\n"
                  "                      [--sabotage] [--keep]\n";
     return 2;

@@ -13,6 +13,8 @@ namespace corral::torture {
 namespace {
 
 constexpr int64_t end_of_time = std::numeric_limits<int64_t>::max();
+// What the memo of visited (placed operations, state) pairs may hold before the search gives up.
+constexpr size_t max_memo_bytes = size_t{2} << 30;
 
 // The register's model: the state after `op`, or nothing if `op` cannot happen in `s`.
 std::optional<register_state> step(const register_state& s, const register_op& op) {
@@ -29,8 +31,12 @@ std::optional<register_state> step(const register_state& s, const register_op& o
         return register_state{op.value, op.version};
       return std::nullopt;
     case k::cas:
+      // An unknown one that cannot apply here is left unplaced rather than placed as a no-op: "it
+      // never happened" is already allowed, and placing it as a no-op at every point would multiply
+      // the states the search tells apart.
       if (op.result == outcome::unknown)
-        return s.version == op.expected_version ? register_state{op.value, s.version + 1} : s;
+        return s.version == op.expected_version ? std::optional<register_state>(register_state{op.value, s.version + 1})
+                                                : std::nullopt;
       if (op.result == outcome::failed)
         return s.version != op.expected_version ? std::optional<register_state>(s) : std::nullopt;
       if (s.version == op.expected_version && op.version == s.version + 1)
@@ -60,7 +66,7 @@ public:
     check_result r;
     int at = first();
     while (at != -1) {
-      if (++r.steps > max_steps_) {
+      if (++r.steps > max_steps_ || seen_bytes_ > max_memo_bytes) {
         r.gave_up = true;
         return r;
       }
@@ -138,10 +144,13 @@ private:
     if (!next)
       return e.next;
     flip(e.op);
-    if (!seen_.insert(key(*next)).second) {
+    auto k = key(*next);
+    size_t size = k.size();
+    if (!seen_.insert(std::move(k)).second) {
       flip(e.op);
       return e.next;
     }
+    seen_bytes_ += size + 48; // the key and the set's node, roughly
     stack_.push_back({at, state_});
     state_ = std::move(*next);
     unlink(at);
@@ -193,6 +202,7 @@ private:
   std::vector<std::pair<int, register_state>> stack_;
   std::unordered_set<std::string> seen_;
   size_t deepest_ = 0, stuck_op_ = 0;
+  size_t seen_bytes_ = 0;
   register_state stuck_state_;
 };
 

@@ -16,7 +16,9 @@
 // The search is Wing & Gong's, with Lowe's memoisation of (operations linearized so far, state), as in
 // Porcupine: walk the events in time order, linearize a pending operation when the model accepts it,
 // back off when a return is reached whose operation could not be placed. It is exponential in the
-// worst case (many concurrent operations), so it takes a step budget and says when it gave up.
+// worst case (many concurrent operations, or many writes whose outcome is unknown: each may or may
+// not have happened at any later point), so it takes a step budget, keeps its memo under 2 GiB, and
+// says when it gave up.
 // Check each register separately: linearizability is compositional.
 #pragma once
 
