@@ -3,16 +3,19 @@
 //
 //   corral-torture --server-bin=build/corral-server --logdump-bin=build/corral-logdump [--seconds=60]
 //                  [--servers=3|5] [--clients=5] [--registers=3] [--rate=100] [--blind-writes=0] [--seed=N]
-//                  [--faults=kill,pause,partition,disk|none] [--server-arg=ARG]... [--sabotage] [--keep]
+//                  [--faults=kill,pause,partition,disk,power|none] [--power-loss-lib=PATH]
+//                  [--server-arg=ARG]... [--sabotage] [--keep]
 //
 // The ensemble: every quorum connection runs through a proxy (tools/torture/link_proxy.hpp) so that
 // links can be cut without root. The load: each client (its own session, all servers in its list)
 // runs, at random, reads (sync + getData) and compare-and-sets (setData with the version it last saw)
 // on a few registers (and unconditional setData with --blind-writes), and creates of unique nodes.
-// The faults, one at a time with quiet gaps: kill -9 of the leader or another server (restarted after a while), SIGSTOP
-// and SIGCONT, a server cut off from every peer, a server whose writes fail (RLIMIT_FSIZE: "disk
-// full"). A server that exits by itself is restarted and reported; after a disk fault exit code 70
-// is the documented answer, anything else is an anomaly.
+// The faults, one at a time with quiet gaps: kill -9 of the leader or another server (restarted
+// after a while), SIGSTOP and SIGCONT, a server cut off from every peer, a server whose writes fail
+// (RLIMIT_FSIZE: "disk full"), and with --power-loss-lib a power cut (persistence/power_loss/shim.cpp:
+// every byte no fsync covered is lost, the newest write torn) of one server or of all at once. A
+// server that exits by itself is restarted and reported; after a disk fault exit code 70 is the
+// documented answer, anything else is an anomaly.
 //
 // The checks, after the faults stop and every server is back:
 //   - each register's history (plus a final read on every server) is linearizable
@@ -65,6 +68,7 @@ namespace {
 
 struct options {
   std::string server_bin = "build/corral-server", logdump_bin = "build/corral-logdump";
+  std::string power_loss_lib; // the power-loss simulator (libcorral_power_loss.so): enables "power"
   int seconds = 60, servers = 3, clients = 5, registers = 3, rate = 100;
   // Percent of operations that are unconditional setData. Off by default: each one whose outcome is
   // unknown may take effect at any later point, which makes the check exponential in their number;
@@ -87,6 +91,7 @@ std::set<std::string> split_faults(const std::string& s) {
 
 std::optional<options> parse(int argc, char** argv) {
   options o;
+  bool faults_given = false;
   o.seed = static_cast<uint64_t>(steady_clock::now().time_since_epoch().count());
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -104,14 +109,17 @@ std::optional<options> parse(int argc, char** argv) {
     else if (auto v = value("--rate")) o.rate = std::stoi(*v);
     else if (auto v = value("--blind-writes")) o.blind_writes = std::stoi(*v);
     else if (auto v = value("--seed")) o.seed = std::stoull(*v);
-    else if (auto v = value("--faults")) o.faults = split_faults(*v);
+    else if (auto v = value("--faults")) o.faults = split_faults(*v), faults_given = true;
+    else if (auto v = value("--power-loss-lib")) o.power_loss_lib = *v;
     else if (auto v = value("--server-arg")) o.server_args.push_back(*v);
     else if (a == "--sabotage") o.sabotage = true;
     else if (a == "--keep") o.keep = true;
     else return std::nullopt;
   }
+  if (!o.power_loss_lib.empty() && !faults_given)
+    o.faults.insert("power");
   for (auto& f : o.faults)
-    if (f != "kill" && f != "pause" && f != "partition" && f != "disk")
+    if (f != "kill" && f != "pause" && f != "partition" && f != "disk" && (f != "power" || o.power_loss_lib.empty()))
       return std::nullopt;
   if ((o.servers != 3 && o.servers != 5) || o.clients < 1 || o.clients > 50 || o.registers < 1 || o.registers > 20
       || o.seconds < 1 || o.seconds > 7 * 24 * 3600 || o.rate < 1 || o.rate > 10000 || o.blind_writes < 0
@@ -196,8 +204,40 @@ public:
                                   "--corral.four-letter-words=srvr",
                                   "--corral.log-file=" + n.dir + "/server.log"};
     args.insert(args.end(), opts_.server_args.begin(), opts_.server_args.end());
-    n.pid = spawn(args);
+    std::vector<std::string> env;
+    if (!opts_.power_loss_lib.empty()) {
+      boost::system::error_code ec;
+      fs::remove(power_switch(n), ec);
+      env = {"LD_PRELOAD=" + opts_.power_loss_lib, "CORRAL_POWER_LOSS_DIR=" + n.dir + "/data",
+             "CORRAL_POWER_LOSS_TRIGGER=" + power_switch(n), "CORRAL_POWER_LOSS_REPORT=" + n.dir + "/power-loss.log",
+             "CORRAL_POWER_LOSS_SEED=" + std::to_string(opts_.seed + static_cast<uint64_t>(n.id) * 131 + ++starts_)};
+    }
+    n.pid = spawn(args, env);
     n.paused = n.disk_failing = false;
+  }
+
+  // The file whose appearance cuts the server's power (at its next change to its data directory).
+  static std::string power_switch(const node& n) { return n.dir + "/power-off"; }
+
+  // Cuts the power of the servers in `which` at once; each is gone (and reaped) when this returns.
+  // What each lost is appended to `lost`. Called with lock() held.
+  void cut_power(const std::vector<node*>& which, std::vector<std::string>& lost) {
+    for (auto* n : which)
+      std::ofstream(power_switch(*n)) << "";
+    for (auto* n : which) {
+      // A server that changes nothing (idle) does not notice: after 3 s it is killed instead.
+      if (!wait_for([&] { return exit_status(n->pid).has_value(); }, seconds(3), milliseconds(5))) {
+        kill_and_reap(n->pid);
+        lost.push_back("server " + std::to_string(n->id) + " changed nothing for 3 s; killed instead");
+      } else {
+        std::ifstream in(n->dir + "/power-loss.log");
+        std::string line, last;
+        while (std::getline(in, line))
+          last = line;
+        lost.push_back("server " + std::to_string(n->id) + ": " + last);
+      }
+      n->pid = -1;
+    }
   }
 
   // The running server that says it leads, if exactly one does.
@@ -338,6 +378,7 @@ private:
   std::unique_ptr<link_proxies> proxies_ = std::make_unique<link_proxies>();
   std::map<std::pair<int, int>, size_t> links_;
   std::mutex mtx_;
+  uint64_t starts_ = 0;
 };
 
 // ---- the faults ------------------------------------------------------------------------------------
@@ -404,6 +445,23 @@ private:
       std::lock_guard<std::mutex> g(c_.lock());
       ::kill(n.pid, SIGSTOP);
       n.paused = true;
+    } else if (kind == "power") {
+      std::vector<node*> which{&n};
+      bool all = between(0, 2) == 0; // a third of the time the whole ensemble loses power at once
+      if (all) {
+        which.clear();
+        for (auto& x : c_.nodes())
+          which.push_back(&x);
+      }
+      report_.line(std::string("cut the power of ") + (all ? "every server" : who) + "; back in " +
+                   std::to_string(hold.count()) + " ms");
+      std::vector<std::string> lost;
+      {
+        std::lock_guard<std::mutex> g(c_.lock());
+        c_.cut_power(which, lost);
+      }
+      for (auto& l : lost)
+        report_.line("  " + l);
     } else if (kind == "partition") {
       report_.line("cut " + who + " off from every peer for " + std::to_string(hold.count()) + " ms");
       c_.isolate(n.id, true);
@@ -730,7 +788,8 @@ int main(int argc, char** argv) {
     std::cerr << "usage: corral-torture --server-bin=PATH --logdump-bin=PATH [--seconds=N] [--servers=3|5]\n"
                  "                      [--clients=1..50] [--registers=1..20] [--rate=OPS_PER_CLIENT_PER_S]\n"
                  "                      [--blind-writes=PERCENT]\n"
-                 "                      [--seed=N] [--faults=kill,pause,partition,disk|none] [--server-arg=ARG]...\n"
+                 "                      [--seed=N] [--faults=kill,pause,partition,disk,power|none] [--server-arg=ARG]...\n"
+                 "                      [--power-loss-lib=build/libcorral_power_loss.so]\n"
                  "                      [--sabotage] [--keep]\n";
     return 2;
   }

@@ -18,7 +18,7 @@
 //   CORRAL_POWER_LOSS_AT       lose power just before the Nth watched change (write, sync, create,
 //                              rename, unlink, truncate, allocate); 0 or unset: never by count
 //   CORRAL_POWER_LOSS_TRIGGER  a path: changes count only once it exists (with AT unset: power is
-//                              lost at the first change after it appears)
+//                              lost within 5 ms of its appearing, whatever the process is doing)
 //   CORRAL_POWER_LOSS_FAULT    "crash" (default); "eio": from the Nth change on, fsync and fdatasync
 //                              fail with EIO; "enospc": from the Nth change on, writes and allocations
 //                              fail with ENOSPC
@@ -36,12 +36,14 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <map>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <variant>
 #include <vector>
 
@@ -223,7 +225,7 @@ watched_file& file_of(int fd) {
       ++undone;
     }
   }
-  say("power lost before change " + std::to_string(s.count) + " (" + at_what + "): dropped " + std::to_string(dropped) +
+  say("power lost at " + at_what + " (" + std::to_string(s.count) + " watched change(s) counted): dropped " + std::to_string(dropped) +
       " unsynced write(s), " + torn + ", undid " + std::to_string(undone) + " unsynced directory change(s)");
   ::kill(::getpid(), SIGKILL);
   ::_exit(137);
@@ -246,7 +248,7 @@ fault change(const std::string& what) {
     return fault::eio;
   if (s.fault == "enospc")
     return fault::enospc;
-  lose_power(what);
+  lose_power("the change \"" + what + "\"");
 }
 
 // A durable sync of a file or directory: its journal entries are no longer needed.
@@ -333,6 +335,24 @@ int do_open(const char* path, int flags, mode_t mode) {
   int fd = real<open_t>("open")(path, flags, mode);
   opened(fd, path, flags, existed);
   return fd;
+}
+
+// With a trigger and no count, the power goes as soon as the trigger appears, even in a server that
+// is changing nothing at the moment: a thread of the library's own looks every 5 ms.
+__attribute__((constructor)) void start_power_switch_watcher() {
+  auto& s = st();
+  if (!s.on || s.trigger.empty() || s.at > 0)
+    return;
+  std::thread([] {
+    auto& s = st();
+    for (;;) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      if (::access(s.trigger.c_str(), F_OK) == 0) {
+        std::lock_guard<std::mutex> g(s.mtx);
+        lose_power("the power switch");
+      }
+    }
+  }).detach();
 }
 
 bool watched(int fd) {

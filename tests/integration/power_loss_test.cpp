@@ -117,7 +117,7 @@ TEST(power_loss, every_acknowledged_write_survives_power_loss_at_random_changes)
     unsigned seed = static_cast<unsigned>(rng());
     auto r = run_trial("crash", at, seed);
     std::cout << "change " << at << ": " << r.acked.size() << " acknowledged; " << r.report;
-    lost += r.died && r.report.find("power lost") != std::string::npos ? 1 : 0;
+    lost += r.died && r.report.find("power lost at") != std::string::npos ? 1 : 0;
     tore += r.report.find("tore the last write") != std::string::npos ? 1 : 0;
     acked += r.acked.size();
   }

@@ -1,5 +1,5 @@
-// The fault-injection harness in CI: a bounded corral-torture run (kill -9, SIGSTOP, partitions and
-// failing disks under client load, every check on), a sabotaged run that must be caught, and the link
+// The fault-injection harness in CI: a bounded corral-torture run (kill -9, SIGSTOP, partitions,
+// failing disks and power cuts under client load, every check on), a sabotaged run that must be caught, and the link
 // proxies the partitions are made of.
 #include <gtest/gtest.h>
 
@@ -37,12 +37,15 @@ int faults(const std::string& out, const std::string& kind) {
 } // namespace
 
 TEST(torture, a_bounded_run_of_every_fault_loses_no_write_and_stays_linearizable) {
-  auto r = torture({"--seconds=40", "--servers=3", "--clients=4"});
+  auto r = torture({"--seconds=40", "--servers=3", "--clients=4",
+                    std::string("--power-loss-lib=") + CORRAL_POWER_LOSS_LIB});
   std::cout << r.out << r.err;
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_NE(r.out.find("no lost write, no anomaly: PASSED"), std::string::npos);
   EXPECT_EQ(r.out.find("ANOMALY"), std::string::npos);
-  EXPECT_GE(faults(r.out, "kill") + faults(r.out, "pause") + faults(r.out, "partition") + faults(r.out, "disk"), 12)
+  EXPECT_GE(faults(r.out, "kill") + faults(r.out, "pause") + faults(r.out, "partition") + faults(r.out, "disk") +
+                faults(r.out, "power"),
+            12)
       << "too few faults for the run to mean much";
   EXPECT_NE(r.out.find("linearizable"), std::string::npos);
 }

@@ -60,7 +60,7 @@ std::string server_mode(uint16_t zk_port) {
   return at == std::string::npos ? "" : out.substr(at + 6, out.find('\n', at) - at - 6);
 }
 
-pid_t spawn(const std::vector<std::string>& args) {
+pid_t spawn(const std::vector<std::string>& args, const std::vector<std::string>& env) {
   pid_t pid = ::fork();
   if (pid < 0)
     throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
@@ -69,6 +69,8 @@ pid_t spawn(const std::vector<std::string>& args) {
     int null = ::open("/dev/null", O_WRONLY);
     ::dup2(null, 1);
     ::dup2(null, 2);
+    for (auto& e : env)
+      ::putenv(const_cast<char*>(e.c_str()));
     std::vector<char*> argv;
     for (auto& a : args)
       argv.push_back(const_cast<char*>(a.c_str()));

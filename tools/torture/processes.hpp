@@ -25,9 +25,10 @@ std::string four_letter_word(uint16_t port, const std::string& word,
 // "leader", "follower", "observer", ... from srvr's "Mode: " line; "" if it does not answer.
 std::string server_mode(uint16_t zk_port);
 
-// Starts `args[0]` with `args`, stdout and stderr to /dev/null (servers log to their --log-file).
-// Returns the child's pid; throws if fork fails.
-pid_t spawn(const std::vector<std::string>& args);
+// Starts `args[0]` with `args`, stdout and stderr to /dev/null (servers log to their --log-file), and
+// "NAME=value" entries of `env` added to its environment. Returns the child's pid; throws if fork
+// fails. The child dies with the harness (PR_SET_PDEATHSIG).
+pid_t spawn(const std::vector<std::string>& args, const std::vector<std::string>& env = {});
 
 // SIGKILL and reap (a pid <= 0 is ignored).
 void kill_and_reap(pid_t pid);
