@@ -87,13 +87,13 @@ std::vector<std::pair<std::string, int64_t>> list_hex_named(const std::string& d
   return out;
 }
 
-error_info read_words(const std::string& path, std::vector<capnp::word>& buf, uint64_t& size) {
+error_info read_words(const std::string& path, word_buffer& buf, uint64_t& size) {
   int fd = ::open(path.c_str(), O_RDONLY);
   if (fd < 0)
     return io_error("cannot open", path, errno);
   auto end = ::lseek(fd, 0, SEEK_END);
   size = end < 0 ? 0 : static_cast<uint64_t>(end);
-  buf.assign(size / 8 + 2, capnp::word());
+  buf.assign_zeros(size / 8 + 2);
   uint64_t done = 0;
   while (done < size) {
     auto n = ::pread(fd, reinterpret_cast<char*>(buf.data()) + done, size - done, static_cast<off_t>(done));

@@ -10,6 +10,7 @@
 #include <capnp/common.h>
 
 #include "core/error.hpp"
+#include "protocol/word_buffer.hpp"
 
 namespace corral::persistence {
 
@@ -28,6 +29,6 @@ std::vector<std::pair<std::string, int64_t>> list_hex_named(const std::string& d
 
 // Reads a whole file into word-aligned memory (Cap'n Proto parses in place from it); `size` is the
 // file's size in bytes. The buffer has at least one spare word.
-error_info read_words(const std::string& path, std::vector<capnp::word>& buf, uint64_t& size);
+error_info read_words(const std::string& path, word_buffer& buf, uint64_t& size);
 
 } // namespace corral::persistence

@@ -124,7 +124,7 @@ result<log_scan> scan_log(const std::string& dir, uint64_t db_id, zxid_t after,
 }
 
 uint64_t segment_db_id(const std::string& path) {
-  std::vector<capnp::word> buf;
+  word_buffer buf;
   uint64_t size = 0;
   if (read_words(path, buf, size).code != error_code::ok || size < segment_header_bytes)
     return 0;
@@ -138,7 +138,7 @@ result<log_scan> scan_segments(const std::vector<segment_info>& segs, uint64_t d
                                uint64_t torn_window) {
   log_scan out;
   zxid_t prev = 0; // the last txn seen
-  std::vector<capnp::word> buf;
+  word_buffer buf;
   for (size_t si = 0; si < segs.size(); ++si) {
     auto& seg = segs[si];
     bool newest = si + 1 == segs.size();

@@ -1,6 +1,8 @@
 #include "core/overload.hpp"
 #include "persistence/record_codec.hpp"
 
+#include "protocol/reader_limits.hpp"
+
 #include <cstdio>
 #include <ctime>
 
@@ -22,13 +24,6 @@ kj::ArrayPtr<const kj::byte> bytes(const std::string& s) {
 }
 std::string str(capnp::Data::Reader d) { return std::string(reinterpret_cast<const char*>(d.begin()), d.size()); }
 std::string str(capnp::Text::Reader t) { return std::string(t.begin(), t.size()); }
-
-capnp::ReaderOptions reader_options() {
-  capnp::ReaderOptions o;
-  o.traversalLimitInWords = 1ull << 32; // snapshot frames can be large; bounded by the frame itself
-  o.nestingLimit = 16;
-  return o;
-}
 
 void put_acl(capnp::List<storage::Acl>::Builder b, const acl_list& acl) {
   for (unsigned i = 0; i < acl.size(); ++i) {
@@ -201,7 +196,7 @@ kj::Array<capnp::word> encode_entry(const log_entry& e) {
 
 result<log_entry> decode_entry(kj::ArrayPtr<const capnp::word> words) {
   return guarded([&]() -> result<log_entry> {
-    capnp::FlatArrayMessageReader reader(words, reader_options());
+    capnp::FlatArrayMessageReader reader(words, protocol::bounded_reading(words.size()));
     auto r = reader.getRoot<storage::TxnRecord>();
     if (r.which() == storage::TxnRecord::DIGEST_CHECK)
       return log_entry{digest_check{r.getZxid(), r.getDigest()}};
@@ -269,7 +264,7 @@ kj::Array<capnp::word> encode_snapshot_frame(const snapshot_frame& f) {
 
 result<snapshot_frame> decode_snapshot_frame(kj::ArrayPtr<const capnp::word> words) {
   return guarded([&]() -> result<snapshot_frame> {
-    capnp::FlatArrayMessageReader reader(words, reader_options());
+    capnp::FlatArrayMessageReader reader(words, protocol::bounded_reading(words.size()));
     auto r = reader.getRoot<storage::SnapshotFrame>();
     switch (r.which()) {
       case storage::SnapshotFrame::HEADER: {

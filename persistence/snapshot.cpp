@@ -113,7 +113,7 @@ result<snapshot_contents> read_snapshot(const std::string& path, uint64_t db_id,
                                         const std::function<void(std::vector<node_image>&&)>& on_nodes) {
   // Read into word-aligned memory once and parse every frame in place (frames start 8 bytes after
   // a whole number of words, so their payloads are aligned).
-  std::vector<capnp::word> buf;
+  word_buffer buf;
   uint64_t size = 0;
   if (auto e = read_words(path, buf, size); e.code != error_code::ok)
     return e;

@@ -1,6 +1,8 @@
 #include "core/overload.hpp"
 #include "protocol/client_codec.hpp"
 
+#include "protocol/reader_limits.hpp"
+
 #include <capnp/message.h>
 #include <capnp/serialize.h>
 #include <kj/exception.h>
@@ -13,14 +15,6 @@ namespace corral::protocol {
 
 namespace {
 
-
-// Limits on what a decoder will walk: bounded work for any input.
-capnp::ReaderOptions reader_options() {
-  capnp::ReaderOptions o;
-  o.traversalLimitInWords = 64 * 1024 * 1024 / 8;
-  o.nestingLimit = 16;
-  return o;
-}
 
 kj::ArrayPtr<const kj::byte> bytes(const std::string& s) {
   return kj::arrayPtr(reinterpret_cast<const kj::byte*>(s.data()), s.size());
@@ -469,7 +463,7 @@ void encode(const server_message& msg, std::vector<char>& out) {
 
 result<client_message> decode_client(kj::ArrayPtr<const capnp::word> frame) {
   return guarded([&]() -> result<client_message> {
-    capnp::FlatArrayMessageReader reader(frame, reader_options());
+    capnp::FlatArrayMessageReader reader(frame, bounded_reading(frame.size()));
     auto root = reader.getRoot<wire::ClientFrame>();
     switch (root.which()) {
       case wire::ClientFrame::CONNECT: {
@@ -496,7 +490,7 @@ result<client_message> decode_client(kj::ArrayPtr<const capnp::word> frame) {
 
 result<server_message> decode_server(kj::ArrayPtr<const capnp::word> frame) {
   return guarded([&]() -> result<server_message> {
-    capnp::FlatArrayMessageReader reader(frame, reader_options());
+    capnp::FlatArrayMessageReader reader(frame, bounded_reading(frame.size()));
     auto root = reader.getRoot<wire::ServerFrame>();
     switch (root.which()) {
       case wire::ServerFrame::CONNECTED: {

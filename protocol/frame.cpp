@@ -21,6 +21,8 @@ void frame_reader::compact() {
 }
 
 void frame_reader::feed(const char* data, size_t size) {
+  if (size == 0)
+    return; // (memcpy from or to a null pointer is undefined even for no bytes: found by the fuzzers)
   if (begin_ > 0 && begin_ == end_)
     begin_ = end_ = 0;
   if (end_ + size > buf_.size() * word_bytes) {

@@ -12,6 +12,8 @@
 #include <capnp/common.h>
 #include <kj/array.h>
 
+#include "protocol/word_buffer.hpp"
+
 namespace corral::protocol {
 
 class frame_reader {
@@ -35,7 +37,7 @@ private:
   void compact();
 
   size_t max_frame_bytes_;
-  std::vector<capnp::word> buf_;
+  word_buffer buf_;
   size_t begin_ = 0; // bytes
   size_t end_ = 0;   // bytes
   std::string reason_;

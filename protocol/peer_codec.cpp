@@ -1,6 +1,8 @@
 #include "core/overload.hpp"
 #include "protocol/peer_codec.hpp"
 
+#include "protocol/reader_limits.hpp"
+
 #include <capnp/message.h>
 #include <capnp/serialize.h>
 #include <kj/exception.h>
@@ -221,10 +223,7 @@ void encode(const peer_frame& f, std::vector<char>& out) {
 
 result<peer_frame> decode_peer(kj::ArrayPtr<const capnp::word> frame) {
   try {
-    capnp::ReaderOptions o;
-    o.traversalLimitInWords = 1ull << 31; // a SYNC may carry a whole snapshot
-    o.nestingLimit = 16;
-    capnp::FlatArrayMessageReader reader(frame, o);
+    capnp::FlatArrayMessageReader reader(frame, bounded_reading(frame.size())); // a SYNC's snapshot too
     auto root = reader.getRoot<peerwire::PeerFrame>();
     using W = peerwire::PeerFrame;
     auto text = [](capnp::Text::Reader t) { return std::string(t.begin(), t.size()); };

@@ -12,7 +12,8 @@ packages=(build-essential cmake ninja-build pkg-config libcaf-dev capnproto libc
 # compatibility tests compare Corral with, kazoo, Python's ZooKeeper client, the openssl command
 # (the TLS tests make their certificates with it), and Apache Curator's recipes with javac (the
 # recipe interop tests compile a small Curator program).
-test_packages=(zookeeper python3-kazoo openssl libcurator-recipes-java default-jdk-headless)
+# clang and its runtime libraries build the libFuzzer targets (tests/fuzz/run.sh).
+test_packages=(zookeeper python3-kazoo openssl libcurator-recipes-java default-jdk-headless clang libclang-rt-14-dev)
 
 install_missing() {
   local missing=()
@@ -60,6 +61,8 @@ case "${1:-}" in
       -DCMAKE_CXX_FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" >/dev/null
     cmake --build "$build-asan" -j "$(nproc)" --target unit_tests
     "$build-asan/tests/unit_tests" --gtest_brief=1
+    # Every decoder of outside bytes under libFuzzer (clang, ASan + UBSan), 30 s each (about 5 min).
+    bash "$here/tests/fuzz/run.sh" 30
     ;;
   *)
     echo "usage: tools/dev.sh run [VOTERS] [OBSERVERS] | standalone | test" >&2
