@@ -11,6 +11,9 @@
 //                   [--server-arg=--corral.zab-tick-ms=50 ...] [--pause-ms=5000] [--keep]
 // With --pause-ms the leader is stopped (SIGSTOP) for that long instead of killed: times count from
 // when the others noticed, and the old leader must follow once it resumes.
+// --system=zookeeper runs Apache ZooKeeper 3.8 (the Debian package's zkServer.sh, its default
+// tickTime 2000, initLimit 10, syncLimit 5) the same way, for a side-by-side figure; the writer is then
+// ZooKeeper's C client. --client=zk uses that client against Corral's ZooKeeper port as well.
 #include <signal.h>
 
 #include <algorithm>
@@ -18,6 +21,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <mutex>
 #include <optional>
@@ -29,6 +33,10 @@
 
 #include "actors/client/blocking_client.hpp"
 #include "tools/torture/processes.hpp"
+
+#ifdef CORRAL_HAVE_ZK_C_CLIENT
+#include <zookeeper/zookeeper.h>
+#endif
 
 using namespace corral;
 using corral::torture::exit_status;
@@ -49,6 +57,9 @@ struct options {
   std::vector<std::string> server_args;
   bool keep = false;
   int pause_ms = 0; // > 0: SIGSTOP the leader for this long instead of killing it
+  bool zookeeper = false;  // --system=zookeeper: Apache ZooKeeper instead of Corral
+  bool zk_client = false;  // --client=zk: ZooKeeper's C client writes (always with --system=zookeeper)
+  std::string zk_bin = "/usr/share/zookeeper/bin/zkServer.sh";
 };
 
 std::optional<options> parse(int argc, char** argv) {
@@ -72,6 +83,12 @@ std::optional<options> parse(int argc, char** argv) {
       o.server_args.push_back(*v);
     else if (auto v = value("--pause-ms"))
       o.pause_ms = std::stoi(*v);
+    else if (auto v = value("--system"))
+      o.zookeeper = *v == "zookeeper";
+    else if (auto v = value("--client"))
+      o.zk_client = *v == "zk";
+    else if (auto v = value("--zk-server-script"))
+      o.zk_bin = *v;
     else if (a == "--keep")
       o.keep = true;
     else
@@ -79,12 +96,20 @@ std::optional<options> parse(int argc, char** argv) {
   }
   if (o.voters < 3 || o.voters > 7 || o.observers < 0 || o.kills < 1 || o.kills > 1000)
     return std::nullopt;
+  if (o.zookeeper)
+    o.zk_client = true;
+#ifndef CORRAL_HAVE_ZK_C_CLIENT
+  if (o.zk_client) {
+    std::cerr << "this corral-failover was built without ZooKeeper's C client (libzookeeper-mt-dev)\n";
+    return std::nullopt;
+  }
+#endif
   return o;
 }
 
 struct server {
   int id = 0;
-  uint16_t port = 0, zk_port = 0, quorum_port = 0;
+  uint16_t port = 0, zk_port = 0, quorum_port = 0, election_port = 0; // election: ZooKeeper only
   std::string dir;
   pid_t pid = -1;
 };
@@ -116,6 +141,7 @@ public:
       s.port = free_port();
       s.zk_port = free_port();
       s.quorum_port = free_port();
+      s.election_port = free_port();
       s.dir = root_ + "/server-" + std::to_string(i);
       fs::create_directories(s.dir);
       list += (i > 1 ? ",\"" : "\"") + std::to_string(i) + "=127.0.0.1:" + std::to_string(s.port) + ":"
@@ -123,12 +149,30 @@ public:
       servers_.push_back(s);
     }
     list_ = list + "]";
+    if (o.zookeeper)
+      write_zookeeper_configs();
     for (auto& s : servers_)
       start(s);
   }
+  // Each ZooKeeper server's zoo.cfg (the package's defaults for the timing) and myid.
+  void write_zookeeper_configs() {
+    std::string members;
+    for (auto& s : servers_)
+      members += "server." + std::to_string(s.id) + "=127.0.0.1:" + std::to_string(s.quorum_port) + ":" +
+                 std::to_string(s.election_port) + (s.id > opts_.voters ? ":observer" : "") + "\n";
+    for (auto& s : servers_) {
+      fs::create_directories(s.dir + "/data");
+      std::ofstream(s.dir + "/data/myid") << s.id << "\n";
+      std::ofstream(s.dir + "/zoo.cfg") << "tickTime=2000\ninitLimit=10\nsyncLimit=5\ndataDir=" << s.dir
+                                        << "/data\nclientPort=" << s.zk_port
+                                        << "\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\n"
+                                           "4lw.commands.whitelist=srvr\n"
+                                        << (s.id > opts_.voters ? "peerType=observer\n" : "") << members;
+    }
+  }
   // Every server answers a four-letter word (serving or not); false at once if one has exited.
   bool all_answer() {
-    auto deadline = steady_clock::now() + seconds(20);
+    auto deadline = steady_clock::now() + seconds(opts_.zookeeper ? 90 : 20);
     while (steady_clock::now() < deadline) {
       bool all = true;
       for (auto& s : servers_) {
@@ -155,6 +199,12 @@ public:
     }
   }
   void start(server& s) {
+    if (opts_.zookeeper) {
+      // The script and its JVM, as one process group (stop() kills the group).
+      s.pid = spawn({opts_.zk_bin, "start-foreground", s.dir + "/zoo.cfg"},
+                    {"ZOO_LOG_DIR=" + s.dir, "ZOOCFGDIR=" + s.dir}, true);
+      return;
+    }
     std::vector<std::string> args{opts_.server_bin,
                                   "--corral.server-id=" + std::to_string(s.id),
                                   "--corral.ensemble=" + list_,
@@ -166,9 +216,13 @@ public:
     s.pid = spawn(args);
   }
   void stop(server& s) {
+    if (opts_.zookeeper && s.pid > 0)
+      ::kill(-s.pid, SIGKILL); // the JVM too
     kill_and_reap(s.pid);
     s.pid = -1;
   }
+  // SIGKILL, SIGSTOP or SIGCONT to the server (for ZooKeeper: its JVM and script).
+  void signal(server& s, int sig) { ::kill(opts_.zookeeper ? -s.pid : s.pid, sig); }
   std::string mode(const server& s) const { return server_mode(s.zk_port); }
   // The running server that says it leads, if exactly one does.
   server* leader(int skip_id = 0) {
@@ -184,7 +238,7 @@ public:
   std::vector<std::string> addresses() const {
     std::vector<std::string> out;
     for (auto& s : servers_)
-      out.push_back("127.0.0.1:" + std::to_string(s.port));
+      out.push_back("127.0.0.1:" + std::to_string(opts_.zk_client ? s.zk_port : s.port));
     return out;
   }
   std::vector<server>& servers() { return servers_; }
@@ -196,18 +250,27 @@ private:
 };
 
 // One client writing through the ensemble: the times writes were sent and acknowledged.
+// With `zk`, through ZooKeeper's C client (libzookeeper-mt) instead of Corral's native client.
 class writer {
 public:
-  explicit writer(std::vector<std::string> servers) {
-    client::client_options o;
-    o.servers = std::move(servers);
-    o.request_timeout_ms = 5000;
-    client_ = std::make_unique<client::blocking_client>(o);
+  writer(std::vector<std::string> servers, bool zk) {
+    if (zk) {
+      open_zk(servers);
+    } else {
+      client::client_options o;
+      o.servers = std::move(servers);
+      o.request_timeout_ms = 5000;
+      client_ = std::make_unique<client::blocking_client>(o);
+    }
     thread_ = std::thread([this] { run(); });
   }
   ~writer() {
     stop_ = true;
     thread_.join();
+#ifdef CORRAL_HAVE_ZK_C_CLIENT
+    if (zh_ != nullptr)
+      zookeeper_close(zh_);
+#endif
   }
   // When the first write sent at or after `t` was acknowledged, if it has been.
   std::optional<steady_clock::time_point> first_ack_sent_after(steady_clock::time_point t) {
@@ -219,14 +282,40 @@ public:
   }
 
 private:
+  void open_zk(const std::vector<std::string>& servers) {
+#ifdef CORRAL_HAVE_ZK_C_CLIENT
+    std::string hosts;
+    for (auto& s : servers)
+      hosts += (hosts.empty() ? "" : ",") + s;
+    zoo_set_debug_level(static_cast<ZooLogLevel>(0));
+    zh_ = zookeeper_init(hosts.c_str(), nullptr, 10000, nullptr, nullptr, 0);
+    if (zh_ == nullptr)
+      throw std::runtime_error("zookeeper_init failed for " + hosts);
+#endif
+  }
+  // One write (the first creates the node); true if acknowledged.
+  bool write_once(uint64_t i, bool& made) {
+    if (client_)
+      return made ? client_->set("/failover-probe", std::to_string(i)).ok()
+                  : (made = client_->create("/failover-probe", "0").ok() || client_->exists("/failover-probe").ok());
+#ifdef CORRAL_HAVE_ZK_C_CLIENT
+    if (!made) {
+      int rc = zoo_create(zh_, "/failover-probe", "0", 1, &ZOO_OPEN_ACL_UNSAFE, 0, nullptr, 0);
+      return made = rc == ZOK || rc == ZNODEEXISTS;
+    }
+    auto v = std::to_string(i);
+    return zoo_set(zh_, "/failover-probe", v.data(), static_cast<int>(v.size()), -1) == ZOK;
+#else
+    return false;
+#endif
+  }
   void run() {
-    client_->wait_connected(seconds(30));
+    if (client_)
+      client_->wait_connected(seconds(30));
     bool made = false;
     for (uint64_t i = 0; !stop_; ++i) {
       auto sent = steady_clock::now();
-      bool ok = made ? client_->set("/failover-probe", std::to_string(i)).ok()
-                     : (made = client_->create("/failover-probe", "0").ok() ||
-                               client_->exists("/failover-probe").ok());
+      bool ok = write_once(i, made);
       if (ok) {
         std::lock_guard<std::mutex> l(mtx_);
         acks_.emplace_back(sent, steady_clock::now());
@@ -238,6 +327,9 @@ private:
     }
   }
   std::unique_ptr<client::blocking_client> client_;
+#ifdef CORRAL_HAVE_ZK_C_CLIENT
+  zhandle_t* zh_ = nullptr;
+#endif
   std::thread thread_;
   std::atomic<bool> stop_{false};
   std::mutex mtx_;
@@ -261,7 +353,7 @@ double percentile(std::vector<double> v, double p) {
 void pause_round(ensemble& e, writer& w, server& old, const options& o, int k, std::vector<double>& to_leader,
                  std::vector<double>& to_write) {
   auto stopped = steady_clock::now();
-  ::kill(old.pid, SIGSTOP);
+  e.signal(old, SIGSTOP);
   std::optional<steady_clock::time_point> noticed, led, wrote;
   wait_for([&] {
     if (!noticed)
@@ -284,7 +376,7 @@ void pause_round(ensemble& e, writer& w, server& old, const options& o, int k, s
   if (rest > milliseconds(0))
     std::this_thread::sleep_for(rest);
   auto resumed = steady_clock::now();
-  ::kill(old.pid, SIGCONT);
+  e.signal(old, SIGCONT);
   bool follows = wait_for([&] { return e.mode(old) == "follower"; }, seconds(30), milliseconds(10));
   std::printf("pause %2d: server %d  noticed after %5.0f ms  new leader +%5.0f ms  first write +%5.0f ms  "
               "old leader follows %s%.0f ms after it resumed\n",
@@ -300,7 +392,8 @@ int main(int argc, char** argv) {
   auto o = parse(argc, argv);
   if (!o) {
     std::cerr << "usage: corral-failover --server-bin=PATH [--kills=N 1..1000] [--voters=3..7] [--observers=N]\n"
-                 "                       [--server-arg=ARG]... [--pause-ms=MS] [--keep]\n";
+                 "                       [--server-arg=ARG]... [--pause-ms=MS] [--keep]\n"
+                 "                       [--system=corral|zookeeper] [--client=native|zk] [--zk-server-script=PATH]\n";
     return 2;
   }
   ::signal(SIGPIPE, SIG_IGN);
@@ -309,7 +402,7 @@ int main(int argc, char** argv) {
     std::cerr << "the ensemble elected no leader within 30 s; run with --keep and read the servers' logs" << std::endl;
     return 1;
   }
-  writer w(e.addresses());
+  writer w(e.addresses(), o->zk_client);
   std::vector<double> to_leader, to_write;
   for (int k = 1; k <= o->kills; ++k) {
     server* old = nullptr;
@@ -327,7 +420,7 @@ int main(int argc, char** argv) {
       continue;
     }
     auto killed = steady_clock::now();
-    ::kill(old->pid, SIGKILL);
+    e.signal(*old, SIGKILL);
     std::optional<steady_clock::time_point> led, wrote;
     wait_for([&] {
       if (!led) {

@@ -60,11 +60,13 @@ std::string server_mode(uint16_t zk_port) {
   return at == std::string::npos ? "" : out.substr(at + 6, out.find('\n', at) - at - 6);
 }
 
-pid_t spawn(const std::vector<std::string>& args, const std::vector<std::string>& env) {
+pid_t spawn(const std::vector<std::string>& args, const std::vector<std::string>& env, bool own_group) {
   pid_t pid = ::fork();
   if (pid < 0)
     throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
   if (pid == 0) {
+    if (own_group)
+      ::setpgid(0, 0);
     ::prctl(PR_SET_PDEATHSIG, SIGKILL); // a harness that dies takes its servers with it
     int null = ::open("/dev/null", O_WRONLY);
     ::dup2(null, 1);
@@ -78,6 +80,8 @@ pid_t spawn(const std::vector<std::string>& args, const std::vector<std::string>
     ::execv(argv[0], argv.data());
     ::_exit(127);
   }
+  if (own_group)
+    ::setpgid(pid, pid); // also here, so that it holds before the child gets to run
   return pid;
 }
 

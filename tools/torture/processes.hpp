@@ -27,8 +27,9 @@ std::string server_mode(uint16_t zk_port);
 
 // Starts `args[0]` with `args`, stdout and stderr to /dev/null (servers log to their --log-file), and
 // "NAME=value" entries of `env` added to its environment. Returns the child's pid; throws if fork
-// fails. The child dies with the harness (PR_SET_PDEATHSIG).
-pid_t spawn(const std::vector<std::string>& args, const std::vector<std::string>& env = {});
+// fails. The child dies with the harness (PR_SET_PDEATHSIG). With `own_group` it leads a process group
+// of its own (kill(-pid) then reaches what it starts, such as a JVM under a script).
+pid_t spawn(const std::vector<std::string>& args, const std::vector<std::string>& env = {}, bool own_group = false);
 
 // SIGKILL and reap (a pid <= 0 is ignored).
 void kill_and_reap(pid_t pid);
