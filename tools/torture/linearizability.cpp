@@ -58,7 +58,19 @@ struct event {
 class search {
 public:
   search(const std::vector<register_op>& h, register_state initial, size_t max_steps)
-      : history_(h), state_(std::move(initial)), max_steps_(max_steps), linearized_((h.size() + 63) / 64, 0) {
+      : history_(h), state_(std::move(initial)), max_steps_(max_steps) {
+    // Two independent random words per operation: the set of placed operations is known by the XOR
+    // of its members' words (Zobrist hashing), updated in O(1) as operations are placed and taken back.
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    auto next_random = [&x] { // splitmix64
+      uint64_t z = (x += 0x9e3779b97f4a7c15ull);
+      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+      z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+      return z ^ (z >> 31);
+    };
+    zobrist_.resize(h.size());
+    for (auto& z : zobrist_)
+      z = {next_random(), next_random()};
     build_events();
   }
 
@@ -134,7 +146,10 @@ private:
       events_[static_cast<size_t>(e.next)].prev = i;
   }
 
-  void flip(size_t op) { linearized_[op / 64] ^= uint64_t{1} << (op % 64); }
+  void flip(size_t op) {
+    placed_.first ^= zobrist_[op].first;
+    placed_.second ^= zobrist_[op].second;
+  }
 
   // Places the call's operation next if the model allows and this (set, state) is new; returns where
   // to look next.
@@ -144,13 +159,11 @@ private:
     if (!next)
       return e.next;
     flip(e.op);
-    auto k = key(*next);
-    size_t size = k.size();
-    if (!seen_.insert(std::move(k)).second) {
+    if (!seen_.insert(key(*next)).second) {
       flip(e.op);
       return e.next;
     }
-    seen_bytes_ += size + 48; // the key and the set's node, roughly
+    seen_bytes_ += sizeof(memo_key) + 32; // the key and the set's node, roughly
     stack_.push_back({at, state_});
     state_ = std::move(*next);
     unlink(at);
@@ -170,11 +183,21 @@ private:
     return e.next;
   }
 
-  std::string key(const register_state& s) const {
-    std::string k(reinterpret_cast<const char*>(linearized_.data()), linearized_.size() * sizeof(uint64_t));
-    k.append(reinterpret_cast<const char*>(&s.version), sizeof s.version);
-    k += s.value;
-    return k;
+  // (placed operations, state) as 128 + 64 + 32 bits: a hash, not the set itself, so that the memo
+  // stays small for histories of hundreds of thousands of operations (a collision could only hide a
+  // path, i.e. report "not linearizable" wrongly, never the reverse; at 128 bits it does not happen).
+  struct memo_key {
+    uint64_t a, b, value;
+    int32_t version;
+    bool operator==(const memo_key& o) const {
+      return a == o.a && b == o.b && value == o.value && version == o.version;
+    }
+  };
+  struct memo_hash {
+    size_t operator()(const memo_key& k) const { return k.a ^ (k.value * 0x9e3779b97f4a7c15ull) ^ k.version; }
+  };
+  memo_key key(const register_state& s) const {
+    return {placed_.first, placed_.second, std::hash<std::string>{}(s.value), s.version};
   }
 
   // The deepest point the search reached, and the operation that stopped it there.
@@ -197,10 +220,11 @@ private:
   const std::vector<register_op>& history_;
   register_state state_;
   size_t max_steps_;
-  std::vector<uint64_t> linearized_;
+  std::vector<std::pair<uint64_t, uint64_t>> zobrist_;
+  std::pair<uint64_t, uint64_t> placed_{0, 0};
   std::vector<event> events_;
   std::vector<std::pair<int, register_state>> stack_;
-  std::unordered_set<std::string> seen_;
+  std::unordered_set<memo_key, memo_hash> seen_;
   size_t deepest_ = 0, stuck_op_ = 0;
   size_t seen_bytes_ = 0;
   register_state stuck_state_;
