@@ -406,7 +406,13 @@ int main(int argc, char** argv) {
   std::vector<double> to_leader, to_write;
   for (int k = 1; k <= o->kills; ++k) {
     server* old = nullptr;
+    // Every server settled (leading, following or observing) and writes going through.
     auto flowing = [&] {
+      for (auto& s : e.servers()) {
+        auto m = e.mode(s);
+        if (m != "leader" && m != "follower" && m != "observer")
+          return false;
+      }
       old = e.leader();
       return old != nullptr && w.first_ack_sent_after(steady_clock::now() - milliseconds(100)).has_value();
     };
