@@ -375,16 +375,8 @@ int open(const char* path, int flags, ...) {
   return do_open(path, flags, mode);
 }
 
-int open64(const char* path, int flags, ...) {
-  mode_t mode = 0;
-  if (flags & (O_CREAT | O_TMPFILE)) {
-    va_list ap;
-    va_start(ap, flags);
-    mode = static_cast<mode_t>(va_arg(ap, int));
-    va_end(ap);
-  }
-  return do_open(path, flags, mode);
-}
+// The same function under glibc's large-file name.
+int open64(const char* path, int flags, ...) __attribute__((alias("open")));
 
 ssize_t pwrite(int fd, const void* buf, size_t len, off_t offset) {
   auto& s = st();

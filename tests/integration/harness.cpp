@@ -103,6 +103,20 @@ std::string four_letter_word(uint16_t port, const std::string& word) {
 
 // ---- server_process ----------------------------------------------------------------------------
 
+namespace {
+
+// Waits up to `timeout` for the child `pid` to exit on its own; then it is reaped and `pid` is -1.
+bool reap_within(pid_t& pid, std::chrono::milliseconds timeout) {
+  if (pid <= 0)
+    return true;
+  if (!eventually([&] { return waitpid(pid, nullptr, WNOHANG) == pid; }, timeout))
+    return false;
+  pid = -1;
+  return true;
+}
+
+} // namespace
+
 server_process::server_process(std::vector<std::string> extra_args, std::vector<std::string> env)
     : extra_(std::move(extra_args)), env_(std::move(env)) {
   dir_ = (fs::temp_directory_path() / fs::unique_path("corral-test-%%%%-%%%%-%%%%")).string();
@@ -165,14 +179,7 @@ void server_process::kill9() {
   }
 }
 
-bool server_process::wait_exit(std::chrono::milliseconds timeout) {
-  if (pid_ <= 0)
-    return true;
-  if (!eventually([&] { return waitpid(pid_, nullptr, WNOHANG) == pid_; }, timeout))
-    return false;
-  pid_ = -1;
-  return true;
-}
+bool server_process::wait_exit(std::chrono::milliseconds timeout) { return reap_within(pid_, timeout); }
 
 void server_process::stop() {
   if (pid_ <= 0)
@@ -575,14 +582,7 @@ std::string line_process::ask(const std::string& command, std::chrono::milliseco
 
 std::string line_process::stderr_text() const { return slurp(err_file_); }
 
-bool line_process::wait_exit(std::chrono::milliseconds timeout) {
-  if (pid_ <= 0)
-    return true;
-  if (!eventually([&] { return waitpid(pid_, nullptr, WNOHANG) == pid_; }, timeout))
-    return false;
-  pid_ = -1;
-  return true;
-}
+bool line_process::wait_exit(std::chrono::milliseconds timeout) { return reap_within(pid_, timeout); }
 
 } // namespace corral::test
 
