@@ -299,7 +299,8 @@ void log_appender::add(const log_entry& e) {
   ++batch_count_;
 }
 
-error_info log_appender::start_segment(zxid_t first) {
+error_info log_appender::start_segment(zxid_t first, bool& sync_failed) {
+  sync_failed = false;
   close_segment();
   auto path = (fs::path(dir_) / segment_name(first)).string();
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL, 0644);
@@ -308,8 +309,10 @@ error_info log_appender::start_segment(zxid_t first) {
   char header[segment_header_bytes];
   make_header(header, db_id_, first);
   auto e = write_all(fd, header, sizeof header, 0, path);
-  if (e.code == error_code::ok && opts_.sync && ::fdatasync(fd) != 0)
+  if (e.code == error_code::ok && opts_.sync && ::fdatasync(fd) != 0) {
     e = io_error("cannot sync", path, errno);
+    sync_failed = true;
+  }
   if (e.code != error_code::ok) {
     ::close(fd);
     ::unlink(path.c_str());
@@ -317,6 +320,7 @@ error_info log_appender::start_segment(zxid_t first) {
   }
   if (auto d = fsync_dir(dir_); d.code != error_code::ok) {
     ::close(fd);
+    sync_failed = true;
     return d;
   }
   fd_ = fd;
@@ -357,7 +361,9 @@ error_info log_appender::commit(bool& fatal) {
       return e;
     }
     unsynced_ = false;
-    if (auto e = start_segment(first); e.code != error_code::ok) {
+    bool sync_failed = false;
+    if (auto e = start_segment(first, sync_failed); e.code != error_code::ok) {
+      fatal = sync_failed; // a failed sync stops the server, wherever it happens (found by the EIO tests)
       drop_batch();
       return e;
     }

@@ -113,7 +113,8 @@ public:
   std::vector<std::string> purge_through(zxid_t zxid);
 
 private:
-  error_info start_segment(zxid_t first);
+  // `sync_failed`: a sync (of the new file or of the directory) failed, which stops the server.
+  error_info start_segment(zxid_t first, bool& sync_failed);
   error_info ensure_space(uint64_t end);
   void close_segment();
 
