@@ -18,6 +18,7 @@
 #include "actors/messages.hpp"
 #include "actors/server/peer_transport.hpp"
 #include "core/flow_control.hpp"
+#include "core/request_pipeline.hpp"
 #include "core/zab.hpp"
 #include "persistence/log.hpp"
 #include "persistence/snapshot.hpp"
@@ -48,31 +49,16 @@ struct ensemble_setup {
 };
 
 struct state_machine_state {
-  std::shared_ptr<database> db;
+  // The request ordering, the write path's queue and the database (core/request_pipeline.hpp).
+  std::unique_ptr<request_pipeline> pipe;
   storage_config storage;
   caf::actor log_writer;
   caf::actor snapshotter;
   std::unordered_map<session_id, caf::actor> sessions;
   std::mt19937_64 rng{std::random_device{}()};
-  // Txns sent to the log and not yet durable, in zxid order. Nothing is applied (or answered)
-  // before the log says it is on disk.
-  std::deque<shared_txn> in_flight;
-  // Connects waiting for their createSession txn.
-  struct opening_session {
-    caf::response_promise rp;
-    std::string peer;
-    std::string subject; // the client's TLS certificate subject ("" : none)
-  };
-  std::unordered_map<zxid_t, opening_session> opening;
-  // Per session, what must wait for the session's earlier writes: a write (its zxid) or a read.
-  struct waiting_item {
-    zxid_t write = 0;        // a write with this zxid (0: not a write)
-    request read;
-    bool forwarded = false;  // a write forwarded to the leader: matched by its xid when it commits
-    uint64_t sync_token = 0; // a sync asked of the leader
-  };
-  std::unordered_map<session_id, std::deque<waiting_item>> waiting;
-  std::unordered_set<session_id> expiring; // close txns in flight that are expiries
+  // Connects waiting for their answer, by the pipeline's ticket.
+  std::unordered_map<uint64_t, caf::response_promise> opening;
+  uint64_t next_ticket = 1;
   // Snapshot under way.
   bool snapshotting = false;
   std::string cursor;
@@ -88,14 +74,10 @@ struct state_machine_state {
   // When the ZAB core was last ticked. A process paused (SIGSTOP, a VM stall) or starved misses
   // ticks: the tick handler and the request path tick the core up to now before going on.
   std::chrono::steady_clock::time_point last_zab_tick = std::chrono::steady_clock::now();
-  bool serving = true;
-  bool leading = false;
   // When this server last stopped serving (an election began); logged with the next "serving".
   std::chrono::steady_clock::time_point stopped_serving = std::chrono::steady_clock::now();
-  std::unordered_set<session_id> touched; // learner: sessions active since the last report
-  std::unordered_map<session_id, opening_session> opening_forwarded; // learner: by session id
-  uint64_t next_token = 1;
   int64_t started_ms = 0;
+  database& db() { return pipe->db(); }
   static inline const char* name = "state_machine";
 };
 caf::behavior state_machine(caf::stateful_actor<state_machine_state>* self, std::shared_ptr<database> db,

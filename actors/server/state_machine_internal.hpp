@@ -9,11 +9,8 @@ namespace corral::server::sm {
 using self_ptr = caf::stateful_actor<state_machine_state>*;
 
 // Shared by both paths (state_machine.cpp).
-void deliver(self_ptr self, outcome& out, bool respond);
-void submit(self_ptr self, txn t);
-void answer_read(self_ptr self, session_id s, const request& r);
-void drain(self_ptr self, session_id s);
-bool is_client_write(self_ptr self, const txn& t);
+void run(self_ptr self, pipeline_effects& effects); // carries out the pipeline's effects, in order
+void spawn_session(self_ptr self, session_id s);     // the session's actor, unless it has one
 void apply_committed(self_ptr self, zxid_t upto);
 
 // The ensemble mode (ensemble.cpp): driving the ZAB core and the learner/leader traffic.
