@@ -20,8 +20,10 @@ const char* role_name(role r) {
 }
 
 const char* message_name(const body& b) {
-  static const char* names[] = {"NOTIFICATION", "FOLLOWERINFO", "LEADERINFO", "ACKEPOCH", "SYNC/NEWLEADER", "ACK",
-                                "UPTODATE",     "PROPOSAL",     "COMMIT",     "INFORM",   "PING",           "PONG"};
+  static const char* names[] = {"NOTIFICATION", "FOLLOWERINFO", "LEADERINFO", "ACKEPOCH", "CATCHUP/NEWLEADER", "ACK",
+                                "UPTODATE",     "PROPOSAL",     "COMMIT",     "INFORM",   "PING",           "PONG",
+                                "ACK(NEWLEADER)"};
+  static_assert(sizeof(names) / sizeof(names[0]) == std::variant_size_v<body>);
   return names[b.index()];
 }
 
@@ -121,11 +123,11 @@ void peer::start_election(const std::string& why) {
   established_ = false;
   epoch_proposed_ = false;
   epoch_quorum_ = false;
-  synced_ = false;
+  up_to_date_ = false;
   learners_.clear();
   epoch_acks_.clear();
   newleader_acks_.clear();
-  pending_newleader_ack_ = -1;
+  pending_newleader_ack_.reset();
   ++round_;
   vote_ = vote{cfg_.id, last_logged_, ps_.current_epoch};
   note("looking (" + why + "): round " + std::to_string(round_) + ", voting for itself with last zxid " +
@@ -262,7 +264,7 @@ void peer::leader_propose_epoch() {
   epoch_acks_ = {cfg_.id};
   for (auto& [s, l] : learners_) {
     send(s, leader_info{new_epoch_});
-    l.phase = 1;
+    advance(l, phase::leader_info_sent);
   }
   if (quorum() == 1) {
     epoch_quorum_ = true;
@@ -297,9 +299,9 @@ void peer::leader_try_establish() {
   ready_.commit_to = commit_;
   set_serving(true);
   for (auto& [s, x] : learners_)
-    if (x.phase == 4) {
+    if (x.at == phase::newleader_acked) {
       send(s, up_to_date{commit_});
-      x.phase = 5;
+      advance(x, phase::up_to_date);
     }
 }
 
@@ -319,7 +321,7 @@ void peer::on_follower_info(server_id from, const follower_info& fi) {
   learners_[from] = l;
   if (epoch_proposed_) {
     send(from, leader_info{new_epoch_});
-    learners_[from].phase = 1;
+    advance(learners_[from], phase::leader_info_sent);
     return;
   }
   std::set<server_id> seen{cfg_.id};
@@ -331,7 +333,7 @@ void peer::on_follower_info(server_id from, const follower_info& fi) {
 
 void peer::on_ack_epoch(server_id from, const ack_epoch& ae) {
   auto it = learners_.find(from);
-  if (role_ != role::leading || it == learners_.end() || it->second.phase != 1)
+  if (role_ != role::leading || it == learners_.end() || it->second.at != phase::leader_info_sent)
     return;
   auto& l = it->second;
   if (!established_ && is_voter(from) &&
@@ -343,7 +345,7 @@ void peer::on_ack_epoch(server_id from, const ack_epoch& ae) {
   l.last_zxid = ae.last_zxid;
   l.log_start = ae.log_start;
   l.epoch_ends = ae.epoch_ends;
-  l.phase = 2;
+  advance(l, phase::epoch_acked);
   if (is_voter(from))
     epoch_acks_.insert(from);
   if (!epoch_quorum_) {
@@ -353,8 +355,8 @@ void peer::on_ack_epoch(server_id from, const ack_epoch& ae) {
     newleader_acks_.clear();
   }
   for (auto& [s, x] : learners_)
-    if (x.phase == 2)
-      sync_learner(s, x);
+    if (x.at == phase::epoch_acked)
+      catch_up_learner(s, x);
   leader_try_adopt_epoch();
 }
 
@@ -386,21 +388,21 @@ zxid_t peer::common_prefix(const learner& l) const {
   return common;
 }
 
-void peer::sync_learner(server_id to, learner& l) {
-  sync s;
+void peer::catch_up_learner(server_id to, learner& l) {
+  catch_up s;
   s.new_epoch = new_epoch_;
   zxid_t common = common_prefix(l);
   zxid_t from = common;
   if (common < history_start_) {
-    s.how = sync::kind::snap;
+    s.how = catch_up::kind::snap;
   } else if (common == l.last_zxid) {
-    s.how = sync::kind::diff;
+    s.how = catch_up::kind::diff;
   } else {
-    s.how = sync::kind::trunc; // the learner holds txns the leader never had: cut them first
+    s.how = catch_up::kind::trunc; // the learner holds txns the leader never had: cut them first
     s.trunc_to = common;
   }
-  if (s.how == sync::kind::snap) {
-    s.how = sync::kind::snap;
+  if (s.how == catch_up::kind::snap) {
+    s.how = catch_up::kind::snap;
     auto [z, img] = take_snapshot_();
     s.snap_zxid = z;
     s.snapshot = std::move(img);
@@ -411,8 +413,32 @@ void peer::sync_learner(server_id to, learner& l) {
       s.entries.push_back(e);
   s.commit = established_ ? commit_ : std::min(commit_, last_logged_);
   send(to, std::move(s));
-  l.phase = 3;
+  advance(l, phase::catch_up_sent);
   l.last_zxid = last_logged_;
+}
+
+// A learner's phase only moves forward, one step at a time (a learner that starts over is erased
+// and comes back as a new one).
+void peer::advance(learner& l, phase to) {
+  CORRAL_CHECK(static_cast<int>(to) == static_cast<int>(l.at) + 1, "zab", "a learner moves from phase ",
+               static_cast<int>(l.at), " to ", static_cast<int>(to), ": phases advance one at a time");
+  l.at = to;
+}
+
+void peer::on_ack_newleader(server_id from) {
+  auto it = learners_.find(from);
+  if (role_ != role::leading || it == learners_.end() || it->second.at != phase::catch_up_sent)
+    return;
+  auto& l = it->second;
+  advance(l, phase::newleader_acked);
+  if (is_voter(from))
+    newleader_acks_.insert(from);
+  if (!established_) {
+    leader_try_establish();
+    return;
+  }
+  send(from, up_to_date{commit_});
+  advance(l, phase::up_to_date);
 }
 
 void peer::on_ack(server_id from, const ack& a) {
@@ -420,20 +446,6 @@ void peer::on_ack(server_id from, const ack& a) {
   if (role_ != role::leading || it == learners_.end())
     return;
   auto& l = it->second;
-  if (a.zxid == make_zxid(new_epoch_, 0)) {
-    if (l.phase != 3)
-      return;
-    l.phase = 4;
-    if (is_voter(from))
-      newleader_acks_.insert(from);
-    if (!established_) {
-      leader_try_establish();
-      return;
-    }
-    send(from, up_to_date{commit_});
-    l.phase = 5;
-    return;
-  }
   if (l.kind == role::following && a.zxid > l.last_zxid)
     l.last_zxid = a.zxid; // acks are cumulative: everything up to a.zxid is logged there
   if (l.kind == role::following)
@@ -449,7 +461,7 @@ void peer::leader_try_commit() {
        it != history_.end(); ++it) {
     size_t n = durable_ >= it->zxid ? 1 : 0;
     for (auto& [s, l] : learners_)
-      if (l.kind == role::following && l.phase >= 4 && l.last_zxid >= it->zxid && is_voter(s))
+      if (l.kind == role::following && l.at >= phase::newleader_acked && l.last_zxid >= it->zxid && is_voter(s))
         ++n;
     if (n < quorum())
       break;
@@ -459,7 +471,7 @@ void peer::leader_try_commit() {
     return;
   ready_.commit_to = commit_;
   for (auto& [s, l] : learners_) {
-    if (l.phase < 3)
+    if (l.at < phase::catch_up_sent)
       continue;
     if (l.kind == role::following) {
       send(s, commit{commit_});
@@ -489,7 +501,7 @@ zxid_t peer::propose(std::shared_ptr<const txn> t) {
   entry e{make_zxid(ps_.current_epoch, ++counter_), std::move(t)};
   append_log(e);
   for (auto& [s, l] : learners_)
-    if (l.kind == role::following && l.phase >= 3)
+    if (l.kind == role::following && l.at >= phase::catch_up_sent)
       send(s, proposal{e});
   return e.zxid;
 }
@@ -520,8 +532,8 @@ void peer::follower_apply_commit(zxid_t z) {
   }
 }
 
-void peer::on_sync(const sync& s) {
-  if (s.how == sync::kind::trunc) {
+void peer::on_catch_up(const catch_up& s) {
+  if (s.how == catch_up::kind::trunc) {
     while (!history_.empty() && history_.back().zxid > s.trunc_to)
       history_.pop_back();
     ready_.truncate_to = s.trunc_to;
@@ -530,7 +542,7 @@ void peer::on_sync(const sync& s) {
     ready_.to_log.erase(std::remove_if(ready_.to_log.begin(), ready_.to_log.end(),
                                        [&](const entry& e) { return e.zxid > s.trunc_to; }),
                         ready_.to_log.end());
-  } else if (s.how == sync::kind::snap) {
+  } else if (s.how == catch_up::kind::snap) {
     history_.clear();
     history_start_ = s.snap_zxid;
     last_logged_ = durable_ = s.snap_zxid;
@@ -546,28 +558,29 @@ void peer::on_sync(const sync& s) {
   // lets a crashed learner win the next election with a log that lacks committed txns.
   pending_newleader_ack_ = last_logged_;
   pending_epoch_ = s.new_epoch;
-  bool nothing_to_persist = s.how == sync::kind::diff && s.entries.empty() && durable_ >= last_logged_;
+  bool nothing_to_persist = s.how == catch_up::kind::diff && s.entries.empty() && durable_ >= last_logged_;
   if (nothing_to_persist)
-    finish_sync();
+    finish_catch_up();
 }
 
-void peer::finish_sync() {
+void peer::finish_catch_up() {
   ps_.current_epoch = pending_epoch_;
   ready_.current_epoch = pending_epoch_; // persisted before the ack below is sent
-  send(leader_, ack{make_zxid(pending_epoch_, 0)});
-  pending_newleader_ack_ = -1;
+  send(leader_, ack_newleader{pending_epoch_});
+  pending_newleader_ack_.reset();
 }
 
 void peer::on_leader_message(const message& m) {
   // Only what a leader sends shows that ours leads (two servers that each think the other leads
   // must time out, not keep each other alive).
   if (std::holds_alternative<follower_info>(m.what) || std::holds_alternative<ack_epoch>(m.what) ||
-      std::holds_alternative<ack>(m.what) || std::holds_alternative<pong>(m.what))
+      std::holds_alternative<ack>(m.what) || std::holds_alternative<ack_newleader>(m.what) ||
+      std::holds_alternative<pong>(m.what))
     return;
   leader_silence_ = 0;
   // While a sync is being persisted the learner has not adopted the epoch yet, but the leader's
   // proposals and commits that follow the sync belong to it.
-  uint64_t joining = pending_newleader_ack_ >= 0 ? pending_epoch_ : ps_.current_epoch;
+  uint64_t joining = pending_newleader_ack_ ? pending_epoch_ : ps_.current_epoch;
   std::visit(overload{[&](const leader_info& li) {
                         got_leader_info_ = true;
                         if (li.new_epoch < ps_.accepted_epoch) {
@@ -580,14 +593,14 @@ void peer::on_leader_message(const message& m) {
                         }
                         send(leader_, ack_epoch{ps_.current_epoch, last_logged_, history_start_, epoch_ends()});
                       },
-                      [&](const sync& s) {
+                      [&](const catch_up& s) {
                         if (s.new_epoch == ps_.accepted_epoch)
-                          on_sync(s);
+                          on_catch_up(s);
                       },
                       [&](const up_to_date& u) {
-                        if (m.epoch != ps_.current_epoch || pending_newleader_ack_ >= 0)
+                        if (m.epoch != ps_.current_epoch || pending_newleader_ack_)
                           return;
-                        synced_ = true;
+                        up_to_date_ = true;
                         follower_apply_commit(u.commit);
                         set_serving(true);
                       },
@@ -617,7 +630,7 @@ void peer::on_leader_message(const message& m) {
                       [&](const ping& p) {
                         if (m.epoch != ps_.current_epoch)
                           return;
-                        if (synced_)
+                        if (up_to_date_)
                           follower_apply_commit(p.commit);
                         send(leader_, pong{});
                       },
@@ -646,6 +659,10 @@ void peer::step(const message& m) {
                         [&](const ack& a) {
                           if (m.epoch == new_epoch_)
                             on_ack(m.from, a);
+                        },
+                        [&](const ack_newleader& a) {
+                          if (m.epoch == new_epoch_ && a.epoch == new_epoch_)
+                            on_ack_newleader(m.from);
                         },
                         [&](const auto&) {}},
                m.what);
@@ -679,10 +696,10 @@ void peer::logged(zxid_t zxid) {
   }
   if (role_ != role::following && role_ != role::observing)
     return;
-  if (pending_newleader_ack_ >= 0 && durable_ >= pending_newleader_ack_)
-    finish_sync();
+  if (pending_newleader_ack_ && durable_ >= *pending_newleader_ack_)
+    finish_catch_up();
   // Followers ack proposals (cumulatively); observers never vote on them.
-  if (role_ == role::following && pending_newleader_ack_ < 0 && leader_ != 0 && ps_.current_epoch == ps_.accepted_epoch)
+  if (role_ == role::following && !pending_newleader_ack_ && leader_ != 0 && ps_.current_epoch == ps_.accepted_epoch)
     send(leader_, ack{durable_});
 }
 
@@ -706,7 +723,7 @@ void peer::tick() {
         return;
       }
       for (auto it = learners_.begin(); it != learners_.end();) {
-        int limit = it->second.phase >= 4 ? cfg_.sync_limit_ticks : cfg_.init_limit_ticks;
+        int limit = it->second.at >= phase::newleader_acked ? cfg_.sync_limit_ticks : cfg_.init_limit_ticks;
         if (++it->second.silent_ticks > limit) {
           ready_.disconnect.push_back(it->first);
           it = learners_.erase(it);
@@ -722,7 +739,7 @@ void peer::tick() {
       if (established_) {
         std::set<server_id> heard{cfg_.id};
         for (auto& [s, l] : learners_)
-          if (l.phase >= 4 && l.silent_ticks <= leader_lease_ticks())
+          if (l.at >= phase::newleader_acked && l.silent_ticks <= leader_lease_ticks())
             heard.insert(s);
         if (!quorum_of(heard)) {
           leader_step_down("only " + ids(heard) + " heard within the last " + std::to_string(leader_lease_ticks()) +
@@ -731,13 +748,13 @@ void peer::tick() {
         }
       }
       for (auto& [s, l] : learners_)
-        if (l.phase >= 5)
+        if (l.at == phase::up_to_date)
           send(s, ping{commit_});
       return;
     }
     case role::following:
     case role::observing:
-      if (++leader_silence_ > (synced_ ? cfg_.sync_limit_ticks : cfg_.init_limit_ticks)) {
+      if (++leader_silence_ > (up_to_date_ ? cfg_.sync_limit_ticks : cfg_.init_limit_ticks)) {
         start_election("leader " + std::to_string(leader_) + " silent for " + std::to_string(leader_silence_ - 1) + " ticks");
         return;
       }

@@ -82,9 +82,10 @@ struct ack_epoch {
   zxid_t log_start = 0;
   std::vector<zxid_t> epoch_ends;
 };
-// Synchronization and NEWLEADER in one message: what to drop, what to install, what to log, what is
-// committed, and the new epoch to adopt.
-struct sync {
+// Synchronization and NEWLEADER in one message (ZooKeeper's DIFF, TRUNC or SNAP, then NEWLEADER),
+// called catch_up here so as not to be confused with the client's sync or an fsync: what to drop,
+// what to install, what to log, what is committed, and the new epoch to adopt.
+struct catch_up {
   enum class kind { diff, trunc, snap };
   kind how = kind::diff;
   zxid_t trunc_to = 0;
@@ -94,8 +95,14 @@ struct sync {
   zxid_t commit = 0;
   uint64_t new_epoch = 0;
 };
+// A follower has logged everything up to zxid (cumulative).
 struct ack {
-  zxid_t zxid = 0; // NEWLEADER is acked with zxid = make_zxid(new epoch, 0)
+  zxid_t zxid = 0;
+};
+// The learner has logged the catch_up and adopted its epoch (ZooKeeper acks NEWLEADER with an ACK
+// of zxid (epoch, 0); a message of its own cannot be mistaken for a proposal's ack).
+struct ack_newleader {
+  uint64_t epoch = 0;
 };
 struct up_to_date {
   zxid_t commit = 0;
@@ -114,8 +121,8 @@ struct ping {
 };
 struct pong {};
 
-using body = std::variant<notification, follower_info, leader_info, ack_epoch, sync, ack, up_to_date, proposal,
-                          commit, inform, ping, pong>;
+using body = std::variant<notification, follower_info, leader_info, ack_epoch, catch_up, ack, up_to_date, proposal,
+                          commit, inform, ping, pong, ack_newleader>;
 
 struct message {
   server_id from = 0;
@@ -212,10 +219,19 @@ public:
   size_t quorum() const { return cfg_.voters.size() / 2 + 1; }
 
 private:
+  // Where a learner is in joining this leader; it only moves forward (a learner that starts over
+  // is a new learner). Proposals go to it from catch_up_sent, its acks count from newleader_acked.
+  enum class phase {
+    info_seen,        // its FOLLOWERINFO arrived; the epoch is not proposed yet
+    leader_info_sent, // LEADERINFO (the new epoch) sent; waiting for its ACKEPOCH
+    epoch_acked,      // it acked the epoch; it gets its catch_up once a quorum has acked
+    catch_up_sent,    // DIFF/TRUNC/SNAP + NEWLEADER sent; proposals and commits follow it
+    newleader_acked,  // it logged the catch_up: its acks count towards commits
+    up_to_date,       // UPTODATE sent: it serves clients; it gets pings
+  };
   struct learner {
     role kind = role::following;
-    // 0 info seen, 1 leader_info sent, 2 epoch acked, 3 sync sent, 4 NEWLEADER acked, 5 up to date
-    int phase = 0;
+    phase at = phase::info_seen;
     uint64_t accepted_epoch = 0;
     zxid_t last_zxid = 0;
     zxid_t log_start = 0;
@@ -236,11 +252,13 @@ private:
   void on_follower_info(server_id from, const follower_info& fi);
   void on_ack_epoch(server_id from, const ack_epoch& ae);
   void on_ack(server_id from, const ack& a);
+  void on_ack_newleader(server_id from);
   void on_leader_message(const message& m);
-  void on_sync(const sync& s);
-  void finish_sync();
+  void on_catch_up(const catch_up& s);
+  void finish_catch_up();
+  static void advance(learner& l, phase to);
   void leader_propose_epoch();
-  void sync_learner(server_id to, learner& l);
+  void catch_up_learner(server_id to, learner& l);
   void leader_try_commit();
   void leader_try_establish();
   void leader_try_adopt_epoch();
@@ -252,50 +270,53 @@ private:
   void trim_history();
   bool quorum_of(const std::set<server_id>& s) const;
 
-  config cfg_;
-  persistent_state ps_;
-  snapshot_source take_snapshot_;
-  ready ready_;
-  role role_ = role::looking;
-  bool serving_ = false;
-  server_id leader_ = 0;
-  uint64_t rng_;
+  // Each field says how it lives: [persistent] is on disk (the caller persists it from the ready),
+  // [grows] only grows for the life of the process, [election] resets when an election starts,
+  // [epoch] resets when this server starts leading or following an epoch.
+  config cfg_;                       // fixed at start
+  persistent_state ps_;              // [persistent] [grows] both epochs (checked by check_invariants)
+  snapshot_source take_snapshot_;    // fixed at start
+  ready ready_;                      // what the caller has not taken yet
+  role role_ = role::looking;        // [election]
+  bool serving_ = false;             // [election] set once established (leader) or up to date (learner)
+  server_id leader_ = 0;             // [election] who this server follows or itself; 0 while looking
+  uint64_t rng_;                     // election timeouts' jitter
 
-  // Log and commit state.
-  std::deque<entry> history_;   // entries after history_start_, in zxid order
+  // Log and commit state: a mirror of the caller's log.
+  std::deque<entry> history_;   // entries after history_start_, in zxid order (TRUNC and SNAP cut it)
   zxid_t history_start_ = 0;    // entries up to here are only in snapshots
   zxid_t last_logged_ = 0;      // last entry handed to the caller's log
-  zxid_t durable_ = 0;          // last entry the caller says is durable
-  zxid_t commit_ = 0;           // last committed zxid known here
+  zxid_t durable_ = 0;          // last entry the caller says is durable (<= last_logged_)
+  zxid_t commit_ = 0;           // [grows] last committed zxid known here (<= last_logged_)
 
-  // Election.
-  uint64_t round_ = 0;
+  // Election. [election]
+  uint64_t round_ = 0;          // [grows] the election round (logical clock)
   vote vote_;
   std::map<server_id, vote> received_;
   std::map<server_id, std::pair<vote, role>> settled_; // votes of servers that are leading/following
   void check_invariants();
-  uint64_t seen_accepted_ = 0, seen_current_ = 0; // epochs as last checked: they only grow
+  uint64_t seen_accepted_ = 0, seen_current_ = 0; // [grows] epochs as last checked
   int looking_ticks_ = 0;
   int election_timeout_ = 0;
   bool decision_pending_ = false;
 
-  // Leader.
+  // Leader. [epoch]
   std::map<server_id, learner> learners_;
   uint64_t new_epoch_ = 0;
   bool epoch_proposed_ = false;
-  bool established_ = false;
+  bool established_ = false;  // a quorum acked NEWLEADER: the epoch may commit and serve
   bool epoch_quorum_ = false; // a quorum acked the new epoch
   std::set<server_id> epoch_acks_;
   std::set<server_id> newleader_acks_;
-  std::map<zxid_t, std::set<server_id>> acks_;
-  uint32_t counter_ = 0;
-  int phase_ticks_ = 0;
+  uint32_t counter_ = 0;      // the zxid counter within the epoch
+  int phase_ticks_ = 0;       // ticks since leading began (init_limit applies until established)
 
-  // Learner.
-  int leader_silence_ = 0;
+  // Learner. [epoch]
+  int leader_silence_ = 0;       // ticks since the leader was last heard
   bool got_leader_info_ = false; // until then, FOLLOWERINFO is sent again each tick
-  bool synced_ = false;
-  zxid_t pending_newleader_ack_ = -1; // adopt the epoch and ack NEWLEADER once logged up to here
+  bool up_to_date_ = false;      // UPTODATE came: the leader's silence is measured by sync_limit now
+  // Adopt the catch_up's epoch and ack NEWLEADER once the log is durable up to here.
+  std::optional<zxid_t> pending_newleader_ack_;
   uint64_t pending_epoch_ = 0;
 };
 

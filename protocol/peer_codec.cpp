@@ -64,8 +64,8 @@ void put_message(peerwire::ZabMessage::Builder b, const message& m) {
                  for (unsigned i = 0; i < a.epoch_ends.size(); ++i)
                    l.set(i, a.epoch_ends[i]);
                },
-               [&](const sync& s) {
-                 auto g = b.initSync();
+               [&](const catch_up& s) {
+                 auto g = b.initCatchUp();
                  g.setHow(static_cast<uint8_t>(s.how));
                  g.setTruncTo(s.trunc_to);
                  g.setSnapZxid(s.snap_zxid);
@@ -80,6 +80,7 @@ void put_message(peerwire::ZabMessage::Builder b, const message& m) {
                  g.setNewEpoch(s.new_epoch);
                },
                [&](const ack& a) { b.setAck(a.zxid); },
+               [&](const ack_newleader& a) { b.setAckNewLeader(a.epoch); },
                [&](const up_to_date& u) { b.setUpToDate(u.commit); },
                [&](const proposal& p) { put_entry(b.initProposal(), p.e); },
                [&](const commit& c) { b.setCommit(c.zxid); },
@@ -118,15 +119,15 @@ result<message> get_message(peerwire::ZabMessage::Reader r) {
       m.what = std::move(a);
       break;
     }
-    case W::SYNC: {
-      auto g = r.getSync();
+    case W::CATCH_UP: {
+      auto g = r.getCatchUp();
       if (g.getHow() > 2)
-        return error_info{error_code::marshalling_error, "unknown sync kind"};
-      sync s;
-      s.how = static_cast<sync::kind>(g.getHow());
+        return error_info{error_code::marshalling_error, "unknown catch-up kind"};
+      catch_up s;
+      s.how = static_cast<catch_up::kind>(g.getHow());
       s.trunc_to = g.getTruncTo();
       s.snap_zxid = g.getSnapZxid();
-      if (s.how == sync::kind::snap) {
+      if (s.how == catch_up::kind::snap) {
         auto d = g.getSnapshot();
         s.snapshot = std::make_shared<const std::string>(reinterpret_cast<const char*>(d.begin()), d.size());
       }
@@ -142,6 +143,7 @@ result<message> get_message(peerwire::ZabMessage::Reader r) {
       break;
     }
     case W::ACK: m.what = ack{r.getAck()}; break;
+    case W::ACK_NEW_LEADER: m.what = ack_newleader{r.getAckNewLeader()}; break;
     case W::UP_TO_DATE: m.what = up_to_date{r.getUpToDate()}; break;
     case W::PROPOSAL: {
       auto x = get_entry(r.getProposal());
@@ -223,7 +225,7 @@ void encode(const peer_frame& f, std::vector<char>& out) {
 
 result<peer_frame> decode_peer(kj::ArrayPtr<const capnp::word> frame) {
   try {
-    capnp::FlatArrayMessageReader reader(frame, bounded_reading(frame.size())); // a SYNC's snapshot too
+    capnp::FlatArrayMessageReader reader(frame, bounded_reading(frame.size())); // a CATCHUP's snapshot too
     auto root = reader.getRoot<peerwire::PeerFrame>();
     using W = peerwire::PeerFrame;
     auto text = [](capnp::Text::Reader t) { return std::string(t.begin(), t.size()); };

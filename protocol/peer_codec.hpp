@@ -1,5 +1,5 @@
 // ZAB messages <-> the peer protocol (schema/peer.capnp). A SYNC's snapshot travels as bytes: the
-// actors put a std::string (a snapshot file's contents) behind zab::sync::snapshot, and decoding
+// actors put a std::string (a snapshot file's contents) behind zab::catch_up::snapshot, and decoding
 // hands one back the same way. Decoding never trusts its input. Used by the peer transport and tests.
 #pragma once
 
@@ -14,7 +14,7 @@
 namespace corral::protocol {
 
 // 2: the handshake (hello, challenge, proof) that admits only configured, authenticated servers.
-constexpr uint32_t peer_protocol_version = 2;
+constexpr uint32_t peer_protocol_version = 3; // 3: NEWLEADER has its own ack
 
 // The handshake (see security/peer_handshake.hpp): the connecting server says who it is, the
 // accepting one answers with who it is, and each proves it knows the shared secret.

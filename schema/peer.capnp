@@ -43,7 +43,7 @@ struct ZabMessage {
       logStart @12 :Int64;
       epochEnds @13 :List(Int64);
     }
-    sync :group {
+    catchUp :group {               # DIFF, TRUNC or SNAP, then NEWLEADER
       how @14 :UInt8;              # 0 diff, 1 trunc, 2 snap
       truncTo @15 :Int64;
       snapZxid @16 :Int64;
@@ -59,6 +59,7 @@ struct ZabMessage {
     inform @25 :Entry;
     ping @26 :Int64;
     pong @27 :Void;
+    ackNewLeader @29 :UInt64;      # the epoch whose catch-up the learner logged and adopted
   }
 }
 

@@ -36,8 +36,8 @@ message round_trip(const message& m) {
 } // namespace
 
 TEST(peer_codec, every_message_kind_round_trips) {
-  zab::sync s;
-  s.how = zab::sync::kind::snap;
+  zab::catch_up s;
+  s.how = zab::catch_up::kind::snap;
   s.trunc_to = 5;
   s.snap_zxid = 9;
   s.snapshot = std::make_shared<const std::string>(std::string("snap\0bytes", 10));
@@ -49,13 +49,14 @@ TEST(peer_codec, every_message_kind_round_trips) {
                            leader_info{6},
                            ack_epoch{4, 55, 10, {make_zxid(1, 9), make_zxid(3, 2)}},
                            s,
-                           ack{make_zxid(6, 0)},
+                           ack{make_zxid(6, 3)},
                            up_to_date{44},
                            proposal{make_entry(make_zxid(6, 1), "/p")},
                            commit{make_zxid(6, 1)},
                            inform{make_entry(make_zxid(6, 2), "/i")},
                            ping{33},
-                           pong{}};
+                           pong{},
+                           ack_newleader{6}};
   ASSERT_EQ(bodies.size(), std::variant_size_v<body>);
   for (auto& b : bodies) {
     auto back = round_trip(message{1, 2, 6, b});
@@ -64,8 +65,8 @@ TEST(peer_codec, every_message_kind_round_trips) {
     EXPECT_EQ(back.to, 2);
     EXPECT_EQ(back.epoch, 6u);
   }
-  auto got = std::get<zab::sync>(round_trip(message{1, 2, 6, s}).what);
-  EXPECT_EQ(got.how, zab::sync::kind::snap);
+  auto got = std::get<zab::catch_up>(round_trip(message{1, 2, 6, s}).what);
+  EXPECT_EQ(got.how, zab::catch_up::kind::snap);
   EXPECT_EQ(*std::static_pointer_cast<const std::string>(got.snapshot), std::string("snap\0bytes", 10));
   ASSERT_EQ(got.entries.size(), 2u);
   EXPECT_EQ(std::get<txn_create>(got.entries[1].payload->body).path, "/b");

@@ -183,7 +183,7 @@ public:
     if (auto* n = std::get_if<notification>(&m.what))
       os << " vote(" << n->v.leader << ",z" << std::hex << n->v.zxid << std::dec << ",e" << n->v.epoch << ") r" << n->round
          << " " << role_name(n->sender_role);
-    if (auto* x = std::get_if<zab::sync>(&m.what))
+    if (auto* x = std::get_if<zab::catch_up>(&m.what))
       os << " how" << static_cast<int>(x->how) << " trunc" << std::hex << x->trunc_to << " snap" << x->snap_zxid
          << " n" << std::dec << x->entries.size() << " commit" << std::hex << x->commit;
     if (auto* x = std::get_if<proposal>(&m.what))
