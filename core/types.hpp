@@ -17,6 +17,16 @@ namespace corral {
 using session_id = int64_t;
 using zxid_t = int64_t;
 
+// A zxid is (epoch << 32) | counter, as ZooKeeper's: the epoch of the leader that proposed the txn
+// and the txn's count within that epoch (from 1). Every part of Corral reads and builds zxids with these.
+inline uint64_t epoch_of(zxid_t z) { return static_cast<uint64_t>(z) >> 32; }
+inline uint32_t counter_of(zxid_t z) { return static_cast<uint32_t>(static_cast<uint64_t>(z) & 0xffffffffu); }
+inline zxid_t make_zxid(uint64_t epoch, uint32_t counter) { return static_cast<zxid_t>((epoch << 32) | counter); }
+// True if `next` comes right after `prev` in a log: the next counter, or the first txn of a later epoch.
+inline bool zxid_follows(zxid_t prev, zxid_t next) {
+  return next == prev + 1 || (epoch_of(next) > epoch_of(prev) && counter_of(next) == 1);
+}
+
 // Field for field ZooKeeper's Stat (and in its wire order).
 struct node_stat {
   int64_t czxid = 0;

@@ -608,9 +608,7 @@ void peer::on_leader_message(const message& m) {
                         if (m.epoch != joining || p.e.zxid <= last_logged_)
                           return;
                         // Proposals come in order with no gaps; a gap means this stream is broken.
-                        bool next = p.e.zxid == last_logged_ + 1 ||
-                                    (epoch_of(p.e.zxid) > epoch_of(last_logged_) && (p.e.zxid & 0xffffffffll) == 1);
-                        if (!next) {
+                        if (!zxid_follows(last_logged_, p.e.zxid)) {
                           start_election("a gap in the proposals from server " + std::to_string(leader_));
                           return;
                         }

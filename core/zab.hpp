@@ -42,8 +42,8 @@ struct entry {
   std::shared_ptr<const txn> payload;
 };
 
-inline uint64_t epoch_of(zxid_t z) { return static_cast<uint64_t>(z) >> 32; }
-inline zxid_t make_zxid(uint64_t epoch, uint32_t counter) { return static_cast<zxid_t>((epoch << 32) | counter); }
+using corral::epoch_of; // zxid arithmetic lives in core/types.hpp
+using corral::make_zxid;
 
 enum class role { looking, following, leading, observing };
 const char* role_name(role r);

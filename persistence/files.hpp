@@ -19,9 +19,9 @@ error_info io_error(const std::string& what, const std::string& path, int err);
 
 error_info write_all(int fd, const void* data, size_t size, uint64_t offset, const std::string& path);
 error_info fsync_dir(const std::string& dir);
-// Replaces `path` with `content` atomically and durably.
 // The bytes of the regular files directly in `dir` (0 if it cannot be read).
 uint64_t directory_bytes(const std::string& dir);
+// Replaces `path` with `content` atomically and durably.
 error_info write_file_atomically(const std::string& path, const std::string& content);
 result<std::string> read_file(const std::string& path);
 // The files in `dir` named "<prefix><16 hex digits>", with the number, in ascending order.

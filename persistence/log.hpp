@@ -53,8 +53,6 @@ struct log_scan {
   uint64_t tail_garbage_end = 0;
 };
 
-// Whether two txns may follow each other: consecutive, or the first of a new epoch.
-bool zxid_follows(zxid_t prev, zxid_t next);
 
 // Reads every segment in order and calls `visit` for each entry whose zxid is above `after`
 // (digest checks too), checking CRCs, the database id and that no txn is missing. Stops at the
@@ -65,9 +63,11 @@ result<log_scan> scan_log(const std::string& dir, uint64_t db_id, zxid_t after,
                           uint64_t torn_window);
 
 // The same over an explicit list of segments (oldest first), e.g. one file for corral-logdump.
+// Without `check_sequence` a txn need not follow the one before it (the log appender's own scan for
+// a truncation, where the log may start anywhere).
 result<log_scan> scan_segments(const std::vector<segment_info>& segs, uint64_t db_id, zxid_t after,
                                const std::function<error_info(log_entry&&, const std::string& file, uint64_t offset)>& visit,
-                               uint64_t torn_window);
+                               uint64_t torn_window, bool check_sequence = true);
 
 // The database id in a segment's header (0 if it has none).
 uint64_t segment_db_id(const std::string& path);

@@ -17,6 +17,13 @@ namespace corral::persistence {
 std::string snapshot_name(zxid_t start_zxid);
 bool parse_snapshot_name(const std::string& name, zxid_t& start_zxid);
 
+// When the server writes snapshots and removes old ones (the corral.snap-* options).
+struct snapshot_policy {
+  uint64_t every_txns = 100000;        // txns between snapshots (ZooKeeper's snapCount)
+  size_t retain = 3;                   // snapshots kept, with the log they need (autopurge.snapRetainCount)
+  int64_t purge_interval_ms = 3600000; // how often old ones are removed besides after each snapshot
+};
+
 struct snapshot_file {
   std::string path;
   zxid_t start_zxid = 0;

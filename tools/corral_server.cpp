@@ -17,115 +17,116 @@
 
 namespace {
 
+// "64 MiB" for whole MiB, else the number of bytes.
+std::string bytes_text(uint64_t n) {
+  if (n >= (1u << 20) && n % (1u << 20) == 0)
+    return std::to_string(n >> 20) + " MiB";
+  return std::to_string(n);
+}
+
 struct server_config : caf::actor_system_config {
-  std::string host = "127.0.0.1";
-  uint16_t port = 2281;
-  int32_t zk_port = 2181;
-  int32_t secure_zk_port = -1;
-  int32_t secure_port = -1;
+  // Every option with a default is bound to a field of `opts` (or of its parts: the database's,
+  // the log's, the snapshots', the flow limits'), whose initializers are the one place defaults are
+  // written; --help prints them from there.
+  corral::server::server_options opts;
+  // Options that are read here and turned into something else.
   std::string tls_cert_file, tls_key_file, tls_ca_file;
   std::string tls_client_auth = "need";
   bool quorum_tls = false;
-  uint64_t peer_max_unsent_bytes = 64ull << 20;
   std::string sasl_jaas_file;
-  size_t zk_max_packet_bytes = 0xfffff;
-  std::string four_letter_words = "srvr";
-  std::string data_dir = "data";
-  int64_t tick_ms = 2000;
-  int32_t min_session_timeout_ms = 0;
-  int32_t max_session_timeout_ms = 0;
-  int32_t max_data_bytes = 1024 * 1024;
-  std::string super_digest;
-  bool ttl_nodes = false;
-  bool container_nodes = true;
-  int64_t container_check_interval_ms = 60000;
-  size_t max_connections = 10000;
-  size_t max_client_cnxns = 60;
-  size_t global_outstanding_limit = 1000;
-  uint64_t client_pause_unsent_bytes = 4ull << 20;
-  uint64_t client_max_unsent_bytes = 64ull << 20;
   std::string log_level = "info";
   std::string log_file;
   std::string ready_file;
   bool unsafe_no_fsync = false;
-  bool repair_log = false;
-  uint64_t snap_count = 100000;
-  size_t snap_retain = 3;
-  int64_t purge_interval_ms = 3600000;
-  uint64_t log_segment_bytes = 64ull << 20;
-  uint64_t log_prealloc_bytes = 16ull << 20;
-  uint64_t log_max_batch_bytes = 8ull << 20;
-  int64_t server_id = 0;
   std::vector<std::string> ensemble;
-  int64_t zab_tick_ms = 100;
   std::string peer_secret_file;
 
+  // Adds an option whose help ends with its default, taken from the field it is bound to.
+  struct adder {
+    caf::config_option_adder group;
+    template <class T>
+    adder& add(T& field, const char* name, const std::string& what, bool bytes = false) {
+      std::string def;
+      if constexpr (std::is_same_v<T, bool>)
+        def = field ? "true" : "false";
+      else if constexpr (std::is_same_v<T, std::string>)
+        def = field.empty() ? "none" : field;
+      else if constexpr (std::is_same_v<T, std::vector<std::string>>)
+        def = field.empty() ? "none" : std::to_string(field.size()) + " entries";
+      else
+        def = bytes ? bytes_text(static_cast<uint64_t>(field)) : std::to_string(field);
+      group.add(field, name, what + " (default " + def + ")");
+      return *this;
+    }
+  };
+
   server_config() {
-    opt_group{custom_options_, "corral"}
-        .add(host, "host", "address to listen on (default 127.0.0.1)")
-        .add(port, "port", "native-protocol client port (default 2281; 0 picks a free one)")
-        .add(zk_port, "zk-port", "ZooKeeper-protocol client port, for ZooKeeper's own clients (default 2181; 0 picks a free one; -1 turns it off)")
-        .add(secure_zk_port, "secure-zk-port",
-             "ZooKeeper-protocol port over TLS, as ZooKeeper's secureClientPort (default -1: off; 0 picks a free one)")
-        .add(secure_port, "secure-port", "native-protocol port over TLS (default -1: off; 0 picks a free one)")
+    auto& db = opts.db;
+    auto& flow = opts.flow;
+    adder{caf::config_option_adder{custom_options_, "corral"}}
+        .add(opts.host, "host", "address to listen on")
+        .add(opts.port, "port", "native-protocol client port; 0 picks a free one")
+        .add(opts.zk_port, "zk-port", "ZooKeeper-protocol client port, for ZooKeeper's own clients; 0 picks a free one; -1 turns it off")
+        .add(opts.secure_zk_port, "secure-zk-port",
+             "ZooKeeper-protocol port over TLS, as ZooKeeper's secureClientPort; -1: off; 0 picks a free one")
+        .add(opts.secure_port, "secure-port", "native-protocol port over TLS; -1: off; 0 picks a free one")
         .add(tls_cert_file, "tls-cert-file", "PEM certificate (chain) the secure ports present")
         .add(tls_key_file, "tls-key-file", "PEM private key of that certificate (chmod 600)")
         .add(tls_ca_file, "tls-ca-file", "PEM CA certificates that client certificates must chain to")
         .add(tls_client_auth, "tls-client-auth",
-             "client certificates on the secure ports: need, want (verified if presented) or none (default need, "
-             "as ZooKeeper's ssl.clientAuth); a verified certificate's subject is the client's x509 identity")
+             "client certificates on the secure ports: need, want (verified if presented) or none, as "
+             "ZooKeeper's ssl.clientAuth; a verified certificate's subject is the client's x509 identity")
         .add(quorum_tls, "quorum-tls",
              "mutual TLS between the servers of an ensemble, as ZooKeeper's sslQuorum, with the corral.tls-* "
-             "files: each server's certificate must chain to corral.tls-ca-file and name its corral.ensemble "
-             "address (default false)")
-        .add(peer_max_unsent_bytes, "peer-max-unsent-bytes",
-             "bytes waiting for a slow follower or observer before the leader drops it and it resyncs "
-             "(default 64 MiB)")
+             "files: each server's certificate must chain to corral.tls-ca-file and name its corral.ensemble address")
+        .add(opts.peer_max_unsent_bytes, "peer-max-unsent-bytes",
+             "bytes waiting for a slow follower or observer before the leader drops it and it resyncs", true)
         .add(sasl_jaas_file, "sasl-jaas-file",
              "SASL DIGEST-MD5 for ZooKeeper's clients: a JAAS file (chmod 600) whose Server section lists "
              "user_NAME=\"password\", as ZooKeeper's DigestLoginModule; the user is the session's sasl identity")
-        .add(zk_max_packet_bytes, "zk-max-packet-bytes", "largest ZooKeeper-protocol packet accepted (default 1048575, ZooKeeper's jute.maxbuffer)")
-        .add(four_letter_words, "four-letter-words", "four-letter words answered on the ZooKeeper port, comma-separated, or * for all (default srvr, as ZooKeeper's 4lw.commands.whitelist)")
-        .add(data_dir, "data-dir", "directory for the server's data (default ./data)")
-        .add(tick_ms, "tick-ms", "basic time unit in ms; session timeouts are 2..20 ticks (default 2000)")
-        .add(min_session_timeout_ms, "min-session-timeout-ms", "lowest negotiated session timeout (default 2 ticks)")
-        .add(max_session_timeout_ms, "max-session-timeout-ms", "highest negotiated session timeout (default 20 ticks)")
-        .add(max_data_bytes, "max-data-bytes", "largest znode data accepted, bytes (default 1048576)")
-        .add(super_digest, "super-digest", "superuser as user:base64(sha1(user:password)); empty: none")
-        .add(ttl_nodes, "ttl-nodes", "allow TTL nodes (default false, as in ZooKeeper)")
-        .add(container_nodes, "container-nodes", "allow container nodes (default true)")
-        .add(container_check_interval_ms, "container-check-interval-ms",
-             "how often empty containers and expired TTL nodes are removed (default 60000)")
-        .add(max_connections, "max-connections", "client connections accepted at once (default 10000)")
-        .add(max_client_cnxns, "max-client-cnxns",
-             "client connections from one address at once, as ZooKeeper's maxClientCnxns (default 60; 0: no limit)")
-        .add(global_outstanding_limit, "global-outstanding-limit",
+        .add(opts.zk_max_packet_bytes, "zk-max-packet-bytes", "largest ZooKeeper-protocol packet accepted, as ZooKeeper's jute.maxbuffer")
+        .add(opts.four_letter_words, "four-letter-words", "four-letter words answered on the ZooKeeper port, comma-separated, or * for all, as ZooKeeper's 4lw.commands.whitelist")
+        .add(opts.data_dir, "data-dir", "directory for the server's data")
+        .add(db.tick_ms, "tick-ms", "basic time unit in ms; session timeouts are 2..20 ticks")
+        .add(db.min_session_timeout_ms, "min-session-timeout-ms", "lowest negotiated session timeout; 0: 2 ticks")
+        .add(db.max_session_timeout_ms, "max-session-timeout-ms", "highest negotiated session timeout; 0: 20 ticks")
+        .add(db.max_data_bytes, "max-data-bytes", "largest znode data accepted, bytes")
+        .add(db.super_digest, "super-digest", "superuser as user:base64(sha1(user:password))")
+        .add(db.ttl_enabled, "ttl-nodes", "allow TTL nodes (off by default, as in ZooKeeper)")
+        .add(db.containers_enabled, "container-nodes", "allow container nodes")
+        .add(db.container_check_ms, "container-check-interval-ms",
+             "how often empty containers and expired TTL nodes are removed")
+        .add(flow.max_connections, "max-connections", "client connections accepted at once")
+        .add(flow.max_per_address, "max-client-cnxns",
+             "client connections from one address at once, as ZooKeeper's maxClientCnxns; 0: no limit")
+        .add(flow.global_outstanding, "global-outstanding-limit",
              "unanswered requests of all clients before the server stops reading until it catches up, as "
-             "ZooKeeper's globalOutstandingLimit (default 1000)")
-        .add(client_pause_unsent_bytes, "client-pause-unsent-bytes",
-             "answers waiting to be sent to one client before the server stops reading its requests (default 4 MiB)")
-        .add(client_max_unsent_bytes, "client-max-unsent-bytes",
-             "answers and events waiting to be sent to one client before it is dropped (default 64 MiB)")
-        .add(log_level, "log-level", "debug, info, warn, error or off (default info)")
+             "ZooKeeper's globalOutstandingLimit")
+        .add(flow.pause_unsent, "client-pause-unsent-bytes",
+             "answers waiting to be sent to one client before the server stops reading its requests", true)
+        .add(flow.max_unsent, "client-max-unsent-bytes",
+             "answers and events waiting to be sent to one client before it is dropped", true)
+        .add(log_level, "log-level", "debug, info, warn, error or off")
         .add(log_file, "log-file", "append the log to this file instead of stderr")
         .add(ready_file, "ready-file", "once listening, write the port to this file (for scripts and tests)")
-        .add(snap_count, "snap-count", "txns between snapshots (default 100000)")
-        .add(snap_retain, "snap-retain", "snapshots kept, with the log they need (default 3)")
-        .add(purge_interval_ms, "purge-interval-ms", "how often old snapshots and log segments are removed (default 3600000; they also go after each snapshot)")
-        .add(log_segment_bytes, "log-segment-bytes", "start a new log segment beyond this size (default 64 MiB)")
-        .add(log_prealloc_bytes, "log-prealloc-bytes", "grow log segments in chunks this large (default 16 MiB)")
-        .add(log_max_batch_bytes, "log-max-batch-bytes",
-             "most bytes one write + fsync covers (group commit; default 8 MiB; 1 = one fsync per record)")
-        .add(server_id, "server-id", "this server's id in the ensemble (1..254; 0: standalone)")
+        .add(opts.snapshots.every_txns, "snap-count", "txns between snapshots")
+        .add(opts.snapshots.retain, "snap-retain", "snapshots kept, with the log they need")
+        .add(opts.snapshots.purge_interval_ms, "purge-interval-ms",
+             "how often old snapshots and log segments are removed (they also go after each snapshot)")
+        .add(opts.log.segment_bytes, "log-segment-bytes", "start a new log segment beyond this size", true)
+        .add(opts.log.prealloc_bytes, "log-prealloc-bytes", "grow log segments in chunks this large", true)
+        .add(opts.log.max_batch_bytes, "log-max-batch-bytes",
+             "most bytes one write + fsync covers (group commit; 1 = one fsync per record)", true)
+        .add(opts.server_id, "server-id", "this server's id in the ensemble (1..254; 0: standalone)")
         .add(ensemble, "ensemble",
-             "every server: [\"1=127.0.0.1:2281:2891\", \"2=...\", \"4=host:client:quorum:observer\"] (empty: standalone)")
-        .add(zab_tick_ms, "zab-tick-ms",
-             "replication tick in ms: heartbeats each tick, elections after 10-20, followers lost after 10 (default 100)")
+             "every server: [\"1=127.0.0.1:2281:2891\", \"2=...\", \"4=host:client:quorum:observer\"]; empty: standalone")
+        .add(opts.zab_tick_ms, "zab-tick-ms",
+             "replication tick in ms: heartbeats each tick, elections after 10-20, followers lost after 10")
         .add(peer_secret_file, "peer-secret-file",
              "a file (chmod 600) holding a secret of 16+ bytes shared by every server; peers prove they know it "
-             "(HMAC challenge-response) before they are admitted (default: none, peers admitted by address only)")
-        .add(repair_log, "repair-log", "start even if the log is corrupt, cutting it at the damage (loses what follows; default false)")
-        .add(unsafe_no_fsync, "unsafe-no-fsync", "UNSAFE: do not fsync the log; a crash can lose acknowledged writes (default false)");
+             "(HMAC challenge-response) before they are admitted; none: peers admitted by address only")
+        .add(opts.repair_log, "repair-log", "start even if the log is corrupt, cutting it at the damage (loses what follows)")
+        .add(unsafe_no_fsync, "unsafe-no-fsync", "UNSAFE: do not fsync the log; a crash can lose acknowledged writes");
     // Two cores are the expected machine: do not start more workers than that by default.
     set("scheduler.max-threads", 2);
   }
@@ -147,39 +148,8 @@ struct server_config : caf::actor_system_config {
 };
 
 corral::server::server_options to_options(const server_config& cfg) {
-  corral::server::server_options o;
-  o.host = cfg.host;
-  o.port = cfg.port;
-  o.zk_port = cfg.zk_port;
-  o.secure_zk_port = cfg.secure_zk_port;
-  o.secure_port = cfg.secure_port;
-  o.zk_max_packet_bytes = cfg.zk_max_packet_bytes;
-  o.four_letter_words = cfg.four_letter_words;
-  o.data_dir = cfg.data_dir;
-  o.max_connections = cfg.max_connections;
-  o.max_client_cnxns = cfg.max_client_cnxns;
-  o.global_outstanding_limit = cfg.global_outstanding_limit;
-  o.client_pause_unsent_bytes = cfg.client_pause_unsent_bytes;
-  o.client_max_unsent_bytes = cfg.client_max_unsent_bytes;
-  o.db.tick_ms = cfg.tick_ms;
-  o.db.min_session_timeout_ms = cfg.min_session_timeout_ms;
-  o.db.max_session_timeout_ms = cfg.max_session_timeout_ms;
-  o.db.max_data_bytes = cfg.max_data_bytes;
-  o.db.super_digest = cfg.super_digest;
-  o.db.ttl_enabled = cfg.ttl_nodes;
-  o.db.containers_enabled = cfg.container_nodes;
-  o.db.container_check_ms = cfg.container_check_interval_ms;
-  o.sync = !cfg.unsafe_no_fsync;
-  o.repair_log = cfg.repair_log;
-  o.snap_count = cfg.snap_count;
-  o.snap_retain = cfg.snap_retain;
-  o.purge_interval_ms = cfg.purge_interval_ms;
-  o.log_segment_bytes = cfg.log_segment_bytes;
-  o.log_prealloc_bytes = cfg.log_prealloc_bytes;
-  o.log_max_batch_bytes = cfg.log_max_batch_bytes;
-  o.server_id = cfg.server_id;
-  o.zab_tick_ms = cfg.zab_tick_ms;
-  o.peer_max_unsent_bytes = cfg.peer_max_unsent_bytes;
+  auto o = cfg.opts;
+  o.log.sync = !cfg.unsafe_no_fsync;
   for (auto& text : cfg.ensemble) {
     corral::server::server_options::member m;
     std::string why;
@@ -188,9 +158,9 @@ corral::server::server_options to_options(const server_config& cfg) {
   }
   // In an ensemble, session ids carry the server id in their top byte, and the client port is the
   // one the ensemble names for this server.
-  o.db.server_id = cfg.server_id;
+  o.db.server_id = o.server_id;
   for (auto& m : o.ensemble)
-    if (m.id == cfg.server_id) {
+    if (m.id == o.server_id) {
       o.host = m.host;
       o.port = m.client_port;
     }
@@ -199,13 +169,13 @@ corral::server::server_options to_options(const server_config& cfg) {
 
 // Checks what the options cannot express as types; returns a message or "".
 std::string check(const server_config& cfg) {
-  if (cfg.tick_ms < 1 || cfg.tick_ms > 60000)
+  if (cfg.opts.db.tick_ms < 1 || cfg.opts.db.tick_ms > 60000)
     return "corral.tick-ms must be between 1 and 60000";
-  if (cfg.max_data_bytes < 0 || cfg.max_data_bytes > 64 * 1024 * 1024)
+  if (cfg.opts.db.max_data_bytes < 0 || cfg.opts.db.max_data_bytes > 64 * 1024 * 1024)
     return "corral.max-data-bytes must be between 0 and 67108864";
-  if (cfg.max_session_timeout_ms != 0 && cfg.max_session_timeout_ms < cfg.min_session_timeout_ms)
+  if (cfg.opts.db.max_session_timeout_ms != 0 && cfg.opts.db.max_session_timeout_ms < cfg.opts.db.min_session_timeout_ms)
     return "corral.max-session-timeout-ms is below corral.min-session-timeout-ms";
-  if (cfg.log_prealloc_bytes < 4096 || cfg.log_segment_bytes < 4096)
+  if (cfg.opts.log.prealloc_bytes < 4096 || cfg.opts.log.segment_bytes < 4096)
     return "corral.log-prealloc-bytes and corral.log-segment-bytes must be at least 4096";
   if (!cfg.ensemble.empty()) {
     bool me = false;
@@ -217,22 +187,22 @@ std::string check(const server_config& cfg) {
         return "corral.ensemble: " + why;
       if (!ids.insert(m.id).second)
         return "corral.ensemble names server " + std::to_string(m.id) + " twice";
-      me = me || m.id == cfg.server_id;
+      me = me || m.id == cfg.opts.server_id;
     }
     if (!me)
-      return "corral.server-id " + std::to_string(cfg.server_id) + " is not in corral.ensemble";
-    if (cfg.zab_tick_ms < 5 || cfg.zab_tick_ms > 10000)
+      return "corral.server-id " + std::to_string(cfg.opts.server_id) + " is not in corral.ensemble";
+    if (cfg.opts.zab_tick_ms < 5 || cfg.opts.zab_tick_ms > 10000)
       return "corral.zab-tick-ms must be between 5 and 10000";
   }
-  if (cfg.global_outstanding_limit < 1)
+  if (cfg.opts.flow.global_outstanding < 1)
     return "corral.global-outstanding-limit must be at least 1";
-  if (cfg.client_pause_unsent_bytes < 64 * 1024 || cfg.client_max_unsent_bytes <= cfg.client_pause_unsent_bytes)
+  if (cfg.opts.flow.pause_unsent < 64 * 1024 || cfg.opts.flow.max_unsent <= cfg.opts.flow.pause_unsent)
     return "corral.client-pause-unsent-bytes must be at least 65536 and below corral.client-max-unsent-bytes";
-  if (cfg.snap_count < 1)
+  if (cfg.opts.snapshots.every_txns < 1)
     return "corral.snap-count must be at least 1";
-  if (cfg.snap_retain < 1)
+  if (cfg.opts.snapshots.retain < 1)
     return "corral.snap-retain must be at least 1";
-  if (!cfg.super_digest.empty() && cfg.super_digest.find(':') == std::string::npos)
+  if (!cfg.opts.db.super_digest.empty() && cfg.opts.db.super_digest.find(':') == std::string::npos)
     return "corral.super-digest must look like user:base64hash";
   return "";
 }
@@ -268,7 +238,7 @@ corral::result<bool> load_security(const server_config& cfg, corral::server::ser
       return secret.error();
     opts.peer_secret = std::move(*secret);
   }
-  if (cfg.secure_zk_port >= 0 || cfg.secure_port >= 0) {
+  if (cfg.opts.secure_zk_port >= 0 || cfg.opts.secure_port >= 0) {
     auto ctx = make_tls(cfg);
     if (!ctx)
       return ctx.error();
@@ -369,7 +339,7 @@ int main(int argc, char** argv) {
   int rc;
   {
     caf::actor_system sys{cfg};
-    corral::log::info("server", "corral-server starting (data dir ", cfg.data_dir, ", tick ", cfg.tick_ms, " ms)");
+    corral::log::info("server", "corral-server starting (data dir ", cfg.opts.data_dir, ", tick ", cfg.opts.db.tick_ms, " ms)");
     rc = run(sys, cfg, std::move(opts), signals);
   }
   corral::log::info("server", "stopped");

@@ -31,9 +31,7 @@ namespace corral::server {
 struct storage_config {
   std::string dir;
   uint64_t db_id = 0;
-  uint64_t snap_count = 100000;     // txns between snapshots
-  size_t snap_retain = 3;           // snapshots kept
-  int64_t purge_interval_ms = 3600000;
+  persistence::snapshot_policy snapshots;
   bool snapshot_at_start = false;   // recovery replayed txns: snapshot them so the next start is fast
 };
 
@@ -45,7 +43,7 @@ struct ensemble_setup {
   zxid_t snapshot_zxid = 0;
   std::vector<zab::entry> log; // entries after the snapshot: committed (applied) and the uncommitted tail
   size_t uncommitted = 0;      // how many of `log`'s last entries are not applied yet
-  int64_t tick_ms = 100;
+  int64_t tick_ms = 0; // the replication tick (server_options::zab_tick_ms)
 };
 
 struct state_machine_state {
@@ -70,7 +68,7 @@ struct state_machine_state {
   caf::actor transport;
   std::string epochs_path;
   zab::persistent_state epochs;
-  int64_t zab_tick_ms = 100;
+  int64_t zab_tick_ms = 0; // from ensemble_setup
   // When the ZAB core was last ticked. A process paused (SIGSTOP, a VM stall) or starved misses
   // ticks: the tick handler and the request path tick the core up to now before going on.
   std::chrono::steady_clock::time_point last_zab_tick = std::chrono::steady_clock::now();

@@ -8,6 +8,7 @@
 #include "actors/logging.hpp"
 #include "core/fatal.hpp"
 #include "actors/server/state_machine_internal.hpp"
+#include "persistence/epochs.hpp"
 #include "persistence/files.hpp"
 #include "persistence/snapshot.hpp"
 
@@ -22,8 +23,7 @@ void persist_epochs(self_ptr self, const zab::ready& r) {
   if (r.current_epoch)
     st.epochs.current_epoch = *r.current_epoch;
   // Before any message of this ready goes out (the core's contract).
-  auto e = persistence::write_file_atomically(st.epochs_path, "accepted=" + std::to_string(st.epochs.accepted_epoch) +
-                                                                  "\ncurrent=" + std::to_string(st.epochs.current_epoch) + "\n");
+  auto e = persistence::write_epochs(st.epochs_path, st.epochs);
   if (e.code != error_code::ok)
     CORRAL_FATAL("server", "cannot persist the epochs (", e.detail, "): an epoch must be on disk before it is acted on");
 }
@@ -86,7 +86,7 @@ void on_role(self_ptr self) {
     log::info("server", "not serving (", zab::role_name(z.current_role()), "); clients move to other servers");
   }
   pipeline_effects effects;
-  st.pipe->become(m, zab::make_zxid(z.epoch(), 0), wall_now(), effects);
+  st.pipe->become(m, make_zxid(z.epoch(), 0), wall_now(), effects);
   run(self, effects);
 }
 

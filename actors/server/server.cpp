@@ -2,6 +2,7 @@
 
 #include "actors/logging.hpp"
 #include "actors/server/actors.hpp"
+#include "persistence/epochs.hpp"
 #include "persistence/files.hpp"
 #include "persistence/recovery.hpp"
 
@@ -36,8 +37,8 @@ zookeeper_front_end zookeeper_settings(const server_options& opts) {
              {"dataDir", opts.data_dir},
              {"dataLogDir", opts.data_dir},
              {"tickTime", std::to_string(db.tick_ms)},
-             {"maxClientCnxns", std::to_string(opts.max_client_cnxns)},
-             {"globalOutstandingLimit", std::to_string(opts.global_outstanding_limit)},
+             {"maxClientCnxns", std::to_string(opts.flow.max_per_address)},
+             {"globalOutstandingLimit", std::to_string(opts.flow.global_outstanding)},
              {"minSessionTimeout", std::to_string(db.min_session_timeout_ms ? db.min_session_timeout_ms : 2 * db.tick_ms)},
              {"maxSessionTimeout", std::to_string(db.max_session_timeout_ms ? db.max_session_timeout_ms : 20 * db.tick_ms)},
              {"serverId", std::to_string(opts.server_id)},
@@ -63,11 +64,8 @@ caf::expected<running_server> start(caf::actor_system& sys, const server_options
   ropts.only_committed = ensemble;
   ropts.keep_replayed = ensemble;
   ropts.now_ms = wall_now();
-  persistence::log_options lopts;
-  lopts.sync = opts.sync;
-  lopts.segment_bytes = opts.log_segment_bytes;
-  lopts.prealloc_bytes = opts.log_prealloc_bytes;
-  lopts.max_batch_bytes = std::max<uint64_t>(1, opts.log_max_batch_bytes);
+  auto lopts = opts.log;
+  lopts.max_batch_bytes = std::max<uint64_t>(1, lopts.max_batch_bytes);
   // A txn batch and the digest checks written unsynced before it may be torn together.
   ropts.torn_window = 2 * (lopts.max_batch_bytes + persistence::max_record_bytes);
   log::info("server", "recovering from ", opts.data_dir);
@@ -83,19 +81,26 @@ caf::expected<running_server> start(caf::actor_system& sys, const server_options
             " sessions at zxid ", log::hex(db->last_applied()), " in ", ms, " ms (",
             rec->snapshot.empty() ? std::string("no snapshot") : rec->snapshot, " + ", rec->replayed,
             " txns from the log)");
-  if (!opts.sync)
+  if (!opts.log.sync)
     log::warn("server", "fsync is OFF (corral.unsafe-no-fsync): acknowledged writes can be lost in a crash");
+  // An ensemble server's epochs, read before anything is started that a failure would have to stop.
+  auto epochs_path = (boost::filesystem::path(opts.data_dir) / persistence::epochs_file_name).string();
+  zab::persistent_state epochs;
+  if (ensemble) {
+    auto read = persistence::read_epochs(epochs_path);
+    if (!read)
+      return fail(read.error().detail);
+    epochs = *read;
+  }
   auto appender = std::make_shared<persistence::log_appender>(opts.data_dir, *id, lopts);
   if (auto e = appender->open(rec->scan); e.code != error_code::ok)
     return fail("cannot open the log for writing: " + e.detail);
   storage_config storage;
   storage.dir = opts.data_dir;
   storage.db_id = *id;
-  storage.snap_count = opts.snap_count;
-  storage.snap_retain = opts.snap_retain;
-  storage.purge_interval_ms = opts.purge_interval_ms;
+  storage.snapshots = opts.snapshots;
   storage.snapshot_at_start = rec->replayed > 0;
-  srv.snapshotter = sys.spawn<caf::detached>(snapshotter, opts.data_dir, opts.sync);
+  srv.snapshotter = sys.spawn<caf::detached>(snapshotter, opts.data_dir, opts.log.sync);
   // The writer needs the state machine's handle and the state machine the writer's: the writer
   // waits for its first message, which names the state machine.
   srv.log_writer = sys.spawn<caf::detached>(
@@ -112,18 +117,9 @@ caf::expected<running_server> start(caf::actor_system& sys, const server_options
       (m.observer ? setup->zab.observers : setup->zab.voters).push_back(m.id);
     setup->zab.seed = static_cast<uint64_t>(wall_now());
     // A learner that missed more than a snapshot's worth of txns gets a snapshot (SNAP).
-    setup->zab.history_limit = std::max<uint64_t>(opts.snap_count, 100);
-    setup->epochs_path = (boost::filesystem::path(opts.data_dir) / "epochs").string();
-    if (auto content = persistence::read_file(setup->epochs_path)) {
-      std::istringstream in(*content);
-      std::string line;
-      while (std::getline(in, line)) {
-        if (line.rfind("accepted=", 0) == 0)
-          setup->epochs.accepted_epoch = std::stoull(line.substr(9));
-        else if (line.rfind("current=", 0) == 0)
-          setup->epochs.current_epoch = std::stoull(line.substr(8));
-      }
-    }
+    setup->zab.history_limit = std::max<uint64_t>(opts.snapshots.every_txns, 100);
+    setup->epochs_path = epochs_path;
+    setup->epochs = epochs;
     setup->snapshot_zxid = rec->snapshot_zxid;
     for (auto& t : rec->replayed_txns)
       setup->log.push_back(zab::entry{t.zxid, std::make_shared<const txn>(t)});
@@ -169,13 +165,7 @@ caf::expected<running_server> start(caf::actor_system& sys, const server_options
   }
   size_t max_frame = opts.max_frame_bytes != 0 ? opts.max_frame_bytes
                                                : static_cast<size_t>(opts.db.max_data_bytes) + 64 * 1024;
-  flow_limits limits;
-  limits.max_connections = opts.max_connections;
-  limits.max_per_address = opts.max_client_cnxns;
-  limits.global_outstanding = opts.global_outstanding_limit;
-  limits.pause_unsent = opts.client_pause_unsent_bytes;
-  limits.max_unsent = opts.client_max_unsent_bytes;
-  srv.listener = sys.middleman().spawn_broker(client_listener, srv.state_machine, max_frame, limits,
+  srv.listener = sys.middleman().spawn_broker(client_listener, srv.state_machine, max_frame, opts.flow,
                                               zookeeper_settings(opts), opts.tls);
   caf::scoped_actor self{sys};
   auto listen = [&](uint16_t port, bool zookeeper, const char* option, bool secure = false) -> caf::expected<uint16_t> {

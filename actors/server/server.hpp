@@ -11,6 +11,9 @@
 #include <caf/expected.hpp>
 
 #include "core/database.hpp"
+#include "core/flow_control.hpp"
+#include "persistence/log.hpp"
+#include "persistence/snapshot.hpp"
 #include "security/tls.hpp"
 
 namespace corral::server {
@@ -20,11 +23,7 @@ struct server_options {
   uint16_t port = 2281;       // native protocol; 0 picks a free port
   std::string data_dir = "data";
   size_t max_frame_bytes = 0; // 0: max data + 64 KiB
-  size_t max_connections = 10000;
-  size_t max_client_cnxns = 60;           // per client address, as ZooKeeper's maxClientCnxns; 0: no limit
-  size_t global_outstanding_limit = 1000; // unanswered requests of all clients before reading pauses
-  uint64_t client_pause_unsent_bytes = 4ull << 20; // answers waiting for a client before its reading pauses
-  uint64_t client_max_unsent_bytes = 64ull << 20;  // answers waiting for a client before it is dropped
+  flow_limits flow; // connections and backpressure (core/flow_control.hpp)
   // ZooKeeper's client protocol (jute), beside the native one.
   int32_t zk_port = 2181;            // -1: off; 0 picks a free port
   size_t zk_max_packet_bytes = 0xfffff; // ZooKeeper's jute.maxbuffer default
@@ -34,15 +33,10 @@ struct server_options {
   int32_t secure_port = -1;    // the native protocol over TLS
   std::shared_ptr<security::tls_context> tls;
   database_options db;
-  // Durability.
-  bool sync = true;                 // false is unsafe: acknowledged writes can be lost in a crash
-  bool repair_log = false;          // cut the log at corruption instead of refusing to start
-  uint64_t snap_count = 100000;     // txns between snapshots
-  size_t snap_retain = 3;
-  int64_t purge_interval_ms = 3600000;
-  uint64_t log_segment_bytes = 64ull << 20;
-  uint64_t log_prealloc_bytes = 16ull << 20;
-  uint64_t log_max_batch_bytes = 8ull << 20;
+  // Durability. log.sync = false is unsafe: acknowledged writes can be lost in a crash.
+  persistence::log_options log;
+  persistence::snapshot_policy snapshots;
+  bool repair_log = false; // cut the log at corruption instead of refusing to start
   // Ensemble: this server's id and every server (empty: standalone).
   struct member {
     int64_t id = 0;
@@ -53,7 +47,7 @@ struct server_options {
   };
   int64_t server_id = 0;
   std::vector<member> ensemble;
-  int64_t zab_tick_ms = 100;
+  int64_t zab_tick_ms = 100; // heartbeats each tick; elections and lost peers after zab::config's tick counts
   // The ensemble's shared secret (read from corral.peer-secret-file); empty: none.
   std::string peer_secret;
   uint64_t peer_max_unsent_bytes = 64ull << 20; // frames waiting for a peer before it is dropped (it resyncs)

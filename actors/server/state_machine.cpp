@@ -151,7 +151,7 @@ void start_snapshot(self_ptr self) {
 void purge(self_ptr self) {
   auto& st = self->state;
   st.last_purge = wall_now();
-  self->request(st.snapshotter, caf::infinite, atoms::purge::value, static_cast<uint64_t>(st.storage.snap_retain))
+  self->request(st.snapshotter, caf::infinite, atoms::purge::value, static_cast<uint64_t>(st.storage.snapshots.retain))
       .then([=](zxid_t oldest_kept) {
         if (oldest_kept > 0)
           self->send(self->state.log_writer, atoms::purge::value, oldest_kept);
@@ -198,7 +198,7 @@ void apply_committed(self_ptr self, zxid_t upto) {
     return;
   self->send(st.log_writer, atoms::append::value, persistence::digest_check{st.db().last_applied(), st.db().tree().digest()});
   st.since_snapshot += applied;
-  if (st.since_snapshot >= st.storage.snap_count)
+  if (st.since_snapshot >= st.storage.snapshots.every_txns)
     start_snapshot(self);
 }
 
@@ -307,7 +307,7 @@ void run_timers(self_ptr self) {
   pipeline_effects effects;
   st.pipe->timers(now, effects);
   run(self, effects);
-  if (st.storage.purge_interval_ms > 0 && now - st.last_purge >= st.storage.purge_interval_ms && !st.snapshotting)
+  if (st.storage.snapshots.purge_interval_ms > 0 && now - st.last_purge >= st.storage.snapshots.purge_interval_ms && !st.snapshotting)
     purge(self);
 }
 

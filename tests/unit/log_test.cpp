@@ -264,6 +264,45 @@ TEST_F(log_format, truncate_after_drops_later_txns_across_segments_and_appends_c
   EXPECT_EQ(seen.size(), static_cast<size_t>(keep + 1));
 }
 
+// Found by corral-torture: a follower's TRUNC after its old segments were purged cut nothing (the
+// appender's scan stopped at "earlier txns are missing"), and a restart replayed the cut txns.
+TEST_F(log_format, truncate_after_works_on_a_log_whose_oldest_segments_were_purged) {
+  reopen_log_with_segments(2048);
+  workload(80);
+  auto segs = list_segments(dir);
+  ASSERT_GE(segs.size(), 4u);
+  ASSERT_EQ(log->purge_through(segs[2].first_zxid - 1).size(), 2u);
+  auto keep = db->last_applied() - 5;
+  ASSERT_EQ(log->truncate_after(keep).code, error_code::ok);
+  EXPECT_EQ(log->last_zxid(), keep);
+  log.reset();
+  zxid_t last = 0;
+  auto scan = scan_log(dir, db_id, segs[2].first_zxid - 1, [&](log_entry&& e, const std::string&, uint64_t) {
+    if (auto* x = std::get_if<txn>(&e))
+      last = x->zxid;
+    return error_info{};
+  }, 8 << 20);
+  ASSERT_TRUE(scan.ok());
+  EXPECT_EQ(scan->damage.what, log_damage::kind::none) << scan->damage.to_string();
+  EXPECT_EQ(last, keep) << "the txns after the cut must be gone";
+}
+
+// A truncation that cannot read the log back to what it wrote refuses (the server stops) rather than
+// report success and leave the txns it was asked to drop.
+TEST_F(log_format, truncate_after_refuses_when_it_cannot_read_the_log_to_its_end) {
+  reopen_log_with_segments(2048);
+  workload(80);
+  auto segs = list_segments(dir);
+  ASSERT_GE(segs.size(), 3u);
+  auto bytes = read_bytes(segs[1].path);
+  auto offsets = record_offsets(bytes);
+  bytes[offsets[1] + record_header_bytes] ^= 0x40; // a damaged record in the middle of the log
+  write_bytes(segs[1].path, bytes);
+  auto e = log->truncate_after(db->last_applied() - 1);
+  EXPECT_NE(e.code, error_code::ok);
+  EXPECT_NE(e.detail.find("cannot truncate"), std::string::npos) << e.detail;
+}
+
 TEST_F(log_format, recovery_can_apply_only_what_digest_checks_show_was_committed) {
   workload(10);
   auto committed = db->last_applied();
