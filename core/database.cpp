@@ -494,197 +494,212 @@ void database::sasl_step(session_id s, const sasl_request& a, outcome& out) {
   out.resp.body = std::move(reply);
 }
 
+// The reads, one function each: the visitor database::read() applies to a request's body. Each
+// fills the outcome's response (and, for setWatches, its events) for session `s`.
+class read_ops {
+public:
+  read_ops(database& db, session_id s, const request& r, outcome& out) : db_(db), s_(s), r_(r), out_(out) {}
+
+  void operator()(const exists_request& x) {
+    if (!check_path(x.path))
+      return;
+    auto* n = db_.tree_.find(x.path);
+    if (x.watch)
+      db_.watches_.add_data(x.path, s_);
+    if (n == nullptr)
+      return fail(error_code::no_node, x.path);
+    resp().body = db_.tree_.stat_of(*n);
+  }
+
+  void operator()(const get_data_request& x) {
+    auto* n = find_readable(x.path, perm::read);
+    if (n == nullptr)
+      return;
+    if (x.watch)
+      db_.watches_.add_data(x.path, s_);
+    resp().body = data_result{n->data, db_.tree_.stat_of(*n)};
+  }
+
+  void operator()(const get_children_request& x) {
+    auto* n = find_readable(x.path, perm::read);
+    if (n == nullptr)
+      return;
+    if (x.watch)
+      db_.watches_.add_child(x.path, s_);
+    resp().body = children_result{db_.tree_.children_of(*n), db_.tree_.stat_of(*n)};
+  }
+
+  void operator()(const get_acl_request& x) {
+    auto* n = find_readable(x.path, perm::read | perm::admin);
+    if (n == nullptr)
+      return;
+    auto acl = db_.tree_.acl_of(*n);
+    if (!db_.permitted(s_, acl, perm::read)) // admin only: digest hashes stay hidden
+      for (auto& e : acl)
+        if (e.scheme == "digest")
+          e.id = e.id.substr(0, e.id.find(':')) + ":x";
+    resp().body = acl_result{std::move(acl), db_.tree_.stat_of(*n)};
+  }
+
+  void operator()(const sync_request& x) {
+    if (check_path(x.path))
+      resp().body = x.path;
+  }
+
+  void operator()(const multi_read_request& m) {
+    std::vector<op_result> results;
+    for (auto& op : m.ops) {
+      auto sub = db_.read_op_result(s_, op);
+      op_result r;
+      r.err = sub.resp.err;
+      if (auto* d = std::get_if<data_result>(&sub.resp.body)) {
+        r.type = op_code::get_data;
+        r.data = std::move(d->data);
+        r.stat = d->stat;
+      } else if (auto* c = std::get_if<children_result>(&sub.resp.body)) {
+        r.type = op_code::get_children;
+        r.children = std::move(c->children);
+      } else {
+        r.type = op_code::error;
+      }
+      results.push_back(std::move(r));
+    }
+    resp().body = std::move(results);
+  }
+
+  void operator()(const get_ephemerals_request& x) {
+    std::vector<std::string> paths;
+    for (auto& p : db_.tree_.ephemerals(s_))
+      if (p.compare(0, x.prefix.size(), x.prefix) == 0)
+        paths.push_back(p);
+    resp().body = std::move(paths);
+  }
+
+  void operator()(const get_all_children_number_request& x) {
+    if (auto* n = find_readable(x.path, perm::read))
+      resp().body = db_.tree_.descendant_count(*n);
+  }
+
+  void operator()(const add_watch_request& x) {
+    if (!check_path(x.path))
+      return;
+    if (x.mode != add_watch_mode::persistent && x.mode != add_watch_mode::persistent_recursive)
+      return fail(error_code::bad_arguments, "unknown addWatch mode " + std::to_string(static_cast<int32_t>(x.mode)));
+    if (auto* n = db_.tree_.find(x.path); n != nullptr && !db_.permitted(s_, db_.tree_.acl_of(*n), perm::read))
+      return fail(error_code::no_auth, x.path);
+    db_.watches_.add_persistent(x.path, s_, x.mode == add_watch_mode::persistent_recursive);
+  }
+
+  void operator()(const remove_watches_request& x) {
+    if (!check_path(x.path))
+      return;
+    auto type = static_cast<int32_t>(x.type);
+    if (type < 1 || type > 5)
+      return fail(error_code::bad_arguments, "unknown watcher type " + std::to_string(type));
+    bool found = x.check_only ? db_.watches_.has(x.path, x.type, s_) : db_.watches_.remove(x.path, x.type, s_);
+    if (!found)
+      fail(error_code::no_watcher, x.path);
+  }
+
+  // A reconnecting client re-arms its watches; what changed since `relative_zxid` fires at once
+  // (data: mzxid newer; children: pzxid newer; gone: NodeDeleted; exists on a node now present:
+  // NodeCreated), as ZooKeeper does.
+  void operator()(const set_watches_request& x) {
+    auto z = x.relative_zxid;
+    auto& tree = db_.tree_;
+    auto& watches = db_.watches_;
+    for (auto& p : x.data) {
+      auto* n = tree.find(p);
+      if (n == nullptr)
+        fire(p, event_type::node_deleted);
+      else if (n->mzxid > z)
+        fire(p, event_type::node_data_changed);
+      else
+        watches.add_data(p, s_);
+    }
+    for (auto& p : x.exist) {
+      if (tree.find(p) != nullptr)
+        fire(p, event_type::node_created);
+      else
+        watches.add_data(p, s_);
+    }
+    for (auto& p : x.child) {
+      auto* n = tree.find(p);
+      if (n == nullptr)
+        fire(p, event_type::node_deleted);
+      else if (n->pzxid > z)
+        fire(p, event_type::node_children_changed);
+      else
+        watches.add_child(p, s_);
+    }
+    for (auto& p : x.persistent)
+      watches.add_persistent(p, s_, false);
+    for (auto& p : x.persistent_recursive)
+      watches.add_persistent(p, s_, true);
+  }
+
+  void operator()(const auth_request& a) { db_.add_auth(s_, a, out_); }
+  void operator()(const sasl_request& a) { db_.sasl_step(s_, a, out_); }
+
+  void operator()(const who_am_i_request&) {
+    auth_list ids;
+    for (auto& a : db_.auth_of(s_)) {
+      if (a.scheme == "digest")
+        ids.push_back({a.scheme, a.id.substr(0, a.id.find(':'))});
+      else
+        ids.push_back(a);
+    }
+    resp().body = std::move(ids);
+  }
+
+  void operator()(const ping_request&) {}
+
+  template <class Write>
+  void operator()(const Write&) {
+    fail(error_code::bad_arguments, std::string(request_name(r_.body)) + " is a write");
+  }
+
+private:
+  response& resp() { return out_.resp; }
+  void fail(error_code err, std::string detail) {
+    resp().err = err;
+    resp().detail = std::move(detail);
+  }
+  bool check_path(const std::string& path) {
+    auto e = validate_path(path);
+    if (e.code != error_code::ok)
+      fail(e.code, e.detail);
+    return e.code == error_code::ok;
+  }
+  // The node at `path` if it exists and the session may do `perms` on it; else the error is set.
+  const data_tree::node* find_readable(const std::string& path, int32_t perms) {
+    if (!check_path(path))
+      return nullptr;
+    auto* n = db_.tree_.find(path);
+    if (n == nullptr)
+      fail(error_code::no_node, path);
+    else if (!db_.permitted(s_, db_.tree_.acl_of(*n), perms))
+      fail(error_code::no_auth, path);
+    else
+      return n;
+    return nullptr;
+  }
+  void fire(const std::string& path, event_type t) {
+    out_.events.push_back({s_, watch_event{t, keeper_state::sync_connected, path, db_.last_applied_}});
+  }
+
+  database& db_;
+  session_id s_;
+  const request& r_;
+  outcome& out_;
+};
+
 outcome database::read(session_id s, const request& r) {
   outcome out;
   out.session = s;
   out.resp.xid = r.xid;
   out.resp.zxid = last_applied_;
-  auto& resp = out.resp;
-  auto check_path = [&](const std::string& path) {
-    auto e = validate_path(path);
-    if (e.code != error_code::ok) {
-      resp.err = e.code;
-      resp.detail = e.detail;
-      return false;
-    }
-    return true;
-  };
-  auto find_readable = [&](const std::string& path, int32_t perms) -> const data_tree::node* {
-    if (!check_path(path))
-      return nullptr;
-    auto* n = tree_.find(path);
-    if (n == nullptr) {
-      resp.err = error_code::no_node;
-      resp.detail = path;
-      return nullptr;
-    }
-    if (!permitted(s, tree_.acl_of(*n), perms)) {
-      resp.err = error_code::no_auth;
-      resp.detail = path;
-      return nullptr;
-    }
-    return n;
-  };
-  std::visit(
-      overload{
-          [&](const exists_request& x) {
-            if (!check_path(x.path))
-              return;
-            auto* n = tree_.find(x.path);
-            if (x.watch)
-              watches_.add_data(x.path, s);
-            if (n == nullptr) {
-              resp.err = error_code::no_node;
-              resp.detail = x.path;
-              return;
-            }
-            resp.body = tree_.stat_of(*n);
-          },
-          [&](const get_data_request& x) {
-            auto* n = find_readable(x.path, perm::read);
-            if (n == nullptr)
-              return;
-            if (x.watch)
-              watches_.add_data(x.path, s);
-            resp.body = data_result{n->data, tree_.stat_of(*n)};
-          },
-          [&](const get_children_request& x) {
-            auto* n = find_readable(x.path, perm::read);
-            if (n == nullptr)
-              return;
-            if (x.watch)
-              watches_.add_child(x.path, s);
-            resp.body = children_result{tree_.children_of(*n), tree_.stat_of(*n)};
-          },
-          [&](const get_acl_request& x) {
-            auto* n = find_readable(x.path, perm::read | perm::admin);
-            if (n == nullptr)
-              return;
-            auto acl = tree_.acl_of(*n);
-            if (!permitted(s, acl, perm::read)) // admin only: digest hashes stay hidden
-              for (auto& e : acl)
-                if (e.scheme == "digest")
-                  e.id = e.id.substr(0, e.id.find(':')) + ":x";
-            resp.body = acl_result{std::move(acl), tree_.stat_of(*n)};
-          },
-          [&](const sync_request& x) {
-            if (check_path(x.path))
-              resp.body = x.path;
-          },
-          [&](const multi_read_request& m) {
-            std::vector<op_result> results;
-            for (auto& op : m.ops) {
-              auto sub = read_op_result(s, op);
-              op_result r;
-              r.err = sub.resp.err;
-              if (auto* d = std::get_if<data_result>(&sub.resp.body)) {
-                r.type = op_code::get_data;
-                r.data = std::move(d->data);
-                r.stat = d->stat;
-              } else if (auto* c = std::get_if<children_result>(&sub.resp.body)) {
-                r.type = op_code::get_children;
-                r.children = std::move(c->children);
-              } else {
-                r.type = op_code::error;
-              }
-              results.push_back(std::move(r));
-            }
-            resp.body = std::move(results);
-          },
-          [&](const get_ephemerals_request& x) {
-            std::vector<std::string> out;
-            for (auto& p : tree_.ephemerals(s))
-              if (p.compare(0, x.prefix.size(), x.prefix) == 0)
-                out.push_back(p);
-            resp.body = std::move(out);
-          },
-          [&](const get_all_children_number_request& x) {
-            auto* n = find_readable(x.path, perm::read);
-            if (n != nullptr)
-              resp.body = tree_.descendant_count(*n);
-          },
-          [&](const add_watch_request& x) {
-            if (!check_path(x.path))
-              return;
-            if (x.mode != add_watch_mode::persistent && x.mode != add_watch_mode::persistent_recursive) {
-              resp.err = error_code::bad_arguments;
-              resp.detail = "unknown addWatch mode " + std::to_string(static_cast<int32_t>(x.mode));
-              return;
-            }
-            if (auto* n = tree_.find(x.path); n != nullptr && !permitted(s, tree_.acl_of(*n), perm::read)) {
-              resp.err = error_code::no_auth;
-              resp.detail = x.path;
-              return;
-            }
-            watches_.add_persistent(x.path, s, x.mode == add_watch_mode::persistent_recursive);
-          },
-          [&](const remove_watches_request& x) {
-            if (!check_path(x.path))
-              return;
-            auto type = static_cast<int32_t>(x.type);
-            if (type < 1 || type > 5) {
-              resp.err = error_code::bad_arguments;
-              resp.detail = "unknown watcher type " + std::to_string(type);
-              return;
-            }
-            bool found = x.check_only ? watches_.has(x.path, x.type, s) : watches_.remove(x.path, x.type, s);
-            if (!found) {
-              resp.err = error_code::no_watcher;
-              resp.detail = x.path;
-            }
-          },
-          [&](const set_watches_request& x) {
-            auto z = x.relative_zxid;
-            auto fire = [&](const std::string& p, event_type t) {
-              out.events.push_back({s, watch_event{t, keeper_state::sync_connected, p, last_applied_}});
-            };
-            for (auto& p : x.data) {
-              auto* n = tree_.find(p);
-              if (n == nullptr)
-                fire(p, event_type::node_deleted);
-              else if (n->mzxid > z)
-                fire(p, event_type::node_data_changed);
-              else
-                watches_.add_data(p, s);
-            }
-            for (auto& p : x.exist) {
-              if (tree_.find(p) != nullptr)
-                fire(p, event_type::node_created);
-              else
-                watches_.add_data(p, s);
-            }
-            for (auto& p : x.child) {
-              auto* n = tree_.find(p);
-              if (n == nullptr)
-                fire(p, event_type::node_deleted);
-              else if (n->pzxid > z)
-                fire(p, event_type::node_children_changed);
-              else
-                watches_.add_child(p, s);
-            }
-            for (auto& p : x.persistent)
-              watches_.add_persistent(p, s, false);
-            for (auto& p : x.persistent_recursive)
-              watches_.add_persistent(p, s, true);
-          },
-          [&](const auth_request& a) { add_auth(s, a, out); },
-          [&](const sasl_request& a) { sasl_step(s, a, out); },
-          [&](const who_am_i_request&) {
-            auth_list ids;
-            for (auto& a : auth_of(s)) {
-              if (a.scheme == "digest")
-                ids.push_back({a.scheme, a.id.substr(0, a.id.find(':'))});
-              else
-                ids.push_back(a);
-            }
-            resp.body = std::move(ids);
-          },
-          [&](const ping_request&) {},
-          [&](const auto&) {
-            resp.err = error_code::bad_arguments;
-            resp.detail = std::string(request_name(r.body)) + " is a write";
-          }},
-      r.body);
+  std::visit(read_ops{*this, s, r, out}, r.body);
   return out;
 }
 

@@ -126,6 +126,7 @@ public:
   const database_options& options() const { return opts_; }
 
 private:
+  friend class read_ops; // database.cpp: one function per read request
   // What the processor knows about a path: the tree's node, changed by txns not yet applied.
   struct record {
     bool exists = false;

@@ -52,8 +52,27 @@ zookeeper_front_end zookeeper_settings(const server_options& opts) {
 
 } // namespace
 
-caf::expected<running_server> start(caf::actor_system& sys, const server_options& opts) {
-  running_server srv;
+namespace {
+
+// What start() needs from the data directory: the tree and sessions recovered from the snapshot and
+// the log, where the log continues, and (in an ensemble) the epochs.
+struct recovered {
+  uint64_t db_id = 0;
+  persistence::recovery_result rec;
+  std::shared_ptr<database> db;
+  std::string epochs_path;
+  zab::persistent_state epochs;
+};
+
+// The log's options as the appender uses them (a batch is at least one record).
+persistence::log_options log_options_of(const server_options& opts) {
+  auto lopts = opts.log;
+  lopts.max_batch_bytes = std::max<uint64_t>(1, lopts.max_batch_bytes);
+  return lopts;
+}
+
+// Step 1: open the data directory and recover it (refusing corruption, with the reason).
+caf::expected<recovered> recover_data(const server_options& opts) {
   auto t0 = std::chrono::steady_clock::now();
   auto id = persistence::open_data_dir(opts.data_dir);
   if (!id)
@@ -64,105 +83,92 @@ caf::expected<running_server> start(caf::actor_system& sys, const server_options
   ropts.only_committed = ensemble;
   ropts.keep_replayed = ensemble;
   ropts.now_ms = wall_now();
-  auto lopts = opts.log;
-  lopts.max_batch_bytes = std::max<uint64_t>(1, lopts.max_batch_bytes);
   // A txn batch and the digest checks written unsynced before it may be torn together.
-  ropts.torn_window = 2 * (lopts.max_batch_bytes + persistence::max_record_bytes);
+  ropts.torn_window = 2 * (log_options_of(opts).max_batch_bytes + persistence::max_record_bytes);
   log::info("server", "recovering from ", opts.data_dir);
   auto rec = persistence::recover(opts.data_dir, *id, opts.db, ropts);
   if (!rec)
     return fail("cannot recover " + opts.data_dir + ": " + rec.error().detail);
   for (auto& note : rec->notes)
     log::warn("recovery", note);
-  auto db = std::shared_ptr<database>(std::move(rec->db));
-  db->refresh_sessions(wall_now());
+  recovered out;
+  out.db_id = *id;
+  out.db = std::shared_ptr<database>(std::move(rec->db));
+  out.db->refresh_sessions(wall_now());
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
-  log::info("server", "recovered ", db->tree().node_count(), " znodes and ", db->sessions().size(),
-            " sessions at zxid ", log::hex(db->last_applied()), " in ", ms, " ms (",
+  log::info("server", "recovered ", out.db->tree().node_count(), " znodes and ", out.db->sessions().size(),
+            " sessions at zxid ", log::hex(out.db->last_applied()), " in ", ms, " ms (",
             rec->snapshot.empty() ? std::string("no snapshot") : rec->snapshot, " + ", rec->replayed,
             " txns from the log)");
-  if (!opts.log.sync)
-    log::warn("server", "fsync is OFF (corral.unsafe-no-fsync): acknowledged writes can be lost in a crash");
   // An ensemble server's epochs, read before anything is started that a failure would have to stop.
-  auto epochs_path = (boost::filesystem::path(opts.data_dir) / persistence::epochs_file_name).string();
-  zab::persistent_state epochs;
+  out.epochs_path = (boost::filesystem::path(opts.data_dir) / persistence::epochs_file_name).string();
   if (ensemble) {
-    auto read = persistence::read_epochs(epochs_path);
+    auto read = persistence::read_epochs(out.epochs_path);
     if (!read)
       return fail(read.error().detail);
-    epochs = *read;
+    out.epochs = *read;
   }
-  auto appender = std::make_shared<persistence::log_appender>(opts.data_dir, *id, lopts);
-  if (auto e = appender->open(rec->scan); e.code != error_code::ok)
-    return fail("cannot open the log for writing: " + e.detail);
-  storage_config storage;
-  storage.dir = opts.data_dir;
-  storage.db_id = *id;
-  storage.snapshots = opts.snapshots;
-  storage.snapshot_at_start = rec->replayed > 0;
-  srv.snapshotter = sys.spawn<caf::detached>(snapshotter, opts.data_dir, opts.log.sync);
-  // The writer needs the state machine's handle and the state machine the writer's: the writer
-  // waits for its first message, which names the state machine.
-  srv.log_writer = sys.spawn<caf::detached>(
-      [appender](caf::blocking_actor* self) {
-        caf::actor sm;
-        self->receive([&](atoms::connect, caf::actor& a) { sm = a; });
-        log_writer(self, sm, appender);
-      });
-  std::shared_ptr<ensemble_setup> setup;
-  if (ensemble) {
-    setup = std::make_shared<ensemble_setup>();
-    setup->zab.id = opts.server_id;
-    for (auto& m : opts.ensemble)
-      (m.observer ? setup->zab.observers : setup->zab.voters).push_back(m.id);
-    setup->zab.seed = static_cast<uint64_t>(wall_now());
-    // A learner that missed more than a snapshot's worth of txns gets a snapshot (SNAP).
-    setup->zab.history_limit = std::max<uint64_t>(opts.snapshots.every_txns, 100);
-    setup->epochs_path = epochs_path;
-    setup->epochs = epochs;
-    setup->snapshot_zxid = rec->snapshot_zxid;
-    for (auto& t : rec->replayed_txns)
-      setup->log.push_back(zab::entry{t.zxid, std::make_shared<const txn>(t)});
-    for (auto& t : rec->uncommitted_tail)
-      setup->log.push_back(zab::entry{t.zxid, std::make_shared<const txn>(t)});
-    setup->uncommitted = rec->uncommitted_tail.size();
-    setup->tick_ms = opts.zab_tick_ms;
-  }
-  srv.state_machine = sys.spawn(state_machine, db, storage, srv.log_writer, srv.snapshotter, setup);
-  caf::anon_send(srv.log_writer, atoms::connect::value, srv.state_machine);
-  if (ensemble) {
-    auto me = std::find_if(opts.ensemble.begin(), opts.ensemble.end(), [&](auto& m) { return m.id == opts.server_id; });
-    transport_options topts;
-    topts.self = opts.server_id;
-    topts.listen_host = me->host;
-    topts.listen_port = me->quorum_port;
-    topts.secret = opts.peer_secret;
-    topts.max_unsent_bytes = static_cast<size_t>(opts.peer_max_unsent_bytes);
-    topts.tls_server = opts.quorum_tls_server;
-    topts.tls_client = opts.quorum_tls_client;
-    srv.transport = spawn_peer_transport(sys, topts, srv.state_machine);
-    caf::scoped_actor self{sys};
-    caf::error failure;
-    self->request(srv.transport, std::chrono::seconds(10), atoms::open::value)
-        .receive([](uint16_t) {}, [&](caf::error& e) { failure = std::move(e); });
-    if (failure) {
-      stop(sys, srv);
-      return fail("cannot listen on the quorum port " + me->host + ":" + std::to_string(me->quorum_port) + ": " +
-                  sys.render(failure));
-    }
-    std::vector<peer_address> peers;
-    for (auto& m : opts.ensemble)
-      peers.push_back({m.id, m.host, m.quorum_port});
-    caf::anon_send(srv.transport, atoms::connect::value, peers);
-    caf::anon_send(srv.state_machine, atoms::connect::value, srv.transport);
-    log::info("server", "server ", opts.server_id, " of an ensemble of ", opts.ensemble.size(), "; quorum port ",
-              me->quorum_port, opts.quorum_tls_server ? " over mutual TLS" : "",
-              opts.peer_secret.empty() && !opts.quorum_tls_server
-                  ? " (peers admitted by address only: set corral.peer-secret-file or corral.quorum-tls to "
-                    "authenticate them)"
-                  : (opts.peer_secret.empty() ? " (peers authenticated by certificate)"
-                                              : " (peers authenticated with the shared secret)"));
-  }
+  out.rec = std::move(*rec);
+  return out;
+}
+
+// Step 2 (ensemble): what the ZAB core starts from.
+std::shared_ptr<ensemble_setup> make_ensemble_setup(const server_options& opts, const recovered& r) {
+  auto setup = std::make_shared<ensemble_setup>();
+  setup->zab.id = opts.server_id;
+  for (auto& m : opts.ensemble)
+    (m.observer ? setup->zab.observers : setup->zab.voters).push_back(m.id);
+  setup->zab.seed = static_cast<uint64_t>(wall_now());
+  // A learner that missed more than a snapshot's worth of txns gets a snapshot (SNAP).
+  setup->zab.history_limit = std::max<uint64_t>(opts.snapshots.every_txns, 100);
+  setup->epochs_path = r.epochs_path;
+  setup->epochs = r.epochs;
+  setup->snapshot_zxid = r.rec.snapshot_zxid;
+  for (auto& t : r.rec.replayed_txns)
+    setup->log.push_back(zab::entry{t.zxid, std::make_shared<const txn>(t)});
+  for (auto& t : r.rec.uncommitted_tail)
+    setup->log.push_back(zab::entry{t.zxid, std::make_shared<const txn>(t)});
+  setup->uncommitted = r.rec.uncommitted_tail.size();
+  setup->tick_ms = opts.zab_tick_ms;
+  return setup;
+}
+
+// Step 3 (ensemble): the peer transport listens on the quorum port and connects to the others.
+caf::error start_quorum(caf::actor_system& sys, const server_options& opts, running_server& srv) {
+  auto me = std::find_if(opts.ensemble.begin(), opts.ensemble.end(), [&](auto& m) { return m.id == opts.server_id; });
+  transport_options topts;
+  topts.self = opts.server_id;
+  topts.listen_host = me->host;
+  topts.listen_port = me->quorum_port;
+  topts.secret = opts.peer_secret;
+  topts.max_unsent_bytes = static_cast<size_t>(opts.peer_max_unsent_bytes);
+  topts.tls_server = opts.quorum_tls_server;
+  topts.tls_client = opts.quorum_tls_client;
+  srv.transport = spawn_peer_transport(sys, topts, srv.state_machine);
+  caf::scoped_actor self{sys};
+  caf::error failure;
+  self->request(srv.transport, std::chrono::seconds(10), atoms::open::value)
+      .receive([](uint16_t) {}, [&](caf::error& e) { failure = std::move(e); });
+  if (failure)
+    return fail("cannot listen on the quorum port " + me->host + ":" + std::to_string(me->quorum_port) + ": " +
+                sys.render(failure));
+  std::vector<peer_address> peers;
+  for (auto& m : opts.ensemble)
+    peers.push_back({m.id, m.host, m.quorum_port});
+  caf::anon_send(srv.transport, atoms::connect::value, peers);
+  caf::anon_send(srv.state_machine, atoms::connect::value, srv.transport);
+  log::info("server", "server ", opts.server_id, " of an ensemble of ", opts.ensemble.size(), "; quorum port ",
+            me->quorum_port, opts.quorum_tls_server ? " over mutual TLS" : "",
+            opts.peer_secret.empty() && !opts.quorum_tls_server
+                ? " (peers admitted by address only: set corral.peer-secret-file or corral.quorum-tls to "
+                  "authenticate them)"
+                : (opts.peer_secret.empty() ? " (peers authenticated by certificate)"
+                                            : " (peers authenticated with the shared secret)"));
+  return {};
+}
+
+// Step 4: the client listener and its ports (native, ZooKeeper's, and the TLS ones if set).
+caf::error open_client_ports(caf::actor_system& sys, const server_options& opts, running_server& srv) {
   size_t max_frame = opts.max_frame_bytes != 0 ? opts.max_frame_bytes
                                                : static_cast<size_t>(opts.db.max_data_bytes) + 64 * 1024;
   srv.listener = sys.middleman().spawn_broker(client_listener, srv.state_machine, max_frame, opts.flow,
@@ -180,7 +186,6 @@ caf::expected<running_server> start(caf::actor_system& sys, const server_options
   };
   auto native = listen(opts.port, false, "port");
   if (!native) {
-    stop(sys, srv);
     return native.error();
   }
   srv.port = *native;
@@ -201,12 +206,50 @@ caf::expected<running_server> start(caf::actor_system& sys, const server_options
     if (p.port < 0)
       continue;
     auto r = listen(static_cast<uint16_t>(p.port), p.zookeeper, p.option, p.secure);
-    if (!r) {
-      stop(sys, srv);
+    if (!r)
       return r.error();
-    }
     p.bound = *r;
     log::info("server", "listening on ", opts.host, ":", p.bound, " (", p.what, ")");
+  }
+  return {};
+}
+
+
+} // namespace
+
+caf::expected<running_server> start(caf::actor_system& sys, const server_options& opts) {
+  auto r = recover_data(opts);
+  if (!r)
+    return r.error();
+  if (!opts.log.sync)
+    log::warn("server", "fsync is OFF (corral.unsafe-no-fsync): acknowledged writes can be lost in a crash");
+  auto appender = std::make_shared<persistence::log_appender>(opts.data_dir, r->db_id, log_options_of(opts));
+  if (auto e = appender->open(r->rec.scan); e.code != error_code::ok)
+    return fail("cannot open the log for writing: " + e.detail);
+  running_server srv;
+  storage_config storage;
+  storage.dir = opts.data_dir;
+  storage.db_id = r->db_id;
+  storage.snapshots = opts.snapshots;
+  storage.snapshot_at_start = r->rec.replayed > 0;
+  srv.snapshotter = sys.spawn<caf::detached>(snapshotter, opts.data_dir, opts.log.sync);
+  // The writer needs the state machine's handle and the state machine the writer's: the writer
+  // waits for its first message, which names the state machine.
+  srv.log_writer = sys.spawn<caf::detached>([appender](caf::blocking_actor* self) {
+    caf::actor sm;
+    self->receive([&](atoms::connect, caf::actor& a) { sm = a; });
+    log_writer(self, sm, appender);
+  });
+  bool ensemble = !opts.ensemble.empty();
+  srv.state_machine = sys.spawn(state_machine, r->db, storage, srv.log_writer, srv.snapshotter,
+                                ensemble ? make_ensemble_setup(opts, *r) : nullptr);
+  caf::anon_send(srv.log_writer, atoms::connect::value, srv.state_machine);
+  auto e = ensemble ? start_quorum(sys, opts, srv) : caf::error{};
+  if (!e)
+    e = open_client_ports(sys, opts, srv);
+  if (e) {
+    stop(sys, srv);
+    return e;
   }
   return srv;
 }
