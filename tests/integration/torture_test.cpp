@@ -45,8 +45,10 @@ TEST(torture, a_bounded_run_of_every_fault_loses_no_write_and_stays_linearizable
   EXPECT_EQ(r.out.find("ANOMALY"), std::string::npos);
   EXPECT_GE(faults(r.out, "kill") + faults(r.out, "pause") + faults(r.out, "partition") + faults(r.out, "disk") +
                 faults(r.out, "power"),
-            12)
+            6)
       << "too few faults for the run to mean much";
+  // (Each fault is a quiet gap of 0.5-1.5 s and a hold of 0.2-4 s, so 40 s hold about 12 on average
+  // and never fewer than 7; a bound of 12 failed one CI run in several with 11 faults, all correct.)
   EXPECT_NE(r.out.find("linearizable"), std::string::npos);
 }
 
