@@ -2,6 +2,7 @@
 // (corral.conf in the working directory, or --config-file=PATH) and the command line
 // (--corral.port=2281 ...), which overrides the file. --help lists every option with its default.
 #include <csignal>
+#include <cstring>
 #include <set>
 #include <fstream>
 #include <iostream>
@@ -55,7 +56,8 @@ struct server_config : caf::actor_system_config {
         def = field.empty() ? "none" : std::to_string(field.size()) + " entries";
       else
         def = bytes ? bytes_text(static_cast<uint64_t>(field)) : std::to_string(field);
-      group.add(field, name, what + " (default " + def + ")");
+      auto text = what + " (default " + def + ")"; // the option copies both strings
+      group.add(field, caf::string_view{name, std::strlen(name)}, caf::string_view{text.data(), text.size()});
       return *this;
     }
   };
