@@ -8,14 +8,14 @@
 #include <caf/io/all.hpp>
 
 #include "core/database.hpp"
+#include "core/request_pipeline.hpp" // shared_txn
 #include "persistence/record_codec.hpp"
 #include "protocol/client_codec.hpp"
 #include "protocol/jute_codec.hpp"
 #include "protocol/four_letter_words.hpp"
 
 namespace corral {
-// Txns travel from the state machine to the log writer without a copy.
-using shared_txn = std::shared_ptr<const txn>;
+// Snapshot chunks travel to the snapshotter without a copy (txns too: shared_txn, core).
 using node_chunk = std::shared_ptr<std::vector<node_image>>;
 } // namespace corral
 
