@@ -723,6 +723,8 @@ void peer::tick() {
       for (auto it = learners_.begin(); it != learners_.end();) {
         int limit = it->second.at >= phase::newleader_acked ? cfg_.sync_limit_ticks : cfg_.init_limit_ticks;
         if (++it->second.silent_ticks > limit) {
+          note("server " + std::to_string(it->first) + " silent for " + std::to_string(limit) +
+               " ticks; dropping it (it resyncs when it is heard again)");
           ready_.disconnect.push_back(it->first);
           it = learners_.erase(it);
         } else {

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <map>
 #include <optional>
 
@@ -33,6 +34,10 @@ struct link {
   std::unique_ptr<security::tls_stream> tls;         // with corral.quorum-tls
   std::unique_ptr<protocol::frame_reader> reader;
   std::optional<std::chrono::steady_clock::time_point> behind_since; // over max_unsent_bytes since
+  // Bytes the socket had not taken at the last write acknowledgement (write acks are on only while
+  // a backlog exists; see unsent_bytes()).
+  size_t reported_unsent = 0;
+  bool acks_on = false;
 };
 
 struct transport_state {
@@ -95,28 +100,62 @@ void attach(self_ptr self, connection_handle hdl, server_id peer) {
   self->send(st.owner, atoms::connected::value, peer);
 }
 
+// The bytes waiting for a peer. CAF's wr_buf() is only the part not yet handed to the socket's
+// writer: when a write finishes, everything queued behind it moves into the writer's own buffer and
+// wr_buf() is empty again, however much the peer still has to read. So once a backlog forms (a
+// frame is queued while an earlier write is still going), the link asks CAF for write
+// acknowledgements, which carry the true remainder; a link that keeps up never has them on and
+// costs no extra message.
+size_t unsent_bytes(self_ptr self, connection_handle hdl, link& l) {
+  size_t queued = self->wr_buf(hdl).size();
+  if (queued > 0 && !l.acks_on) {
+    l.acks_on = true;
+    self->ack_writes(hdl, true);
+  }
+  return std::max(queued, l.acks_on ? l.reported_unsent : size_t{0});
+}
+
+// A peer that stays behind is dropped (it resyncs when it comes back: DIFF or SNAP). "Behind": more
+// than max_unsent_bytes wait for it, and have for slow_peer_grace. The grace keeps a healthy voter
+// that a burst of big writes puts over the limit for a few milliseconds from being dropped (which
+// would cost the leader its quorum); a slow learner stays over it. Returns false if it dropped it.
+bool keeps_up(self_ptr self, connection_handle hdl, link& l, size_t unsent) {
+  auto now = std::chrono::steady_clock::now();
+  if (unsent <= self->state.opts.max_unsent_bytes) {
+    l.behind_since.reset();
+  } else if (!l.behind_since) {
+    l.behind_since = now;
+  } else if (now - *l.behind_since > self->state.opts.slow_peer_grace) {
+    log::warn("peer", "server ", l.peer, " does not read fast enough: ", unsent, " bytes have waited for it for over ",
+              self->state.opts.slow_peer_grace.count(), " ms (corral.peer-max-unsent-bytes); dropping it, it will resync");
+    drop(self, hdl, "it does not read fast enough");
+    return false;
+  }
+  return true;
+}
+
+// The socket took some bytes of a link that has a backlog.
+void on_written(self_ptr self, const caf::io::data_transferred_msg& m) {
+  auto it = self->state.links.find(m.handle);
+  if (it == self->state.links.end())
+    return;
+  auto& l = it->second;
+  l.reported_unsent = m.remaining;
+  if (!keeps_up(self, m.handle, l, m.remaining))
+    return;
+  if (m.remaining == 0 && l.acks_on) {
+    l.acks_on = false;
+    self->ack_writes(m.handle, false);
+  }
+}
+
 void write(self_ptr self, connection_handle hdl, const protocol::peer_frame& f) {
   auto& buf = self->wr_buf(hdl);
-  // A peer that stays behind is dropped (it resyncs when it comes back: DIFF or SNAP). "Behind":
-  // more than max_unsent_bytes wait for it, and have for slow_peer_grace. The grace keeps a healthy
-  // voter that a burst of big writes puts over the limit for a few milliseconds from being dropped
-  // (which would cost the leader its quorum); a slow learner stays over it. Checked before adding,
-  // so one frame bigger than the limit (a SNAP of a big tree) still goes to a peer that keeps up.
+  // Checked before adding, so one frame bigger than the limit (a SNAP of a big tree) still goes to a
+  // peer that keeps up.
   auto l = self->state.links.find(hdl);
-  if (l != self->state.links.end()) {
-    auto now = std::chrono::steady_clock::now();
-    if (buf.size() <= self->state.opts.max_unsent_bytes) {
-      l->second.behind_since.reset();
-    } else if (!l->second.behind_since) {
-      l->second.behind_since = now;
-    } else if (now - *l->second.behind_since > self->state.opts.slow_peer_grace) {
-      log::warn("peer", "server ", l->second.peer, " does not read fast enough: ", buf.size(),
-                " bytes have waited for it for over ", self->state.opts.slow_peer_grace.count(),
-                " ms (corral.peer-max-unsent-bytes); dropping it, it will resync");
-      drop(self, hdl, "it does not read fast enough");
-      return;
-    }
-  }
+  if (l != self->state.links.end() && !keeps_up(self, hdl, l->second, unsent_bytes(self, hdl, l->second)))
+    return;
   if (l != self->state.links.end() && l->second.tls) {
     std::vector<char> plain;
     protocol::encode(f, plain);
@@ -329,6 +368,7 @@ caf::behavior transport(caf::io::stateful_broker<transport_state>* self, transpo
         }
       },
       [=](caf::io::new_data_msg& m) { on_data(self, m); },
+      [=](const caf::io::data_transferred_msg& m) { on_written(self, m); },
       [=](const caf::io::connection_closed_msg& m) { drop(self, m.handle, "closed by the other side"); },
       [=](const caf::io::acceptor_closed_msg&) { log::warn("peer", "the quorum port closed"); },
       [=](zab::message& m) {

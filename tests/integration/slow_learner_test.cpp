@@ -20,7 +20,10 @@ std::vector<std::string> args(int id, const std::string& ensemble) {
   // A 500 ms tick gives a throttled learner 5 s of silence before it counts as gone: the test is
   // about the unsent limit (1 MiB here, behind for 2 s), which a burst of writes reaches first.
   return {"--corral.server-id=" + std::to_string(id), "--corral.ensemble=" + ensemble, "--corral.zab-tick-ms=500",
-          "--corral.peer-max-unsent-bytes=1048576"};
+          "--corral.peer-max-unsent-bytes=1048576",
+          // The writer idles through the burst; on a loaded machine (ctest -j2) its pings can wait
+          // longer than the default 2 s session timeout allows.
+          "--corral.max-session-timeout-ms=10000"};
 }
 
 bool mode_is(const test::server_process& s, const std::string& mode) {
