@@ -1,12 +1,12 @@
 #include "persistence/log.hpp"
 
 #include "core/fatal.hpp"
-#include "core/format.hpp"
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -127,110 +127,162 @@ uint64_t segment_db_id(const std::string& path) {
   return id;
 }
 
-result<log_scan> scan_segments(const std::vector<segment_info>& segs, uint64_t db_id, zxid_t after,
-                               const std::function<error_info(log_entry&&, const std::string&, uint64_t)>& visit,
-                               uint64_t torn_window, bool check_sequence) {
-  log_scan out;
-  zxid_t prev = 0; // the last txn seen
-  word_buffer buf;
-  for (size_t si = 0; si < segs.size(); ++si) {
-    auto& seg = segs[si];
-    bool newest = si + 1 == segs.size();
-    uint64_t size = 0;
-    if (auto e = read_words(seg.path, buf, size); e.code != error_code::ok)
-      return e;
-    const char* bytes = reinterpret_cast<const char*>(buf.data());
-    out.tail_segment = seg.path;
-    out.tail_offset = 0;
-    auto damage = [&](uint64_t offset, std::string reason, log_damage::kind k = log_damage::kind::corrupt) {
-      out.damage.what = k;
-      out.damage.file = seg.path;
-      out.damage.offset = offset;
-      out.damage.reason = std::move(reason);
-      out.damage.garbage_end = nonzero_end(bytes, offset, size);
-      if (k == log_damage::kind::corrupt && newest && out.damage.garbage_end - offset <= torn_window)
-        out.damage.what = log_damage::kind::torn_tail;
-      out.tail_offset = offset;
-      out.tail_garbage_end = out.damage.garbage_end;
-    };
-    auto header_problem = check_header(bytes, size, db_id, seg.first_zxid);
-    if (!header_problem.empty()) {
-      damage(0, header_problem);
-      return out;
+namespace {
+
+using entry_visitor = std::function<error_info(log_entry&&, const std::string&, uint64_t)>;
+
+// One scan of a log, segment by segment and record by record. It stops at the first damage, which
+// it describes in the result (a torn tail only in the newest segment, within torn_window of its
+// end), or at the first error from `visit`, which it returns.
+class log_scanner {
+public:
+  log_scanner(uint64_t db_id, zxid_t after, const entry_visitor& visit, uint64_t torn_window, bool check_sequence)
+      : db_id_(db_id), after_(after), visit_(visit), torn_window_(torn_window), check_sequence_(check_sequence) {}
+
+  result<log_scan> run(const std::vector<segment_info>& segs) {
+    for (size_t i = 0; i < segs.size(); ++i) {
+      seg_ = &segs[i];
+      newest_ = i + 1 == segs.size();
+      if (auto e = read_words(seg_->path, buf_, size_); e.code != error_code::ok)
+        return e;
+      bytes_ = reinterpret_cast<const char*>(buf_.data());
+      out_.tail_segment = seg_->path;
+      out_.tail_offset = 0;
+      if (auto problem = check_header(bytes_, size_, db_id_, seg_->first_zxid); !problem.empty()) {
+        damage(0, problem);
+        return std::move(out_);
+      }
+      if (auto e = scan_records(); e.code != error_code::ok)
+        return e;
+      if (out_.damage.what != log_damage::kind::none) {
+        if (!newest_ && out_.damage.what == log_damage::kind::torn_tail)
+          out_.damage.what = log_damage::kind::corrupt;
+        return std::move(out_);
+      }
     }
+    return std::move(out_);
+  }
+
+private:
+  void damage(uint64_t offset, std::string reason, log_damage::kind k = log_damage::kind::corrupt) {
+    auto& d = out_.damage;
+    d.what = k;
+    d.file = seg_->path;
+    d.offset = offset;
+    d.reason = std::move(reason);
+    d.garbage_end = nonzero_end(bytes_, offset, size_);
+    if (k == log_damage::kind::corrupt && newest_ && d.garbage_end - offset <= torn_window_)
+      d.what = log_damage::kind::torn_tail;
+    out_.tail_offset = offset;
+    out_.tail_garbage_end = d.garbage_end;
+  }
+
+  // The segment's records from its header to its end marker (or the first damage).
+  error_info scan_records() {
     uint64_t pos = segment_header_bytes;
-    for (;;) {
-      if (pos + record_header_bytes > size) {
-        if (nonzero_end(bytes, pos, size) > pos)
-          damage(pos, "a record header is cut short by the end of the file");
-        break;
+    uint32_t len = 0;
+    while (auto entry = read_record(pos, len)) {
+      zxid_t z = entry_zxid(*entry);
+      if (std::holds_alternative<txn>(*entry)) {
+        if (check_sequence_ && !in_sequence(z, pos))
+          return {};
+        prev_ = z;
+        out_.last_zxid = z;
       }
-      uint32_t len, crc;
-      zxid_t z;
-      std::memcpy(&len, bytes + pos, 4);
-      std::memcpy(&crc, bytes + pos + 4, 4);
-      std::memcpy(&z, bytes + pos + 8, 8);
-      if (len == 0) {
-        if (nonzero_end(bytes, pos, size) > pos)
-          damage(pos, "data follows the end-of-segment marker");
-        break;
-      }
-      if (len % 8 != 0 || len > max_record_bytes || pos + record_header_bytes + len > size) {
-        damage(pos, "record length " + std::to_string(len) + " is not valid here");
-        break;
-      }
-      uint32_t want = crc32c(bytes + pos + 8, 8 + len);
-      if (crc != want) {
-        damage(pos, "record checksum mismatch (zxid field " + to_hex(static_cast<uint64_t>(z)) + ")");
-        break;
-      }
-      auto words = kj::arrayPtr(buf.data() + (pos + record_header_bytes) / 8, len / 8);
-      auto entry = decode_entry(words);
-      if (!entry) {
-        damage(pos, entry.error().detail);
-        break;
-      }
-      if (entry_zxid(*entry) != z) {
-        damage(pos, "record zxid does not match its header");
-        break;
-      }
-      if (std::holds_alternative<txn>(*entry) && !check_sequence) {
-        prev = z;
-        out.last_zxid = z;
-      } else if (std::holds_alternative<txn>(*entry)) {
-        zxid_t base = std::max(prev, after);
-        if (z > after && base != 0 && !zxid_follows(base, z)) {
-          if (z <= base)
-            damage(pos, "zxid " + to_hex(z) + " does not increase (previous " + to_hex(base) + ")");
-          else
-            damage(pos, "txns after " + to_hex(base) + " up to " + to_hex(z - 1) + " are missing (a lost segment?)",
-                   log_damage::kind::missing);
-          out.damage.what = out.damage.what == log_damage::kind::torn_tail ? log_damage::kind::corrupt : out.damage.what;
-          return out;
-        }
-        if (z > after && base == 0 && z != 1 && counter_of(z) != 1) {
-          damage(pos, "the log starts at " + to_hex(z) + "; earlier txns are missing", log_damage::kind::missing);
-          return out;
-        }
-        prev = z;
-        out.last_zxid = z;
-      }
-      if (z > after) {
-        ++out.entries;
-        if (auto e = visit(std::move(*entry), seg.path, pos); e.code != error_code::ok)
+      if (z > after_) {
+        ++out_.entries;
+        if (auto e = visit_(std::move(*entry), seg_->path, pos); e.code != error_code::ok)
           return e;
       }
       pos += record_header_bytes + len;
     }
-    if (out.damage.what != log_damage::kind::none) {
-      if (!newest && out.damage.what == log_damage::kind::torn_tail)
-        out.damage.what = log_damage::kind::corrupt;
-      return out;
+    if (out_.damage.what == log_damage::kind::none) {
+      out_.tail_offset = pos;
+      out_.tail_garbage_end = pos;
     }
-    out.tail_offset = pos;
-    out.tail_garbage_end = pos;
+    return {};
   }
-  return out;
+
+  // The record at `pos`, or nothing at the segment's end (damage() says if the end was not clean).
+  std::optional<log_entry> read_record(uint64_t pos, uint32_t& len) {
+    if (pos + record_header_bytes > size_) {
+      if (nonzero_end(bytes_, pos, size_) > pos)
+        damage(pos, "a record header is cut short by the end of the file");
+      return std::nullopt;
+    }
+    uint32_t crc;
+    zxid_t z;
+    std::memcpy(&len, bytes_ + pos, 4);
+    std::memcpy(&crc, bytes_ + pos + 4, 4);
+    std::memcpy(&z, bytes_ + pos + 8, 8);
+    if (len == 0) {
+      if (nonzero_end(bytes_, pos, size_) > pos)
+        damage(pos, "data follows the end-of-segment marker");
+      return std::nullopt;
+    }
+    if (len % 8 != 0 || len > max_record_bytes || pos + record_header_bytes + len > size_) {
+      damage(pos, "record length " + std::to_string(len) + " is not valid here");
+      return std::nullopt;
+    }
+    if (crc != crc32c(bytes_ + pos + 8, 8 + len)) {
+      damage(pos, "record checksum mismatch (zxid field " + to_hex(static_cast<uint64_t>(z)) + ")");
+      return std::nullopt;
+    }
+    auto entry = decode_entry(kj::arrayPtr(buf_.data() + (pos + record_header_bytes) / 8, len / 8));
+    if (!entry) {
+      damage(pos, entry.error().detail);
+      return std::nullopt;
+    }
+    if (entry_zxid(*entry) != z) {
+      damage(pos, "record zxid does not match its header");
+      return std::nullopt;
+    }
+    return std::move(*entry);
+  }
+
+  // Txns after `after_` follow one another with no gap; a gap or a step back is damage, never a torn
+  // tail (a torn write cannot produce a well-formed record with the wrong zxid).
+  bool in_sequence(zxid_t z, uint64_t pos) {
+    zxid_t base = std::max(prev_, after_);
+    if (z <= after_)
+      return true;
+    if (base == 0) {
+      if (z == 1 || counter_of(z) == 1)
+        return true;
+      damage(pos, "the log starts at " + to_hex(z) + "; earlier txns are missing", log_damage::kind::missing);
+      return false;
+    }
+    if (zxid_follows(base, z))
+      return true;
+    if (z <= base)
+      damage(pos, "zxid " + to_hex(z) + " does not increase (previous " + to_hex(base) + ")");
+    else
+      damage(pos, "txns after " + to_hex(base) + " up to " + to_hex(z - 1) + " are missing (a lost segment?)",
+             log_damage::kind::missing);
+    if (out_.damage.what == log_damage::kind::torn_tail)
+      out_.damage.what = log_damage::kind::corrupt;
+    return false;
+  }
+
+  uint64_t db_id_;
+  zxid_t after_;
+  const entry_visitor& visit_;
+  uint64_t torn_window_;
+  bool check_sequence_;
+  log_scan out_;
+  zxid_t prev_ = 0; // the last txn seen
+  const segment_info* seg_ = nullptr;
+  bool newest_ = false;
+  word_buffer buf_;
+  uint64_t size_ = 0;
+  const char* bytes_ = nullptr;
+};
+
+} // namespace
+
+result<log_scan> scan_segments(const std::vector<segment_info>& segs, uint64_t db_id, zxid_t after,
+                               const entry_visitor& visit, uint64_t torn_window, bool check_sequence) {
+  return log_scanner(db_id, after, visit, torn_window, check_sequence).run(segs);
 }
 
 // ---- log_appender ------------------------------------------------------------------------------
@@ -254,6 +306,9 @@ error_info log_appender::open(const log_scan& scan) {
     // Crashed while creating this segment: it holds nothing that was acknowledged.
     boost::system::error_code ec;
     fs::remove(scan.tail_segment, ec);
+    if (ec)
+      return error_info{error_code::system_error, "cannot remove the unfinished log segment " + scan.tail_segment +
+                                                      " (" + ec.message() + "); remove it by hand and start again"};
     return fsync_dir(dir_);
   }
   fd_ = ::open(scan.tail_segment.c_str(), O_RDWR);
@@ -438,10 +493,15 @@ error_info log_appender::truncate_after(zxid_t zxid) {
   if (cut_file.empty())
     return {}; // nothing above `zxid`
   close_segment();
+  // A later segment left behind would bring the cut txns back at the next start: fail instead (the
+  // server stops; the operator sees the path).
   for (auto& seg : list_segments(dir_))
     if (seg.path > cut_file) {
       boost::system::error_code ec;
       fs::remove(seg.path, ec);
+      if (ec)
+        return error_info{error_code::system_error,
+                          "cannot remove log segment " + seg.path + " while truncating: " + ec.message()};
     }
   if (auto e = fsync_dir(dir_); e.code != error_code::ok)
     return e;
@@ -469,12 +529,15 @@ std::vector<std::string> log_appender::purge_through(zxid_t zxid) {
       break;
     if (segs[i + 1].first_zxid - 1 > zxid)
       break;
+    // Purging only frees space: a segment that stays (remove failed) or comes back (the directory's
+    // fsync failed and the machine crashed) holds txns at or below the snapshot's, which recovery
+    // skips. So failures here are not errors; the next purge tries again.
     boost::system::error_code ec;
     if (fs::remove(segs[i].path, ec))
       removed.push_back(segs[i].path);
   }
   if (!removed.empty())
-    fsync_dir(dir_);
+    (void)fsync_dir(dir_);
   return removed;
 }
 

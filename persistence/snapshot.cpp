@@ -214,6 +214,7 @@ result<std::string> install_snapshot_bytes(const std::string& dir, uint64_t db_i
         if (failed.code == error_code::ok)
           failed = out->add(std::move(nodes));
       });
+  // A copy left behind (remove failed) only takes space; open_data_dir removes it at the next start.
   boost::system::error_code ec;
   fs::remove(tmp, ec);
   if (!check)
@@ -229,12 +230,14 @@ std::vector<std::string> purge_snapshots(const std::string& dir, size_t keep) {
   std::vector<std::string> removed;
   auto snaps = list_snapshots(dir);
   for (size_t i = keep; i < snaps.size(); ++i) {
+    // As with log segments: an old snapshot that stays or comes back after a crash only takes space
+    // (recovery loads the newest one that reads); the next purge tries again.
     boost::system::error_code ec;
     if (fs::remove(snaps[i].path, ec))
       removed.push_back(snaps[i].path);
   }
   if (!removed.empty())
-    fsync_dir(dir);
+    (void)fsync_dir(dir);
   return removed;
 }
 

@@ -177,3 +177,20 @@ TEST_F(snapshots, recovery_can_keep_the_replayed_txns_for_the_replication_histor
   ASSERT_EQ(rec->replayed_txns.size(), rec->replayed);
   EXPECT_EQ(rec->replayed_txns.back().zxid, db->last_applied());
 }
+
+TEST_F(snapshots, files_a_crash_left_unfinished_are_removed_at_recovery_and_named) {
+  workload(10, "/a");
+  auto path = take_snapshot([] {});
+  // A snapshot cut short by a crash, before its rename: it must not count as a snapshot, and it
+  // must not stay to fill the disk.
+  auto unfinished = (fs::path(dir) / "snapshot.00000000000000ff.tmp").string();
+  std::ofstream(unfinished) << "half a snapshot";
+  log.reset();
+  auto r = recover();
+  ASSERT_TRUE(r.ok()) << r.error().detail;
+  EXPECT_EQ(r->snapshot, path);
+  EXPECT_FALSE(fs::exists(unfinished));
+  ASSERT_FALSE(r->notes.empty());
+  EXPECT_NE(r->notes[0].find(unfinished), std::string::npos) << r->notes[0];
+  EXPECT_TRUE(fs::exists(path)) << "finished files stay";
+}
