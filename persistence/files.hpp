@@ -10,7 +10,7 @@
 #include <capnp/common.h>
 
 #include "core/error.hpp"
-#include "protocol/word_buffer.hpp"
+#include "schema/word_buffer.hpp"
 
 namespace corral::persistence {
 

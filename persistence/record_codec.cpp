@@ -1,7 +1,7 @@
 #include "core/overload.hpp"
 #include "persistence/record_codec.hpp"
 
-#include "protocol/reader_limits.hpp"
+#include "schema/reader_limits.hpp"
 
 #include <cstdio>
 #include <ctime>
@@ -196,7 +196,7 @@ kj::Array<capnp::word> encode_entry(const log_entry& e) {
 
 result<log_entry> decode_entry(kj::ArrayPtr<const capnp::word> words) {
   return guarded([&]() -> result<log_entry> {
-    capnp::FlatArrayMessageReader reader(words, protocol::bounded_reading(words.size()));
+    capnp::FlatArrayMessageReader reader(words, schema::bounded_reading(words.size()));
     auto r = reader.getRoot<storage::TxnRecord>();
     if (r.which() == storage::TxnRecord::DIGEST_CHECK)
       return log_entry{digest_check{r.getZxid(), r.getDigest()}};
@@ -264,7 +264,7 @@ kj::Array<capnp::word> encode_snapshot_frame(const snapshot_frame& f) {
 
 result<snapshot_frame> decode_snapshot_frame(kj::ArrayPtr<const capnp::word> words) {
   return guarded([&]() -> result<snapshot_frame> {
-    capnp::FlatArrayMessageReader reader(words, protocol::bounded_reading(words.size()));
+    capnp::FlatArrayMessageReader reader(words, schema::bounded_reading(words.size()));
     auto r = reader.getRoot<storage::SnapshotFrame>();
     switch (r.which()) {
       case storage::SnapshotFrame::HEADER: {

@@ -1,7 +1,7 @@
 #include "core/overload.hpp"
 #include "protocol/client_codec.hpp"
 
-#include "protocol/reader_limits.hpp"
+#include "schema/reader_limits.hpp"
 
 #include <capnp/message.h>
 #include <capnp/serialize.h>
@@ -463,7 +463,7 @@ void encode(const server_message& msg, std::vector<char>& out) {
 
 result<client_message> decode_client(kj::ArrayPtr<const capnp::word> frame) {
   return guarded([&]() -> result<client_message> {
-    capnp::FlatArrayMessageReader reader(frame, bounded_reading(frame.size()));
+    capnp::FlatArrayMessageReader reader(frame, schema::bounded_reading(frame.size()));
     auto root = reader.getRoot<wire::ClientFrame>();
     switch (root.which()) {
       case wire::ClientFrame::CONNECT: {
@@ -490,7 +490,7 @@ result<client_message> decode_client(kj::ArrayPtr<const capnp::word> frame) {
 
 result<server_message> decode_server(kj::ArrayPtr<const capnp::word> frame) {
   return guarded([&]() -> result<server_message> {
-    capnp::FlatArrayMessageReader reader(frame, bounded_reading(frame.size()));
+    capnp::FlatArrayMessageReader reader(frame, schema::bounded_reading(frame.size()));
     auto root = reader.getRoot<wire::ServerFrame>();
     switch (root.which()) {
       case wire::ServerFrame::CONNECTED: {

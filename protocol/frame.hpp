@@ -12,7 +12,7 @@
 #include <capnp/common.h>
 #include <kj/array.h>
 
-#include "protocol/word_buffer.hpp"
+#include "schema/word_buffer.hpp"
 
 namespace corral::protocol {
 

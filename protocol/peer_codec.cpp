@@ -1,7 +1,7 @@
 #include "core/overload.hpp"
 #include "protocol/peer_codec.hpp"
 
-#include "protocol/reader_limits.hpp"
+#include "schema/reader_limits.hpp"
 
 #include <capnp/message.h>
 #include <capnp/serialize.h>
@@ -225,7 +225,7 @@ void encode(const peer_frame& f, std::vector<char>& out) {
 
 result<peer_frame> decode_peer(kj::ArrayPtr<const capnp::word> frame) {
   try {
-    capnp::FlatArrayMessageReader reader(frame, bounded_reading(frame.size())); // a CATCHUP's snapshot too
+    capnp::FlatArrayMessageReader reader(frame, schema::bounded_reading(frame.size())); // a CATCHUP's snapshot too
     auto root = reader.getRoot<peerwire::PeerFrame>();
     using W = peerwire::PeerFrame;
     auto text = [](capnp::Text::Reader t) { return std::string(t.begin(), t.size()); };

@@ -1,9 +1,11 @@
 #include "tools/cli_commands.hpp"
 
+#include <cstdint>
 #include <ctime>
 #include <functional>
 #include <map>
 
+#include "core/acl.hpp"
 #include "core/format.hpp"
 #include "core/path.hpp"
 
@@ -14,59 +16,62 @@ namespace {
 // zkCli prints times as Java's Date does.
 std::string date(int64_t ms) { return format_utc(ms, "%a %b %d %H:%M:%S UTC %Y"); }
 
-// Options of the form -x (flags) or -x value; everything else is positional.
-struct parsed {
-  std::map<char, std::string> opts;
-  std::vector<std::string> args;
-  std::string error;
-};
-
-parsed parse(const std::vector<std::string>& a, const std::string& flags, const std::string& with_value) {
-  parsed p;
-  for (size_t i = 1; i < a.size(); ++i) {
-    auto& w = a[i];
-    if (w.size() == 2 && w[0] == '-' && !std::isdigit(static_cast<unsigned char>(w[1]))) {
-      char c = w[1];
-      if (flags.find(c) != std::string::npos) {
-        p.opts[c] = "";
-      } else if (with_value.find(c) != std::string::npos) {
-        if (i + 1 >= a.size()) {
-          p.error = std::string("option -") + c + " needs a value";
-          return p;
-        }
-        p.opts[c] = a[++i];
-      } else {
-        p.error = "unknown option " + w;
-        return p;
-      }
-    } else {
-      p.args.push_back(w);
-    }
-  }
-  return p;
-}
-
-result<int32_t> parse_int(const std::string& s, const char* what) {
+result<int64_t> parse_number(const std::string& s, const char* what, int64_t lo, int64_t hi) {
   try {
     size_t used = 0;
     long long v = std::stoll(s, &used);
-    if (used != s.size() || v < INT32_MIN || v > INT32_MAX)
-      throw std::invalid_argument(s);
-    return static_cast<int32_t>(v);
+    if (used == s.size() && v >= lo && v <= hi)
+      return static_cast<int64_t>(v);
   } catch (...) {
-    return error_info{error_code::bad_arguments, std::string(what) + " must be a number, got '" + s + "'"};
   }
+  return error_info{error_code::bad_arguments,
+                    std::string(what) + " must be a number from " + std::to_string(lo) + " to " + std::to_string(hi) +
+                        ", got '" + s + "'"};
+}
+
+result<int32_t> parse_int(const std::string& s, const char* what) {
+  auto v = parse_number(s, what, INT32_MIN, INT32_MAX);
+  if (!v)
+    return v.error();
+  return static_cast<int32_t>(*v);
 }
 
 // -v VERSION, or -1 (any version) when absent.
-error_info version_option(parsed& p, int32_t& version) {
-  if (!p.opts.count('v'))
-    return {};
-  auto v = parse_int(p.opts['v'], "version");
-  if (!v)
-    return v.error();
-  version = *v;
-  return {};
+result<int32_t> version_option(const arguments& a) {
+  auto v = a.opts.find('v');
+  return v == a.opts.end() ? result<int32_t>(-1) : parse_int(v->second, "version");
+}
+
+template <class T>
+result<T> take(response r) {
+  if (r.err != error_code::ok)
+    return error_info{r.err, r.detail};
+  if (auto* v = std::get_if<T>(&r.body))
+    return std::move(*v);
+  return error_info{error_code::marshalling_error, "unexpected response shape"};
+}
+
+// Parses the words after the command's name; an empty string, or what is wrong.
+std::string parse(const std::vector<std::string>& words, const command& c, arguments& out) {
+  std::string flags = c.flags, valued = c.valued;
+  for (size_t i = 1; i < words.size(); ++i) {
+    auto& w = words[i];
+    bool option = w.size() == 2 && w[0] == '-' && !std::isdigit(static_cast<unsigned char>(w[1]));
+    if (!option) {
+      out.args.push_back(w);
+    } else if (flags.find(w[1]) != std::string::npos) {
+      out.opts[w[1]] = "";
+    } else if (valued.find(w[1]) == std::string::npos) {
+      return "unknown option " + w;
+    } else if (i + 1 >= words.size()) {
+      return "option " + w + " needs a value";
+    } else {
+      out.opts[w[1]] = words[++i];
+    }
+  }
+  if (out.args.size() < c.min_args || out.args.size() > c.max_args)
+    return out.args.size() < c.min_args ? "too few arguments" : "too many arguments";
+  return "";
 }
 
 // zkCli's ACL forms, plus auth:user:password:perms (a digest ACL for that user).
@@ -80,6 +85,23 @@ result<acl_list> parse_cli_acl(const std::string& text) {
       e.id = digest_of(e.id);
     }
   return acl;
+}
+
+// The mode the flags name: -e ephemeral, -s sequential, -c container, -t TTL (milliseconds).
+result<create_mode> create_mode_of(const arguments& a) {
+  bool eph = a.has('e'), seq = a.has('s');
+  if (a.has('c')) {
+    if (eph || seq || a.has('t'))
+      return error_info{error_code::bad_arguments, "-c cannot be combined with -e, -s or -t"};
+    return create_mode::container;
+  }
+  if (a.has('t')) {
+    if (eph)
+      return error_info{error_code::bad_arguments, "-t cannot be combined with -e"};
+    return seq ? create_mode::persistent_sequential_with_ttl : create_mode::persistent_with_ttl;
+  }
+  return eph ? (seq ? create_mode::ephemeral_sequential : create_mode::ephemeral)
+             : (seq ? create_mode::persistent_sequential : create_mode::persistent);
 }
 
 } // namespace
@@ -143,11 +165,57 @@ std::string format_list(const std::vector<std::string>& items) {
   return o + "]";
 }
 
-const std::vector<std::string>& command_names() {
-  static const std::vector<std::string> names{
-      "addWatch", "addauth", "close", "create", "delete", "deleteall", "get", "getAcl", "getAllChildrenNumber",
-      "getEphemerals", "help", "ls", "quit", "removewatches", "set", "setAcl", "stat", "sync", "whoami"};
+const std::vector<command>& commands() {
+  // clang-format off
+  static const std::vector<command> table{
+    {"addWatch", {}, "addWatch [-m persistent|persistent_recursive] path", "", "m", 1, 1, &shell::add_watch},
+    {"addauth", {}, "addauth scheme auth", "", "", 2, 2, &shell::add_auth},
+    {"close", {}, "close", "", "", 0, 0, &shell::close},
+    {"create", {}, "create [-e] [-s] [-c] [-t ttl] path [data] [acl]", "escr", "t", 1, 3, &shell::create},
+    {"delete", {}, "delete [-v version] path", "", "v", 1, 1, &shell::remove},
+    {"deleteall", {"rmr"}, "deleteall path", "", "b", 1, 1, &shell::remove_all},
+    {"get", {}, "get [-s] [-w] path", "sw", "", 1, 1, &shell::get},
+    {"getAcl", {}, "getAcl [-s] path", "s", "", 1, 1, &shell::get_acl},
+    {"getAllChildrenNumber", {}, "getAllChildrenNumber path", "", "", 1, 1, &shell::get_all_children_number},
+    {"getEphemerals", {}, "getEphemerals [path]", "", "", 0, 1, &shell::get_ephemerals},
+    {"help", {}, "help", "", "", 0, 1, &shell::help},
+    {"ls", {}, "ls [-s] [-w] [-R] path", "swRr", "", 1, 1, &shell::ls},
+    {"quit", {"exit"}, "quit", "", "", 0, 0, &shell::quit},
+    {"removewatches", {}, "removewatches path [-c|-d|-a]", "cdal", "", 1, 1, &shell::remove_watches},
+    {"set", {}, "set [-s] [-v version] path data", "s", "v", 2, 2, &shell::set},
+    {"setAcl", {}, "setAcl [-s] [-v version] path acl", "sR", "v", 2, 2, &shell::set_acl},
+    {"stat", {}, "stat [-w] path", "w", "", 1, 1, &shell::stat},
+    {"sync", {}, "sync path", "", "", 1, 1, &shell::sync},
+    {"whoami", {}, "whoami", "", "", 0, 0, &shell::who_am_i},
+  };
+  // clang-format on
+  return table;
+}
+
+std::vector<std::string> command_names() {
+  std::vector<std::string> names;
+  for (auto& c : commands())
+    names.push_back(c.name);
   return names;
+}
+
+bool shell::execute(const std::vector<std::string>& words) {
+  if (words.empty())
+    return true;
+  for (auto& c : commands()) {
+    bool match = words[0] == c.name;
+    for (auto* alias : c.aliases)
+      match = match || words[0] == alias;
+    if (!match)
+      continue;
+    current_ = &c;
+    arguments a;
+    if (auto problem = parse(words, c, a); !problem.empty())
+      return usage(problem);
+    return (this->*c.run)(a);
+  }
+  err_ << "unknown command '" << words[0] << "'; type help for the list\n";
+  return false;
 }
 
 bool shell::fail(const error_info& e) {
@@ -155,9 +223,16 @@ bool shell::fail(const error_info& e) {
   return false;
 }
 
-bool shell::usage(const std::string& text) {
-  err_ << "usage: " << text << "\n";
+bool shell::usage(const std::string& why) {
+  if (!why.empty())
+    err_ << current_->name << ": " << why << "\n";
+  err_ << "usage: " << current_->usage << "\n";
   return false;
+}
+
+bool shell::call_for_status(request_body body) {
+  auto r = session_.call(std::move(body));
+  return r.err == error_code::ok ? true : fail(r);
 }
 
 void shell::print_event(const watch_event& e) {
@@ -166,16 +241,13 @@ void shell::print_event(const watch_event& e) {
   out_.flush();
 }
 
-bool shell::ls(const std::vector<std::string>& a) {
-  auto p = parse(a, "swRr", "");
-  if (!p.error.empty() || p.args.size() != 1)
-    return usage("ls [-s] [-w] [-R] path");
-  auto& path = p.args[0];
-  if (p.opts.count('R') || p.opts.count('r')) {
+bool shell::ls(const arguments& a) {
+  auto& path = a.args[0];
+  if (a.has('R') || a.has('r')) {
     // Breadth-first, as zkCli prints it.
     std::vector<std::string> queue{path};
     for (size_t i = 0; i < queue.size(); ++i) {
-      auto r = client_.children(queue[i]);
+      auto r = take<children_result>(session_.call(get_children_request{queue[i], false}));
       if (!r) {
         if (r.code() == error_code::no_node && i > 0)
           continue; // deleted while we walked
@@ -187,99 +259,75 @@ bool shell::ls(const std::vector<std::string>& a) {
     }
     return true;
   }
-  auto r = client_.children(path, p.opts.count('w') > 0);
+  auto r = take<children_result>(session_.call(get_children_request{path, a.has('w')}));
   if (!r)
     return fail(r.error());
   out_ << format_list(r->children) << "\n";
-  if (p.opts.count('s'))
+  if (a.has('s'))
     out_ << format_stat(r->stat);
   return true;
 }
 
-bool shell::create(const std::vector<std::string>& a) {
-  auto p = parse(a, "escr", "t");
-  if (!p.error.empty() || p.args.empty() || p.args.size() > 3)
-    return usage("create [-e] [-s] [-c] [-t ttl] path [data] [acl]");
-  bool eph = p.opts.count('e'), seq = p.opts.count('s'), container = p.opts.count('c');
+bool shell::create(const arguments& a) {
+  auto mode = create_mode_of(a);
+  if (!mode)
+    return usage(mode.error().detail);
   int64_t ttl = -1;
-  create_mode mode = eph ? (seq ? create_mode::ephemeral_sequential : create_mode::ephemeral)
-                         : (seq ? create_mode::persistent_sequential : create_mode::persistent);
-  if (container) {
-    if (eph || seq || p.opts.count('t'))
-      return usage("-c cannot be combined with -e, -s or -t");
-    mode = create_mode::container;
-  }
-  if (p.opts.count('t')) {
-    if (eph)
-      return usage("-t cannot be combined with -e");
-    try {
-      ttl = std::stoll(p.opts['t']);
-    } catch (...) {
-      return fail({error_code::bad_arguments, "ttl must be a number of milliseconds"});
-    }
-    mode = seq ? create_mode::persistent_sequential_with_ttl : create_mode::persistent_with_ttl;
+  if (a.has('t')) {
+    auto t = parse_number(a.opts.at('t'), "ttl (milliseconds)", 1, INT64_MAX);
+    if (!t)
+      return fail(t.error());
+    ttl = *t;
   }
   acl_list acl = open_acl_unsafe();
-  if (p.args.size() == 3) {
-    auto parsed_acl = parse_cli_acl(p.args[2]);
+  if (a.args.size() == 3) {
+    auto parsed_acl = parse_cli_acl(a.args[2]);
     if (!parsed_acl)
       return fail(parsed_acl.error());
     acl = std::move(*parsed_acl);
   }
-  auto r = client_.create(p.args[0], p.args.size() > 1 ? p.args[1] : "", mode, acl, ttl);
+  auto r = take<create_result>(
+      session_.call(create_request{a.args[0], a.args.size() > 1 ? a.args[1] : "", std::move(acl), *mode, ttl}));
   if (!r)
     return fail(r.error());
   out_ << "Created " << r->path << "\n";
   return true;
 }
 
-bool shell::get(const std::vector<std::string>& a) {
-  auto p = parse(a, "sw", "");
-  if (!p.error.empty() || p.args.size() != 1)
-    return usage("get [-s] [-w] path");
-  auto r = client_.get(p.args[0], p.opts.count('w') > 0);
+bool shell::get(const arguments& a) {
+  auto r = take<data_result>(session_.call(get_data_request{a.args[0], a.has('w')}));
   if (!r)
     return fail(r.error());
   out_ << r->data << "\n";
-  if (p.opts.count('s'))
+  if (a.has('s'))
     out_ << format_stat(r->stat);
   return true;
 }
 
-bool shell::set(const std::vector<std::string>& a) {
-  auto p = parse(a, "s", "v");
-  if (!p.error.empty() || p.args.size() != 2)
-    return usage("set [-s] [-v version] path data");
-  int32_t version = -1;
-  if (auto e = version_option(p, version); e.code != error_code::ok)
-    return fail(e);
-  auto r = client_.set(p.args[0], p.args[1], version);
+bool shell::set(const arguments& a) {
+  auto version = version_option(a);
+  if (!version)
+    return fail(version.error());
+  auto r = take<node_stat>(session_.call(set_data_request{a.args[0], a.args[1], *version}));
   if (!r)
     return fail(r.error());
-  if (p.opts.count('s'))
+  if (a.has('s'))
     out_ << format_stat(*r);
   return true;
 }
 
-bool shell::remove(const std::vector<std::string>& a) {
-  auto p = parse(a, "", "v");
-  if (!p.error.empty() || p.args.size() != 1)
-    return usage("delete [-v version] path");
-  int32_t version = -1;
-  if (auto e = version_option(p, version); e.code != error_code::ok)
-    return fail(e);
-  auto r = client_.remove(p.args[0], version);
-  return r ? true : fail(r.error());
+bool shell::remove(const arguments& a) {
+  auto version = version_option(a);
+  if (!version)
+    return fail(version.error());
+  return call_for_status(delete_request{a.args[0], *version});
 }
 
-bool shell::remove_all(const std::vector<std::string>& a) {
-  auto p = parse(a, "", "b");
-  if (!p.error.empty() || p.args.size() != 1)
-    return usage("deleteall path");
+bool shell::remove_all(const arguments& a) {
   // Collect the subtree breadth-first, then delete deepest first.
-  std::vector<std::string> nodes{p.args[0]};
+  std::vector<std::string> nodes{a.args[0]};
   for (size_t i = 0; i < nodes.size(); ++i) {
-    auto r = client_.children(nodes[i]);
+    auto r = take<children_result>(session_.call(get_children_request{nodes[i], false}));
     if (!r) {
       if (r.code() == error_code::no_node && i > 0)
         continue;
@@ -289,178 +337,120 @@ bool shell::remove_all(const std::vector<std::string>& a) {
       nodes.push_back(join_path(nodes[i], c));
   }
   for (auto it = nodes.rbegin(); it != nodes.rend(); ++it) {
-    auto r = client_.remove(*it);
-    if (!r && r.code() != error_code::no_node)
-      return fail(r.error());
+    auto r = session_.call(delete_request{*it, -1});
+    if (r.err != error_code::ok && r.err != error_code::no_node)
+      return fail(r);
   }
   return true;
 }
 
-bool shell::stat(const std::vector<std::string>& a) {
-  auto p = parse(a, "w", "");
-  if (!p.error.empty() || p.args.size() != 1)
-    return usage("stat [-w] path");
-  auto r = client_.exists(p.args[0], p.opts.count('w') > 0);
+bool shell::stat(const arguments& a) {
+  auto r = take<node_stat>(session_.call(exists_request{a.args[0], a.has('w')}));
   if (!r)
     return fail(r.error());
   out_ << format_stat(*r);
   return true;
 }
 
-bool shell::get_acl(const std::vector<std::string>& a) {
-  auto p = parse(a, "s", "");
-  if (!p.error.empty() || p.args.size() != 1)
-    return usage("getAcl [-s] path");
-  auto r = client_.get_acl(p.args[0]);
+bool shell::get_acl(const arguments& a) {
+  auto r = take<acl_result>(session_.call(get_acl_request{a.args[0]}));
   if (!r)
     return fail(r.error());
   for (auto& e : r->acl)
     out_ << "'" << e.scheme << ",'" << e.id << "\n: " << perms_to_string(e.perms) << "\n";
-  if (p.opts.count('s'))
+  if (a.has('s'))
     out_ << format_stat(r->stat);
   return true;
 }
 
-bool shell::set_acl(const std::vector<std::string>& a) {
-  auto p = parse(a, "sR", "v");
-  if (!p.error.empty() || p.args.size() != 2)
-    return usage("setAcl [-s] [-v version] path acl");
-  int32_t version = -1;
-  if (auto e = version_option(p, version); e.code != error_code::ok)
-    return fail(e);
-  auto acl = parse_cli_acl(p.args[1]);
+bool shell::set_acl(const arguments& a) {
+  auto version = version_option(a);
+  if (!version)
+    return fail(version.error());
+  auto acl = parse_cli_acl(a.args[1]);
   if (!acl)
     return fail(acl.error());
-  auto r = client_.set_acl(p.args[0], *acl, version);
+  auto r = take<node_stat>(session_.call(set_acl_request{a.args[0], std::move(*acl), *version}));
   if (!r)
     return fail(r.error());
-  if (p.opts.count('s'))
+  if (a.has('s'))
     out_ << format_stat(*r);
   return true;
 }
 
-bool shell::add_watch(const std::vector<std::string>& a) {
-  auto p = parse(a, "", "m");
-  if (!p.error.empty() || p.args.size() != 1)
-    return usage("addWatch [-m mode] path   (mode: persistent or persistent_recursive, the default)");
+bool shell::add_watch(const arguments& a) {
   auto mode = add_watch_mode::persistent_recursive;
-  if (p.opts.count('m')) {
-    auto& m = p.opts['m'];
+  if (a.has('m')) {
+    auto& m = a.opts.at('m');
     if (m == "persistent" || m == "PERSISTENT")
       mode = add_watch_mode::persistent;
     else if (m != "persistent_recursive" && m != "PERSISTENT_RECURSIVE")
-      return usage("addWatch [-m persistent|persistent_recursive] path");
+      return usage("unknown watch mode '" + m + "'");
   }
-  auto r = client_.add_watch(p.args[0], mode);
-  return r ? true : fail(r.error());
+  return call_for_status(add_watch_request{a.args[0], mode});
 }
 
-bool shell::remove_watches(const std::vector<std::string>& a) {
-  auto p = parse(a, "cdal", "");
-  if (!p.error.empty() || p.args.size() != 1)
-    return usage("removewatches path [-c|-d|-a]");
+bool shell::remove_watches(const arguments& a) {
   auto type = watcher_type::any;
-  if (p.opts.count('c'))
+  if (a.has('c'))
     type = watcher_type::children;
-  else if (p.opts.count('d'))
+  else if (a.has('d'))
     type = watcher_type::data;
-  auto r = client_.call(remove_watches_request{p.args[0], type});
-  if (r.err != error_code::ok)
-    return fail({r.err, r.detail});
+  return call_for_status(remove_watches_request{a.args[0], type});
+}
+
+bool shell::add_auth(const arguments& a) { return call_for_status(auth_request{a.args[0], a.args[1]}); }
+
+bool shell::close(const arguments&) {
+  session_.close();
   return true;
 }
 
-bool shell::help() {
-  out_ << "Corral CLI commands (as zkCli.sh):\n"
-          "  addWatch [-m mode] path\n"
-          "  addauth scheme auth\n"
-          "  close\n"
-          "  create [-e] [-s] [-c] [-t ttl] path [data] [acl]\n"
-          "  delete [-v version] path\n"
-          "  deleteall path\n"
-          "  get [-s] [-w] path\n"
-          "  getAcl [-s] path\n"
-          "  getAllChildrenNumber path\n"
-          "  getEphemerals [path]\n"
-          "  help\n"
-          "  ls [-s] [-w] [-R] path\n"
-          "  quit\n"
-          "  removewatches path [-c|-d|-a]\n"
-          "  set [-s] [-v version] path data\n"
-          "  setAcl [-s] [-v version] path acl\n"
-          "  stat [-w] path\n"
-          "  sync path\n"
-          "  whoami\n"
-          "ACLs: world:anyone:cdrwa, digest:user:hash:perms, auth::perms, auth:user:password:perms, ip:addr[/bits]:perms\n";
+bool shell::quit(const arguments&) {
+  quit_ = true;
   return true;
 }
 
-bool shell::execute(const std::vector<std::string>& a) {
-  if (a.empty())
-    return true;
-  auto& cmd = a[0];
-  if (cmd == "ls") return ls(a);
-  if (cmd == "create") return create(a);
-  if (cmd == "get") return get(a);
-  if (cmd == "set") return set(a);
-  if (cmd == "delete") return remove(a);
-  if (cmd == "deleteall" || cmd == "rmr") return remove_all(a);
-  if (cmd == "stat") return stat(a);
-  if (cmd == "getAcl") return get_acl(a);
-  if (cmd == "setAcl") return set_acl(a);
-  if (cmd == "addWatch") return add_watch(a);
-  if (cmd == "removewatches") return remove_watches(a);
-  if (cmd == "help") return help();
-  if (cmd == "quit" || cmd == "exit") {
-    quit_ = true;
-    return true;
-  }
-  if (cmd == "close") {
-    client_.close();
-    return true;
-  }
-  if (cmd == "addauth") {
-    if (a.size() != 3)
-      return usage("addauth scheme auth");
-    auto r = client_.add_auth(a[1], a[2]);
-    return r ? true : fail(r.error());
-  }
-  if (cmd == "sync") {
-    if (a.size() != 2)
-      return usage("sync path");
-    auto r = client_.sync(a[1]);
-    if (!r)
-      return fail(r.error());
-    out_ << "Sync is OK\n";
-    return true;
-  }
-  if (cmd == "getEphemerals") {
-    auto r = client_.call(get_ephemerals_request{a.size() > 1 ? a[1] : "/"});
-    if (r.err != error_code::ok)
-      return fail({r.err, r.detail});
-    out_ << format_list(std::get<std::vector<std::string>>(r.body)) << "\n";
-    return true;
-  }
-  if (cmd == "getAllChildrenNumber") {
-    if (a.size() != 2)
-      return usage("getAllChildrenNumber path");
-    auto r = client_.call(get_all_children_number_request{a[1]});
-    if (r.err != error_code::ok)
-      return fail({r.err, r.detail});
-    out_ << std::get<int32_t>(r.body) << "\n";
-    return true;
-  }
-  if (cmd == "whoami") {
-    auto r = client_.call(who_am_i_request{});
-    if (r.err != error_code::ok)
-      return fail({r.err, r.detail});
-    out_ << "Auth scheme: User\n";
-    for (auto& id : std::get<auth_list>(r.body))
-      out_ << id.scheme << ": " << id.id << "\n";
-    return true;
-  }
-  err_ << "unknown command '" << cmd << "'; type help for the list\n";
-  return false;
+bool shell::sync(const arguments& a) {
+  if (!call_for_status(sync_request{a.args[0]}))
+    return false;
+  out_ << "Sync is OK\n";
+  return true;
+}
+
+bool shell::get_ephemerals(const arguments& a) {
+  auto r = take<std::vector<std::string>>(session_.call(get_ephemerals_request{a.args.empty() ? "/" : a.args[0]}));
+  if (!r)
+    return fail(r.error());
+  out_ << format_list(*r) << "\n";
+  return true;
+}
+
+bool shell::get_all_children_number(const arguments& a) {
+  auto r = take<int32_t>(session_.call(get_all_children_number_request{a.args[0]}));
+  if (!r)
+    return fail(r.error());
+  out_ << *r << "\n";
+  return true;
+}
+
+bool shell::who_am_i(const arguments&) {
+  auto r = take<auth_list>(session_.call(who_am_i_request{}));
+  if (!r)
+    return fail(r.error());
+  out_ << "Auth scheme: User\n";
+  for (auto& id : *r)
+    out_ << id.scheme << ": " << id.id << "\n";
+  return true;
+}
+
+bool shell::help(const arguments&) {
+  out_ << "Corral CLI commands (as zkCli.sh):\n";
+  for (auto& c : commands())
+    out_ << "  " << c.usage << "\n";
+  out_ << "ACLs: world:anyone:cdrwa, digest:user:hash:perms, auth::perms, auth:user:password:perms, "
+          "ip:addr[/bits]:perms\n";
+  return true;
 }
 
 std::vector<std::string> shell::complete_path(const std::string& prefix) {
@@ -470,7 +460,7 @@ std::vector<std::string> shell::complete_path(const std::string& prefix) {
   auto slash = prefix.rfind('/');
   auto dir = slash == 0 ? std::string("/") : prefix.substr(0, slash);
   auto stem = prefix.substr(slash + 1);
-  auto r = client_.children(dir);
+  auto r = take<children_result>(session_.call(get_children_request{dir, false}));
   if (!r)
     return out;
   for (auto& c : r->children)

@@ -1,13 +1,16 @@
-// corral-cli's commands, in zkCli.sh's manner, executed against a blocking_client. Separate from
-// the terminal handling so that the parsing and the output can be driven by tests and by the
-// one-shot and stdin modes alike.
+// corral-cli's commands, in zkCli.sh's manner. One table (commands()) names each command with its
+// usage, options and handler; dispatch, help and tab completion all read it. The shell talks to a
+// session through session_calls, so that corral-cli runs it over a blocking_client and the unit
+// tests (tests/unit/cli_commands_test.cpp) over a fake that records requests and answers them.
 #pragma once
 
+#include <functional>
+#include <map>
 #include <ostream>
 #include <string>
 #include <vector>
 
-#include "actors/client/blocking_client.hpp"
+#include "core/types.hpp"
 
 namespace corral::cli {
 
@@ -21,15 +24,46 @@ std::string format_stat(const node_stat& s);
 // "[a, b]"
 std::string format_list(const std::vector<std::string>& items);
 
-const std::vector<std::string>& command_names();
+// What the shell needs of a session: a request and its answer, and ending the session.
+struct session_calls {
+  std::function<response(request_body)> call;
+  std::function<void()> close;
+};
+
+// A command's words after its name: -x flags and -x value options, and the positional rest.
+struct arguments {
+  std::map<char, std::string> opts;
+  std::vector<std::string> args;
+  bool has(char c) const { return opts.count(c) > 0; }
+};
+
+class shell;
+
+// One row of the command table.
+struct command {
+  const char* name;
+  std::vector<const char*> aliases;
+  const char* usage;    // as help and usage errors print it
+  const char* flags;    // options without a value ("sw": -s, -w)
+  const char* valued;   // options that take a value ("v": -v VERSION)
+  size_t min_args = 0;  // positional arguments
+  size_t max_args = 0;
+  bool (shell::*run)(const arguments&) = nullptr;
+};
+
+// Every command, in help's order.
+const std::vector<command>& commands();
+
+// The names (not the aliases), for completion.
+std::vector<std::string> command_names();
 
 class shell {
 public:
-  shell(client::blocking_client& client, std::ostream& out, std::ostream& err)
-    : client_(client), out_(out), err_(err) {}
+  shell(session_calls session, std::ostream& out, std::ostream& err)
+      : session_(std::move(session)), out_(out), err_(err) {}
 
   // Runs one command; false if it failed (its error is printed). Sets quit_requested() on "quit".
-  bool execute(const std::vector<std::string>& args);
+  bool execute(const std::vector<std::string>& words);
   bool quit_requested() const { return quit_; }
 
   // Paths below the parent of `prefix` that start with it (for tab completion).
@@ -38,24 +72,38 @@ public:
   void print_event(const watch_event& e);
 
 private:
-  bool fail(const error_info& e);
-  bool usage(const std::string& text);
-  bool ls(const std::vector<std::string>& a);
-  bool create(const std::vector<std::string>& a);
-  bool get(const std::vector<std::string>& a);
-  bool set(const std::vector<std::string>& a);
-  bool remove(const std::vector<std::string>& a);
-  bool remove_all(const std::vector<std::string>& a);
-  bool stat(const std::vector<std::string>& a);
-  bool get_acl(const std::vector<std::string>& a);
-  bool set_acl(const std::vector<std::string>& a);
-  bool add_watch(const std::vector<std::string>& a);
-  bool remove_watches(const std::vector<std::string>& a);
-  bool help();
+  friend const std::vector<command>& commands();
 
-  client::blocking_client& client_;
+  bool fail(const error_info& e);
+  bool fail(const response& r) { return fail(error_info{r.err, r.detail}); }
+  bool usage(const std::string& why);
+  // Sends a request that answers with nothing but its error code.
+  bool call_for_status(request_body body);
+
+  bool add_watch(const arguments& a);
+  bool add_auth(const arguments& a);
+  bool close(const arguments& a);
+  bool create(const arguments& a);
+  bool remove(const arguments& a);
+  bool remove_all(const arguments& a);
+  bool get(const arguments& a);
+  bool get_acl(const arguments& a);
+  bool get_all_children_number(const arguments& a);
+  bool get_ephemerals(const arguments& a);
+  bool help(const arguments& a);
+  bool ls(const arguments& a);
+  bool quit(const arguments& a);
+  bool remove_watches(const arguments& a);
+  bool set(const arguments& a);
+  bool set_acl(const arguments& a);
+  bool stat(const arguments& a);
+  bool sync(const arguments& a);
+  bool who_am_i(const arguments& a);
+
+  session_calls session_;
   std::ostream& out_;
   std::ostream& err_;
+  const command* current_ = nullptr; // the command being run, for its usage line
   bool quit_ = false;
 };
 

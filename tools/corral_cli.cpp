@@ -7,12 +7,14 @@
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <unistd.h>
 
 #include <readline/history.h>
 #include <readline/readline.h>
 
+#include "actors/client/blocking_client.hpp"
 #include "tools/cli_commands.hpp"
 
 namespace {
@@ -67,84 +69,70 @@ int usage() {
   return 2;
 }
 
-} // namespace
+struct cli_options {
+  corral::client::client_options client;
+  std::vector<std::string> command; // empty: a shell
+};
 
-int main(int argc, char** argv) {
-  corral::client::client_options opts;
-  std::vector<std::string> command;
+// The options before the command; the rest of the line is the command. Returns an exit code when
+// the program should stop here (help, or a bad option).
+std::optional<int> parse_options(int argc, char** argv, cli_options& o) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (!command.empty()) {
-      command.push_back(a);
-    } else if ((a == "--server" || a == "-server") && i + 1 < argc) {
-      opts.servers = split_servers(argv[++i]);
+    bool has_value = i + 1 < argc;
+    if (!o.command.empty()) {
+      o.command.push_back(a);
+    } else if ((a == "--server" || a == "-server") && has_value) {
+      o.client.servers = split_servers(argv[++i]);
     } else if (a.rfind("--server=", 0) == 0) {
-      opts.servers = split_servers(a.substr(9));
-    } else if ((a == "--timeout" || a == "-timeout") && i + 1 < argc) {
-      opts.session_timeout_ms = std::atoi(argv[++i]);
-    } else if (a == "--tls-ca" && i + 1 < argc) {
-      opts.tls_ca_file = argv[++i];
-    } else if (a == "--tls-cert" && i + 1 < argc) {
-      opts.tls_cert_file = argv[++i];
-    } else if (a == "--tls-key" && i + 1 < argc) {
-      opts.tls_key_file = argv[++i];
+      o.client.servers = split_servers(a.substr(9));
+    } else if ((a == "--timeout" || a == "-timeout") && has_value) {
+      o.client.session_timeout_ms = std::atoi(argv[++i]);
+    } else if (a == "--tls-ca" && has_value) {
+      o.client.tls_ca_file = argv[++i];
+    } else if (a == "--tls-cert" && has_value) {
+      o.client.tls_cert_file = argv[++i];
+    } else if (a == "--tls-key" && has_value) {
+      o.client.tls_key_file = argv[++i];
     } else if (a == "--help" || a == "-h") {
       usage();
       return 0;
     } else if (a.rfind("--", 0) == 0) {
       return usage();
     } else {
-      command.push_back(a);
+      o.command.push_back(a);
     }
   }
-  if (opts.servers.empty())
+  if (o.client.servers.empty())
     return usage();
-  std::unique_ptr<corral::client::blocking_client> owned;
-  try {
-    owned = std::make_unique<corral::client::blocking_client>(opts);
-  } catch (const std::exception& e) {
-    std::cerr << "corral-cli: " << e.what() << "\n";
-    return 2;
-  }
-  auto& client = *owned;
-  corral::cli::shell sh(client, std::cout, std::cerr);
-  g_shell = &sh;
-  bool interactive = command.empty() && isatty(STDIN_FILENO);
-  client.on_event([&](const corral::watch_event& e) {
-    std::lock_guard<std::mutex> g(g_out);
-    sh.print_event(e);
-    if (interactive)
-      rl_forced_update_display();
-  });
-  if (!client.wait_connected(std::chrono::milliseconds(opts.session_timeout_ms))) {
-    std::cerr << "cannot connect to " << opts.servers[0]
-              << (opts.servers.size() > 1 ? " (or the other servers)" : "")
-              << ": is corral-server running there? (start it with tools/dev.sh run)\n";
-    return 1;
-  }
-  if (!command.empty())
-    return sh.execute(command) ? 0 : 1;
+  return std::nullopt;
+}
+
+// Commands from standard input, one a line; exit code 1 if any failed.
+int run_script(corral::cli::shell& sh) {
   bool all_ok = true;
-  if (!interactive) {
-    std::string line;
-    while (!sh.quit_requested() && std::getline(std::cin, line)) {
-      std::string err;
-      auto words = corral::cli::tokenize(line, err);
-      if (!err.empty()) {
-        std::cerr << err << "\n";
-        all_ok = false;
-        continue;
-      }
-      std::lock_guard<std::mutex> g(g_out);
-      all_ok = sh.execute(words) && all_ok;
-      std::cout.flush();
+  std::string line;
+  while (!sh.quit_requested() && std::getline(std::cin, line)) {
+    std::string err;
+    auto words = corral::cli::tokenize(line, err);
+    if (!err.empty()) {
+      std::cerr << err << "\n";
+      all_ok = false;
+      continue;
     }
-    return all_ok ? 0 : 1;
+    std::lock_guard<std::mutex> g(g_out);
+    all_ok = sh.execute(words) && all_ok;
+    std::cout.flush();
   }
+  return all_ok ? 0 : 1;
+}
+
+// The interactive shell: readline with history and completion of commands and paths.
+int run_interactive(corral::cli::shell& sh, const std::string& server) {
   rl_attempted_completion_function = complete;
   std::string history = std::string(getenv("HOME") ? getenv("HOME") : ".") + "/.corral_history";
   read_history(history.c_str());
-  std::cout << "Connected to " << opts.servers[0] << ". Type help for commands.\n";
+  std::cout << "Connected to " << server << ". Type help for commands.\n";
   while (!sh.quit_requested()) {
     char* raw = readline("[corral] ");
     if (raw == nullptr)
@@ -165,4 +153,38 @@ int main(int argc, char** argv) {
   }
   write_history(history.c_str());
   return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  cli_options o;
+  if (auto stop = parse_options(argc, argv, o))
+    return *stop;
+  std::unique_ptr<corral::client::blocking_client> client;
+  try {
+    client = std::make_unique<corral::client::blocking_client>(o.client);
+  } catch (const std::exception& e) {
+    std::cerr << "corral-cli: " << e.what() << "\n";
+    return 2;
+  }
+  corral::cli::shell sh({[&](corral::request_body b) { return client->call(std::move(b)); }, [&] { client->close(); }},
+                        std::cout, std::cerr);
+  g_shell = &sh;
+  bool interactive = o.command.empty() && isatty(STDIN_FILENO);
+  client->on_event([&](const corral::watch_event& e) {
+    std::lock_guard<std::mutex> g(g_out);
+    sh.print_event(e);
+    if (interactive)
+      rl_forced_update_display();
+  });
+  auto& servers = o.client.servers;
+  if (!client->wait_connected(std::chrono::milliseconds(o.client.session_timeout_ms))) {
+    std::cerr << "cannot connect to " << servers[0] << (servers.size() > 1 ? " (or the other servers)" : "")
+              << ": is corral-server running there? (start it with tools/dev.sh run)\n";
+    return 1;
+  }
+  if (!o.command.empty())
+    return sh.execute(o.command) ? 0 : 1;
+  return interactive ? run_interactive(sh, servers[0]) : run_script(sh);
 }

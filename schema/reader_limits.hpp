@@ -11,7 +11,7 @@
 
 #include <capnp/message.h>
 
-namespace corral::protocol {
+namespace corral::schema {
 
 inline capnp::ReaderOptions bounded_reading(size_t message_words) {
   capnp::ReaderOptions o;
@@ -20,4 +20,4 @@ inline capnp::ReaderOptions bounded_reading(size_t message_words) {
   return o;
 }
 
-} // namespace corral::protocol
+} // namespace corral::schema
