@@ -62,8 +62,7 @@ void write(level l, const std::string& component, const std::string& message) {
   auto stamp = format_utc(ms, "%Y-%m-%dT%H:%M:%S", true);
   std::lock_guard<std::mutex> guard(mtx);
   FILE* f = out != nullptr ? out : stderr;
-  std::fprintf(f, "%s %s %s: %s\n", stamp.c_str(), name_of(l), component.c_str(),
-               message.c_str());
+  std::fprintf(f, "%s %s %s: %s\n", stamp.c_str(), name_of(l), component.c_str(), message.c_str());
   std::fflush(f);
 }
 

@@ -37,10 +37,22 @@ void emit(level l, const char* component, const Ts&... xs) {
   write(l, component, os.str());
 }
 
-template <class... Ts> void debug(const char* c, const Ts&... xs) { emit(level::debug, c, xs...); }
-template <class... Ts> void info(const char* c, const Ts&... xs) { emit(level::info, c, xs...); }
-template <class... Ts> void warn(const char* c, const Ts&... xs) { emit(level::warn, c, xs...); }
-template <class... Ts> void error(const char* c, const Ts&... xs) { emit(level::error, c, xs...); }
+template <class... Ts>
+void debug(const char* c, const Ts&... xs) {
+  emit(level::debug, c, xs...);
+}
+template <class... Ts>
+void info(const char* c, const Ts&... xs) {
+  emit(level::info, c, xs...);
+}
+template <class... Ts>
+void warn(const char* c, const Ts&... xs) {
+  emit(level::warn, c, xs...);
+}
+template <class... Ts>
+void error(const char* c, const Ts&... xs) {
+  emit(level::error, c, xs...);
+}
 
 // "0x1000004112e0000", as ZooKeeper prints session ids and zxids.
 std::string hex(long long value);

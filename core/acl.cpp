@@ -30,11 +30,16 @@ result<int32_t> parse_perms(std::string_view text) {
   int32_t bits = 0;
   for (char c : text) {
     switch (c) {
-      case 'c': case 'C': bits |= perm::create; break;
-      case 'd': case 'D': bits |= perm::remove; break;
-      case 'r': case 'R': bits |= perm::read; break;
-      case 'w': case 'W': bits |= perm::write; break;
-      case 'a': case 'A': bits |= perm::admin; break;
+      case 'c':
+      case 'C': bits |= perm::create; break;
+      case 'd':
+      case 'D': bits |= perm::remove; break;
+      case 'r':
+      case 'R': bits |= perm::read; break;
+      case 'w':
+      case 'W': bits |= perm::write; break;
+      case 'a':
+      case 'A': bits |= perm::admin; break;
       default:
         return error_info{error_code::invalid_acl,
                           std::string("unknown perm type '") + c + "' in '" + std::string(text) + "'"};
@@ -52,13 +57,11 @@ result<acl_list> parse_acl(std::string_view text) {
     auto first = item.find(':');
     auto last = item.rfind(':');
     if (first == item.npos || first == last)
-      return error_info{error_code::invalid_acl,
-                        "'" + std::string(item) + "' does not have the form scheme:id:perm"};
+      return error_info{error_code::invalid_acl, "'" + std::string(item) + "' does not have the form scheme:id:perm"};
     auto perms = parse_perms(item.substr(last + 1));
     if (!perms)
       return perms.error();
-    out.push_back({*perms, std::string(item.substr(0, first)),
-                   std::string(item.substr(first + 1, last - first - 1))});
+    out.push_back({*perms, std::string(item.substr(0, first)), std::string(item.substr(first + 1, last - first - 1))});
     if (comma == std::string_view::npos)
       break;
     start = comma + 1;
@@ -158,8 +161,7 @@ result<acl_list> fix_acl(const acl_list& requested, const auth_list& ids) {
         }
       }
       if (!any)
-        return error_info{error_code::invalid_acl,
-                          "auth scheme needs an authenticated identity: run addauth first"};
+        return error_info{error_code::invalid_acl, "auth scheme needs an authenticated identity: run addauth first"};
     } else if (e.scheme == "digest") {
       auto colon = e.id.find(':');
       if (colon == std::string::npos || e.id.find(':', colon + 1) != std::string::npos)

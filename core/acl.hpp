@@ -43,16 +43,14 @@ using acl_list = std::vector<acl_entry>;
 struct auth_id {
   std::string scheme;
   std::string id;
-  friend bool operator==(const auth_id& a, const auth_id& b) {
-    return a.scheme == b.scheme && a.id == b.id;
-  }
+  friend bool operator==(const auth_id& a, const auth_id& b) { return a.scheme == b.scheme && a.id == b.id; }
 };
 
 using auth_list = std::vector<auth_id>;
 
-acl_list open_acl_unsafe();  // world:anyone:cdrwa
-acl_list read_acl_unsafe();  // world:anyone:r
-acl_list creator_all_acl();  // auth::cdrwa
+acl_list open_acl_unsafe(); // world:anyone:cdrwa
+acl_list read_acl_unsafe(); // world:anyone:r
+acl_list creator_all_acl(); // auth::cdrwa
 
 // "cdrwa" <-> bits. Parsing rejects unknown letters.
 std::string perms_to_string(int32_t perms);
@@ -78,8 +76,8 @@ bool ip_matches(const std::string& spec, const std::string& address);
 // Interning of ACL lists: nodes hold a 32-bit id instead of a copy of the list.
 class acl_cache {
 public:
-  uint32_t intern(const acl_list& acl);  // adds one reference
-  void release(uint32_t id);             // drops one reference
+  uint32_t intern(const acl_list& acl); // adds one reference
+  void release(uint32_t id);            // drops one reference
   const acl_list& get(uint32_t id) const { return entries_.at(id).acl; }
   size_t size() const { return by_value_.size(); }
 

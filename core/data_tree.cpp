@@ -2,8 +2,8 @@
 #include "core/data_tree.hpp"
 
 #include <algorithm>
-#include <cassert>
 
+#include "core/fatal.hpp"
 #include "core/hash.hpp"
 #include "core/path.hpp"
 
@@ -12,7 +12,6 @@ namespace corral {
 namespace {
 
 using node = data_tree::node;
-
 
 } // namespace
 
@@ -28,8 +27,8 @@ data_tree::data_tree() : root_(std::make_unique<node>()) {
 uint64_t data_tree::node_hash(const node& n, std::string_view path) const {
   uint64_t h = hash64(path.data(), path.size());
   h = hash64(n.data.data(), n.data.size(), h);
-  int64_t fields[] = {n.czxid, n.mzxid, n.pzxid, n.ctime, n.mtime, n.ephemeral_owner,
-                      n.version, n.cversion, n.aversion};
+  int64_t fields[] = {n.czxid,           n.mzxid,   n.pzxid,    n.ctime,   n.mtime,
+                      n.ephemeral_owner, n.version, n.cversion, n.aversion};
   h = hash64(fields, sizeof fields, h);
   for (auto& e : acls_.get(n.acl)) {
     h = hash64(&e.perms, sizeof e.perms, h);
@@ -41,7 +40,7 @@ uint64_t data_tree::node_hash(const node& n, std::string_view path) const {
 
 void data_tree::add_system_node(std::string_view path) {
   auto* parent = find_mutable(parent_of(path));
-  assert(parent != nullptr);
+  CORRAL_CHECK(parent != nullptr, "tree", "system node ", path, " added before its parent");
   auto child = std::make_unique<node>();
   child->name = std::string(basename_of(path));
   child->parent = parent;
@@ -51,9 +50,7 @@ void data_tree::add_system_node(std::string_view path) {
   ++node_count_;
 }
 
-const node* data_tree::find(std::string_view path) const {
-  return const_cast<data_tree*>(this)->find_mutable(path);
-}
+const node* data_tree::find(std::string_view path) const { return const_cast<data_tree*>(this)->find_mutable(path); }
 
 node* data_tree::find_mutable(std::string_view path) {
   if (path.empty() || path[0] != '/')
@@ -342,7 +339,9 @@ void data_tree::restore(const node_image& img) {
   auto* n = find_mutable(img.path);
   if (n == nullptr) {
     auto* parent = find_mutable(parent_of(img.path));
-    assert(parent != nullptr && "snapshot nodes come in pre-order");
+    // Snapshot nodes come in pre-order. One that does not (a damaged snapshot whose frames still
+    // pass their checksums) is skipped: the tree's digest then differs from the one the snapshot
+    // recorded, and recovery says so and tries an older snapshot.
     if (parent == nullptr)
       return;
     auto child = std::make_unique<node>();
@@ -373,25 +372,24 @@ void data_tree::restore(const node_image& img) {
 }
 
 op_result data_tree::apply_op(const txn_op& op, const txn& t, std::vector<trigger>& triggers) {
-  return std::visit(
-      overload{[&](const txn_create& c) { return do_create(c, t, triggers); },
-               [&](const txn_delete& d) { return do_delete(d.path, t.zxid, triggers); },
-               [&](const txn_set_data& s) { return do_set_data(s, t, triggers); },
-               [&](const txn_set_acl& s) { return do_set_acl(s); },
-               [&](const txn_check& c) {
-                 op_result r;
-                 r.type = op_code::check;
-                 if (find(c.path) == nullptr)
-                   r.err = error_code::no_node;
-                 return r;
-               },
-               [&](const txn_error& e) {
-                 op_result r;
-                 r.type = op_code::error;
-                 r.err = e.err;
-                 return r;
-               }},
-      op);
+  return std::visit(overload{[&](const txn_create& c) { return do_create(c, t, triggers); },
+                             [&](const txn_delete& d) { return do_delete(d.path, t.zxid, triggers); },
+                             [&](const txn_set_data& s) { return do_set_data(s, t, triggers); },
+                             [&](const txn_set_acl& s) { return do_set_acl(s); },
+                             [&](const txn_check& c) {
+                               op_result r;
+                               r.type = op_code::check;
+                               if (find(c.path) == nullptr)
+                                 r.err = error_code::no_node;
+                               return r;
+                             },
+                             [&](const txn_error& e) {
+                               op_result r;
+                               r.type = op_code::error;
+                               r.err = e.err;
+                               return r;
+                             }},
+                    op);
 }
 
 apply_result data_tree::apply(const txn& t) {

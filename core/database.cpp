@@ -13,7 +13,6 @@ namespace corral {
 
 namespace {
 
-
 error_info fail(error_code code, const std::string& path) { return {code, path}; }
 
 // ZooKeeper's checkAndIncVersion.
@@ -27,11 +26,9 @@ const auth_list no_auth_ids;
 
 } // namespace
 
-database::database(database_options opts, int64_t now_ms)
-  : opts_(std::move(opts)), sessions_(opts_.tick_ms) {
+database::database(database_options opts, int64_t now_ms) : opts_(std::move(opts)), sessions_(opts_.tick_ms) {
   // ZooKeeper's initializeNextSession: time in the middle bits, the server id in the top byte.
-  next_session_ = static_cast<int64_t>((static_cast<uint64_t>(now_ms) << 24) >> 8)
-                  | (opts_.server_id << 56);
+  next_session_ = static_cast<int64_t>((static_cast<uint64_t>(now_ms) << 24) >> 8) | (opts_.server_id << 56);
   if (next_session_ <= 0)
     next_session_ = (int64_t{1} << 32) | (opts_.server_id << 56);
 }
@@ -53,12 +50,11 @@ txn database::make_txn(session_id s, int64_t wall_ms, txn_body body) {
 
 txn database::prepare_open_session(int32_t requested_timeout_ms, std::string password, int64_t wall_ms) {
   auto id = next_session_++;
-  return make_txn(id, wall_ms,
-                  txn_create_session{negotiate_timeout(requested_timeout_ms), std::move(password)});
+  return make_txn(id, wall_ms, txn_create_session{negotiate_timeout(requested_timeout_ms), std::move(password)});
 }
 
 txn database::prepare_open_session_as(session_id id, int32_t requested_timeout_ms, std::string password,
-                                     int64_t wall_ms) {
+                                      int64_t wall_ms) {
   return make_txn(id, wall_ms, txn_create_session{negotiate_timeout(requested_timeout_ms), std::move(password)});
 }
 
@@ -143,15 +139,13 @@ void database::forget_records(zxid_t applied) {
 
 // ---- prepare ---------------------------------------------------------------------------------
 
-result<txn_op> database::prepare_create(session_id s, const create_request& c, zxid_t zxid,
-                                        saved_records* undo) {
+result<txn_op> database::prepare_create(session_id s, const create_request& c, zxid_t zxid, saved_records* undo) {
   if (!valid_create_mode(static_cast<int32_t>(c.mode)))
     return fail(error_code::bad_arguments,
                 c.path + ": unknown create mode " + std::to_string(static_cast<int32_t>(c.mode)));
   if (static_cast<int64_t>(c.data.size()) > opts_.max_data_bytes)
-    return fail(error_code::bad_arguments, c.path + ": data of " + std::to_string(c.data.size())
-                                               + " bytes exceeds the limit of "
-                                               + std::to_string(opts_.max_data_bytes));
+    return fail(error_code::bad_arguments, c.path + ": data of " + std::to_string(c.data.size()) +
+                                               " bytes exceeds the limit of " + std::to_string(opts_.max_data_bytes));
   if (is_ttl(c.mode) && !opts_.ttl_enabled)
     return fail(error_code::unimplemented, c.path + ": TTL nodes are disabled (enable ttl-nodes)");
   if (is_ttl(c.mode) && (c.ttl <= 0 || c.ttl > owner::max_ttl))
@@ -203,8 +197,7 @@ result<txn_op> database::prepare_create(session_id s, const create_request& c, z
   return txn_op{txn_create{path, c.data, std::move(*acl), owner, parent_cversion}};
 }
 
-result<txn_op> database::prepare_delete(session_id s, const delete_request& d, zxid_t zxid,
-                                        saved_records* undo) {
+result<txn_op> database::prepare_delete(session_id s, const delete_request& d, zxid_t zxid, saved_records* undo) {
   if (auto e = validate_path(d.path); e.code != error_code::ok)
     return e;
   if (d.path == "/" || d.path == "/zookeeper")
@@ -229,14 +222,12 @@ result<txn_op> database::prepare_delete(session_id s, const delete_request& d, z
   return txn_op{txn_delete{d.path}};
 }
 
-result<txn_op> database::prepare_set_data(session_id s, const set_data_request& r, zxid_t zxid,
-                                          saved_records* undo) {
+result<txn_op> database::prepare_set_data(session_id s, const set_data_request& r, zxid_t zxid, saved_records* undo) {
   if (auto e = validate_path(r.path); e.code != error_code::ok)
     return e;
   if (static_cast<int64_t>(r.data.size()) > opts_.max_data_bytes)
-    return fail(error_code::bad_arguments, r.path + ": data of " + std::to_string(r.data.size())
-                                               + " bytes exceeds the limit of "
-                                               + std::to_string(opts_.max_data_bytes));
+    return fail(error_code::bad_arguments, r.path + ": data of " + std::to_string(r.data.size()) +
+                                               " bytes exceeds the limit of " + std::to_string(opts_.max_data_bytes));
   auto node = lookup(r.path);
   if (!node.exists)
     return fail(error_code::no_node, r.path);
@@ -251,8 +242,7 @@ result<txn_op> database::prepare_set_data(session_id s, const set_data_request& 
   return txn_op{txn_set_data{r.path, r.data, *v}};
 }
 
-result<txn_op> database::prepare_set_acl(session_id s, const set_acl_request& r, zxid_t zxid,
-                                         saved_records* undo) {
+result<txn_op> database::prepare_set_acl(session_id s, const set_acl_request& r, zxid_t zxid, saved_records* undo) {
   if (auto e = validate_path(r.path); e.code != error_code::ok)
     return e;
   auto acl = fix_acl(r.acl, auth_of(s));
@@ -322,9 +312,7 @@ txn_body database::prepare_multi(session_id s, const multi_request& m, zxid_t zx
   }
   txn_multi failed;
   for (size_t i = 0; i < m.ops.size(); ++i) {
-    auto code = i < failed_at ? error_code::ok
-                : i == failed_at ? failure
-                                 : error_code::runtime_inconsistency;
+    auto code = i < failed_at ? error_code::ok : i == failed_at ? failure : error_code::runtime_inconsistency;
     failed.ops.push_back(txn_error{code, i == failed_at ? failure_detail : std::string()});
   }
   return failed;

@@ -33,11 +33,12 @@ std::string concat(const Ts&... xs) {
 
 } // namespace corral
 
-#define CORRAL_FATAL(component, ...) ::corral::fatal_at(__FILE__, __LINE__, component, ::corral::detail::concat(__VA_ARGS__))
+#define CORRAL_FATAL(component, ...)                                                                                   \
+  ::corral::fatal_at(__FILE__, __LINE__, component, ::corral::detail::concat(__VA_ARGS__))
 
-#define CORRAL_CHECK(cond, component, ...)                                                                   \
-  do {                                                                                                       \
-    if (!(cond))                                                                                             \
-      ::corral::fatal_at(__FILE__, __LINE__, component,                                                      \
-                         ::corral::detail::concat("invariant broken (" #cond "): ", __VA_ARGS__));            \
+#define CORRAL_CHECK(cond, component, ...)                                                                             \
+  do {                                                                                                                 \
+    if (!(cond))                                                                                                       \
+      ::corral::fatal_at(__FILE__, __LINE__, component,                                                                \
+                         ::corral::detail::concat("invariant broken (" #cond "): ", __VA_ARGS__));                     \
   } while (0)

@@ -1,12 +1,13 @@
 #include "core/flow_control.hpp"
 
+#include "core/fatal.hpp"
+
 #include <algorithm>
-#include <cassert>
 
 namespace corral {
 
 void flow_control::opened(conn_id c) {
-  assert(conns_.count(c) == 0);
+  CORRAL_CHECK(conns_.count(c) == 0, "flow", "connection ", c, " opened twice");
   conns_.emplace(c, state{});
 }
 

@@ -26,13 +26,13 @@
 namespace corral {
 
 struct flow_limits {
-  size_t max_connections = 10000;              // corral.max-connections: all clients together
-  size_t max_per_address = 60;                 // corral.max-client-cnxns; 0: none
-  size_t global_outstanding = 1000;            // corral.global-outstanding-limit
-  size_t max_in_flight = 1000;                 // per connection: unanswered requests
-  uint64_t max_in_flight_bytes = 16ull << 20;  // per connection: bytes of unanswered requests
-  uint64_t pause_unsent = 4ull << 20;          // per connection: answers waiting to be sent
-  uint64_t max_unsent = 64ull << 20;           // per connection: beyond this the client is dropped
+  size_t max_connections = 10000;             // corral.max-connections: all clients together
+  size_t max_per_address = 60;                // corral.max-client-cnxns; 0: none
+  size_t global_outstanding = 1000;           // corral.global-outstanding-limit
+  size_t max_in_flight = 1000;                // per connection: unanswered requests
+  uint64_t max_in_flight_bytes = 16ull << 20; // per connection: bytes of unanswered requests
+  uint64_t pause_unsent = 4ull << 20;         // per connection: answers waiting to be sent
+  uint64_t max_unsent = 64ull << 20;          // per connection: beyond this the client is dropped
 };
 
 class flow_control {

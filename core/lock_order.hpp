@@ -31,9 +31,9 @@ int64_t sequence_of(const std::string& name);
 std::vector<std::string> sorted(const std::vector<std::string>& children, const std::vector<std::string>& lock_names);
 
 struct decision {
-  bool holds = false;  // this node holds the lock
-  std::string watch;   // otherwise: the one node to watch (no herd: one waiter per node)
-  bool gone = false;   // this node is not among the children (deleted, or its session expired)
+  bool holds = false; // this node holds the lock
+  std::string watch;  // otherwise: the one node to watch (no herd: one waiter per node)
+  bool gone = false;  // this node is not among the children (deleted, or its session expired)
 };
 
 // A mutex or semaphore lease: the first `max_leases` nodes hold; the others watch the node

@@ -28,8 +28,8 @@ long next_code_point(std::string_view s, size_t& i) {
 
 // ZooKeeper's PathUtils rejects these code points.
 bool is_forbidden(long cp) {
-  return (cp > 0 && cp <= 0x1F) || (cp >= 0x7F && cp <= 0x9F) || (cp >= 0xD800 && cp <= 0xF8FF)
-         || (cp >= 0xFFF0 && cp <= 0xFFFF);
+  return (cp > 0 && cp <= 0x1F) || (cp >= 0x7F && cp <= 0x9F) || (cp >= 0xD800 && cp <= 0xF8FF) ||
+         (cp >= 0xFFF0 && cp <= 0xFFFF);
 }
 
 error_info bad(std::string_view path, const char* why) {

@@ -120,10 +120,10 @@ bool request_pipeline::pop_client_write(const txn& t) {
   if (it == waiting_.end() || it->second.empty())
     return false;
   auto& front = it->second.front();
-  bool mine = std::visit(overload{[&](const local_write& w) { return w.zxid == t.zxid; },
-                                  [&](const remote_write& w) { return w.xid == t.cxid; },
-                                  [](const auto&) { return false; }},
-                         front);
+  bool mine =
+      std::visit(overload{[&](const local_write& w) { return w.zxid == t.zxid; },
+                          [&](const remote_write& w) { return w.xid == t.cxid; }, [](const auto&) { return false; }},
+                 front);
   if (mine)
     it->second.pop_front();
   return mine;
@@ -237,9 +237,9 @@ void request_pipeline::apply_one(const txn& t, pipeline_effects& out) {
 }
 
 void request_pipeline::log_failed(const std::string& reason, int64_t now_ms, pipeline_effects& out) {
-  out.push_back(effect::note{true, "cannot write the log (" + reason + "); rejecting " +
-                                       std::to_string(in_flight_.size()) +
-                                       " write(s). Acknowledged data is safe; writes work again once the disk accepts them."});
+  out.push_back(
+      effect::note{true, "cannot write the log (" + reason + "); rejecting " + std::to_string(in_flight_.size()) +
+                             " write(s). Acknowledged data is safe; writes work again once the disk accepts them."});
   for (auto& t : in_flight_) {
     if (auto it = opening_.find(t->zxid); it != opening_.end()) {
       out.push_back(effect::refused{it->second.ticket, error_code::system_error,
@@ -249,9 +249,9 @@ void request_pipeline::log_failed(const std::string& reason, int64_t now_ms, pip
     }
     expiring_.erase(t->session);
     if (pop_client_write(*t))
-      out.push_back(effect::respond{t->session, error_response(t->cxid, db_->last_applied(), error_code::system_error,
-                                                               "the write was not saved (" + reason +
-                                                                   "); nothing changed, try again later")});
+      out.push_back(effect::respond{
+          t->session, error_response(t->cxid, db_->last_applied(), error_code::system_error,
+                                     "the write was not saved (" + reason + "); nothing changed, try again later")});
   }
   in_flight_.clear();
   db_->abandon_prepared(now_ms);
@@ -285,8 +285,8 @@ void request_pipeline::replace_database(std::shared_ptr<database> db, pipeline_e
 // ---- roles ---------------------------------------------------------------------------------------
 
 void request_pipeline::become(mode m, zxid_t epoch_base, int64_t now_ms, pipeline_effects& out) {
-  CORRAL_CHECK(m != mode::standalone && mode_ != mode::standalone, "pipeline",
-               "a standalone server has no roles (", mode_name(mode_), " -> ", mode_name(m), ")");
+  CORRAL_CHECK(m != mode::standalone && mode_ != mode::standalone, "pipeline", "a standalone server has no roles (",
+               mode_name(mode_), " -> ", mode_name(m), ")");
   if (m == mode::leading && mode_ != mode::leading) {
     // A new epoch: number txns from its base, and give every session a full timeout (this server did
     // not hear other servers' sessions while it followed).
@@ -316,11 +316,10 @@ void request_pipeline::fail_all(const std::string& why, pipeline_effects& out) {
   auto z = db_->last_applied();
   for (auto& [s, q] : waiting_)
     for (auto& item : q) {
-      auto xid = std::visit(overload{[](const local_write& w) { return w.xid; },
-                                     [](const remote_write& w) { return w.xid; },
-                                     [](const pending_sync& w) { return w.req.xid; },
-                                     [](const pending_read& w) { return w.req.xid; }},
-                            item);
+      auto xid = std::visit(
+          overload{[](const local_write& w) { return w.xid; }, [](const remote_write& w) { return w.xid; },
+                   [](const pending_sync& w) { return w.req.xid; }, [](const pending_read& w) { return w.req.xid; }},
+          item);
       out.push_back(effect::respond{s, error_response(xid, z, error_code::connection_loss, why)});
     }
   waiting_.clear();

@@ -95,8 +95,8 @@ struct open_request {
   std::string password;   // to resume
   int32_t timeout_ms = 0;
   zxid_t last_zxid_seen = 0;
-  std::string peer;    // the client's address (its ip identity for ACLs)
-  std::string subject; // its TLS certificate subject ("" : none)
+  std::string peer;         // the client's address (its ip identity for ACLs)
+  std::string subject;      // its TLS certificate subject ("" : none)
   std::string new_password; // for a new session: the caller's random password
 };
 
@@ -138,8 +138,7 @@ public:
   void become(mode m, zxid_t epoch_base, int64_t now_ms, pipeline_effects& out);
 
   // The leader's side of a learner's traffic.
-  void forwarded_write(session_id s, const request& r, const auth_list& auth, int64_t now_ms,
-                       pipeline_effects& out);
+  void forwarded_write(session_id s, const request& r, const auth_list& auth, int64_t now_ms, pipeline_effects& out);
   void forwarded_open(session_id s, int32_t timeout_ms, const std::string& password, int64_t now_ms,
                       pipeline_effects& out);
   void touches(const std::vector<session_id>& sessions, int64_t now_ms);
@@ -191,10 +190,10 @@ private:
   mode mode_;
   std::deque<shared_txn> in_flight_; // logged and not yet applied, in zxid order
   std::unordered_map<session_id, std::deque<queued_item>> waiting_;
-  std::unordered_map<zxid_t, pending_open> opening_;              // new sessions prepared here, by zxid
+  std::unordered_map<zxid_t, pending_open> opening_;               // new sessions prepared here, by zxid
   std::unordered_map<session_id, pending_open> opening_forwarded_; // learner: asked of the leader, by session
-  std::unordered_set<session_id> expiring_;                       // close txns in flight that are expiries
-  std::unordered_set<session_id> touched_;                        // learner: active since the last report
+  std::unordered_set<session_id> expiring_;                        // close txns in flight that are expiries
+  std::unordered_set<session_id> touched_;                         // learner: active since the last report
   uint64_t next_token_ = 1;
 };
 

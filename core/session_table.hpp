@@ -20,9 +20,9 @@ struct session_info {
   session_id id = 0;
   int32_t timeout_ms = 0;
   std::string password;
-  auth_list auth;          // identities proven with addauth, plus ip
-  int64_t expires_at = 0;  // bucket time, milliseconds on the tracker's clock
-  bool closing = false;    // a close or expiry txn is under way
+  auth_list auth;         // identities proven with addauth, plus ip
+  int64_t expires_at = 0; // bucket time, milliseconds on the tracker's clock
+  bool closing = false;   // a close or expiry txn is under way
 };
 
 class session_table {

@@ -38,8 +38,8 @@ public:
     if (b == blocks_.size())
       return nullptr;
     auto& blk = blocks_[b];
-    auto it = std::upper_bound(blk.begin(), blk.end(), name,
-                               [](std::string_view n, const owned& c) { return n < c->name; });
+    auto it =
+        std::upper_bound(blk.begin(), blk.end(), name, [](std::string_view n, const owned& c) { return n < c->name; });
     if (it != blk.end())
       return it->get();
     return b + 1 < blocks_.size() ? blocks_[b + 1].front().get() : nullptr;

@@ -52,12 +52,12 @@ struct txn_close_session {
   std::vector<std::string> ephemerals; // deleted in this txn, deepest first
 };
 
-using txn_body = std::variant<txn_create, txn_delete, txn_set_data, txn_set_acl, txn_check, txn_error,
-                              txn_multi, txn_create_session, txn_close_session>;
+using txn_body = std::variant<txn_create, txn_delete, txn_set_data, txn_set_acl, txn_check, txn_error, txn_multi,
+                              txn_create_session, txn_close_session>;
 
 struct txn {
   zxid_t zxid = 0;
-  int64_t time = 0;      // wall-clock milliseconds at the leader, used for ctime/mtime
+  int64_t time = 0; // wall-clock milliseconds at the leader, used for ctime/mtime
   session_id session = 0;
   int32_t cxid = 0;
   txn_body body;

@@ -4,20 +4,18 @@
 namespace corral {
 
 bool operator==(const node_stat& a, const node_stat& b) {
-  return a.czxid == b.czxid && a.mzxid == b.mzxid && a.ctime == b.ctime && a.mtime == b.mtime
-         && a.version == b.version && a.cversion == b.cversion && a.aversion == b.aversion
-         && a.ephemeral_owner == b.ephemeral_owner && a.data_length == b.data_length
-         && a.num_children == b.num_children && a.pzxid == b.pzxid;
+  return a.czxid == b.czxid && a.mzxid == b.mzxid && a.ctime == b.ctime && a.mtime == b.mtime &&
+         a.version == b.version && a.cversion == b.cversion && a.aversion == b.aversion &&
+         a.ephemeral_owner == b.ephemeral_owner && a.data_length == b.data_length && a.num_children == b.num_children &&
+         a.pzxid == b.pzxid;
 }
 
 bool is_sequential(create_mode m) {
-  return m == create_mode::persistent_sequential || m == create_mode::ephemeral_sequential
-         || m == create_mode::persistent_sequential_with_ttl;
+  return m == create_mode::persistent_sequential || m == create_mode::ephemeral_sequential ||
+         m == create_mode::persistent_sequential_with_ttl;
 }
 
-bool is_ephemeral(create_mode m) {
-  return m == create_mode::ephemeral || m == create_mode::ephemeral_sequential;
-}
+bool is_ephemeral(create_mode m) { return m == create_mode::ephemeral || m == create_mode::ephemeral_sequential; }
 
 bool is_ttl(create_mode m) {
   return m == create_mode::persistent_with_ttl || m == create_mode::persistent_sequential_with_ttl;
@@ -53,24 +51,20 @@ const char* keeper_state_name(keeper_state s) {
 }
 
 bool is_write(const request_body& body) {
-  return std::visit(overload{[](const create_request&) { return true; },
-                             [](const delete_request&) { return true; },
-                             [](const set_data_request&) { return true; },
-                             [](const set_acl_request&) { return true; },
-                             [](const check_request&) { return true; },
-                             [](const multi_request&) { return true; },
-                             [](const close_request&) { return true; },
-                             [](const reconfig_request&) { return true; },
+  return std::visit(overload{[](const create_request&) { return true; }, [](const delete_request&) { return true; },
+                             [](const set_data_request&) { return true; }, [](const set_acl_request&) { return true; },
+                             [](const check_request&) { return true; }, [](const multi_request&) { return true; },
+                             [](const close_request&) { return true; }, [](const reconfig_request&) { return true; },
                              [](const auto&) { return false; }},
                     body);
 }
 
 const char* request_name(const request_body& body) {
-  static const char* names[] = {"create", "delete", "exists", "getData", "setData", "getACL",
-                                "setACL", "getChildren", "sync", "check", "multi", "multiRead",
-                                "getEphemerals", "getAllChildrenNumber", "addWatch",
-                                "removeWatches", "setWatches", "auth", "whoAmI", "ping",
-                                "closeSession", "reconfig", "sasl"};
+  static const char* names[] = {
+      "create",      "delete",        "exists",     "getData", "setData",   "getACL",        "setACL",
+      "getChildren", "sync",          "check",      "multi",   "multiRead", "getEphemerals", "getAllChildrenNumber",
+      "addWatch",    "removeWatches", "setWatches", "auth",    "whoAmI",    "ping",          "closeSession",
+      "reconfig",    "sasl"};
   static_assert(sizeof(names) / sizeof(names[0]) == std::variant_size_v<request_body>);
   return names[body.index()];
 }

@@ -75,22 +75,60 @@ inline bool is_ephemeral_session(int64_t o) { return o != 0 && !is_container(o) 
 
 // ZooKeeper's OpCode numbers.
 enum class op_code : int32_t {
-  notification = 0, create = 1, remove = 2, exists = 3, get_data = 4, set_data = 5, get_acl = 6,
-  set_acl = 7, get_children = 8, sync = 9, ping = 11, get_children2 = 12, check = 13, multi = 14,
-  create2 = 15, reconfig = 16, check_watches = 17, remove_watches = 18, create_container = 19,
-  delete_container = 20, create_ttl = 21, multi_read = 22, auth = 100, set_watches = 101, sasl = 102,
-  get_ephemerals = 103, get_all_children_number = 104, set_watches2 = 105, add_watch = 106,
-  who_am_i = 107, create_session = -10, close_session = -11, error = -1,
+  notification = 0,
+  create = 1,
+  remove = 2,
+  exists = 3,
+  get_data = 4,
+  set_data = 5,
+  get_acl = 6,
+  set_acl = 7,
+  get_children = 8,
+  sync = 9,
+  ping = 11,
+  get_children2 = 12,
+  check = 13,
+  multi = 14,
+  create2 = 15,
+  reconfig = 16,
+  check_watches = 17,
+  remove_watches = 18,
+  create_container = 19,
+  delete_container = 20,
+  create_ttl = 21,
+  multi_read = 22,
+  auth = 100,
+  set_watches = 101,
+  sasl = 102,
+  get_ephemerals = 103,
+  get_all_children_number = 104,
+  set_watches2 = 105,
+  add_watch = 106,
+  who_am_i = 107,
+  create_session = -10,
+  close_session = -11,
+  error = -1,
 };
 
 enum class event_type : int32_t {
-  none = -1, node_created = 1, node_deleted = 2, node_data_changed = 3, node_children_changed = 4,
-  data_watch_removed = 5, child_watch_removed = 6, persistent_watch_removed = 7,
+  none = -1,
+  node_created = 1,
+  node_deleted = 2,
+  node_data_changed = 3,
+  node_children_changed = 4,
+  data_watch_removed = 5,
+  child_watch_removed = 6,
+  persistent_watch_removed = 7,
 };
 
 enum class keeper_state : int32_t {
-  disconnected = 0, sync_connected = 3, auth_failed = 4, connected_read_only = 5,
-  sasl_authenticated = 6, expired = -112, closed = 7,
+  disconnected = 0,
+  sync_connected = 3,
+  auth_failed = 4,
+  connected_read_only = 5,
+  sasl_authenticated = 6,
+  expired = -112,
+  closed = 7,
 };
 
 const char* event_type_name(event_type t);
@@ -200,12 +238,11 @@ struct sasl_request {
 struct reconfig_request {};
 
 using request_body =
-    std::variant<create_request, delete_request, exists_request, get_data_request, set_data_request,
-                 get_acl_request, set_acl_request, get_children_request, sync_request, check_request,
-                 multi_request, multi_read_request, get_ephemerals_request,
-                 get_all_children_number_request, add_watch_request, remove_watches_request,
-                 set_watches_request, auth_request, who_am_i_request, ping_request, close_request,
-                 reconfig_request, sasl_request>;
+    std::variant<create_request, delete_request, exists_request, get_data_request, set_data_request, get_acl_request,
+                 set_acl_request, get_children_request, sync_request, check_request, multi_request, multi_read_request,
+                 get_ephemerals_request, get_all_children_number_request, add_watch_request, remove_watches_request,
+                 set_watches_request, auth_request, who_am_i_request, ping_request, close_request, reconfig_request,
+                 sasl_request>;
 
 struct request {
   int32_t xid = 0;
@@ -245,9 +282,8 @@ struct acl_result {
   node_stat stat;
 };
 
-using response_body =
-    std::variant<std::monostate, create_result, node_stat, data_result, children_result, acl_result,
-                 std::vector<op_result>, std::vector<std::string>, int32_t, auth_list, std::string>;
+using response_body = std::variant<std::monostate, create_result, node_stat, data_result, children_result, acl_result,
+                                   std::vector<op_result>, std::vector<std::string>, int32_t, auth_list, std::string>;
 
 struct response {
   int32_t xid = 0;

@@ -6,9 +6,7 @@
 
 namespace corral {
 
-void watch_table::add(table& t, const std::string& path, session_id s, uint8_t bit) {
-  t[path][s] |= bit;
-}
+void watch_table::add(table& t, const std::string& path, session_id s, uint8_t bit) { t[path][s] |= bit; }
 
 bool watch_table::clear(table& t, const std::string& path, session_id s, uint8_t bits) {
   auto it = t.find(path);
@@ -44,8 +42,7 @@ void watch_table::add_persistent(const std::string& path, session_id s, bool is_
   by_session_[s].insert(path);
 }
 
-void watch_table::trigger(const std::string& path, event_type type, zxid_t zxid,
-                          std::vector<delivery>& out) {
+void watch_table::trigger(const std::string& path, event_type type, zxid_t zxid, std::vector<delivery>& out) {
   std::vector<session_id> notified;
   auto notify = [&](session_id s) {
     if (std::find(notified.begin(), notified.end(), s) != notified.end())
@@ -62,8 +59,8 @@ void watch_table::trigger(const std::string& path, event_type type, zxid_t zxid,
         notify(s);
     t.erase(it);
   };
-  bool data_event = type == event_type::node_created || type == event_type::node_data_changed
-                    || type == event_type::node_deleted;
+  bool data_event =
+      type == event_type::node_created || type == event_type::node_data_changed || type == event_type::node_deleted;
   bool child_event = type == event_type::node_children_changed || type == event_type::node_deleted;
   if (data_event)
     fire_one_shot(data_);
@@ -90,12 +87,8 @@ void watch_table::trigger(const std::string& path, event_type type, zxid_t zxid,
 bool watch_table::remove(const std::string& path, watcher_type type, session_id s) {
   bool any = false;
   switch (type) {
-    case watcher_type::children:
-      any = clear(child_, path, s, standard);
-      break;
-    case watcher_type::data:
-      any = clear(data_, path, s, standard);
-      break;
+    case watcher_type::children: any = clear(child_, path, s, standard); break;
+    case watcher_type::data: any = clear(data_, path, s, standard); break;
     case watcher_type::any: {
       bool a = clear(child_, path, s, standard);
       bool b = clear(data_, path, s, standard);
@@ -106,9 +99,7 @@ bool watch_table::remove(const std::string& path, watcher_type type, session_id 
       any = a || b || c;
       break;
     }
-    case watcher_type::persistent:
-      any = clear(persistent_, path, s, persistent);
-      break;
+    case watcher_type::persistent: any = clear(persistent_, path, s, persistent); break;
     case watcher_type::persistent_recursive:
       any = clear(persistent_, path, s, recursive);
       if (any)
@@ -132,8 +123,7 @@ bool watch_table::has(const std::string& path, watcher_type type, session_id s) 
     case watcher_type::persistent: return check(persistent_, persistent);
     case watcher_type::persistent_recursive: return check(persistent_, recursive);
     case watcher_type::any:
-      return check(child_, standard) || check(data_, standard)
-             || check(persistent_, persistent | recursive);
+      return check(child_, standard) || check(data_, standard) || check(persistent_, persistent | recursive);
   }
   return false;
 }

@@ -20,9 +20,9 @@ const char* role_name(role r) {
 }
 
 const char* message_name(const body& b) {
-  static const char* names[] = {"NOTIFICATION", "FOLLOWERINFO", "LEADERINFO", "ACKEPOCH", "CATCHUP/NEWLEADER", "ACK",
-                                "UPTODATE",     "PROPOSAL",     "COMMIT",     "INFORM",   "PING",           "PONG",
-                                "ACK(NEWLEADER)"};
+  static const char* names[] = {"NOTIFICATION", "FOLLOWERINFO", "LEADERINFO",    "ACKEPOCH", "CATCHUP/NEWLEADER",
+                                "ACK",          "UPTODATE",     "PROPOSAL",      "COMMIT",   "INFORM",
+                                "PING",         "PONG",         "ACK(NEWLEADER)"};
   static_assert(sizeof(names) / sizeof(names[0]) == std::variant_size_v<body>);
   return names[b.index()];
 }
@@ -37,8 +37,8 @@ bool better(const vote& a, const vote& b) {
 
 peer::peer(config cfg, persistent_state ps, zxid_t snapshot_zxid, std::vector<entry> log, zxid_t applied,
            snapshot_source take_snapshot)
-  : cfg_(std::move(cfg)), ps_(ps), take_snapshot_(std::move(take_snapshot)),
-    rng_(cfg_.seed * 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(cfg_.id) + 1) {
+    : cfg_(std::move(cfg)), ps_(ps), take_snapshot_(std::move(take_snapshot)),
+      rng_(cfg_.seed * 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(cfg_.id) + 1) {
   history_start_ = snapshot_zxid;
   for (auto& e : log)
     if (e.zxid > history_start_)
@@ -78,8 +78,8 @@ void peer::check_invariants() {
   CORRAL_CHECK(ps_.current_epoch <= ps_.accepted_epoch, "zab", "server ", cfg_.id, " is in epoch ", ps_.current_epoch,
                " but accepted only ", ps_.accepted_epoch);
   CORRAL_CHECK(ps_.accepted_epoch >= seen_accepted_ && ps_.current_epoch >= seen_current_, "zab", "server ", cfg_.id,
-               "'s epochs went back: accepted ", seen_accepted_, " -> ", ps_.accepted_epoch, ", current ", seen_current_,
-               " -> ", ps_.current_epoch);
+               "'s epochs went back: accepted ", seen_accepted_, " -> ", ps_.accepted_epoch, ", current ",
+               seen_current_, " -> ", ps_.current_epoch);
   seen_accepted_ = ps_.accepted_epoch;
   seen_current_ = ps_.current_epoch;
   if (history_.size() >= 2) // the ends only: append_log checks each step
@@ -139,7 +139,8 @@ void peer::start_election(const std::string& why) {
   rng_ ^= rng_ << 13;
   rng_ ^= rng_ >> 7;
   rng_ ^= rng_ << 17;
-  election_timeout_ = cfg_.election_timeout_ticks + static_cast<int>(rng_ % static_cast<uint64_t>(cfg_.election_timeout_ticks + 1));
+  election_timeout_ =
+      cfg_.election_timeout_ticks + static_cast<int>(rng_ % static_cast<uint64_t>(cfg_.election_timeout_ticks + 1));
   if (is_voter(cfg_.id)) {
     received_[cfg_.id] = vote_;
     if (quorum() == 1) {
@@ -232,8 +233,9 @@ void peer::on_notification(server_id from, const notification& n) {
     return;
   } else if (better(n.v, vote_)) {
     vote_ = n.v;
-    note("round " + std::to_string(round_) + ": server " + std::to_string(from) + " has a better vote, now voting for server " +
-         std::to_string(vote_.leader) + " (last zxid " + to_hex(vote_.zxid) + ")");
+    note("round " + std::to_string(round_) + ": server " + std::to_string(from) +
+         " has a better vote, now voting for server " + std::to_string(vote_.leader) + " (last zxid " +
+         to_hex(vote_.zxid) + ")");
     broadcast_votes();
   } else if (!(n.v == vote_)) {
     // Ours is better and the sender has not heard it: the vote we sent it may have come while it
@@ -310,7 +312,7 @@ void peer::on_follower_info(server_id from, const follower_info& fi) {
     return;
   if (auto it = learners_.find(from); it != learners_.end()) {
     if (it->second.attempt == fi.attempt)
-      return; // a repeat of an attempt already under way
+      return;            // a repeat of an attempt already under way
     learners_.erase(it); // the learner started over: whatever it had with us is void
   }
   learner l;
@@ -337,7 +339,8 @@ void peer::on_ack_epoch(server_id from, const ack_epoch& ae) {
     return;
   auto& l = it->second;
   if (!established_ && is_voter(from) &&
-      (ae.current_epoch > ps_.current_epoch || (ae.current_epoch == ps_.current_epoch && ae.last_zxid > last_logged_))) {
+      (ae.current_epoch > ps_.current_epoch ||
+       (ae.current_epoch == ps_.current_epoch && ae.last_zxid > last_logged_))) {
     // Someone in the quorum knows more than the leader: the election was stale.
     leader_step_down("a follower is ahead of the leader");
     return;
@@ -452,13 +455,21 @@ void peer::on_ack(server_id from, const ack& a) {
     leader_try_commit();
 }
 
+namespace {
+
+// The first entry of the history after zxid z.
+std::deque<entry>::const_iterator first_after(const std::deque<entry>& history, zxid_t z) {
+  auto below = [](zxid_t x, const entry& e) { return x < e.zxid; };
+  return std::upper_bound(history.begin(), history.end(), z, below);
+}
+
+} // namespace
+
 void peer::leader_try_commit() {
   if (!established_)
     return;
   zxid_t before = commit_;
-  for (auto it = std::upper_bound(history_.begin(), history_.end(), commit_,
-                                  [](zxid_t z, const entry& e) { return z < e.zxid; });
-       it != history_.end(); ++it) {
+  for (auto it = first_after(history_, commit_); it != history_.end(); ++it) {
     size_t n = durable_ >= it->zxid ? 1 : 0;
     for (auto& [s, l] : learners_)
       if (l.kind == role::following && l.at >= phase::newleader_acked && l.last_zxid >= it->zxid && is_voter(s))
@@ -476,9 +487,7 @@ void peer::leader_try_commit() {
     if (l.kind == role::following) {
       send(s, commit{commit_});
     } else {
-      for (auto it = std::upper_bound(history_.begin(), history_.end(), before,
-                                      [](zxid_t z, const entry& e) { return z < e.zxid; });
-           it != history_.end() && it->zxid <= commit_; ++it)
+      for (auto it = first_after(history_, before); it != history_.end() && it->zxid <= commit_; ++it)
         send(s, inform{*it});
     }
   }
@@ -509,8 +518,8 @@ zxid_t peer::propose(std::shared_ptr<const txn> t) {
 // ---- learner ---------------------------------------------------------------------------------
 
 void peer::append_log(const entry& e) {
-  CORRAL_CHECK(e.zxid > last_logged_, "zab", "server ", cfg_.id, " logs ", to_hex(e.zxid), " after ", to_hex(last_logged_),
-               ": its history must grow in zxid order");
+  CORRAL_CHECK(e.zxid > last_logged_, "zab", "server ", cfg_.id, " logs ", to_hex(e.zxid), " after ",
+               to_hex(last_logged_), ": its history must grow in zxid order");
   history_.push_back(e);
   last_logged_ = e.zxid;
   ready_.to_log.push_back(e);
@@ -539,9 +548,9 @@ void peer::on_catch_up(const catch_up& s) {
     ready_.truncate_to = s.trunc_to;
     last_logged_ = std::max(s.trunc_to, history_start_);
     durable_ = std::min(durable_, last_logged_);
-    ready_.to_log.erase(std::remove_if(ready_.to_log.begin(), ready_.to_log.end(),
-                                       [&](const entry& e) { return e.zxid > s.trunc_to; }),
-                        ready_.to_log.end());
+    ready_.to_log.erase(
+        std::remove_if(ready_.to_log.begin(), ready_.to_log.end(), [&](const entry& e) { return e.zxid > s.trunc_to; }),
+        ready_.to_log.end());
   } else if (s.how == catch_up::kind::snap) {
     history_.clear();
     history_start_ = s.snap_zxid;
@@ -755,7 +764,8 @@ void peer::tick() {
     case role::following:
     case role::observing:
       if (++leader_silence_ > (up_to_date_ ? cfg_.sync_limit_ticks : cfg_.init_limit_ticks)) {
-        start_election("leader " + std::to_string(leader_) + " silent for " + std::to_string(leader_silence_ - 1) + " ticks");
+        start_election("leader " + std::to_string(leader_) + " silent for " + std::to_string(leader_silence_ - 1) +
+                       " ticks");
         return;
       }
       // The leader may have decided a moment after us and dropped our FOLLOWERINFO: say it again.

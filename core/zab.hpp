@@ -137,15 +137,15 @@ struct config {
   server_id id = 0;
   std::vector<server_id> voters;
   std::vector<server_id> observers;
-  int election_timeout_ticks = 3;  // looking this long: send the votes again (randomised up to 2x);
-                                   // ZooKeeper's first notification timeout is 200 ms
-  int init_limit_ticks = 20;       // discovery and synchronization must finish within this
-  int sync_limit_ticks = 10;       // a follower silent this long is lost; a leader silent this long too
+  int election_timeout_ticks = 3; // looking this long: send the votes again (randomised up to 2x);
+                                  // ZooKeeper's first notification timeout is 200 ms
+  int init_limit_ticks = 20;      // discovery and synchronization must finish within this
+  int sync_limit_ticks = 10;      // a follower silent this long is lost; a leader silent this long too
   // A leader that has not heard from a majority of voters for this many ticks steps down; kept below
   // sync_limit_ticks (see leader_lease_ticks()) so that it stops answering before its followers can
   // have elected another leader.
   int lease_margin_ticks = 3;
-  size_t history_limit = 100000;   // entries the leader keeps for DIFF; older learners get SNAP
+  size_t history_limit = 100000; // entries the leader keeps for DIFF; older learners get SNAP
   uint64_t seed = 1;
   uint32_t max_counter = 0xfffffffeu; // the zxid counter's last value; then a new epoch (tests lower it)
 };
@@ -172,8 +172,8 @@ struct ready {
   // log's timestamps say how long each phase took.
   std::vector<std::string> notes;
   bool empty() const {
-    return !accepted_epoch && !current_epoch && !truncate_to && !install_snapshot && to_log.empty() &&
-           commit_to == 0 && messages.empty() && disconnect.empty() && !became && !serving_changed && notes.empty();
+    return !accepted_epoch && !current_epoch && !truncate_to && !install_snapshot && to_log.empty() && commit_to == 0 &&
+           messages.empty() && disconnect.empty() && !became && !serving_changed && notes.empty();
   }
 };
 
@@ -273,24 +273,24 @@ private:
   // Each field says how it lives: [persistent] is on disk (the caller persists it from the ready),
   // [grows] only grows for the life of the process, [election] resets when an election starts,
   // [epoch] resets when this server starts leading or following an epoch.
-  config cfg_;                       // fixed at start
-  persistent_state ps_;              // [persistent] [grows] both epochs (checked by check_invariants)
-  snapshot_source take_snapshot_;    // fixed at start
-  ready ready_;                      // what the caller has not taken yet
-  role role_ = role::looking;        // [election]
-  bool serving_ = false;             // [election] set once established (leader) or up to date (learner)
-  server_id leader_ = 0;             // [election] who this server follows or itself; 0 while looking
-  uint64_t rng_;                     // election timeouts' jitter
+  config cfg_;                    // fixed at start
+  persistent_state ps_;           // [persistent] [grows] both epochs (checked by check_invariants)
+  snapshot_source take_snapshot_; // fixed at start
+  ready ready_;                   // what the caller has not taken yet
+  role role_ = role::looking;     // [election]
+  bool serving_ = false;          // [election] set once established (leader) or up to date (learner)
+  server_id leader_ = 0;          // [election] who this server follows or itself; 0 while looking
+  uint64_t rng_;                  // election timeouts' jitter
 
   // Log and commit state: a mirror of the caller's log.
-  std::deque<entry> history_;   // entries after history_start_, in zxid order (TRUNC and SNAP cut it)
-  zxid_t history_start_ = 0;    // entries up to here are only in snapshots
-  zxid_t last_logged_ = 0;      // last entry handed to the caller's log
-  zxid_t durable_ = 0;          // last entry the caller says is durable (<= last_logged_)
-  zxid_t commit_ = 0;           // [grows] last committed zxid known here (<= last_logged_)
+  std::deque<entry> history_; // entries after history_start_, in zxid order (TRUNC and SNAP cut it)
+  zxid_t history_start_ = 0;  // entries up to here are only in snapshots
+  zxid_t last_logged_ = 0;    // last entry handed to the caller's log
+  zxid_t durable_ = 0;        // last entry the caller says is durable (<= last_logged_)
+  zxid_t commit_ = 0;         // [grows] last committed zxid known here (<= last_logged_)
 
   // Election. [election]
-  uint64_t round_ = 0;          // [grows] the election round (logical clock)
+  uint64_t round_ = 0; // [grows] the election round (logical clock)
   vote vote_;
   std::map<server_id, vote> received_;
   std::map<server_id, std::pair<vote, role>> settled_; // votes of servers that are leading/following
@@ -308,8 +308,8 @@ private:
   bool epoch_quorum_ = false; // a quorum acked the new epoch
   std::set<server_id> epoch_acks_;
   std::set<server_id> newleader_acks_;
-  uint32_t counter_ = 0;      // the zxid counter within the epoch
-  int phase_ticks_ = 0;       // ticks since leading began (init_limit applies until established)
+  uint32_t counter_ = 0; // the zxid counter within the epoch
+  int phase_ticks_ = 0;  // ticks since leading began (init_limit applies until established)
 
   // Learner. [epoch]
   int leader_silence_ = 0;       // ticks since the leader was last heard

@@ -1,5 +1,7 @@
 // hello_lock: an app written as actors. It takes a lock (its fencing token guards the work), lets
 // go, then joins an election and leaves when it leads. Run: build/hello_lock 127.0.0.1:2281
+// README.md shows this file from its first include line on, laid out by hand for reading:
+// clang-format off
 #include <iostream>
 
 #include "actors/client/election.hpp"

@@ -288,7 +288,7 @@ result<log_scan> scan_segments(const std::vector<segment_info>& segs, uint64_t d
 // ---- log_appender ------------------------------------------------------------------------------
 
 log_appender::log_appender(std::string dir, uint64_t db_id, log_options opts)
-  : dir_(std::move(dir)), db_id_(db_id), opts_(opts) {}
+    : dir_(std::move(dir)), db_id_(db_id), opts_(opts) {}
 
 log_appender::~log_appender() { close_segment(); }
 
@@ -462,30 +462,31 @@ error_info log_appender::truncate_after(zxid_t zxid) {
   std::string cut_file;
   uint64_t cut_offset = 0;
   zxid_t last_kept = 0;
-  auto scan = scan_segments(list_segments(dir_), db_id_, 0,
-                       [&](log_entry&& e, const std::string& file, uint64_t offset) -> error_info {
-                         auto* t = std::get_if<txn>(&e);
-                         if (t == nullptr || !cut_file.empty())
-                           return {};
-                         if (t->zxid > zxid) {
-                           cut_file = file;
-                           cut_offset = offset;
-                         } else {
-                           last_kept = t->zxid;
-                         }
-                         return {};
-                       },
-                       UINT64_MAX, false);
+  auto scan = scan_segments(
+      list_segments(dir_), db_id_, 0,
+      [&](log_entry&& e, const std::string& file, uint64_t offset) -> error_info {
+        auto* t = std::get_if<txn>(&e);
+        if (t == nullptr || !cut_file.empty())
+          return {};
+        if (t->zxid > zxid) {
+          cut_file = file;
+          cut_offset = offset;
+        } else {
+          last_kept = t->zxid;
+        }
+        return {};
+      },
+      UINT64_MAX, false);
   if (!scan)
     return scan.error();
   // Every txn this appender wrote must have been seen: a scan that stopped short (damage in the
   // middle of the log) could miss the very txns the cut is for.
   if (scan->last_zxid != last_zxid_)
-    return error_info{error_code::system_error,
-                      "cannot truncate the log in " + dir_ + ": reading it back ended at txn " + to_hex(scan->last_zxid) +
-                          " but " + to_hex(last_zxid_) + " was written" +
-                          (scan->damage.what == log_damage::kind::none ? std::string()
-                                                                      : " (" + scan->damage.to_string() + ")")};
+    return error_info{
+        error_code::system_error,
+        "cannot truncate the log in " + dir_ + ": reading it back ended at txn " + to_hex(scan->last_zxid) + " but " +
+            to_hex(last_zxid_) + " was written" +
+            (scan->damage.what == log_damage::kind::none ? std::string() : " (" + scan->damage.to_string() + ")")};
   batch_.clear();
   batch_count_ = 0;
   batch_first_ = batch_last_ = 0;

@@ -45,14 +45,13 @@ struct log_damage {
 };
 
 struct log_scan {
-  zxid_t last_zxid = 0;     // the last txn in the valid prefix
-  size_t entries = 0;       // entries visited
+  zxid_t last_zxid = 0; // the last txn in the valid prefix
+  size_t entries = 0;   // entries visited
   log_damage damage;
   std::string tail_segment; // the newest segment and where its valid data ends
   uint64_t tail_offset = 0;
   uint64_t tail_garbage_end = 0;
 };
-
 
 // Reads every segment in order and calls `visit` for each entry whose zxid is above `after`
 // (digest checks too), checking CRCs, the database id and that no txn is missing. Stops at the
@@ -65,9 +64,10 @@ result<log_scan> scan_log(const std::string& dir, uint64_t db_id, zxid_t after,
 // The same over an explicit list of segments (oldest first), e.g. one file for corral-logdump.
 // Without `check_sequence` a txn need not follow the one before it (the log appender's own scan for
 // a truncation, where the log may start anywhere).
-result<log_scan> scan_segments(const std::vector<segment_info>& segs, uint64_t db_id, zxid_t after,
-                               const std::function<error_info(log_entry&&, const std::string& file, uint64_t offset)>& visit,
-                               uint64_t torn_window, bool check_sequence = true);
+result<log_scan>
+scan_segments(const std::vector<segment_info>& segs, uint64_t db_id, zxid_t after,
+              const std::function<error_info(log_entry&&, const std::string& file, uint64_t offset)>& visit,
+              uint64_t torn_window, bool check_sequence = true);
 
 // The database id in a segment's header (0 if it has none).
 uint64_t segment_db_id(const std::string& path);
@@ -76,7 +76,7 @@ struct log_options {
   uint64_t segment_bytes = 64ull << 20;  // start a new segment beyond this size
   uint64_t prealloc_bytes = 16ull << 20; // grow the file in chunks this large
   uint64_t max_batch_bytes = 8ull << 20; // one write + fsync covers at most this much
-  bool sync = true;                       // false is unsafe: acknowledged writes can be lost
+  bool sync = true;                      // false is unsafe: acknowledged writes can be lost
 };
 
 // Appends batches of entries to the log; owned by one thread.

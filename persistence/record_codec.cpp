@@ -18,7 +18,6 @@ namespace corral::persistence {
 
 namespace {
 
-
 kj::ArrayPtr<const kj::byte> bytes(const std::string& s) {
   return kj::arrayPtr(reinterpret_cast<const kj::byte*>(s.data()), s.size());
 }
@@ -95,8 +94,7 @@ result<txn_op> get_op(Reader r) {
       return txn_op{txn_set_acl{str(s.getPath()), get_acl(s.getAcl()), s.getVersion()}};
     }
     case W::CHECK: return txn_op{txn_check{str(r.getCheck().getPath()), r.getCheck().getVersion()}};
-    case W::ERROR:
-      return txn_op{txn_error{error_from_int(r.getError().getErr()), str(r.getError().getDetail())}};
+    case W::ERROR: return txn_op{txn_error{error_from_int(r.getError().getErr()), str(r.getError().getDetail())}};
     default: return error_info{error_code::data_inconsistency, "unknown txn op"};
   }
 }
@@ -313,7 +311,9 @@ result<snapshot_frame> decode_snapshot_frame(kj::ArrayPtr<const capnp::word> wor
 namespace {
 std::string when(int64_t ms) { return format_utc(ms, "%Y-%m-%dT%H:%M:%S", true); }
 std::string op_text(const txn_op& op) {
-  return std::visit(overload{[](const txn_create& c) { return "create " + c.path + " (" + std::to_string(c.data.size()) + " bytes)"; },
+  return std::visit(overload{[](const txn_create& c) {
+                               return "create " + c.path + " (" + std::to_string(c.data.size()) + " bytes)";
+                             },
                              [](const txn_delete& d) { return "delete " + d.path; },
                              [](const txn_set_data& s) {
                                return "setData " + s.path + " v" + std::to_string(s.version) + " (" +
@@ -322,7 +322,8 @@ std::string op_text(const txn_op& op) {
                              [](const txn_set_acl& s) { return "setACL " + s.path + " v" + std::to_string(s.version); },
                              [](const txn_check& c) { return "check " + c.path; },
                              [](const txn_error& e) {
-                               return std::string("error ") + error_name(e.err) + (e.detail.empty() ? "" : " " + e.detail);
+                               return std::string("error ") + error_name(e.err) +
+                                      (e.detail.empty() ? "" : " " + e.detail);
                              }},
                     op);
 }
@@ -339,7 +340,9 @@ std::string describe(const log_entry& e) {
                           out += (i ? "; " : "") + op_text(m.ops[i]);
                         out += "]";
                       },
-                      [&](const txn_create_session& c) { out += "createSession timeout " + std::to_string(c.timeout_ms) + " ms"; },
+                      [&](const txn_create_session& c) {
+                        out += "createSession timeout " + std::to_string(c.timeout_ms) + " ms";
+                      },
                       [&](const txn_close_session& c) {
                         out += "closeSession (" + std::to_string(c.ephemerals.size()) + " ephemerals)";
                       },

@@ -105,7 +105,9 @@ public:
     fuzzy_until_ = have_snapshot_ ? trailer_.end_zxid : 0;
     auto scan = scan_log(
         dir_, db_id_, out_.snapshot_zxid,
-        [this](log_entry&& e, const std::string& file, uint64_t offset) { return on_entry(std::move(e), file, offset); },
+        [this](log_entry&& e, const std::string& file, uint64_t offset) {
+          return on_entry(std::move(e), file, offset);
+        },
         ropts_.torn_window);
     if (!scan)
       return scan.error();
@@ -233,9 +235,8 @@ private:
       boost::system::error_code ec;
       fs::remove(seg.path, ec);
       if (ec)
-        return error_info{error_code::system_error,
-                          "repair: cannot remove log segment " + seg.path + " (" + ec.message() +
-                              "); remove it by hand and start again"};
+        return error_info{error_code::system_error, "repair: cannot remove log segment " + seg.path + " (" +
+                                                        ec.message() + "); remove it by hand and start again"};
       out_.notes.push_back("repair: removed log segment " + seg.path);
     }
     boost::system::error_code ec;

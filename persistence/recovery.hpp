@@ -17,10 +17,10 @@ result<uint64_t> open_data_dir(const std::string& dir);
 
 struct recovery_result {
   std::unique_ptr<database> db;
-  log_scan scan;             // where the log's valid prefix ends: the appender continues there
-  std::string snapshot;      // the snapshot loaded, "" if none
+  log_scan scan;        // where the log's valid prefix ends: the appender continues there
+  std::string snapshot; // the snapshot loaded, "" if none
   zxid_t snapshot_zxid = 0;
-  size_t replayed = 0;       // txns applied from the log
+  size_t replayed = 0;            // txns applied from the log
   std::vector<std::string> notes; // things the operator should read (cut torn tails, skipped snapshots)
   // With only_committed: the logged txns after the last one known to be committed, not applied.
   std::vector<txn> uncommitted_tail;
@@ -29,8 +29,8 @@ struct recovery_result {
 };
 
 struct recovery_options {
-  bool repair = false;        // cut the log at corruption instead of refusing to start
-  int64_t now_ms = 0;         // the wall clock, for new session ids
+  bool repair = false; // cut the log at corruption instead of refusing to start
+  int64_t now_ms = 0;  // the wall clock, for new session ids
   uint64_t torn_window = 8ull << 20;
   // In an ensemble a logged txn may never have been committed. Apply only the txns that a digest
   // check (written after a txn is applied, so after it was committed) covers; hand back the rest.

@@ -15,7 +15,6 @@ namespace corral::protocol {
 
 namespace {
 
-
 kj::ArrayPtr<const kj::byte> bytes(const std::string& s) {
   return kj::arrayPtr(reinterpret_cast<const kj::byte*>(s.data()), s.size());
 }
@@ -89,8 +88,7 @@ void put_create(wire::Create::Builder b, const create_request& c) {
 }
 
 create_request get_create(wire::Create::Reader r) {
-  return {str(r.getPath()), str(r.getData()), get_acl(r.getAcl()), static_cast<create_mode>(r.getMode()),
-          r.getTtl()};
+  return {str(r.getPath()), str(r.getData()), get_acl(r.getAcl()), static_cast<create_mode>(r.getMode()), r.getTtl()};
 }
 
 void put_pv(wire::PathVersion::Builder b, const std::string& path, int32_t version) {
@@ -108,100 +106,97 @@ void put_set_data(wire::SetData::Builder b, const set_data_request& s) {
 
 void put_request(wire::Request::Builder b, const request& r) {
   b.setXid(r.xid);
-  std::visit(
-      overload{
-          [&](const create_request& x) { put_create(b.initCreate(), x); },
-          [&](const delete_request& x) { put_pv(b.initDelete(), x.path, x.version); },
-          [&](const exists_request& x) {
-            auto e = b.initExists();
-            e.setPath(x.path);
-            e.setWatch(x.watch);
-          },
-          [&](const get_data_request& x) {
-            auto e = b.initGetData();
-            e.setPath(x.path);
-            e.setWatch(x.watch);
-          },
-          [&](const set_data_request& x) { put_set_data(b.initSetData(), x); },
-          [&](const get_acl_request& x) { b.setGetAcl(x.path); },
-          [&](const set_acl_request& x) {
-            auto e = b.initSetAcl();
-            e.setPath(x.path);
-            put_acl(e.initAcl(static_cast<unsigned>(x.acl.size())), x.acl);
-            e.setVersion(x.version);
-          },
-          [&](const get_children_request& x) {
-            auto e = b.initGetChildren();
-            e.setPath(x.path);
-            e.setWatch(x.watch);
-          },
-          [&](const sync_request& x) { b.setSync(x.path); },
-          [&](const check_request& x) { put_pv(b.initCheck(), x.path, x.version); },
-          [&](const multi_request& x) {
-            auto ops = b.initMulti(static_cast<unsigned>(x.ops.size()));
-            for (unsigned i = 0; i < x.ops.size(); ++i) {
-              std::visit(overload{[&](const create_request& c) { put_create(ops[i].initCreate(), c); },
-                                  [&](const delete_request& d) { put_pv(ops[i].initDelete(), d.path, d.version); },
-                                  [&](const set_data_request& s) { put_set_data(ops[i].initSetData(), s); },
-                                  [&](const check_request& c) { put_pv(ops[i].initCheck(), c.path, c.version); }},
-                         x.ops[i]);
-            }
-          },
-          [&](const multi_read_request& x) {
-            auto ops = b.initMultiRead(static_cast<unsigned>(x.ops.size()));
-            for (unsigned i = 0; i < x.ops.size(); ++i) {
-              std::visit(overload{[&](const get_children_request& c) {
-                                    auto e = ops[i].initGetChildren();
-                                    e.setPath(c.path);
-                                    e.setWatch(c.watch);
-                                  },
-                                  [&](const get_data_request& d) {
-                                    auto e = ops[i].initGetData();
-                                    e.setPath(d.path);
-                                    e.setWatch(d.watch);
-                                  }},
-                         x.ops[i]);
-            }
-          },
-          [&](const get_ephemerals_request& x) { b.setGetEphemerals(x.prefix); },
-          [&](const get_all_children_number_request& x) { b.setGetAllChildrenNumber(x.path); },
-          [&](const add_watch_request& x) {
-            auto e = b.initAddWatch();
-            e.setPath(x.path);
-            e.setMode(static_cast<int32_t>(x.mode));
-          },
-          [&](const remove_watches_request& x) {
-            auto e = b.initRemoveWatches();
-            e.setPath(x.path);
-            e.setType(static_cast<int32_t>(x.type));
-            e.setCheckOnly(x.check_only);
-          },
-          [&](const set_watches_request& x) {
-            auto e = b.initSetWatches();
-            e.setRelativeZxid(x.relative_zxid);
-            put_texts(e.initData(static_cast<unsigned>(x.data.size())), x.data);
-            put_texts(e.initExist(static_cast<unsigned>(x.exist.size())), x.exist);
-            put_texts(e.initChild(static_cast<unsigned>(x.child.size())), x.child);
-            put_texts(e.initPersistent(static_cast<unsigned>(x.persistent.size())), x.persistent);
-            put_texts(e.initPersistentRecursive(static_cast<unsigned>(x.persistent_recursive.size())),
-                      x.persistent_recursive);
-          },
-          [&](const auth_request& x) {
-            auto e = b.initAuth();
-            e.setScheme(x.scheme);
-            e.setCredentials(bytes(x.credentials));
-          },
-          [&](const who_am_i_request&) { b.setWhoAmI(); },
-          [&](const ping_request&) { b.setPing(); },
-          [&](const close_request&) { b.setClose(); },
-          [&](const reconfig_request&) { b.setReconfig(); },
-          // SASL is ZooKeeper's protocol only; sent natively it is an auth the server refuses.
-          [&](const sasl_request& x) {
-            auto e = b.initAuth();
-            e.setScheme("sasl");
-            e.setCredentials(bytes(x.token));
-          }},
-      r.body);
+  std::visit(overload{[&](const create_request& x) { put_create(b.initCreate(), x); },
+                      [&](const delete_request& x) { put_pv(b.initDelete(), x.path, x.version); },
+                      [&](const exists_request& x) {
+                        auto e = b.initExists();
+                        e.setPath(x.path);
+                        e.setWatch(x.watch);
+                      },
+                      [&](const get_data_request& x) {
+                        auto e = b.initGetData();
+                        e.setPath(x.path);
+                        e.setWatch(x.watch);
+                      },
+                      [&](const set_data_request& x) { put_set_data(b.initSetData(), x); },
+                      [&](const get_acl_request& x) { b.setGetAcl(x.path); },
+                      [&](const set_acl_request& x) {
+                        auto e = b.initSetAcl();
+                        e.setPath(x.path);
+                        put_acl(e.initAcl(static_cast<unsigned>(x.acl.size())), x.acl);
+                        e.setVersion(x.version);
+                      },
+                      [&](const get_children_request& x) {
+                        auto e = b.initGetChildren();
+                        e.setPath(x.path);
+                        e.setWatch(x.watch);
+                      },
+                      [&](const sync_request& x) { b.setSync(x.path); },
+                      [&](const check_request& x) { put_pv(b.initCheck(), x.path, x.version); },
+                      [&](const multi_request& x) {
+                        auto ops = b.initMulti(static_cast<unsigned>(x.ops.size()));
+                        for (unsigned i = 0; i < x.ops.size(); ++i) {
+                          std::visit(
+                              overload{[&](const create_request& c) { put_create(ops[i].initCreate(), c); },
+                                       [&](const delete_request& d) { put_pv(ops[i].initDelete(), d.path, d.version); },
+                                       [&](const set_data_request& s) { put_set_data(ops[i].initSetData(), s); },
+                                       [&](const check_request& c) { put_pv(ops[i].initCheck(), c.path, c.version); }},
+                              x.ops[i]);
+                        }
+                      },
+                      [&](const multi_read_request& x) {
+                        auto ops = b.initMultiRead(static_cast<unsigned>(x.ops.size()));
+                        for (unsigned i = 0; i < x.ops.size(); ++i) {
+                          std::visit(overload{[&](const get_children_request& c) {
+                                                auto e = ops[i].initGetChildren();
+                                                e.setPath(c.path);
+                                                e.setWatch(c.watch);
+                                              },
+                                              [&](const get_data_request& d) {
+                                                auto e = ops[i].initGetData();
+                                                e.setPath(d.path);
+                                                e.setWatch(d.watch);
+                                              }},
+                                     x.ops[i]);
+                        }
+                      },
+                      [&](const get_ephemerals_request& x) { b.setGetEphemerals(x.prefix); },
+                      [&](const get_all_children_number_request& x) { b.setGetAllChildrenNumber(x.path); },
+                      [&](const add_watch_request& x) {
+                        auto e = b.initAddWatch();
+                        e.setPath(x.path);
+                        e.setMode(static_cast<int32_t>(x.mode));
+                      },
+                      [&](const remove_watches_request& x) {
+                        auto e = b.initRemoveWatches();
+                        e.setPath(x.path);
+                        e.setType(static_cast<int32_t>(x.type));
+                        e.setCheckOnly(x.check_only);
+                      },
+                      [&](const set_watches_request& x) {
+                        auto e = b.initSetWatches();
+                        e.setRelativeZxid(x.relative_zxid);
+                        put_texts(e.initData(static_cast<unsigned>(x.data.size())), x.data);
+                        put_texts(e.initExist(static_cast<unsigned>(x.exist.size())), x.exist);
+                        put_texts(e.initChild(static_cast<unsigned>(x.child.size())), x.child);
+                        put_texts(e.initPersistent(static_cast<unsigned>(x.persistent.size())), x.persistent);
+                        put_texts(e.initPersistentRecursive(static_cast<unsigned>(x.persistent_recursive.size())),
+                                  x.persistent_recursive);
+                      },
+                      [&](const auth_request& x) {
+                        auto e = b.initAuth();
+                        e.setScheme(x.scheme);
+                        e.setCredentials(bytes(x.credentials));
+                      },
+                      [&](const who_am_i_request&) { b.setWhoAmI(); }, [&](const ping_request&) { b.setPing(); },
+                      [&](const close_request&) { b.setClose(); }, [&](const reconfig_request&) { b.setReconfig(); },
+                      // SASL is ZooKeeper's protocol only; sent natively it is an auth the server refuses.
+                      [&](const sasl_request& x) {
+                        auto e = b.initAuth();
+                        e.setScheme("sasl");
+                        e.setCredentials(bytes(x.token));
+                      }},
+             r.body);
 }
 
 result<request> get_request(wire::Request::Reader r) {
@@ -268,10 +263,12 @@ result<request> get_request(wire::Request::Reader r) {
       break;
     }
     case W::GET_EPHEMERALS: out.body = get_ephemerals_request{str(r.getGetEphemerals())}; break;
-    case W::GET_ALL_CHILDREN_NUMBER: out.body = get_all_children_number_request{str(r.getGetAllChildrenNumber())}; break;
+    case W::GET_ALL_CHILDREN_NUMBER:
+      out.body = get_all_children_number_request{str(r.getGetAllChildrenNumber())};
+      break;
     case W::ADD_WATCH:
-      out.body = add_watch_request{str(r.getAddWatch().getPath()),
-                                   static_cast<add_watch_mode>(r.getAddWatch().getMode())};
+      out.body =
+          add_watch_request{str(r.getAddWatch().getPath()), static_cast<add_watch_mode>(r.getAddWatch().getMode())};
       break;
     case W::REMOVE_WATCHES:
       out.body = remove_watches_request{str(r.getRemoveWatches().getPath()),
@@ -357,9 +354,7 @@ void put_response(wire::Response::Builder b, const response& r) {
                  for (unsigned i = 0; i < x.size(); ++i)
                    put_op_result(l[i], x[i]);
                },
-               [&](const std::vector<std::string>& x) {
-                 put_texts(b.initPaths(static_cast<unsigned>(x.size())), x);
-               },
+               [&](const std::vector<std::string>& x) { put_texts(b.initPaths(static_cast<unsigned>(x.size())), x); },
                [&](const int32_t& x) { b.setNumber(x); },
                [&](const auth_list& x) {
                  auto l = b.initIdentities(static_cast<unsigned>(x.size()));

@@ -25,7 +25,8 @@ std::string decimal(double v) {
 void summary_head(std::ostringstream& o) { o << "Zookeeper version: " << reported_version() << "\n"; }
 
 void summary_tail(std::ostringstream& o, const server_stats& s, const listener_stats& l) {
-  o << "Latency min/avg/max: " << l.latency_min_ms << "/" << decimal(l.latency_avg_ms) << "/" << l.latency_max_ms << "\n"
+  o << "Latency min/avg/max: " << l.latency_min_ms << "/" << decimal(l.latency_avg_ms) << "/" << l.latency_max_ms
+    << "\n"
     << "Received: " << l.received << "\n"
     << "Sent: " << l.sent << "\n"
     << "Connections: " << l.connections.size() << "\n"

@@ -67,8 +67,8 @@ frame_reader::status frame_reader::next(kj::ArrayPtr<const capnp::word>& out) {
     total_words += seg;
   }
   if (total_words * word_bytes > max_frame_bytes_) {
-    reason_ = "frame of " + std::to_string(total_words * word_bytes) + " bytes exceeds the limit of "
-              + std::to_string(max_frame_bytes_);
+    reason_ = "frame of " + std::to_string(total_words * word_bytes) + " bytes exceeds the limit of " +
+              std::to_string(max_frame_bytes_);
     return status::too_large;
   }
   if (avail < total_words * word_bytes)

@@ -96,8 +96,7 @@ public:
     if (n == -1)
       return 0;
     if (n < 0 || static_cast<size_t>(n) > left_ / min_bytes) {
-      fail(std::string(what) + ": count " + std::to_string(n) + " does not fit in " + std::to_string(left_) +
-           " bytes");
+      fail(std::string(what) + ": count " + std::to_string(n) + " does not fit in " + std::to_string(left_) + " bytes");
       return 0;
     }
     return static_cast<size_t>(n);
@@ -257,13 +256,27 @@ bool read_body(reader& in, op_code op, decoded_request& d) {
   auto& b = d.req.body;
   auto path = [&] { return in.buffer("path"); };
   switch (op) {
-    case op_code::create: case op_code::create2: case op_code::create_container: case op_code::create_ttl:
-      b = read_create(in, op);
+    case op_code::create:
+    case op_code::create2:
+    case op_code::create_container:
+    case op_code::create_ttl: b = read_create(in, op); return true;
+    case op_code::remove: {
+      auto p = path();
+      b = delete_request{std::move(p), in.i32()};
       return true;
-    case op_code::remove: { auto p = path(); b = delete_request{std::move(p), in.i32()}; return true; }
-    case op_code::exists: { auto p = path(); b = exists_request{std::move(p), in.boolean()}; return true; }
-    case op_code::get_data: { auto p = path(); b = get_data_request{std::move(p), in.boolean()}; return true; }
-    case op_code::get_children: case op_code::get_children2: {
+    }
+    case op_code::exists: {
+      auto p = path();
+      b = exists_request{std::move(p), in.boolean()};
+      return true;
+    }
+    case op_code::get_data: {
+      auto p = path();
+      b = get_data_request{std::move(p), in.boolean()};
+      return true;
+    }
+    case op_code::get_children:
+    case op_code::get_children2: {
       auto p = path();
       b = get_children_request{std::move(p), in.boolean()};
       return true;
@@ -286,10 +299,15 @@ bool read_body(reader& in, op_code op, decoded_request& d) {
       return true;
     }
     case op_code::sync: b = sync_request{path()}; return true;
-    case op_code::check: { auto p = path(); b = check_request{std::move(p), in.i32()}; return true; }
+    case op_code::check: {
+      auto p = path();
+      b = check_request{std::move(p), in.i32()};
+      return true;
+    }
     case op_code::multi: read_multi(in, false, d); return true;
     case op_code::multi_read: read_multi(in, true, d); return true;
-    case op_code::check_watches: case op_code::remove_watches: {
+    case op_code::check_watches:
+    case op_code::remove_watches: {
       auto p = path();
       auto type = static_cast<watcher_type>(in.i32());
       b = remove_watches_request{std::move(p), type, op == op_code::check_watches};
@@ -322,8 +340,7 @@ bool read_body(reader& in, op_code op, decoded_request& d) {
       in.i64();
       b = reconfig_request{};
       return true;
-    default:
-      return false;
+    default: return false;
   }
 }
 
@@ -347,9 +364,15 @@ void write_op_result(writer& w, const op_result& r, op_code op, bool as_error) {
   w.i32(0);
   switch (type) {
     case op_code::create: w.buffer(r.path); break;
-    case op_code::create2: w.buffer(r.path); w.stat(r.stat); break;
+    case op_code::create2:
+      w.buffer(r.path);
+      w.stat(r.stat);
+      break;
     case op_code::set_data: w.stat(r.stat); break;
-    case op_code::get_data: w.buffer(r.data); w.stat(r.stat); break;
+    case op_code::get_data:
+      w.buffer(r.data);
+      w.stat(r.stat);
+      break;
     case op_code::get_children: w.strings(r.children); break;
     default: break; // delete, check: no body
   }
@@ -395,11 +418,15 @@ void write_reply_body(writer& w, const response& r, const reply_shape& shape) {
   };
   switch (shape.op) {
     case op_code::create: w.buffer(body_as<create_result>(r) ? body_as<create_result>(r)->path : ""); break;
-    case op_code::create2: case op_code::create_container: case op_code::create_ttl:
+    case op_code::create2:
+    case op_code::create_container:
+    case op_code::create_ttl:
       w.buffer(body_as<create_result>(r) ? body_as<create_result>(r)->path : "");
       w.stat(stat_of());
       break;
-    case op_code::exists: case op_code::set_data: case op_code::set_acl: w.stat(stat_of()); break;
+    case op_code::exists:
+    case op_code::set_data:
+    case op_code::set_acl: w.stat(stat_of()); break;
     case op_code::get_data:
       w.buffer(body_as<data_result>(r) ? body_as<data_result>(r)->data : "");
       w.stat(stat_of());
@@ -408,13 +435,16 @@ void write_reply_body(writer& w, const response& r, const reply_shape& shape) {
       w.acl(body_as<acl_result>(r) ? body_as<acl_result>(r)->acl : acl_list{});
       w.stat(stat_of());
       break;
-    case op_code::get_children: case op_code::get_children2:
+    case op_code::get_children:
+    case op_code::get_children2:
       w.strings(body_as<children_result>(r) ? body_as<children_result>(r)->children : std::vector<std::string>{});
       if (shape.op == op_code::get_children2)
         w.stat(stat_of());
       break;
-    case op_code::sync: case op_code::sasl: w.buffer(body_as<std::string>(r) ? *body_as<std::string>(r) : ""); break;
-    case op_code::multi: case op_code::multi_read: write_multi(w, r, shape); break;
+    case op_code::sync:
+    case op_code::sasl: w.buffer(body_as<std::string>(r) ? *body_as<std::string>(r) : ""); break;
+    case op_code::multi:
+    case op_code::multi_read: write_multi(w, r, shape); break;
     case op_code::get_ephemerals:
       w.strings(body_as<std::vector<std::string>>(r) ? *body_as<std::vector<std::string>>(r)
                                                      : std::vector<std::string>{});
@@ -499,8 +529,8 @@ result<connect_packet> decode_connect(const std::string& body) {
     return error_info{error_code::marshalling_error,
                       "ConnectRequest: " + std::to_string(in.left()) + " bytes after its last field"};
   if (p.req.password.size() > 64)
-    return error_info{error_code::marshalling_error, "ConnectRequest: a password of " +
-                                                         std::to_string(p.req.password.size()) + " bytes"};
+    return error_info{error_code::marshalling_error,
+                      "ConnectRequest: a password of " + std::to_string(p.req.password.size()) + " bytes"};
   return p;
 }
 
@@ -576,74 +606,133 @@ void encode_request(const request& r, const reply_shape& shape, std::vector<char
   w.i32(static_cast<int32_t>(shape.op));
   size_t sub = 0;
   auto next_sub = [&](op_code fallback) { return sub < shape.sub_ops.size() ? shape.sub_ops[sub++] : fallback; };
-  std::visit(
-      overload{
-          [&](const create_request& c) { write_create(w, c, shape.op); },
-          [&](const delete_request& x) { w.buffer(x.path); w.i32(x.version); },
-          [&](const exists_request& x) { w.buffer(x.path); w.boolean(x.watch); },
-          [&](const get_data_request& x) { w.buffer(x.path); w.boolean(x.watch); },
-          [&](const get_children_request& x) { w.buffer(x.path); w.boolean(x.watch); },
-          [&](const set_data_request& x) { w.buffer(x.path); w.buffer(x.data); w.i32(x.version); },
-          [&](const get_acl_request& x) { w.buffer(x.path); },
-          [&](const set_acl_request& x) { w.buffer(x.path); w.acl(x.acl); w.i32(x.version); },
-          [&](const sync_request& x) { w.buffer(x.path); },
-          [&](const check_request& x) { w.buffer(x.path); w.i32(x.version); },
-          [&](const multi_request& m) {
-            for (auto& op : m.ops) {
-              std::visit(overload{[&](const create_request& c) {
-                                    auto t = next_sub(op_code::create);
-                                    w.i32(static_cast<int32_t>(t)); w.boolean(false); w.i32(-1);
-                                    write_create(w, c, t);
-                                  },
-                                  [&](const delete_request& x) {
-                                    w.i32(static_cast<int32_t>(next_sub(op_code::remove))); w.boolean(false); w.i32(-1);
-                                    w.buffer(x.path); w.i32(x.version);
-                                  },
-                                  [&](const set_data_request& x) {
-                                    w.i32(static_cast<int32_t>(next_sub(op_code::set_data))); w.boolean(false); w.i32(-1);
-                                    w.buffer(x.path); w.buffer(x.data); w.i32(x.version);
-                                  },
-                                  [&](const check_request& x) {
-                                    w.i32(static_cast<int32_t>(next_sub(op_code::check))); w.boolean(false); w.i32(-1);
-                                    w.buffer(x.path); w.i32(x.version);
-                                  }},
-                         op);
-            }
-            w.i32(-1); w.boolean(true); w.i32(-1);
-          },
-          [&](const multi_read_request& m) {
-            for (auto& op : m.ops) {
-              auto [t, path, watch] = std::visit(
-                  overload{[](const get_children_request& x) { return std::tuple{op_code::get_children, x.path, x.watch}; },
-                           [](const get_data_request& x) { return std::tuple{op_code::get_data, x.path, x.watch}; }},
-                  op);
-              next_sub(t);
-              w.i32(static_cast<int32_t>(t)); w.boolean(false); w.i32(-1);
-              w.buffer(path);
-              w.boolean(watch);
-            }
-            w.i32(-1); w.boolean(true); w.i32(-1);
-          },
-          [&](const get_ephemerals_request& x) { w.buffer(x.prefix); },
-          [&](const get_all_children_number_request& x) { w.buffer(x.path); },
-          [&](const add_watch_request& x) { w.buffer(x.path); w.i32(static_cast<int32_t>(x.mode)); },
-          [&](const remove_watches_request& x) { w.buffer(x.path); w.i32(static_cast<int32_t>(x.type)); },
-          [&](const set_watches_request& x) {
-            w.i64(x.relative_zxid);
-            w.strings(x.data);
-            w.strings(x.exist);
-            w.strings(x.child);
-            if (shape.op == op_code::set_watches2) {
-              w.strings(x.persistent);
-              w.strings(x.persistent_recursive);
-            }
-          },
-          [&](const auth_request& x) { w.i32(0); w.buffer(x.scheme); w.buffer(x.credentials); },
-          [&](const reconfig_request&) { w.i32(-1); w.i32(-1); w.i32(-1); w.i64(-1); },
-          [&](const sasl_request& x) { w.buffer(x.token); },
-          [&](const auto&) {}, // whoAmI, ping, closeSession: header only
-      },
-      r.body);
+  std::visit(overload{
+                 [&](const create_request& c) { write_create(w, c, shape.op); },
+                 [&](const delete_request& x) {
+                   w.buffer(x.path);
+                   w.i32(x.version);
+                 },
+                 [&](const exists_request& x) {
+                   w.buffer(x.path);
+                   w.boolean(x.watch);
+                 },
+                 [&](const get_data_request& x) {
+                   w.buffer(x.path);
+                   w.boolean(x.watch);
+                 },
+                 [&](const get_children_request& x) {
+                   w.buffer(x.path);
+                   w.boolean(x.watch);
+                 },
+                 [&](const set_data_request& x) {
+                   w.buffer(x.path);
+                   w.buffer(x.data);
+                   w.i32(x.version);
+                 },
+                 [&](const get_acl_request& x) { w.buffer(x.path); },
+                 [&](const set_acl_request& x) {
+                   w.buffer(x.path);
+                   w.acl(x.acl);
+                   w.i32(x.version);
+                 },
+                 [&](const sync_request& x) { w.buffer(x.path); },
+                 [&](const check_request& x) {
+                   w.buffer(x.path);
+                   w.i32(x.version);
+                 },
+                 [&](const multi_request& m) {
+                   for (auto& op : m.ops) {
+                     std::visit(overload{[&](const create_request& c) {
+                                           auto t = next_sub(op_code::create);
+                                           w.i32(static_cast<int32_t>(t));
+                                           w.boolean(false);
+                                           w.i32(-1);
+                                           write_create(w, c, t);
+                                         },
+                                         [&](const delete_request& x) {
+                                           w.i32(static_cast<int32_t>(next_sub(op_code::remove)));
+                                           w.boolean(false);
+                                           w.i32(-1);
+                                           w.buffer(x.path);
+                                           w.i32(x.version);
+                                         },
+                                         [&](const set_data_request& x) {
+                                           w.i32(static_cast<int32_t>(next_sub(op_code::set_data)));
+                                           w.boolean(false);
+                                           w.i32(-1);
+                                           w.buffer(x.path);
+                                           w.buffer(x.data);
+                                           w.i32(x.version);
+                                         },
+                                         [&](const check_request& x) {
+                                           w.i32(static_cast<int32_t>(next_sub(op_code::check)));
+                                           w.boolean(false);
+                                           w.i32(-1);
+                                           w.buffer(x.path);
+                                           w.i32(x.version);
+                                         }},
+                                op);
+                   }
+                   w.i32(-1);
+                   w.boolean(true);
+                   w.i32(-1);
+                 },
+                 [&](const multi_read_request& m) {
+                   for (auto& op : m.ops) {
+                     auto [t, path, watch] =
+                         std::visit(overload{[](const get_children_request& x) {
+                                               return std::tuple{op_code::get_children, x.path, x.watch};
+                                             },
+                                             [](const get_data_request& x) {
+                                               return std::tuple{op_code::get_data, x.path, x.watch};
+                                             }},
+                                    op);
+                     next_sub(t);
+                     w.i32(static_cast<int32_t>(t));
+                     w.boolean(false);
+                     w.i32(-1);
+                     w.buffer(path);
+                     w.boolean(watch);
+                   }
+                   w.i32(-1);
+                   w.boolean(true);
+                   w.i32(-1);
+                 },
+                 [&](const get_ephemerals_request& x) { w.buffer(x.prefix); },
+                 [&](const get_all_children_number_request& x) { w.buffer(x.path); },
+                 [&](const add_watch_request& x) {
+                   w.buffer(x.path);
+                   w.i32(static_cast<int32_t>(x.mode));
+                 },
+                 [&](const remove_watches_request& x) {
+                   w.buffer(x.path);
+                   w.i32(static_cast<int32_t>(x.type));
+                 },
+                 [&](const set_watches_request& x) {
+                   w.i64(x.relative_zxid);
+                   w.strings(x.data);
+                   w.strings(x.exist);
+                   w.strings(x.child);
+                   if (shape.op == op_code::set_watches2) {
+                     w.strings(x.persistent);
+                     w.strings(x.persistent_recursive);
+                   }
+                 },
+                 [&](const auth_request& x) {
+                   w.i32(0);
+                   w.buffer(x.scheme);
+                   w.buffer(x.credentials);
+                 },
+                 [&](const reconfig_request&) {
+                   w.i32(-1);
+                   w.i32(-1);
+                   w.i32(-1);
+                   w.i64(-1);
+                 },
+                 [&](const sasl_request& x) { w.buffer(x.token); },
+                 [&](const auto&) {}, // whoAmI, ping, closeSession: header only
+             },
+             r.body);
 }
 
 result<reply_header> decode_reply_header(const std::string& body) {
@@ -677,8 +766,7 @@ std::string four_letter_word(int32_t word) {
   static const char* known[] = {"ruok", "srvr", "stat", "mntr", "conf", "cons", "envi", "wchs", "dirs",
                                 "isro", "crst", "srst", "dump", "wchc", "wchp", "gtmk", "stmk", "hash"};
   auto v = static_cast<uint32_t>(word);
-  char s[4] = {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
-               static_cast<char>(v)};
+  char s[4] = {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8), static_cast<char>(v)};
   for (auto* k : known)
     if (std::memcmp(k, s, 4) == 0)
       return std::string(s, 4);

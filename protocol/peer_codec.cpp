@@ -16,7 +16,6 @@ namespace corral::protocol {
 
 namespace {
 
-
 using namespace corral::zab;
 
 void put_entry(peerwire::Entry::Builder b, const entry& e) {
@@ -79,14 +78,11 @@ void put_message(peerwire::ZabMessage::Builder b, const message& m) {
                  g.setCommit(s.commit);
                  g.setNewEpoch(s.new_epoch);
                },
-               [&](const ack& a) { b.setAck(a.zxid); },
-               [&](const ack_newleader& a) { b.setAckNewLeader(a.epoch); },
+               [&](const ack& a) { b.setAck(a.zxid); }, [&](const ack_newleader& a) { b.setAckNewLeader(a.epoch); },
                [&](const up_to_date& u) { b.setUpToDate(u.commit); },
                [&](const proposal& p) { put_entry(b.initProposal(), p.e); },
-               [&](const commit& c) { b.setCommit(c.zxid); },
-               [&](const inform& i) { put_entry(b.initInform(), i.e); },
-               [&](const ping& p) { b.setPing(p.commit); },
-               [&](const pong&) { b.setPong(); }},
+               [&](const commit& c) { b.setCommit(c.zxid); }, [&](const inform& i) { put_entry(b.initInform(), i.e); },
+               [&](const ping& p) { b.setPing(p.commit); }, [&](const pong&) { b.setPong(); }},
       m.what);
 }
 
@@ -206,7 +202,8 @@ void encode(const peer_frame& f, std::vector<char>& out) {
                         auto g = root.initOpenSession();
                         g.setSessionId(x.id);
                         g.setTimeoutMs(x.timeout_ms);
-                        g.setPassword(kj::arrayPtr(reinterpret_cast<const kj::byte*>(x.password.data()), x.password.size()));
+                        g.setPassword(
+                            kj::arrayPtr(reinterpret_cast<const kj::byte*>(x.password.data()), x.password.size()));
                       },
                       [&](const session_touches& x) {
                         auto l = root.initTouch(static_cast<unsigned>(x.sessions.size()));
@@ -270,7 +267,8 @@ result<peer_frame> decode_peer(kj::ArrayPtr<const capnp::word> frame) {
         return peer_frame{std::move(x)};
       }
       case W::SYNC_REQUEST: return peer_frame{sync_request_frame{root.getSyncRequest()}};
-      case W::SYNC_REPLY: return peer_frame{sync_reply_frame{root.getSyncReply().getToken(), root.getSyncReply().getZxid()}};
+      case W::SYNC_REPLY:
+        return peer_frame{sync_reply_frame{root.getSyncReply().getToken(), root.getSyncReply().getZxid()}};
       default: return error_info{error_code::marshalling_error, "unknown peer frame"};
     }
   } catch (const kj::Exception& e) {

@@ -55,7 +55,7 @@ public:
   std::vector<protocol::peer_frame> on_frame(const protocol::peer_frame& f);
 
   state current() const { return state_; }
-  server_id peer() const { return peer_; }       // once admitted (the acceptor learns it from hello)
+  server_id peer() const { return peer_; }              // once admitted (the acceptor learns it from hello)
   const std::string& reason() const { return reason_; } // once refused
 
 private:

@@ -113,7 +113,10 @@ private:
     std::map<std::string, std::string> d;
     if (!parse_directives(token, d))
       return fail("a malformed DIGEST-MD5 response");
-    auto get = [&](const char* k) { auto it = d.find(k); return it == d.end() ? std::string() : it->second; };
+    auto get = [&](const char* k) {
+      auto it = d.find(k);
+      return it == d.end() ? std::string() : it->second;
+    };
     auto name = get("username");
     auto cnonce = get("cnonce");
     auto nc = get("nc");

@@ -12,8 +12,7 @@ namespace corral::security {
 result<bool> check_private_file(const std::string& path, const std::string& what) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0)
-    return error_info{error_code::bad_arguments,
-                      what + ": cannot use " + path + ": " + std::strerror(errno)};
+    return error_info{error_code::bad_arguments, what + ": cannot use " + path + ": " + std::strerror(errno)};
   if (!S_ISREG(st.st_mode))
     return error_info{error_code::bad_arguments, what + ": " + path + " is not a regular file"};
   if ((st.st_mode & (S_IROTH | S_IWOTH)) != 0)
@@ -42,10 +41,10 @@ result<std::string> read_secret_file(const std::string& path, const std::string&
   while (!secret.empty() && std::isspace(static_cast<unsigned char>(secret.back())))
     secret.pop_back();
   if (secret.size() < min_secret_bytes)
-    return error_info{error_code::bad_arguments,
-                      what + ": the secret in " + path + " has " + std::to_string(secret.size()) +
-                          " bytes; use at least " + std::to_string(min_secret_bytes) +
-                          " (for example: head -c 32 /dev/urandom | base64 > " + path + ")"};
+    return error_info{error_code::bad_arguments, what + ": the secret in " + path + " has " +
+                                                     std::to_string(secret.size()) + " bytes; use at least " +
+                                                     std::to_string(min_secret_bytes) +
+                                                     " (for example: head -c 32 /dev/urandom | base64 > " + path + ")"};
   return secret;
 }
 

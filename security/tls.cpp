@@ -225,7 +225,8 @@ bool tls_stream::peer_certificate_names(const std::string& host) const {
   X509* cert = SSL_get1_peer_certificate(p_->ssl);
   if (cert == nullptr)
     return false;
-  bool ok = X509_check_ip_asc(cert, host.c_str(), 0) == 1 || X509_check_host(cert, host.c_str(), host.size(), 0, nullptr) == 1;
+  bool ok = X509_check_ip_asc(cert, host.c_str(), 0) == 1 ||
+            X509_check_host(cert, host.c_str(), host.size(), 0, nullptr) == 1;
   X509_free(cert);
   return ok;
 }

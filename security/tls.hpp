@@ -17,9 +17,9 @@
 namespace corral::security {
 
 struct tls_files {
-  std::string cert;  // PEM: this side's certificate (chain)
-  std::string key;   // PEM: its private key (must not be readable by other users)
-  std::string ca;    // PEM: the CAs whose certificates the other side may present ("" : none)
+  std::string cert; // PEM: this side's certificate (chain)
+  std::string key;  // PEM: its private key (must not be readable by other users)
+  std::string ca;   // PEM: the CAs whose certificates the other side may present ("" : none)
 };
 
 // Whether a server asks for, and requires, the client's certificate (ZooKeeper's ssl.clientAuth).

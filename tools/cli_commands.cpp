@@ -24,9 +24,8 @@ result<int64_t> parse_number(const std::string& s, const char* what, int64_t lo,
       return static_cast<int64_t>(v);
   } catch (...) {
   }
-  return error_info{error_code::bad_arguments,
-                    std::string(what) + " must be a number from " + std::to_string(lo) + " to " + std::to_string(hi) +
-                        ", got '" + s + "'"};
+  return error_info{error_code::bad_arguments, std::string(what) + " must be a number from " + std::to_string(lo) +
+                                                   " to " + std::to_string(hi) + ", got '" + s + "'"};
 }
 
 result<int32_t> parse_int(const std::string& s, const char* what) {
@@ -236,8 +235,8 @@ bool shell::call_for_status(request_body body) {
 }
 
 void shell::print_event(const watch_event& e) {
-  out_ << "\nWATCHER::\n\nWatchedEvent state:" << keeper_state_name(e.state)
-       << " type:" << event_type_name(e.type) << " path:" << (e.path.empty() ? "null" : e.path) << "\n";
+  out_ << "\nWATCHER::\n\nWatchedEvent state:" << keeper_state_name(e.state) << " type:" << event_type_name(e.type)
+       << " path:" << (e.path.empty() ? "null" : e.path) << "\n";
   out_.flush();
 }
 

@@ -43,10 +43,10 @@ class shell;
 struct command {
   const char* name;
   std::vector<const char*> aliases;
-  const char* usage;    // as help and usage errors print it
-  const char* flags;    // options without a value ("sw": -s, -w)
-  const char* valued;   // options that take a value ("v": -v VERSION)
-  size_t min_args = 0;  // positional arguments
+  const char* usage;   // as help and usage errors print it
+  const char* flags;   // options without a value ("sw": -s, -w)
+  const char* valued;  // options that take a value ("v": -v VERSION)
+  size_t min_args = 0; // positional arguments
   size_t max_args = 0;
   bool (shell::*run)(const arguments&) = nullptr;
 };

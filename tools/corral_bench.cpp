@@ -130,20 +130,19 @@ void issue(caf::stateful_actor<driver_state>* self, const op_mix& mix, const std
   }
   auto t0 = steady_clock::now();
   ++st.outstanding;
-  self->request(st.session, caf::infinite, make_op(st, mix, root, keys))
-      .then([=](response& r) {
-        auto& s = self->state;
-        --s.outstanding;
-        auto us = duration_cast<microseconds>(steady_clock::now() - t0).count();
-        s.result.latencies_us.push_back(static_cast<uint32_t>(us));
-        ++s.result.ops;
-        // NodeExists / NoNode are expected with a random key mix; anything else is an error.
-        if (r.err != error_code::ok && r.err != error_code::node_exists && r.err != error_code::no_node) {
-          ++s.result.errors;
-          ++s.result.by_code[static_cast<int32_t>(r.err)];
-        }
-        issue(self, mix, root, keys);
-      });
+  self->request(st.session, caf::infinite, make_op(st, mix, root, keys)).then([=](response& r) {
+    auto& s = self->state;
+    --s.outstanding;
+    auto us = duration_cast<microseconds>(steady_clock::now() - t0).count();
+    s.result.latencies_us.push_back(static_cast<uint32_t>(us));
+    ++s.result.ops;
+    // NodeExists / NoNode are expected with a random key mix; anything else is an error.
+    if (r.err != error_code::ok && r.err != error_code::node_exists && r.err != error_code::no_node) {
+      ++s.result.errors;
+      ++s.result.by_code[static_cast<int32_t>(r.err)];
+    }
+    issue(self, mix, root, keys);
+  });
 }
 
 caf::behavior driver(caf::stateful_actor<driver_state>* self, caf::actor session, caf::actor reporter, op_mix mix,
@@ -213,7 +212,8 @@ int main(int argc, char** argv) {
   {
     caf::scoped_actor self{sys};
     bool ok = true;
-    self->request(sessions[0], seconds(10), request_body{create_request{cfg.root, "", open_acl_unsafe(), create_mode::persistent, -1}})
+    self->request(sessions[0], seconds(10),
+                  request_body{create_request{cfg.root, "", open_acl_unsafe(), create_mode::persistent, -1}})
         .receive([&](response& r) { ok = r.err == error_code::ok || r.err == error_code::node_exists; },
                  [&](caf::error&) { ok = false; });
     if (!ok) {
@@ -241,8 +241,8 @@ int main(int argc, char** argv) {
         if (sent < cfg.keys)
           send_one(sent++);
         if (done % 100000 == 0)
-          std::cerr << "  " << done << " created (" << static_cast<int>(done / duration<double>(steady_clock::now() - t0).count())
-                    << "/s)\n";
+          std::cerr << "  " << done << " created ("
+                    << static_cast<int>(done / duration<double>(steady_clock::now() - t0).count()) << "/s)\n";
       });
     }
   }

@@ -56,9 +56,9 @@ struct options {
   int kills = 20, voters = 3, observers = 1;
   std::vector<std::string> server_args;
   bool keep = false;
-  int pause_ms = 0; // > 0: SIGSTOP the leader for this long instead of killing it
-  bool zookeeper = false;  // --system=zookeeper: Apache ZooKeeper instead of Corral
-  bool zk_client = false;  // --client=zk: ZooKeeper's C client writes (always with --system=zookeeper)
+  int pause_ms = 0;       // > 0: SIGSTOP the leader for this long instead of killing it
+  bool zookeeper = false; // --system=zookeeper: Apache ZooKeeper instead of Corral
+  bool zk_client = false; // --client=zk: ZooKeeper's C client writes (always with --system=zookeeper)
   std::string zk_bin = "/usr/share/zookeeper/bin/zkServer.sh";
 };
 
@@ -144,8 +144,8 @@ public:
       s.election_port = free_port();
       s.dir = root_ + "/server-" + std::to_string(i);
       fs::create_directories(s.dir);
-      list += (i > 1 ? ",\"" : "\"") + std::to_string(i) + "=127.0.0.1:" + std::to_string(s.port) + ":"
-              + std::to_string(s.quorum_port) + (i > o.voters ? ":observer" : "") + "\"";
+      list += (i > 1 ? ",\"" : "\"") + std::to_string(i) + "=127.0.0.1:" + std::to_string(s.port) + ":" +
+              std::to_string(s.quorum_port) + (i > o.voters ? ":observer" : "") + "\"";
       servers_.push_back(s);
     }
     list_ = list + "]";
@@ -355,19 +355,21 @@ void pause_round(ensemble& e, writer& w, server& old, const options& o, int k, s
   auto stopped = steady_clock::now();
   e.signal(old, SIGSTOP);
   std::optional<steady_clock::time_point> noticed, led, wrote;
-  wait_for([&] {
-    if (!noticed)
-      for (auto& s : e.servers())
-        if (s.id != old.id && s.pid > 0 && e.mode(s) != "follower" && e.mode(s) != "observer") {
-          noticed = steady_clock::now();
-          break;
-        }
-    if (noticed && !led && e.leader(old.id) != nullptr)
-      led = steady_clock::now();
-    if (noticed && !wrote)
-      wrote = w.first_ack_sent_after(*noticed);
-    return led && wrote;
-  }, milliseconds(std::max(o.pause_ms, 1) + 30000));
+  wait_for(
+      [&] {
+        if (!noticed)
+          for (auto& s : e.servers())
+            if (s.id != old.id && s.pid > 0 && e.mode(s) != "follower" && e.mode(s) != "observer") {
+              noticed = steady_clock::now();
+              break;
+            }
+        if (noticed && !led && e.leader(old.id) != nullptr)
+          led = steady_clock::now();
+        if (noticed && !wrote)
+          wrote = w.first_ack_sent_after(*noticed);
+        return led && wrote;
+      },
+      milliseconds(std::max(o.pause_ms, 1) + 30000));
   double l = noticed && led ? ms_between(*noticed, *led) : 30000;
   double wr = noticed && wrote ? ms_between(*noticed, *wrote) : 30000;
   to_leader.push_back(l);
@@ -428,16 +430,18 @@ int main(int argc, char** argv) {
     auto killed = steady_clock::now();
     e.signal(*old, SIGKILL);
     std::optional<steady_clock::time_point> led, wrote;
-    wait_for([&] {
-      if (!led) {
-        auto* now = e.leader();
-        if (now != nullptr && now->id != old_id)
-          led = steady_clock::now();
-      }
-      if (!wrote)
-        wrote = w.first_ack_sent_after(killed);
-      return led && wrote;
-    }, seconds(30));
+    wait_for(
+        [&] {
+          if (!led) {
+            auto* now = e.leader();
+            if (now != nullptr && now->id != old_id)
+              led = steady_clock::now();
+          }
+          if (!wrote)
+            wrote = w.first_ack_sent_after(killed);
+          return led && wrote;
+        },
+        seconds(30));
     double l = led ? ms_between(killed, *led) : 30000, wr = wrote ? ms_between(killed, *wrote) : 30000;
     to_leader.push_back(l);
     to_write.push_back(wr);

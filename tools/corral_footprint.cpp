@@ -45,8 +45,9 @@ int main(int argc, char** argv) {
     std::string dir = "/service-" + std::to_string(d);
     db.handle(s, request{0, create_request{dir, "", open_acl_unsafe(), create_mode::persistent, -1}}, 2);
     for (long i = 0; i < 1000 && d * 1000 + i < nodes; ++i)
-      db.handle(s, request{0, create_request{dir + "/member-" + std::to_string(i), data, open_acl_unsafe(),
-                                             create_mode::persistent, -1}},
+      db.handle(s,
+                request{0, create_request{dir + "/member-" + std::to_string(i), data, open_acl_unsafe(),
+                                          create_mode::persistent, -1}},
                 2);
   }
   long after = rss_kib();

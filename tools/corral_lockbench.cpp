@@ -58,9 +58,8 @@ caf::behavior contender(caf::event_based_actor* self, caf::actor lock, steady_cl
     self->quit();
   };
   auto round = std::make_shared<std::function<void()>>();
-  auto release = std::make_shared<std::function<void()>>([=] {
-    self->request(lock, caf::infinite, atoms::release::value).then([=](unit_result&) { (*round)(); });
-  });
+  auto release = std::make_shared<std::function<void()>>(
+      [=] { self->request(lock, caf::infinite, atoms::release::value).then([=](unit_result&) { (*round)(); }); });
   *round = [=] {
     if (steady_clock::now() >= deadline)
       return finish();
@@ -100,8 +99,8 @@ void caf_main(caf::actor_system& sys, const lockbench_config& cfg) {
   caf::scoped_actor self{sys};
   // Every session connected before the clock starts.
   for (auto& s : sessions)
-    self->request(s, seconds(20), request_body{exists_request{"/", false}}).receive([](response&) {},
-                                                                                   [](caf::error&) {});
+    self->request(s, seconds(20), request_body{exists_request{"/", false}})
+        .receive([](response&) {}, [](caf::error&) {});
   auto out = std::make_shared<totals>();
   auto start = steady_clock::now();
   auto deadline = start + seconds(cfg.duration_s);

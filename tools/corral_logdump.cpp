@@ -106,8 +106,8 @@ int dump_dir(const std::string& dir) {
     std::cout << "recovery would fail: " << rec.error().detail << "\n";
     return 1;
   }
-  std::cout << "recovered tree: " << rec->db->tree().node_count() << " znodes at zxid " << to_hex(rec->db->last_applied())
-            << ", digest " << to_hex(rec->db->tree().digest()) << "\n";
+  std::cout << "recovered tree: " << rec->db->tree().node_count() << " znodes at zxid "
+            << to_hex(rec->db->last_applied()) << ", digest " << to_hex(rec->db->tree().digest()) << "\n";
   return rc;
 }
 

@@ -68,7 +68,8 @@ struct server_config : caf::actor_system_config {
     adder{caf::config_option_adder{custom_options_, "corral"}}
         .add(opts.host, "host", "address to listen on")
         .add(opts.port, "port", "native-protocol client port; 0 picks a free one")
-        .add(opts.zk_port, "zk-port", "ZooKeeper-protocol client port, for ZooKeeper's own clients; 0 picks a free one; -1 turns it off")
+        .add(opts.zk_port, "zk-port",
+             "ZooKeeper-protocol client port, for ZooKeeper's own clients; 0 picks a free one; -1 turns it off")
         .add(opts.secure_zk_port, "secure-zk-port",
              "ZooKeeper-protocol port over TLS, as ZooKeeper's secureClientPort; -1: off; 0 picks a free one")
         .add(opts.secure_port, "secure-port", "native-protocol port over TLS; -1: off; 0 picks a free one")
@@ -86,8 +87,11 @@ struct server_config : caf::actor_system_config {
         .add(sasl_jaas_file, "sasl-jaas-file",
              "SASL DIGEST-MD5 for ZooKeeper's clients: a JAAS file (chmod 600) whose Server section lists "
              "user_NAME=\"password\", as ZooKeeper's DigestLoginModule; the user is the session's sasl identity")
-        .add(opts.zk_max_packet_bytes, "zk-max-packet-bytes", "largest ZooKeeper-protocol packet accepted, as ZooKeeper's jute.maxbuffer")
-        .add(opts.four_letter_words, "four-letter-words", "four-letter words answered on the ZooKeeper port, comma-separated, or * for all, as ZooKeeper's 4lw.commands.whitelist")
+        .add(opts.zk_max_packet_bytes, "zk-max-packet-bytes",
+             "largest ZooKeeper-protocol packet accepted, as ZooKeeper's jute.maxbuffer")
+        .add(opts.four_letter_words, "four-letter-words",
+             "four-letter words answered on the ZooKeeper port, comma-separated, or * for all, as ZooKeeper's "
+             "4lw.commands.whitelist")
         .add(opts.data_dir, "data-dir", "directory for the server's data")
         .add(db.tick_ms, "tick-ms", "basic time unit in ms; session timeouts are 2..20 ticks")
         .add(db.min_session_timeout_ms, "min-session-timeout-ms", "lowest negotiated session timeout; 0: 2 ticks")
@@ -121,13 +125,15 @@ struct server_config : caf::actor_system_config {
              "most bytes one write + fsync covers (group commit; 1 = one fsync per record)", true)
         .add(opts.server_id, "server-id", "this server's id in the ensemble (1..254; 0: standalone)")
         .add(ensemble, "ensemble",
-             "every server: [\"1=127.0.0.1:2281:2891\", \"2=...\", \"4=host:client:quorum:observer\"]; empty: standalone")
+             "every server: [\"1=127.0.0.1:2281:2891\", \"2=...\", \"4=host:client:quorum:observer\"]; empty: "
+             "standalone")
         .add(opts.zab_tick_ms, "zab-tick-ms",
              "replication tick in ms: heartbeats each tick, elections after 10-20, followers lost after 10")
         .add(peer_secret_file, "peer-secret-file",
              "a file (chmod 600) holding a secret of 16+ bytes shared by every server; peers prove they know it "
              "(HMAC challenge-response) before they are admitted; none: peers admitted by address only")
-        .add(opts.repair_log, "repair-log", "start even if the log is corrupt, cutting it at the damage (loses what follows)")
+        .add(opts.repair_log, "repair-log",
+             "start even if the log is corrupt, cutting it at the damage (loses what follows)")
         .add(unsafe_no_fsync, "unsafe-no-fsync", "UNSAFE: do not fsync the log; a crash can lose acknowledged writes");
     // Two cores are the expected machine: do not start more workers than that by default.
     set("scheduler.max-threads", 2);
@@ -141,8 +147,8 @@ struct server_config : caf::actor_system_config {
       if (opt.category() != "corral")
         continue;
       std::string name = "--corral." + std::string(opt.long_name().begin(), opt.long_name().end());
-      out += "  " + name + std::string(name.size() < 40 ? 40 - name.size() : 1, ' ')
-             + std::string(opt.description().begin(), opt.description().end()) + "\n";
+      out += "  " + name + std::string(name.size() < 40 ? 40 - name.size() : 1, ' ') +
+             std::string(opt.description().begin(), opt.description().end()) + "\n";
     }
     out += "\nCAF's own options (scheduler, middleman, ...): corral-server --long-help\n";
     return out;
@@ -175,7 +181,8 @@ std::string check(const server_config& cfg) {
     return "corral.tick-ms must be between 1 and 60000";
   if (cfg.opts.db.max_data_bytes < 0 || cfg.opts.db.max_data_bytes > 64 * 1024 * 1024)
     return "corral.max-data-bytes must be between 0 and 67108864";
-  if (cfg.opts.db.max_session_timeout_ms != 0 && cfg.opts.db.max_session_timeout_ms < cfg.opts.db.min_session_timeout_ms)
+  if (cfg.opts.db.max_session_timeout_ms != 0 &&
+      cfg.opts.db.max_session_timeout_ms < cfg.opts.db.min_session_timeout_ms)
     return "corral.max-session-timeout-ms is below corral.min-session-timeout-ms";
   if (cfg.opts.log.prealloc_bytes < 4096 || cfg.opts.log.segment_bytes < 4096)
     return "corral.log-prealloc-bytes and corral.log-segment-bytes must be at least 4096";
@@ -255,8 +262,9 @@ corral::result<bool> load_security(const server_config& cfg, corral::server::ser
   if (cfg.quorum_tls) {
     sec::tls_files files{cfg.tls_cert_file, cfg.tls_key_file, cfg.tls_ca_file};
     if (files.cert.empty() || files.key.empty() || files.ca.empty())
-      return corral::error_info{corral::error_code::bad_arguments,
-                                "corral.quorum-tls needs corral.tls-cert-file, corral.tls-key-file and corral.tls-ca-file"};
+      return corral::error_info{
+          corral::error_code::bad_arguments,
+          "corral.quorum-tls needs corral.tls-cert-file, corral.tls-key-file and corral.tls-ca-file"};
     auto server = sec::tls_context::server(files, sec::client_auth::need);
     if (!server)
       return server.error();
@@ -282,8 +290,10 @@ int run(caf::actor_system& sys, const server_config& cfg, corral::server::server
     return 1; // start() logged why
   if (!cfg.ready_file.empty()) {
     // The native port, the ZooKeeper port, the secure ZooKeeper port, the secure native port (-1: off).
-    std::ofstream(cfg.ready_file + ".tmp") << srv->port << "\n" << srv->zk_port << "\n" << srv->secure_zk_port
-                                           << "\n" << srv->secure_port << "\n";
+    std::ofstream(cfg.ready_file + ".tmp") << srv->port << "\n"
+                                           << srv->zk_port << "\n"
+                                           << srv->secure_zk_port << "\n"
+                                           << srv->secure_port << "\n";
     boost::filesystem::rename(cfg.ready_file + ".tmp", cfg.ready_file, ec);
   }
   int sig = 0;
@@ -341,7 +351,8 @@ int main(int argc, char** argv) {
   int rc;
   {
     caf::actor_system sys{cfg};
-    corral::log::info("server", "corral-server starting (data dir ", cfg.opts.data_dir, ", tick ", cfg.opts.db.tick_ms, " ms)");
+    corral::log::info("server", "corral-server starting (data dir ", cfg.opts.data_dir, ", tick ", cfg.opts.db.tick_ms,
+                      " ms)");
     rc = run(sys, cfg, std::move(opts), signals);
   }
   corral::log::info("server", "stopped");

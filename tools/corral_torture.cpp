@@ -100,30 +100,45 @@ std::optional<options> parse(int argc, char** argv) {
         return a.substr(name.size() + 1);
       return std::nullopt;
     };
-    if (auto v = value("--server-bin")) o.server_bin = *v;
-    else if (auto v = value("--logdump-bin")) o.logdump_bin = *v;
-    else if (auto v = value("--seconds")) o.seconds = std::stoi(*v);
-    else if (auto v = value("--servers")) o.servers = std::stoi(*v);
-    else if (auto v = value("--clients")) o.clients = std::stoi(*v);
-    else if (auto v = value("--registers")) o.registers = std::stoi(*v);
-    else if (auto v = value("--rate")) o.rate = std::stoi(*v);
-    else if (auto v = value("--blind-writes")) o.blind_writes = std::stoi(*v);
-    else if (auto v = value("--seed")) o.seed = std::stoull(*v);
-    else if (auto v = value("--faults")) o.faults = split_faults(*v), faults_given = true;
-    else if (auto v = value("--power-loss-lib")) o.power_loss_lib = *v;
-    else if (auto v = value("--server-arg")) o.server_args.push_back(*v);
-    else if (a == "--sabotage") o.sabotage = true;
-    else if (a == "--keep") o.keep = true;
-    else return std::nullopt;
+    if (auto v = value("--server-bin"))
+      o.server_bin = *v;
+    else if (auto v = value("--logdump-bin"))
+      o.logdump_bin = *v;
+    else if (auto v = value("--seconds"))
+      o.seconds = std::stoi(*v);
+    else if (auto v = value("--servers"))
+      o.servers = std::stoi(*v);
+    else if (auto v = value("--clients"))
+      o.clients = std::stoi(*v);
+    else if (auto v = value("--registers"))
+      o.registers = std::stoi(*v);
+    else if (auto v = value("--rate"))
+      o.rate = std::stoi(*v);
+    else if (auto v = value("--blind-writes"))
+      o.blind_writes = std::stoi(*v);
+    else if (auto v = value("--seed"))
+      o.seed = std::stoull(*v);
+    else if (auto v = value("--faults"))
+      o.faults = split_faults(*v), faults_given = true;
+    else if (auto v = value("--power-loss-lib"))
+      o.power_loss_lib = *v;
+    else if (auto v = value("--server-arg"))
+      o.server_args.push_back(*v);
+    else if (a == "--sabotage")
+      o.sabotage = true;
+    else if (a == "--keep")
+      o.keep = true;
+    else
+      return std::nullopt;
   }
   if (!o.power_loss_lib.empty() && !faults_given)
     o.faults.insert("power");
   for (auto& f : o.faults)
     if (f != "kill" && f != "pause" && f != "partition" && f != "disk" && (f != "power" || o.power_loss_lib.empty()))
       return std::nullopt;
-  if ((o.servers != 3 && o.servers != 5) || o.clients < 1 || o.clients > 50 || o.registers < 1 || o.registers > 20
-      || o.seconds < 1 || o.seconds > 7 * 24 * 3600 || o.rate < 1 || o.rate > 10000 || o.blind_writes < 0
-      || o.blind_writes > 50)
+  if ((o.servers != 3 && o.servers != 5) || o.clients < 1 || o.clients > 50 || o.registers < 1 || o.registers > 20 ||
+      o.seconds < 1 || o.seconds > 7 * 24 * 3600 || o.rate < 1 || o.rate > 10000 || o.blind_writes < 0 ||
+      o.blind_writes > 50)
     return std::nullopt;
   return o;
 }
@@ -180,7 +195,8 @@ public:
       links_.clear();
     }
     throw std::runtime_error("the servers did not start (three tries with new ports); run with --keep and read "
-                             "their logs under " + root_);
+                             "their logs under " +
+                             root_);
   }
   ~cluster() {
     for (auto& n : nodes_)
@@ -278,7 +294,8 @@ public:
         continue;
       // After a disk fault a running server stops with 70; one that was starting (recovering) when its
       // disk failed refuses to start with 1 (its log line may be lost: the log file is on that disk).
-      bool expected = n.disk_fault_seen && WIFEXITED(*status) && (WEXITSTATUS(*status) == 70 || WEXITSTATUS(*status) == 1);
+      bool expected =
+          n.disk_fault_seen && WIFEXITED(*status) && (WEXITSTATUS(*status) == 70 || WEXITSTATUS(*status) == 1);
       std::string what = "server " + std::to_string(n.id) + " exited by itself (" + describe_status(*status) + ")";
       if (expected)
         report_.line(what + " after its disk failed, as documented; starting it again");
@@ -307,14 +324,16 @@ public:
   }
 
   bool all_serving(milliseconds timeout) {
-    return wait_for([&] {
-      for (auto& n : nodes_) {
-        auto m = server_mode(n.zk_port);
-        if (m != "leader" && m != "follower")
-          return false;
-      }
-      return true;
-    }, timeout, milliseconds(50));
+    return wait_for(
+        [&] {
+          for (auto& n : nodes_) {
+            auto m = server_mode(n.zk_port);
+            if (m != "leader" && m != "follower")
+              return false;
+          }
+          return true;
+        },
+        timeout, milliseconds(50));
   }
 
   // SIGTERM every server and wait; false if one had to be killed.
@@ -363,8 +382,8 @@ private:
       std::string list = "[";
       for (auto& p : nodes_) {
         uint16_t quorum = p.id < n.id ? proxies_->port(links_[{n.id, p.id}]) : p.quorum_port;
-        list += (p.id > 1 ? ",\"" : "\"") + std::to_string(p.id) + "=127.0.0.1:" + std::to_string(p.port) + ":"
-                + std::to_string(quorum) + "\"";
+        list += (p.id > 1 ? ",\"" : "\"") + std::to_string(p.id) + "=127.0.0.1:" + std::to_string(p.port) + ":" +
+                std::to_string(quorum) + "\"";
       }
       n.ensemble = list + "]";
     }
@@ -493,7 +512,7 @@ struct history {
   std::mutex mtx;
   std::vector<std::vector<register_op>> registers;
   std::map<std::string, torture::outcome> creates; // path -> outcome
-  std::map<std::string, int> tally;       // "cas unknown" -> count
+  std::map<std::string, int> tally;                // "cas unknown" -> count
   void add(int reg, register_op op, const std::string& what) {
     std::lock_guard<std::mutex> g(mtx);
     registers[static_cast<size_t>(reg)].push_back(std::move(op));
@@ -504,8 +523,8 @@ struct history {
 bool definite_failure(error_code e) {
   // Answers that say the request was refused before it was ordered; everything else (ConnectionLoss,
   // timeouts, SessionExpired, a write the leader could not save) leaves the outcome unknown.
-  return e == error_code::no_node || e == error_code::bad_arguments || e == error_code::marshalling_error
-         || e == error_code::no_auth || e == error_code::throttled_op;
+  return e == error_code::no_node || e == error_code::bad_arguments || e == error_code::marshalling_error ||
+         e == error_code::no_auth || e == error_code::throttled_op;
 }
 
 class load_client {
@@ -542,8 +561,8 @@ private:
     auto r = client_->call(std::move(b));
     if (r.err == error_code::ok) {
       if (r.zxid < last_zxid_)
-        report_.anomaly("client " + std::to_string(id_) + ": session " + std::to_string(session_) + " saw zxid "
-                        + std::to_string(r.zxid) + " after " + std::to_string(last_zxid_));
+        report_.anomaly("client " + std::to_string(id_) + ": session " + std::to_string(session_) + " saw zxid " +
+                        std::to_string(r.zxid) + " after " + std::to_string(last_zxid_));
       last_zxid_ = std::max(last_zxid_, r.zxid);
     }
     if (r.err == error_code::session_expired)
@@ -606,8 +625,8 @@ private:
       op.result = torture::outcome::failed;
       what += "BadVersion";
     } else if (definite_failure(r.err)) {
-      report_.anomaly("client " + std::to_string(id_) + ": setData " + reg_path(reg) + " failed with "
-                      + error_name(r.err) + " (" + r.detail + ")");
+      report_.anomaly("client " + std::to_string(id_) + ": setData " + reg_path(reg) + " failed with " +
+                      error_name(r.err) + " (" + r.detail + ")");
       return;
     } else {
       op.result = torture::outcome::unknown;
@@ -621,16 +640,21 @@ private:
   // After an answer that left the outcome unknown: wait (bounded) for the session to be connected
   // again, so that an outage is not spent piling up unknown operations, and learn the versions anew.
   void settle() {
-    wait_for([&] { return client_->state() == client::connection_state::connected
-                          || client_->state() == client::connection_state::reconnected
-                          || client_->state() == client::connection_state::expired; },
-             seconds(5), milliseconds(10));
+    wait_for(
+        [&] {
+          return client_->state() == client::connection_state::connected ||
+                 client_->state() == client::connection_state::reconnected ||
+                 client_->state() == client::connection_state::expired;
+        },
+        seconds(5), milliseconds(10));
     std::this_thread::sleep_for(milliseconds(20));
   }
 
   void create(const std::string& path) {
     auto r = call(create_request{path, "", open_acl_unsafe(), create_mode::persistent, -1});
-    torture::outcome o = r.err == error_code::ok ? torture::outcome::ok : definite_failure(r.err) ? torture::outcome::failed : torture::outcome::unknown;
+    torture::outcome o = r.err == error_code::ok   ? torture::outcome::ok
+                         : definite_failure(r.err) ? torture::outcome::failed
+                                                   : torture::outcome::unknown;
     if (o == torture::outcome::unknown)
       settle();
     if (r.err == error_code::node_exists) // nobody else creates this name, and it is sent once
@@ -678,8 +702,8 @@ void final_reads(cluster& c, history& h, report& r, steady_clock::time_point t0,
         throw std::runtime_error("sync on server " + std::to_string(n.id) + " failed after the faults stopped");
       auto got = cl->get(reg_path(reg));
       if (!got.ok())
-        throw std::runtime_error("reading " + reg_path(reg) + " on server " + std::to_string(n.id) + ": "
-                                 + got.error().to_string());
+        throw std::runtime_error("reading " + reg_path(reg) + " on server " + std::to_string(n.id) + ": " +
+                                 got.error().to_string());
       op.completed = duration_cast<microseconds>(steady_clock::now() - t0).count();
       op.value = got->data;
       op.version = got->stat.version;
@@ -687,7 +711,8 @@ void final_reads(cluster& c, history& h, report& r, steady_clock::time_point t0,
     }
     auto kids = cl->children("/torture/c");
     if (!kids.ok())
-      throw std::runtime_error("listing /torture/c on server " + std::to_string(n.id) + ": " + kids.error().to_string());
+      throw std::runtime_error("listing /torture/c on server " + std::to_string(n.id) + ": " +
+                               kids.error().to_string());
     std::set<std::string> there;
     for (auto& k : kids->children)
       there.insert("/torture/c/" + k);
@@ -698,8 +723,8 @@ void final_reads(cluster& c, history& h, report& r, steady_clock::time_point t0,
     for (auto& p : there)
       if (!h.creates.count(p) || h.creates[p] == torture::outcome::failed)
         r.anomaly("server " + std::to_string(n.id) + " has " + p + ", which no client created");
-    r.line("server " + std::to_string(n.id) + ": " + std::to_string(there.size()) + " created nodes, "
-           + std::to_string(lost) + " acknowledged ones missing");
+    r.line("server " + std::to_string(n.id) + ": " + std::to_string(there.size()) + " created nodes, " +
+           std::to_string(lost) + " acknowledged ones missing");
   }
 }
 
@@ -748,8 +773,8 @@ void compare_digests(cluster& c, const options& o, report& r) {
       if (line.rfind("recovered tree:", 0) == 0)
         digest = line;
     if (digest.empty())
-      r.anomaly("corral-logdump --verify found no tree in server " + std::to_string(n.id) + "'s data ("
-                + describe_status(status) + ")");
+      r.anomaly("corral-logdump --verify found no tree in server " + std::to_string(n.id) + "'s data (" +
+                describe_status(status) + ")");
     else
       r.line("server " + std::to_string(n.id) + " " + digest);
     digests.insert(digest);
@@ -787,20 +812,21 @@ void sabotage(cluster& c, history& h, report& r) {
 int main(int argc, char** argv) {
   auto o = parse(argc, argv);
   if (!o) {
-    std::cerr << "usage: corral-torture --server-bin=PATH --logdump-bin=PATH [--seconds=N] [--servers=3|5]\n"
-                 "                      [--clients=1..50] [--registers=1..20] [--rate=OPS_PER_CLIENT_PER_S]\n"
-                 "                      [--blind-writes=PERCENT]\n"
-                 "                      [--seed=N] [--faults=kill,pause,partition,disk,power|none] [--server-arg=ARG]...\n"
-                 "                      [--power-loss-lib=build/libcorral_power_loss.so]\n"
-                 "                      [--sabotage] [--keep]\n";
+    std::cerr
+        << "usage: corral-torture --server-bin=PATH --logdump-bin=PATH [--seconds=N] [--servers=3|5]\n"
+           "                      [--clients=1..50] [--registers=1..20] [--rate=OPS_PER_CLIENT_PER_S]\n"
+           "                      [--blind-writes=PERCENT]\n"
+           "                      [--seed=N] [--faults=kill,pause,partition,disk,power|none] [--server-arg=ARG]...\n"
+           "                      [--power-loss-lib=build/libcorral_power_loss.so]\n"
+           "                      [--sabotage] [--keep]\n";
     return 2;
   }
   ::signal(SIGPIPE, SIG_IGN);
   log::set_level("warn"); // the clients' reconnects are the point of the exercise, not news
   auto t0 = steady_clock::now();
   report rep(t0);
-  rep.line("seed " + std::to_string(o->seed) + ", " + std::to_string(o->servers) + " servers, "
-           + std::to_string(o->clients) + " clients, " + std::to_string(o->seconds) + " s of faults");
+  rep.line("seed " + std::to_string(o->seed) + ", " + std::to_string(o->servers) + " servers, " +
+           std::to_string(o->clients) + " clients, " + std::to_string(o->seconds) + " s of faults");
   std::unique_ptr<cluster> c;
   try {
     c = std::make_unique<cluster>(*o, rep);

@@ -158,8 +158,9 @@ void run_session(const options& o, const std::string& root, clock_type::time_poi
     if (o.op == "get")
       return {{xid++, get_data_request{key_path(root, k), false}}, {op_code::get_data, {}}};
     if (o.op == "create")
-      return {{xid++, create_request{root + "/c-", value, {{perm::all, "world", "anyone"}},
-                                     create_mode::persistent_sequential, -1}},
+      return {{xid++,
+               create_request{
+                   root + "/c-", value, {{perm::all, "world", "anyone"}}, create_mode::persistent_sequential, -1}},
               {op_code::create, {}}};
     return {{xid++, set_data_request{key_path(root, k), value, -1}}, {op_code::set_data, {}}};
   };

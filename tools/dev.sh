@@ -12,8 +12,10 @@ packages=(build-essential cmake ninja-build pkg-config libcaf-dev capnproto libc
 # compatibility tests compare Corral with, kazoo, Python's ZooKeeper client, the openssl command
 # (the TLS tests make their certificates with it), and Apache Curator's recipes with javac (the
 # recipe interop tests compile a small Curator program).
-# clang and its runtime libraries build the libFuzzer targets (tests/fuzz/run.sh).
-test_packages=(zookeeper python3-kazoo openssl libcurator-recipes-java default-jdk-headless clang libclang-rt-14-dev)
+# clang and its runtime libraries build the libFuzzer targets (tests/fuzz/run.sh); clang-format
+# checks the layout (tools/format.sh --check).
+test_packages=(zookeeper python3-kazoo openssl libcurator-recipes-java default-jdk-headless clang libclang-rt-14-dev
+               clang-format)
 
 install_missing() {
   local missing=()

@@ -209,7 +209,8 @@ void enter_step(double_ptr self) {
       return;
     size_t count = r.err == error_code::ok ? std::get<children_result>(r.body).children.size() : 0;
     if (st.ready_seen || count >= static_cast<size_t>(st.members)) {
-      detail::ask(self, st.session, create_request{in(self, ready_node), "", open_acl_unsafe(), create_mode::persistent},
+      detail::ask(self, st.session,
+                  create_request{in(self, ready_node), "", open_acl_unsafe(), create_mode::persistent},
                   [self](response&) {
                     if (self->state.ph == phase::entering)
                       finish(self, bool_result(true));

@@ -13,9 +13,7 @@ namespace corral::client {
 
 namespace {
 struct client_config : caf::actor_system_config {
-  client_config() {
-    set("scheduler.max-threads", 2);
-  }
+  client_config() { set("scheduler.max-threads", 2); }
 };
 } // namespace
 
@@ -92,8 +90,8 @@ blocking_client::~blocking_client() {
 bool blocking_client::wait_connected(std::chrono::milliseconds timeout) {
   std::unique_lock<std::mutex> lk(impl_->mtx);
   return impl_->cv.wait_for(lk, timeout, [&] {
-    return impl_->current == connection_state::connected || impl_->current == connection_state::reconnected
-           || impl_->current == connection_state::expired || impl_->current == connection_state::closed;
+    return impl_->current == connection_state::connected || impl_->current == connection_state::reconnected ||
+           impl_->current == connection_state::expired || impl_->current == connection_state::closed;
   }) && (impl_->current == connection_state::connected || impl_->current == connection_state::reconnected);
 }
 
@@ -109,8 +107,8 @@ response blocking_client::call(request_body body) {
     return out;
   }
   caf::scoped_actor self{*m.sys};
-  self->request(m.session, std::chrono::milliseconds(m.opts.request_timeout_ms), atoms::watch::value,
-                std::move(body), m.deliver_event)
+  self->request(m.session, std::chrono::milliseconds(m.opts.request_timeout_ms), atoms::watch::value, std::move(body),
+                m.deliver_event)
       .receive([&](response& r) { out = std::move(r); },
                [&](caf::error& e) {
                  if (e != caf::sec::request_timeout) {
@@ -241,9 +239,7 @@ struct blocking_lock::impl {
 
 blocking_lock::blocking_lock(std::unique_ptr<impl> m) : impl_(std::move(m)) {}
 
-blocking_lock::~blocking_lock() {
-  caf::anon_send_exit(impl_->lock, caf::exit_reason::user_shutdown);
-}
+blocking_lock::~blocking_lock() { caf::anon_send_exit(impl_->lock, caf::exit_reason::user_shutdown); }
 
 result<lock_grant> blocking_lock::acquire(std::chrono::milliseconds timeout, lock_kind kind) {
   std::lock_guard<std::mutex> g(impl_->mtx);

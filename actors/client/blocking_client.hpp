@@ -103,7 +103,7 @@ public:
   std::unique_ptr<blocking_cache> cache(const std::string& path, bool single_node = false);
 
 private:
-  caf::actor_system& system() const;         // for the recipe factories (blocking_recipes.cpp)
+  caf::actor_system& system() const; // for the recipe factories (blocking_recipes.cpp)
   const caf::actor& session_actor() const;
   struct impl;
   std::unique_ptr<impl> impl_;

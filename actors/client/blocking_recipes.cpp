@@ -63,7 +63,9 @@ result<bool> blocking_count::try_set(int32_t value, int32_t version) {
   return h_->ask<result<bool>>(guard, caf::put_atom::value, value, version);
 }
 
-result<atomic_result> blocking_atomic_long::get() { return h_->ask<result<atomic_result>>(guard, caf::get_atom::value); }
+result<atomic_result> blocking_atomic_long::get() {
+  return h_->ask<result<atomic_result>>(guard, caf::get_atom::value);
+}
 result<atomic_result> blocking_atomic_long::add(int64_t delta) {
   return h_->ask<result<atomic_result>>(guard, atoms::add::value, delta);
 }
@@ -104,7 +106,8 @@ recipe_handle_ptr make_handle(caf::actor_system& sys, Spawn spawn) {
 } // namespace
 
 std::unique_ptr<blocking_semaphore> blocking_client::semaphore(const std::string& path, int max_leases) {
-  auto h = make_handle(system(), [&](caf::actor) { return spawn_semaphore(system(), session_actor(), path, max_leases); });
+  auto h =
+      make_handle(system(), [&](caf::actor) { return spawn_semaphore(system(), session_actor(), path, max_leases); });
   return std::unique_ptr<blocking_semaphore>(new blocking_semaphore(std::move(h)));
 }
 
@@ -114,9 +117,8 @@ std::unique_ptr<blocking_barrier> blocking_client::barrier(const std::string& pa
 }
 
 std::unique_ptr<blocking_double_barrier> blocking_client::double_barrier(const std::string& path, int members) {
-  auto h = make_handle(system(), [&](caf::actor) {
-    return spawn_double_barrier(system(), session_actor(), path, members);
-  });
+  auto h =
+      make_handle(system(), [&](caf::actor) { return spawn_double_barrier(system(), session_actor(), path, members); });
   return std::unique_ptr<blocking_double_barrier>(new blocking_double_barrier(std::move(h)));
 }
 
@@ -125,8 +127,10 @@ std::unique_ptr<blocking_count> blocking_client::shared_count(const std::string&
   return std::unique_ptr<blocking_count>(new blocking_count(std::move(h)));
 }
 
-std::unique_ptr<blocking_atomic_long> blocking_client::atomic_long(const std::string& path, const std::string& lock_path) {
-  auto h = make_handle(system(), [&](caf::actor) { return spawn_atomic_long(system(), session_actor(), path, lock_path); });
+std::unique_ptr<blocking_atomic_long> blocking_client::atomic_long(const std::string& path,
+                                                                   const std::string& lock_path) {
+  auto h =
+      make_handle(system(), [&](caf::actor) { return spawn_atomic_long(system(), session_actor(), path, lock_path); });
   return std::unique_ptr<blocking_atomic_long>(new blocking_atomic_long(std::move(h)));
 }
 

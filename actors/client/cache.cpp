@@ -38,7 +38,7 @@ struct cache_state {
   std::map<std::string, cached_node> nodes; // path order: a parent before its descendants
   bool watch_set = false, watching = false; // the persistent watch is set / being set
   bool initialized = false;
-  uint64_t walk_gen = 0;  // the current walk; answers of an abandoned one are ignored
+  uint64_t walk_gen = 0; // the current walk; answers of an abandoned one are ignored
   bool walking = false;
   size_t walk_pending = 0;
   std::set<std::string> seen; // paths read (found) during the current walk
@@ -52,8 +52,8 @@ bool under_root(self_ptr self, const std::string& p) {
   const auto& root = self->state.root;
   if (!self->state.recursive)
     return p == root;
-  return p == root || (p.size() > root.size() && p.compare(0, root.size(), root) == 0
-                       && (root == "/" || p[root.size()] == '/'));
+  return p == root ||
+         (p.size() > root.size() && p.compare(0, root.size(), root) == 0 && (root == "/" || p[root.size()] == '/'));
 }
 
 void tell(self_ptr self, cache_event_kind kind, const cached_node& node, const cached_node& old = {}) {
@@ -68,8 +68,8 @@ void remove(self_ptr self, const std::string& p) {
   if (first == nodes.end())
     return;
   auto last = first;
-  for (++last; last != nodes.end() && last->first.size() > p.size() && last->first.compare(0, p.size(), p) == 0
-               && (p == "/" || last->first[p.size()] == '/');
+  for (++last; last != nodes.end() && last->first.size() > p.size() && last->first.compare(0, p.size(), p) == 0 &&
+               (p == "/" || last->first[p.size()] == '/');
        ++last) {
   }
   std::vector<std::string> gone;
@@ -214,8 +214,7 @@ void start(self_ptr self) {
   });
 }
 
-caf::behavior cache_actor(self_ptr self, caf::actor session, std::string path, caf::actor listener,
-                          cache_scope scope) {
+caf::behavior cache_actor(self_ptr self, caf::actor session, std::string path, caf::actor listener, cache_scope scope) {
   auto& st = self->state;
   st.session = std::move(session);
   st.listener = std::move(listener);
@@ -248,8 +247,8 @@ caf::behavior cache_actor(self_ptr self, caf::actor session, std::string path, c
           return;
         // A deletion is read too (its answer is NoNode) rather than applied at once: the reads for
         // earlier events are still out, and the listener must hear the changes in their order.
-        if (e.type == event_type::node_created || e.type == event_type::node_data_changed
-            || e.type == event_type::node_deleted)
+        if (e.type == event_type::node_created || e.type == event_type::node_data_changed ||
+            e.type == event_type::node_deleted)
           refresh(self, e.path);
       },
       [self](connection_state s) {
@@ -257,7 +256,7 @@ caf::behavior cache_actor(self_ptr self, caf::actor session, std::string path, c
         if (s == connection_state::suspended) {
           abandon_walk(self); // its remaining answers fail; a new walk follows the reconnect
         } else if (s == connection_state::reconnected) {
-          start(self); // events may have been missed: read everything again
+          start(self);                                 // events may have been missed: read everything again
         } else if (s == connection_state::connected) { // the first session, or a new one after expiry
           if (!st.watch_set && !st.watching)
             start(self);

@@ -58,8 +58,8 @@ void count_watch(count_ptr self) {
 // Creates the node with the seed (Curator's SharedValue.start()); an existing node is kept.
 void count_create(count_ptr self, bool retried) {
   auto& st = self->state;
-  detail::ask(self, st.session, create_request{st.path, detail::encode_be(st.seed, 4), open_acl_unsafe(),
-                                               create_mode::persistent},
+  detail::ask(self, st.session,
+              create_request{st.path, detail::encode_be(st.seed, 4), open_acl_unsafe(), create_mode::persistent},
               [self, retried](response& r) {
                 if (r.err == error_code::no_node && !retried) {
                   detail::make_containers(self, self->state.session, std::string(parent_of(self->state.path)));
@@ -83,18 +83,19 @@ caf::behavior shared_count(count_ptr self, caf::actor session, std::string path,
   detail::make_containers(self, st.session, std::string(parent_of(st.path)));
   count_create(self, true);
   auto bad = [self](const response& r) {
-    return r.err != error_code::ok ? error_info{r.err, self->state.path + ": " + r.detail}
-                                   : error_info{error_code::marshalling_error,
-                                                self->state.path + " does not hold a SharedCount (4 bytes)"};
+    return r.err != error_code::ok
+               ? error_info{r.err, self->state.path + ": " + r.detail}
+               : error_info{error_code::marshalling_error, self->state.path + " does not hold a SharedCount (4 bytes)"};
   };
   return {
       [self, bad](caf::get_atom) {
         auto rp = self->make_response_promise();
-        detail::ask(self, self->state.session, get_data_request{self->state.path, false}, [rp, bad](response& r) mutable {
-          if (auto v = parse_count(r))
-            return rp.deliver(count_result(*v));
-          rp.deliver(count_result(bad(r)));
-        });
+        detail::ask(self, self->state.session, get_data_request{self->state.path, false},
+                    [rp, bad](response& r) mutable {
+                      if (auto v = parse_count(r))
+                        return rp.deliver(count_result(*v));
+                      rp.deliver(count_result(bad(r)));
+                    });
         return rp;
       },
       [self](caf::put_atom, int32_t value) {
@@ -106,8 +107,9 @@ caf::behavior shared_count(count_ptr self, caf::actor session, std::string path,
                         return rp.deliver(r.err == error_code::ok ? corral::result<unit>(unit{})
                                                                   : corral::result<unit>(r.err, r.detail));
                       auto& st = self->state; // deleted meanwhile: create it with the value
-                      detail::ask(self, st.session, create_request{st.path, detail::encode_be(value, 4),
-                                                                   open_acl_unsafe(), create_mode::persistent},
+                      detail::ask(self, st.session,
+                                  create_request{st.path, detail::encode_be(value, 4), open_acl_unsafe(),
+                                                 create_mode::persistent},
                                   [rp](response& r) mutable {
                                     rp.deliver(r.err == error_code::ok ? corral::result<unit>(unit{})
                                                                        : corral::result<unit>(r.err, r.detail));
@@ -179,16 +181,17 @@ void pump_lock_queue(atomic_ptr self) {
   st.lock_busy = true;
   auto c = st.lock_queue.front();
   st.lock_queue.pop_front();
-  self->request(st.lock, caf::infinite, atoms::acquire::value, int64_t{-1}).then([self, c](corral::result<lock_grant>& g) {
-    if (!g.ok()) {
-      self->state.lock_busy = false;
-      complete(self, c, atomic_out(g.error()));
-      return pump_lock_queue(self);
-    }
-    c->locked = true;
-    c->tries = 0;
-    attempt(self, c);
-  });
+  self->request(st.lock, caf::infinite, atoms::acquire::value, int64_t{-1})
+      .then([self, c](corral::result<lock_grant>& g) {
+        if (!g.ok()) {
+          self->state.lock_busy = false;
+          complete(self, c, atomic_out(g.error()));
+          return pump_lock_queue(self);
+        }
+        c->locked = true;
+        c->tries = 0;
+        attempt(self, c);
+      });
 }
 
 void complete(atomic_ptr self, ctx_ptr c, atomic_out out) {
@@ -228,8 +231,9 @@ void attempt(atomic_ptr self, ctx_ptr c) {
       auto& d = std::get<data_result>(r.body);
       auto v = detail::decode_be(d.data, 8);
       if (!v)
-        return complete(self, c, atomic_out(error_code::marshalling_error,
-                                            st.path + " does not hold a DistributedAtomicLong (8 bytes)"));
+        return complete(
+            self, c,
+            atomic_out(error_code::marshalling_error, st.path + " does not hold a DistributedAtomicLong (8 bytes)"));
       pre = *v;
       version = d.stat.version;
     }
@@ -253,8 +257,8 @@ void attempt(atomic_ptr self, ctx_ptr c) {
     if (exists)
       detail::ask(self, st.session, set_data_request{st.path, detail::encode_be(post, 8), version}, on_write);
     else
-      detail::ask(self, st.session, create_request{st.path, detail::encode_be(post, 8), open_acl_unsafe(),
-                                                   create_mode::persistent},
+      detail::ask(self, st.session,
+                  create_request{st.path, detail::encode_be(post, 8), open_acl_unsafe(), create_mode::persistent},
                   on_write);
   });
 }
@@ -282,19 +286,22 @@ caf::behavior atomic_long(atomic_ptr self, caf::actor session, std::string path,
   return {
       [self](caf::get_atom) {
         auto rp = self->make_response_promise();
-        detail::ask(self, self->state.session, get_data_request{self->state.path, false}, [self, rp](response& r) mutable {
-          if (r.err == error_code::no_node)
-            return rp.deliver(atomic_out(atomic_result{true, 0, 0}));
-          auto* d = std::get_if<data_result>(&r.body);
-          auto v = d != nullptr ? detail::decode_be(d->data, 8) : std::nullopt;
-          if (!v)
-            return rp.deliver(atomic_out(r.err != error_code::ok ? r.err : error_code::marshalling_error,
-                                         self->state.path + ": not readable as a DistributedAtomicLong"));
-          rp.deliver(atomic_out(atomic_result{true, *v, *v}));
-        });
+        detail::ask(self, self->state.session, get_data_request{self->state.path, false},
+                    [self, rp](response& r) mutable {
+                      if (r.err == error_code::no_node)
+                        return rp.deliver(atomic_out(atomic_result{true, 0, 0}));
+                      auto* d = std::get_if<data_result>(&r.body);
+                      auto v = d != nullptr ? detail::decode_be(d->data, 8) : std::nullopt;
+                      if (!v)
+                        return rp.deliver(atomic_out(r.err != error_code::ok ? r.err : error_code::marshalling_error,
+                                                     self->state.path + ": not readable as a DistributedAtomicLong"));
+                      rp.deliver(atomic_out(atomic_result{true, *v, *v}));
+                    });
         return rp;
       },
-      [run](atoms::add, int64_t delta) { return run([delta](int64_t v) -> std::optional<int64_t> { return v + delta; }); },
+      [run](atoms::add, int64_t delta) {
+        return run([delta](int64_t v) -> std::optional<int64_t> { return v + delta; });
+      },
       [run](caf::put_atom, int64_t value) { return run([value](int64_t) -> std::optional<int64_t> { return value; }); },
       [run](atoms::cas, int64_t expected, int64_t value) {
         return run([expected, value](int64_t v) -> std::optional<int64_t> {

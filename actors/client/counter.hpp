@@ -29,7 +29,7 @@ namespace corral::client {
 caf::actor spawn_shared_count(caf::actor_system& sys, caf::actor session, std::string path, int32_t seed,
                               caf::actor listener = {});
 
-caf::actor spawn_atomic_long(caf::actor_system& sys, caf::actor session, std::string path,
-                             std::string lock_path = {}, int optimistic_tries = 10);
+caf::actor spawn_atomic_long(caf::actor_system& sys, caf::actor session, std::string path, std::string lock_path = {},
+                             int optimistic_tries = 10);
 
 } // namespace corral::client

@@ -59,7 +59,7 @@ void latch_join(latch_ptr self) {
           return set_leader(self, true);
         }
         if (g.code() == error_code::session_expired)
-          return; // out of the election: the session will not come back
+          return;                            // out of the election: the session will not come back
         if (g.code() == error_code::no_node) // our node was deleted under us: join again (Curator's reset)
           return latch_join(self);
         log::warn("client", "latch ", st.path, ": ", g.error().to_string(), "; joining again in 1 s");
@@ -73,7 +73,7 @@ void latch_on_notice(latch_ptr self, const lock_notice& n) {
   if (st.closed)
     return;
   switch (n.what) {
-    case lock_notice_kind::suspended: set_leader(self, false); break; // cannot know whether it still leads
+    case lock_notice_kind::suspended: set_leader(self, false); break;  // cannot know whether it still leads
     case lock_notice_kind::reconnected: set_leader(self, true); break; // same session, node still first
     case lock_notice_kind::lost:
       set_leader(self, false);
@@ -115,8 +115,7 @@ void latch_participants(latch_ptr self, caf::response_promise rp) {
   });
 }
 
-caf::behavior leader_latch(latch_ptr self, caf::actor session, std::string path, std::string id,
-                           caf::actor listener) {
+caf::behavior leader_latch(latch_ptr self, caf::actor session, std::string path, std::string id, caf::actor listener) {
   auto& st = self->state;
   st.session = session;
   st.path = path;

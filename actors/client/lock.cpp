@@ -167,8 +167,9 @@ void step_failed(self_ptr self, uint64_t id, const response& r, const char* what
     find(self, id)->stalled = true;
     return;
   }
-  fail(self, id, r.err, std::string(what) + " " + self->state.path + ": " + error_name(r.err)
-                            + (r.detail.empty() ? "" : " (" + r.detail + ")"));
+  fail(self, id, r.err,
+       std::string(what) + " " + self->state.path + ": " + error_name(r.err) +
+           (r.detail.empty() ? "" : " (" + r.detail + ")"));
 }
 
 void create_node(self_ptr self, uint64_t id) {
@@ -278,9 +279,11 @@ void check(self_ptr self, uint64_t id) {
   list_children(self, id, [self, id](participant* p, response& r) {
     if (r.err != error_code::ok && r.err != error_code::no_node)
       return step_failed(self, id, r, "cannot list");
-    auto sorted = r.err == error_code::ok ? lock_order::sorted(std::get<children_result>(r.body).children, sort_names(self))
-                                          : std::vector<std::string>{};
-    auto d = p->kind == lock_kind::read ? lock_order::read_lock(sorted, p->node) : lock_order::exclusive(sorted, p->node);
+    auto sorted = r.err == error_code::ok
+                      ? lock_order::sorted(std::get<children_result>(r.body).children, sort_names(self))
+                      : std::vector<std::string>{};
+    auto d =
+        p->kind == lock_kind::read ? lock_order::read_lock(sorted, p->node) : lock_order::exclusive(sorted, p->node);
     if (d.gone) {
       self->state.live->erase(p->node);
       p->node.clear(); // nothing to delete
@@ -455,8 +458,8 @@ caf::result<grant_result> on_acquire(self_ptr self, lock_kind kind, int64_t time
   if (!owner)
     return grant_result(error_code::bad_arguments, "acquire " + st.path + ": send it with request() from an actor");
   if (st.rw == (kind == lock_kind::mutex))
-    return grant_result(error_code::bad_arguments, std::string("acquire ") + st.path + ": a " + to_string(kind)
-                                                       + " lock is not what this lock actor takes");
+    return grant_result(error_code::bad_arguments, std::string("acquire ") + st.path + ": a " + to_string(kind) +
+                                                       " lock is not what this lock actor takes");
   if (auto id = find_owner(self, owner.address(), kind)) {
     auto& p = st.parts[*id];
     if (p.holds == 0)
@@ -492,8 +495,8 @@ caf::result<unit_result> on_release(self_ptr self, lock_kind kind) {
   auto& st = self->state;
   auto id = find_owner(self, caf::actor_cast<caf::actor_addr>(self->current_sender()), kind);
   if (!id || st.parts[*id].holds == 0)
-    return unit_result(error_code::bad_arguments,
-                       std::string("release ") + st.path + ": the " + to_string(kind) + " lock is not held by the sender");
+    return unit_result(error_code::bad_arguments, std::string("release ") + st.path + ": the " + to_string(kind) +
+                                                      " lock is not held by the sender");
   auto& p = st.parts[*id];
   if (--p.holds > 0)
     return unit_result(unit{});
@@ -519,11 +522,12 @@ caf::behavior lock_actor(self_ptr self, caf::actor session, std::string path, bo
   st.rw = rw;
   if (!session) {
     st.expired = true; // made from a closed client: every acquire answers SessionExpired
-    return {[self](atoms::acquire, int64_t) { return grant_result(error_code::session_expired, "no session"); },
-            [self](atoms::acquire, lock_kind, int64_t) { return grant_result(error_code::session_expired, "no session"); },
-            [self](atoms::release) { return unit_result(error_code::session_expired, "no session"); },
-            [self](atoms::release, lock_kind) { return unit_result(error_code::session_expired, "no session"); },
-            [self](atoms::stats) { return self->state.stats; }};
+    return {
+        [self](atoms::acquire, int64_t) { return grant_result(error_code::session_expired, "no session"); },
+        [self](atoms::acquire, lock_kind, int64_t) { return grant_result(error_code::session_expired, "no session"); },
+        [self](atoms::release) { return unit_result(error_code::session_expired, "no session"); },
+        [self](atoms::release, lock_kind) { return unit_result(error_code::session_expired, "no session"); },
+        [self](atoms::stats) { return self->state.stats; }};
   }
   self->monitor(session);
   self->send(session, atoms::subscribe::value, caf::actor_cast<caf::actor>(self));

@@ -24,10 +24,10 @@ struct node_state {
   caf::actor session, listener;
   std::string path, data;
   persistent_node_options opts;
-  std::string uuid;                         // the protection prefix's id (sequential modes)
+  std::string uuid; // the protection prefix's id (sequential modes)
   std::shared_ptr<std::string> actual = std::make_shared<std::string>(); // empty: no node now
   bool creating = false, armed = false, connected = true, closing = false;
-  bool lost_create = false;                 // a protected create's answer was lost: look first
+  bool lost_create = false; // a protected create's answer was lost: look first
   std::map<uint64_t, caf::response_promise> waiters;
   uint64_t next_waiter = 1;
   caf::response_promise close_rp;
@@ -177,11 +177,12 @@ caf::behavior persistent_node(self_ptr self, caf::actor session, std::string pat
           rp.deliver(unit_result(unit{})); // the next create uses it
           return rp;
         }
-        detail::ask(self, st.session, set_data_request{*st.actual, std::move(data), -1}, [self, rp](response& r) mutable {
-          if (r.err == error_code::ok || r.err == error_code::no_node) // no_node: re-created with it
-            return rp.deliver(unit_result(unit{}));
-          rp.deliver(unit_result(r.err, "cannot set the data of " + self->state.path + ": " + r.detail));
-        });
+        detail::ask(self, st.session, set_data_request{*st.actual, std::move(data), -1},
+                    [self, rp](response& r) mutable {
+                      if (r.err == error_code::ok || r.err == error_code::no_node) // no_node: re-created with it
+                        return rp.deliver(unit_result(unit{}));
+                      rp.deliver(unit_result(r.err, "cannot set the data of " + self->state.path + ": " + r.detail));
+                    });
         return rp;
       },
       [self](caf::get_atom) -> corral::result<std::string> {
@@ -262,8 +263,8 @@ struct member_state {
 
 using member_ptr = caf::stateful_actor<member_state>*;
 
-caf::behavior group_member(member_ptr self, caf::actor session, std::string group, std::string id,
-                           std::string payload, caf::actor listener) {
+caf::behavior group_member(member_ptr self, caf::actor session, std::string group, std::string id, std::string payload,
+                           caf::actor listener) {
   auto& st = self->state;
   st.group = group;
   st.listener = std::move(listener);
@@ -276,28 +277,32 @@ caf::behavior group_member(member_ptr self, caf::actor session, std::string grou
       [self](caf::get_atom) {
         auto rp = self->make_response_promise();
         self->request(self->state.cache, std::chrono::seconds(30), caf::get_atom::value)
-            .then([self, rp](std::vector<cached_node>& nodes) mutable {
-              member_map members;
-              for (auto& n : nodes)
-                if (parent_of(n.path) == self->state.group)
-                  members.emplace(std::string(basename_of(n.path)), std::move(n.data));
-              rp.deliver(std::move(members));
-            },
-                  [rp](caf::error& e) mutable { rp.deliver(e); });
+            .then(
+                [self, rp](std::vector<cached_node>& nodes) mutable {
+                  member_map members;
+                  for (auto& n : nodes)
+                    if (parent_of(n.path) == self->state.group)
+                      members.emplace(std::string(basename_of(n.path)), std::move(n.data));
+                  rp.deliver(std::move(members));
+                },
+                [rp](caf::error& e) mutable { rp.deliver(e); });
         return rp;
       },
-      [self](caf::put_atom, std::string& payload) { return self->delegate(self->state.node, caf::put_atom::value, payload); },
+      [self](caf::put_atom, std::string& payload) {
+        return self->delegate(self->state.node, caf::put_atom::value, payload);
+      },
       [self](atoms::close) {
         auto rp = self->make_response_promise();
         self->request(self->state.node, std::chrono::seconds(60), atoms::close::value)
-            .then([self, rp](unit_result& r) mutable {
-              rp.deliver(std::move(r));
-              self->quit();
-            },
-                  [self, rp](caf::error& e) mutable {
-                    rp.deliver(e);
-                    self->quit();
-                  });
+            .then(
+                [self, rp](unit_result& r) mutable {
+                  rp.deliver(std::move(r));
+                  self->quit();
+                },
+                [self, rp](caf::error& e) mutable {
+                  rp.deliver(e);
+                  self->quit();
+                });
         return rp;
       },
       [self](cache_event& e) {

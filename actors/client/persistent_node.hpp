@@ -34,9 +34,9 @@ namespace corral::client {
 
 struct persistent_node_options {
   create_mode mode = create_mode::ephemeral;
-  int64_t ttl = -1;                 // for the TTL modes
+  int64_t ttl = -1; // for the TTL modes
   acl_list acl = open_acl_unsafe();
-  caf::actor listener;              // receives node_created
+  caf::actor listener; // receives node_created
 };
 
 caf::actor spawn_persistent_node(caf::actor_system& sys, caf::actor session, std::string path, std::string data,

@@ -34,15 +34,15 @@ struct queue_state {
   caf::actor session, consumer;
   std::string path, lock_path, uuid;
   bool requeue = true;
-  bool consuming = false;           // a consumer is alive
-  std::deque<std::string> pending;  // listed nodes not yet tried, in queue order
+  bool consuming = false;          // a consumer is alive
+  std::deque<std::string> pending; // listed nodes not yet tried, in queue order
   std::optional<claim> cur;
-  std::deque<queue_item> ready;     // taken items waiting for a take
+  std::deque<queue_item> ready;                    // taken items waiting for a take
   std::map<uint64_t, caf::response_promise> takes; // ids grow: the map is arrival order
   uint64_t next_take = 1;
   bool listing = false, armed = false, again = false;
   bool connected = true;
-  std::function<void()> retry;      // the step to run again once reconnected
+  std::function<void()> retry;        // the step to run again once reconnected
   std::set<std::string> doomed_locks; // lock nodes whose delete's answer was lost
   queue_stats stats;
   static inline const char* name = "corral_queue";
@@ -103,8 +103,8 @@ void finish(self_ptr self, bool move_to_back) {
   request_body body = delete_request{item_path(self), -1};
   if (move_to_back)
     body = multi_request{{delete_request{item_path(self), -1},
-                          create_request{join_path(st.path, queue_items::node_prefix), st.cur->bytes,
-                                         open_acl_unsafe(), create_mode::persistent_sequential}}};
+                          create_request{join_path(st.path, queue_items::node_prefix), st.cur->bytes, open_acl_unsafe(),
+                                         create_mode::persistent_sequential}}};
   detail::ask(self, st.session, std::move(body), [self, move_to_back](response& r) {
     if (!step_ok(self, r, [self, move_to_back] { finish(self, move_to_back); }))
       return;

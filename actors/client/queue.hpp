@@ -35,8 +35,8 @@
 namespace corral::client {
 
 struct queue_options {
-  caf::actor consumer;         // receives the items; none: a producer (and take) only queue
-  std::string lock_path;       // empty: at most once; else lock safety (see above)
+  caf::actor consumer;          // receives the items; none: a producer (and take) only queue
+  std::string lock_path;        // empty: at most once; else lock safety (see above)
   bool requeue_on_false = true; // lock safety: a false answer moves the node to the back
 };
 

@@ -40,9 +40,8 @@ void make_containers(caf::event_based_actor* self, const caf::actor& session, co
 
 void start_loss_clock(caf::event_based_actor* self, const caf::actor& session, uint64_t epoch) {
   self->request(session, std::chrono::seconds(10), atoms::timeout::value)
-      .then([self, epoch](int32_t ms) {
-        self->delayed_send(self, std::chrono::milliseconds(ms), atoms::expired::value, epoch);
-      },
+      .then([self, epoch](
+                int32_t ms) { self->delayed_send(self, std::chrono::milliseconds(ms), atoms::expired::value, epoch); },
             [](caf::error&) {});
 }
 

@@ -116,12 +116,12 @@ struct queue_item {
 
 // What a queue actor has done, for tests and operators.
 struct queue_stats {
-  uint64_t put = 0;        // nodes created by (put)
-  uint64_t delivered = 0;  // items handed to the consumer or to a take
-  uint64_t requeued = 0;   // nodes put back at the end after the consumer answered false
-  uint64_t corrupt = 0;    // nodes whose bytes are not Curator's item encoding (deleted, logged)
-  uint64_t lost_race = 0;  // nodes another consumer took first
-  uint64_t ambiguous = 0;  // nodes whose delete's answer was lost and that were then gone: not delivered
+  uint64_t put = 0;       // nodes created by (put)
+  uint64_t delivered = 0; // items handed to the consumer or to a take
+  uint64_t requeued = 0;  // nodes put back at the end after the consumer answered false
+  uint64_t corrupt = 0;   // nodes whose bytes are not Curator's item encoding (deleted, logged)
+  uint64_t lost_race = 0; // nodes another consumer took first
+  uint64_t ambiguous = 0; // nodes whose delete's answer was lost and that were then gone: not delivered
 };
 
 } // namespace corral::client
@@ -147,9 +147,9 @@ struct cache_event {
 };
 
 struct cache_stats {
-  uint64_t nodes = 0;    // in the cache now
-  uint64_t reads = 0;    // getData and getChildren the actor sent
-  uint64_t resyncs = 0;  // whole-subtree reads after a reconnect
+  uint64_t nodes = 0;   // in the cache now
+  uint64_t reads = 0;   // getData and getChildren the actor sent
+  uint64_t resyncs = 0; // whole-subtree reads after a reconnect
 };
 
 } // namespace corral::client

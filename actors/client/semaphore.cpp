@@ -31,17 +31,17 @@ struct semaphore_state {
   std::string path, leases_path;
   int max_leases = 1;
   std::deque<lease_request> queue;
-  bool busy = false;        // the front request holds the mutex or waits for it
+  bool busy = false; // the front request holds the mutex or waits for it
   lease_request current;
-  std::string uuid, node;   // the current request's lease node (once created)
+  std::string uuid, node; // the current request's lease node (once created)
   int64_t token = 0;
-  uint64_t gen = 0;         // bumps per request; stale answers and timers check it
-  bool watching = false;    // the current request waits for the leases to change
-  std::map<std::string, caf::actor> held;   // lease node -> owner
+  uint64_t gen = 0;                       // bumps per request; stale answers and timers check it
+  bool watching = false;                  // the current request waits for the leases to change
+  std::map<std::string, caf::actor> held; // lease node -> owner
   // Every lease node this actor made and has not deleted: deleted when the actor ends.
   std::shared_ptr<std::set<std::string>> live = std::make_shared<std::set<std::string>>();
-  std::set<std::string> doomed;             // lease nodes to delete after a reconnect
-  std::set<std::string> doomed_uuids;       // lease creates whose answer was lost
+  std::set<std::string> doomed;       // lease nodes to delete after a reconnect
+  std::set<std::string> doomed_uuids; // lease creates whose answer was lost
   std::set<caf::actor_addr> monitored;
   bool connected = true;
   uint64_t disconnects = 0; // counts suspensions; a loss clock for an older one is stale

@@ -44,7 +44,7 @@ struct pending {
   request req;
   caf::response_promise rp;
   watch_target watch_to; // empty: no watch
-  bool internal = false;   // ping, auth replay, setWatches: nobody waits for the answer
+  bool internal = false; // ping, auth replay, setWatches: nobody waits for the answer
   steady_clock::time_point queued_at;
 };
 
@@ -80,8 +80,8 @@ struct state {
   std::vector<caf::actor> subscribers;
   std::multimap<std::string, registered_watch> watches;
   std::vector<auth_request> auths;
-  int outstanding_deliveries = 0;                  // watch actors that have not confirmed an event yet
-  std::deque<protocol::server_message> held;       // frames that arrived after such an event
+  int outstanding_deliveries = 0;            // watch actors that have not confirmed an event yet
+  std::deque<protocol::server_message> held; // frames that arrived after such an event
   static inline const char* name = "corral_session";
 };
 
@@ -151,8 +151,8 @@ caf::behavior watch_actor(caf::event_based_actor* self, watch_target target, boo
           target.callback(e);
         else
           self->send(target.actor, e);
-        bool last = !persistent || e.state == keeper_state::expired || e.type == event_type::data_watch_removed
-                    || e.type == event_type::child_watch_removed || e.type == event_type::persistent_watch_removed;
+        bool last = !persistent || e.state == keeper_state::expired || e.type == event_type::data_watch_removed ||
+                    e.type == event_type::child_watch_removed || e.type == event_type::persistent_watch_removed;
         if (last)
           self->quit();
         return true;
@@ -187,8 +187,7 @@ void arm_watch(self_ptr self, const pending& p, const response& resp) {
   auto* path = watched_path(p.req.body, kind);
   if (path == nullptr)
     return;
-  bool armed = resp.err == error_code::ok
-               || (kind == watch_kind::exist && resp.err == error_code::no_node);
+  bool armed = resp.err == error_code::ok || (kind == watch_kind::exist && resp.err == error_code::no_node);
   if (!armed)
     return;
   bool persistent = kind == watch_kind::persistent || kind == watch_kind::recursive;
@@ -200,8 +199,8 @@ bool kind_sees(watch_kind k, event_type t, bool same_path) {
   switch (k) {
     case watch_kind::data:
     case watch_kind::exist:
-      return same_path && (t == event_type::node_created || t == event_type::node_data_changed
-                           || t == event_type::node_deleted);
+      return same_path &&
+             (t == event_type::node_created || t == event_type::node_data_changed || t == event_type::node_deleted);
     case watch_kind::child:
       return same_path && (t == event_type::node_children_changed || t == event_type::node_deleted);
     case watch_kind::persistent: return same_path;
@@ -246,16 +245,16 @@ void drop_local_watches(self_ptr self, const remove_watches_request& r) {
   auto range = ws.equal_range(r.path);
   for (auto it = range.first; it != range.second;) {
     auto k = it->second.kind;
-    bool match = r.type == watcher_type::any
-                 || (r.type == watcher_type::data && (k == watch_kind::data || k == watch_kind::exist))
-                 || (r.type == watcher_type::children && k == watch_kind::child)
-                 || (r.type == watcher_type::persistent && k == watch_kind::persistent)
-                 || (r.type == watcher_type::persistent_recursive && k == watch_kind::recursive);
+    bool match = r.type == watcher_type::any ||
+                 (r.type == watcher_type::data && (k == watch_kind::data || k == watch_kind::exist)) ||
+                 (r.type == watcher_type::children && k == watch_kind::child) ||
+                 (r.type == watcher_type::persistent && k == watch_kind::persistent) ||
+                 (r.type == watcher_type::persistent_recursive && k == watch_kind::recursive);
     if (!match) {
       ++it;
       continue;
     }
-    auto type = k == watch_kind::child ? event_type::child_watch_removed
+    auto type = k == watch_kind::child                                        ? event_type::child_watch_removed
                 : (k == watch_kind::persistent || k == watch_kind::recursive) ? event_type::persistent_watch_removed
                                                                               : event_type::data_watch_removed;
     fire(self, it->second.actor, watch_event{type, keeper_state::sync_connected, r.path, 0});
@@ -270,9 +269,9 @@ std::optional<set_watches_request> rearm_request(const state& st) {
   set_watches_request sw;
   sw.relative_zxid = st.last_zxid;
   for (auto& [path, w] : st.watches) {
-    auto& list = w.kind == watch_kind::data        ? sw.data
-                 : w.kind == watch_kind::exist     ? sw.exist
-                 : w.kind == watch_kind::child     ? sw.child
+    auto& list = w.kind == watch_kind::data         ? sw.data
+                 : w.kind == watch_kind::exist      ? sw.exist
+                 : w.kind == watch_kind::child      ? sw.child
                  : w.kind == watch_kind::persistent ? sw.persistent
                                                     : sw.persistent_recursive;
     if (list.empty() || list.back() != path)
@@ -559,19 +558,12 @@ void on_data(self_ptr self, caf::io::new_data_msg& m) {
 
 void submit(self_ptr self, request_body body, watch_target target) {
   auto& st = self->state;
-  pending p{request{0, std::move(body)}, self->make_response_promise(), std::move(target), false,
-            steady_clock::now()};
+  pending p{request{0, std::move(body)}, self->make_response_promise(), std::move(target), false, steady_clock::now()};
   switch (st.ph) {
-    case phase::connected:
-      send_now(self, std::move(p));
-      return;
-    case phase::expired:
-      p.rp.deliver(error_response(0, error_code::session_expired, "session expired"));
-      return;
+    case phase::connected: send_now(self, std::move(p)); return;
+    case phase::expired: p.rp.deliver(error_response(0, error_code::session_expired, "session expired")); return;
     case phase::closed:
-    case phase::closing:
-      p.rp.deliver(error_response(0, error_code::session_expired, "session closed"));
-      return;
+    case phase::closing: p.rp.deliver(error_response(0, error_code::session_expired, "session closed")); return;
     default:
       if (st.ever_connected) {
         // As ZooKeeper's clients do: while disconnected, fail at once; the caller decides to retry.
@@ -648,7 +640,9 @@ caf::behavior session_impl(self_ptr self, session_options opts) {
         submit(self, std::move(body), watch_target{{}, std::move(fn)});
         return caf::delegated<response>{};
       },
-      [=](caf::get_atom) -> caf::result<int64_t, int64_t> { return {self->state.id, self->state.last_zxid}; },
+      [=](caf::get_atom) -> caf::result<int64_t, int64_t> {
+        return {self->state.id, self->state.last_zxid};
+      },
       // The session timeout the server granted (or the one asked for, before the first connect).
       [=](atoms::timeout) -> int32_t {
         return self->state.timeout_ms != 0 ? self->state.timeout_ms : self->state.opts.session_timeout_ms;

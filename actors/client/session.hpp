@@ -36,9 +36,9 @@ using watch_callback = std::function<void(const watch_event&)>;
 struct session_options {
   std::vector<std::string> servers{"127.0.0.1:2281"}; // host:port
   int32_t session_timeout_ms = 10000;
-  int32_t connect_timeout_ms = 2000;   // per attempt
-  size_t max_frame_bytes = 64 << 20;   // responses can be large (getChildren of a big node)
-  size_t max_queued = 10000;           // requests held while (re)connecting
+  int32_t connect_timeout_ms = 2000; // per attempt
+  size_t max_frame_bytes = 64 << 20; // responses can be large (getChildren of a big node)
+  size_t max_queued = 10000;         // requests held while (re)connecting
   // After the session expires, open a new one (as Curator's client does): subscribers see
   // `expired` and later `connected`; requests in between fail with ConnectionLoss. Ephemerals and
   // watches of the old session are gone; recipes that hold nodes (locks, latches) stop at

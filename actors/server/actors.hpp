@@ -32,7 +32,7 @@ struct storage_config {
   std::string dir;
   uint64_t db_id = 0;
   persistence::snapshot_policy snapshots;
-  bool snapshot_at_start = false;   // recovery replayed txns: snapshot them so the next start is fast
+  bool snapshot_at_start = false; // recovery replayed txns: snapshot them so the next start is fast
 };
 
 // What a server of an ensemble starts with (null for a standalone server).
@@ -43,7 +43,7 @@ struct ensemble_setup {
   zxid_t snapshot_zxid = 0;
   std::vector<zab::entry> log; // entries after the snapshot: committed (applied) and the uncommitted tail
   size_t uncommitted = 0;      // how many of `log`'s last entries are not applied yet
-  int64_t tick_ms = 0; // the replication tick (server_options::zab_tick_ms)
+  int64_t tick_ms = 0;         // the replication tick (server_options::zab_tick_ms)
 };
 
 struct state_machine_state {
@@ -100,9 +100,7 @@ caf::behavior snapshotter(caf::stateful_actor<snapshotter_state>* self, std::str
 struct client_conn {
   caf::io::connection_handle hdl;
   uint64_t serial = 0;
-  friend bool operator==(const client_conn& a, const client_conn& b) {
-    return a.hdl == b.hdl && a.serial == b.serial;
-  }
+  friend bool operator==(const client_conn& a, const client_conn& b) { return a.hdl == b.hdl && a.serial == b.serial; }
   friend bool operator!=(const client_conn& a, const client_conn& b) { return !(a == b); }
 };
 
@@ -135,8 +133,8 @@ struct connection {
   uint64_t serial = 0; // see client_conn
   wire kind = wire::native;
   std::unique_ptr<security::tls_stream> tls; // on a secure port: everything in and out goes through it
-  protocol::frame_reader reader;          // native
-  protocol::jute::packet_reader packets;  // jute
+  protocol::frame_reader reader;             // native
+  protocol::jute::packet_reader packets;     // jute
   caf::actor session;
   bool opening = false;
   bool answering_word = false; // a four-letter word: nothing more is read, the answer closes it
@@ -155,7 +153,7 @@ struct connection {
 struct zookeeper_front_end {
   size_t max_packet = protocol::jute::default_max_packet;
   std::set<std::string> four_letter_words{"srvr"}; // ZooKeeper's default whitelist; "*" allows all
-  protocol::config_lines conf;                      // what `conf` prints
+  protocol::config_lines conf;                     // what `conf` prints
 };
 
 struct listener_state {
@@ -170,14 +168,13 @@ struct listener_state {
   caf::actor sm;
   size_t max_frame = 0;
   uint64_t next_serial = 1;
-  uint64_t received = 0, sent = 0; // packets, all connections
+  uint64_t received = 0, sent = 0;    // packets, all connections
   uint64_t rejected = 0, dropped = 0; // for mntr
   int64_t latency_min_ms = 0, latency_max_ms = 0, latency_sum_ms = 0, latency_count = 0;
   static inline const char* name = "client_listener";
 };
-caf::behavior client_listener(caf::io::stateful_broker<listener_state>* self, caf::actor sm,
-                              size_t max_frame, flow_limits limits, zookeeper_front_end zk,
-                              std::shared_ptr<security::tls_context> tls);
+caf::behavior client_listener(caf::io::stateful_broker<listener_state>* self, caf::actor sm, size_t max_frame,
+                              flow_limits limits, zookeeper_front_end zk, std::shared_ptr<security::tls_context> tls);
 
 // Wall-clock milliseconds: the time txns carry and sessions expire by.
 int64_t wall_now();

@@ -83,8 +83,8 @@ void attach(self_ptr self, const client_conn& to, protocol::connect_response& re
   auto* found = find(self, to);
   if (found == nullptr) {
     // The client left while its session was being opened (a new session then expires unused).
-    log::debug("listener", "dropping the answer to a Connect whose connection closed (session ",
-               log::hex(resp.session), ")");
+    log::debug("listener", "dropping the answer to a Connect whose connection closed (session ", log::hex(resp.session),
+               ")");
     return;
   }
   auto& c = *found;
@@ -221,12 +221,13 @@ void four_letter(self_ptr self, const client_conn& to, const std::string& cmd) {
         {x->peer + ":" + std::to_string(x->peer_port), st.flow.outstanding(x->serial), x->received, x->sent_packets});
   }
   self->request(st.sm, std::chrono::seconds(5), atoms::stats::value)
-      .then([=](protocol::server_stats& s) {
-              reply_and_close(self, to, protocol::four_letter_text(cmd, s, l, self->state.zk.conf));
-            },
-            [=](caf::error&) {
-              reply_and_close(self, to, std::string("This ZooKeeper instance is not currently serving requests\n"));
-            });
+      .then(
+          [=](protocol::server_stats& s) {
+            reply_and_close(self, to, protocol::four_letter_text(cmd, s, l, self->state.zk.conf));
+          },
+          [=](caf::error&) {
+            reply_and_close(self, to, std::string("This ZooKeeper instance is not currently serving requests\n"));
+          });
 }
 
 // Jute packets already received, until the buffer runs dry or a limit pauses the connection; false if
@@ -348,8 +349,8 @@ bool admit(self_ptr self, const std::string& peer) {
   auto& limits = st.flow.limits();
   if (st.conns.size() >= limits.max_connections)
     why = std::to_string(limits.max_connections) + " connections are open (raise corral.max-connections)";
-  else if (auto a = st.per_address.find(peer); limits.max_per_address != 0 && a != st.per_address.end() &&
-                                              a->second >= limits.max_per_address)
+  else if (auto a = st.per_address.find(peer);
+           limits.max_per_address != 0 && a != st.per_address.end() && a->second >= limits.max_per_address)
     why = std::to_string(a->second) + " connections from this address are open (corral.max-client-cnxns)";
   if (why.empty())
     return true;
@@ -361,9 +362,8 @@ bool admit(self_ptr self, const std::string& peer) {
 
 } // namespace
 
-caf::behavior client_listener(caf::io::stateful_broker<listener_state>* self, caf::actor sm,
-                              size_t max_frame, flow_limits limits, zookeeper_front_end zk,
-                              std::shared_ptr<security::tls_context> tls) {
+caf::behavior client_listener(caf::io::stateful_broker<listener_state>* self, caf::actor sm, size_t max_frame,
+                              flow_limits limits, zookeeper_front_end zk, std::shared_ptr<security::tls_context> tls) {
   self->state.sm = sm;
   self->state.zk = std::move(zk);
   self->state.max_frame = max_frame;
@@ -372,7 +372,8 @@ caf::behavior client_listener(caf::io::stateful_broker<listener_state>* self, ca
   return {
       [=](atoms::open, std::string& host, uint16_t port, bool zookeeper, bool secure) -> caf::result<uint16_t> {
         if (secure && !self->state.tls)
-          return caf::make_error(caf::sec::runtime_error, "a secure port needs corral.tls-cert-file and corral.tls-key-file");
+          return caf::make_error(caf::sec::runtime_error,
+                                 "a secure port needs corral.tls-cert-file and corral.tls-key-file");
         auto r = self->add_tcp_doorman(port, host.c_str(), true);
         if (!r)
           return std::move(r.error());
@@ -425,8 +426,9 @@ caf::behavior client_listener(caf::io::stateful_broker<listener_state>* self, ca
         auto freed = flow.answered(c.serial, answers, bytes.size());
         if (flow.over_output_limit(c.serial)) {
           ++self->state.dropped;
-          drop(self, hdl, "more than " + std::to_string(flow.limits().max_unsent) +
-                              " bytes are waiting to be sent: the client does not read");
+          drop(self, hdl,
+               "more than " + std::to_string(flow.limits().max_unsent) +
+                   " bytes are waiting to be sent: the client does not read");
           resume_later(self, freed);
           return;
         }

@@ -25,7 +25,8 @@ void persist_epochs(self_ptr self, const zab::ready& r) {
   // Before any message of this ready goes out (the core's contract).
   auto e = persistence::write_epochs(st.epochs_path, st.epochs);
   if (e.code != error_code::ok)
-    CORRAL_FATAL("server", "cannot persist the epochs (", e.detail, "): an epoch must be on disk before it is acted on");
+    CORRAL_FATAL("server", "cannot persist the epochs (", e.detail,
+                 "): an epoch must be on disk before it is acted on");
 }
 
 // SNAP: the leader sent its whole tree; it replaces ours, and the log starts over after it.
@@ -37,7 +38,8 @@ void install_snapshot(self_ptr self, const std::pair<zxid_t, std::shared_ptr<con
     CORRAL_FATAL("server", "cannot install the leader's snapshot: ", path.error().detail);
   auto db = std::make_shared<database>(st.db().options(), wall_now());
   auto loaded = persistence::read_snapshot(
-      *path, st.storage.db_id, [&](const persistence::snapshot_header& h) {
+      *path, st.storage.db_id,
+      [&](const persistence::snapshot_header& h) {
         for (auto& s : h.sessions)
           db->restore_session(s);
       },
@@ -73,13 +75,14 @@ void on_role(self_ptr self) {
   if (m == mode::leading)
     log::info("server", "leading epoch ", z.epoch(), " at zxid ", log::hex(st.db().last_applied()));
   if (m != mode::not_serving && before == mode::not_serving) {
-    auto idle = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                                      st.stopped_serving).count();
+    auto idle =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - st.stopped_serving)
+            .count();
     if (m == mode::leading)
       log::info("server", "serving as leader (epoch ", z.epoch(), "), ", idle, " ms after it stopped serving");
     else
-      log::info("server", "serving, ", z.current_role() == zab::role::observing ? "observing" : "following",
-                " server ", z.leader(), " (epoch ", z.epoch(), "), ", idle, " ms after it stopped serving");
+      log::info("server", "serving, ", z.current_role() == zab::role::observing ? "observing" : "following", " server ",
+                z.leader(), " (epoch ", z.epoch(), "), ", idle, " ms after it stopped serving");
   }
   if (m == mode::not_serving) {
     st.stopped_serving = std::chrono::steady_clock::now();

@@ -27,9 +27,9 @@ using zab::server_id;
 constexpr size_t handshake_max_frame = 64 * 1024;
 
 struct link {
-  server_id peer = 0;    // 0 until admitted
-  server_id dialled = 0; // the server we connected to (0: an accepted connection)
-  uint64_t serial = 0;   // handles are socket descriptors and get reused; this is not
+  server_id peer = 0;                                // 0 until admitted
+  server_id dialled = 0;                             // the server we connected to (0: an accepted connection)
+  uint64_t serial = 0;                               // handles are socket descriptors and get reused; this is not
   std::optional<security::peer_handshake> handshake; // until admitted
   std::unique_ptr<security::tls_stream> tls;         // with corral.quorum-tls
   std::unique_ptr<protocol::frame_reader> reader;
@@ -127,7 +127,8 @@ bool keeps_up(self_ptr self, connection_handle hdl, link& l, size_t unsent) {
     l.behind_since = now;
   } else if (now - *l.behind_since > self->state.opts.slow_peer_grace) {
     log::warn("peer", "server ", l.peer, " does not read fast enough: ", unsent, " bytes have waited for it for over ",
-              self->state.opts.slow_peer_grace.count(), " ms (corral.peer-max-unsent-bytes); dropping it, it will resync");
+              self->state.opts.slow_peer_grace.count(),
+              " ms (corral.peer-max-unsent-bytes); dropping it, it will resync");
     drop(self, hdl, "it does not read fast enough");
     return false;
   }
@@ -322,8 +323,9 @@ std::vector<std::string> addresses_of(const std::string& host) {
   }
   for (auto* a = res; a != nullptr; a = a->ai_next) {
     char buf[INET6_ADDRSTRLEN] = {};
-    const void* src = a->ai_family == AF_INET ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(a->ai_addr)->sin_addr)
-                                             : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(a->ai_addr)->sin6_addr);
+    const void* src = a->ai_family == AF_INET
+                          ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(a->ai_addr)->sin_addr)
+                          : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(a->ai_addr)->sin6_addr);
     if (::inet_ntop(a->ai_family, src, buf, sizeof buf) != nullptr &&
         std::find(out.begin(), out.end(), buf) == out.end())
       out.emplace_back(buf);
@@ -355,9 +357,10 @@ caf::behavior transport(caf::io::stateful_broker<transport_state>* self, transpo
       [=](atoms::connected, server_id id, uint64_t attempt, int64_t fd) { on_connected_socket(self, id, attempt, fd); },
       [=](const caf::io::new_connection_msg& m) {
         auto& st = self->state;
-        new_link(self, m.handle,
-                 security::peer_handshake::acceptor(st.opts.self, self->remote_addr(m.handle), st.roster, st.opts.secret),
-                 0);
+        new_link(
+            self, m.handle,
+            security::peer_handshake::acceptor(st.opts.self, self->remote_addr(m.handle), st.roster, st.opts.secret),
+            0);
       },
       [=](atoms::expired, connection_handle hdl, uint64_t serial) {
         auto it = self->state.links.find(hdl);

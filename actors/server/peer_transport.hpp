@@ -35,9 +35,9 @@ struct peer_address {
 struct transport_options {
   zab::server_id self = 0;
   std::string listen_host = "127.0.0.1";
-  uint16_t listen_port = 0;             // 0: any free port
-  size_t max_frame_bytes = 1ull << 30;  // a SYNC can carry a whole snapshot
-  size_t max_unsent_bytes = 64u << 20;  // corral.peer-max-unsent-bytes: a peer this far behind ...
+  uint16_t listen_port = 0;                        // 0: any free port
+  size_t max_frame_bytes = 1ull << 30;             // a SYNC can carry a whole snapshot
+  size_t max_unsent_bytes = 64u << 20;             // corral.peer-max-unsent-bytes: a peer this far behind ...
   std::chrono::milliseconds slow_peer_grace{2000}; // ... for this long is dropped
   // Shared by every server of the ensemble (corral.peer-secret-file); empty: peers are admitted by
   // the configuration alone (see security/peer_handshake.hpp).

@@ -31,22 +31,23 @@ zookeeper_front_end zookeeper_settings(const server_options& opts) {
       zk.four_letter_words.insert(w);
   }
   auto& db = opts.db;
-  zk.conf = {{"clientPort", std::to_string(opts.zk_port)},
-             {"secureClientPort", std::to_string(opts.secure_zk_port)},
-             {"nativeClientPort", std::to_string(opts.port)},
-             {"dataDir", opts.data_dir},
-             {"dataLogDir", opts.data_dir},
-             {"tickTime", std::to_string(db.tick_ms)},
-             {"maxClientCnxns", std::to_string(opts.flow.max_per_address)},
-             {"globalOutstandingLimit", std::to_string(opts.flow.global_outstanding)},
-             {"minSessionTimeout", std::to_string(db.min_session_timeout_ms ? db.min_session_timeout_ms : 2 * db.tick_ms)},
-             {"maxSessionTimeout", std::to_string(db.max_session_timeout_ms ? db.max_session_timeout_ms : 20 * db.tick_ms)},
-             {"serverId", std::to_string(opts.server_id)},
-             {"jute.maxbuffer", std::to_string(opts.zk_max_packet_bytes)}};
+  zk.conf = {
+      {"clientPort", std::to_string(opts.zk_port)},
+      {"secureClientPort", std::to_string(opts.secure_zk_port)},
+      {"nativeClientPort", std::to_string(opts.port)},
+      {"dataDir", opts.data_dir},
+      {"dataLogDir", opts.data_dir},
+      {"tickTime", std::to_string(db.tick_ms)},
+      {"maxClientCnxns", std::to_string(opts.flow.max_per_address)},
+      {"globalOutstandingLimit", std::to_string(opts.flow.global_outstanding)},
+      {"minSessionTimeout", std::to_string(db.min_session_timeout_ms ? db.min_session_timeout_ms : 2 * db.tick_ms)},
+      {"maxSessionTimeout", std::to_string(db.max_session_timeout_ms ? db.max_session_timeout_ms : 20 * db.tick_ms)},
+      {"serverId", std::to_string(opts.server_id)},
+      {"jute.maxbuffer", std::to_string(opts.zk_max_packet_bytes)}};
   for (auto& m : opts.ensemble)
     zk.conf.push_back({"server." + std::to_string(m.id), m.host + ":" + std::to_string(m.quorum_port) + ":" +
-                                                          (m.observer ? "observer" : "participant") + ";" +
-                                                          std::to_string(m.client_port)});
+                                                             (m.observer ? "observer" : "participant") + ";" +
+                                                             std::to_string(m.client_port)});
   return zk;
 }
 
@@ -169,8 +170,8 @@ caf::error start_quorum(caf::actor_system& sys, const server_options& opts, runn
 
 // Step 4: the client listener and its ports (native, ZooKeeper's, and the TLS ones if set).
 caf::error open_client_ports(caf::actor_system& sys, const server_options& opts, running_server& srv) {
-  size_t max_frame = opts.max_frame_bytes != 0 ? opts.max_frame_bytes
-                                               : static_cast<size_t>(opts.db.max_data_bytes) + 64 * 1024;
+  size_t max_frame =
+      opts.max_frame_bytes != 0 ? opts.max_frame_bytes : static_cast<size_t>(opts.db.max_data_bytes) + 64 * 1024;
   srv.listener = sys.middleman().spawn_broker(client_listener, srv.state_machine, max_frame, opts.flow,
                                               zookeeper_settings(opts), opts.tls);
   caf::scoped_actor self{sys};
@@ -213,7 +214,6 @@ caf::error open_client_ports(caf::actor_system& sys, const server_options& opts,
   }
   return {};
 }
-
 
 } // namespace
 

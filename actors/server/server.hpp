@@ -20,13 +20,13 @@ namespace corral::server {
 
 struct server_options {
   std::string host = "127.0.0.1";
-  uint16_t port = 2281;       // native protocol; 0 picks a free port
+  uint16_t port = 2281; // native protocol; 0 picks a free port
   std::string data_dir = "data";
   size_t max_frame_bytes = 0; // 0: max data + 64 KiB
-  flow_limits flow; // connections and backpressure (core/flow_control.hpp)
+  flow_limits flow;           // connections and backpressure (core/flow_control.hpp)
   // ZooKeeper's client protocol (jute), beside the native one.
-  int32_t zk_port = 2181;            // -1: off; 0 picks a free port
-  size_t zk_max_packet_bytes = 0xfffff; // ZooKeeper's jute.maxbuffer default
+  int32_t zk_port = 2181;                 // -1: off; 0 picks a free port
+  size_t zk_max_packet_bytes = 0xfffff;   // ZooKeeper's jute.maxbuffer default
   std::string four_letter_words = "srvr"; // ZooKeeper's 4lw.commands.whitelist: comma-separated, or *
   // TLS ports (-1: off; 0 picks a free port), served with `tls` (made from corral.tls-* files).
   int32_t secure_zk_port = -1; // ZooKeeper's secureClientPort

@@ -85,8 +85,7 @@ caf::behavior session(caf::stateful_actor<session_state>* self, session_id id, c
   self->state.id = id;
   self->state.sm = sm;
   return {
-      [=](atoms::attach, const client_conn& conn, caf::actor broker, protocol::connect_response& resp,
-          int32_t kind) {
+      [=](atoms::attach, const client_conn& conn, caf::actor broker, protocol::connect_response& resp, int32_t kind) {
         auto& st = self->state;
         if (st.attached && st.conn != conn)
           close_connection(self); // the client moved to a new connection before the old one died

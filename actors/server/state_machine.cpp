@@ -137,15 +137,14 @@ void start_snapshot(self_ptr self) {
   persistence::snapshot_header h{st.storage.db_id, db.last_applied(), db.session_images()};
   log::info("snapshot", "starting a snapshot at zxid ", log::hex(h.start_zxid), " (", db.tree().node_count(),
             " znodes)");
-  self->request(st.snapshotter, caf::infinite, atoms::snapshot::value, std::move(h))
-      .then([=](bool ok) {
-        if (ok) {
-          snapshot_step(self);
-        } else {
-          log::error("snapshot", "cannot start a snapshot in ", self->state.storage.dir, "; will retry later");
-          self->state.snapshotting = false;
-        }
-      });
+  self->request(st.snapshotter, caf::infinite, atoms::snapshot::value, std::move(h)).then([=](bool ok) {
+    if (ok) {
+      snapshot_step(self);
+    } else {
+      log::error("snapshot", "cannot start a snapshot in ", self->state.storage.dir, "; will retry later");
+      self->state.snapshotting = false;
+    }
+  });
 }
 
 void purge(self_ptr self) {
@@ -196,7 +195,8 @@ void apply_committed(self_ptr self, zxid_t upto) {
   run(self, effects);
   if (applied == 0)
     return;
-  self->send(st.log_writer, atoms::append::value, persistence::digest_check{st.db().last_applied(), st.db().tree().digest()});
+  self->send(st.log_writer, atoms::append::value,
+             persistence::digest_check{st.db().last_applied(), st.db().tree().digest()});
   st.since_snapshot += applied;
   if (st.since_snapshot >= st.storage.snapshots.every_txns)
     start_snapshot(self);
@@ -273,16 +273,17 @@ caf::result<protocol::server_stats> on_stats(self_ptr self) {
   auto rp = self->make_response_promise<protocol::server_stats>();
   auto s = stats_of(self);
   self->request(self->state.snapshotter, std::chrono::seconds(4), atoms::stats::value)
-      .then([=](uint64_t bytes) mutable {
-              s.data_dir_bytes = bytes;
-              rp.deliver(s);
-            },
-            [=](caf::error&) mutable { rp.deliver(s); }); // the size stays 0 if the disk is that slow
+      .then(
+          [=](uint64_t bytes) mutable {
+            s.data_dir_bytes = bytes;
+            rp.deliver(s);
+          },
+          [=](caf::error&) mutable { rp.deliver(s); }); // the size stays 0 if the disk is that slow
   return rp;
 }
 
 caf::result<protocol::connect_response, caf::actor> on_open(self_ptr self, protocol::connect_request& req,
-                                                              std::string& peer, std::string& subject) {
+                                                            std::string& peer, std::string& subject) {
   auto& st = self->state;
   auto ticket = st.next_ticket++;
   st.opening.emplace(ticket, self->make_response_promise());
@@ -307,7 +308,8 @@ void run_timers(self_ptr self) {
   pipeline_effects effects;
   st.pipe->timers(now, effects);
   run(self, effects);
-  if (st.storage.snapshots.purge_interval_ms > 0 && now - st.last_purge >= st.storage.snapshots.purge_interval_ms && !st.snapshotting)
+  if (st.storage.snapshots.purge_interval_ms > 0 && now - st.last_purge >= st.storage.snapshots.purge_interval_ms &&
+      !st.snapshotting)
     purge(self);
 }
 
@@ -320,8 +322,8 @@ caf::behavior state_machine(caf::stateful_actor<state_machine_state>* self, std:
                             std::shared_ptr<ensemble_setup> ensemble) {
   auto tick = std::chrono::milliseconds(std::max<int64_t>(10, db->options().tick_ms / 2));
   auto& st = self->state;
-  st.pipe = std::make_unique<request_pipeline>(
-      std::move(db), ensemble ? request_pipeline::mode::not_serving : request_pipeline::mode::standalone);
+  st.pipe = std::make_unique<request_pipeline>(std::move(db), ensemble ? request_pipeline::mode::not_serving
+                                                                       : request_pipeline::mode::standalone);
   st.storage = std::move(storage);
   st.log_writer = log_writer;
   st.snapshotter = snapshotter;
@@ -337,13 +339,12 @@ caf::behavior state_machine(caf::stateful_actor<state_machine_state>* self, std:
     // Entries after the snapshot that are not applied yet wait in the pipeline for their commit.
     for (size_t i = ensemble->log.size() - ensemble->uncommitted; i < ensemble->log.size(); ++i)
       st.pipe->logged(ensemble->log[i].payload);
-    st.zab = std::make_unique<zab::peer>(ensemble->zab, ensemble->epochs, ensemble->snapshot_zxid, ensemble->log,
-                                         st.db().last_applied(), [self] {
-                                           auto& s = self->state;
-                                           return std::make_pair(s.db().last_applied(),
-                                                                 std::shared_ptr<const void>(std::make_shared<std::string>(
-                                                                     persistence::snapshot_bytes(s.db(), s.storage.db_id))));
-                                         });
+    st.zab = std::make_unique<zab::peer>(
+        ensemble->zab, ensemble->epochs, ensemble->snapshot_zxid, ensemble->log, st.db().last_applied(), [self] {
+          auto& s = self->state;
+          return std::make_pair(s.db().last_applied(), std::shared_ptr<const void>(std::make_shared<std::string>(
+                                                           persistence::snapshot_bytes(s.db(), s.storage.db_id))));
+        });
     self->delayed_send(self, std::chrono::milliseconds(st.zab_tick_ms), atoms::zab_tick::value);
   }
   if (st.storage.snapshot_at_start)

@@ -10,7 +10,7 @@ using self_ptr = caf::stateful_actor<state_machine_state>*;
 
 // Shared by both paths (state_machine.cpp).
 void run(self_ptr self, pipeline_effects& effects); // carries out the pipeline's effects, in order
-void spawn_session(self_ptr self, session_id s);     // the session's actor, unless it has one
+void spawn_session(self_ptr self, session_id s);    // the session's actor, unless it has one
 void apply_committed(self_ptr self, zxid_t upto);
 
 // The ensemble mode (ensemble.cpp): driving the ZAB core and the learner/leader traffic.

@@ -42,8 +42,9 @@ void log_writer(caf::blocking_actor* self, caf::actor sm, std::shared_ptr<persis
     self->receive(on_txn, on_digest, on_resume, on_purge, on_truncate, on_stop, on_exit);
     // Group commit: take everything already queued into this batch.
     for (bool more = true; more && running && !app->batch_full();)
-      self->receive(on_txn, on_digest, on_resume, on_purge, on_truncate, on_stop, on_exit,
-                    caf::after(std::chrono::seconds(0)) >> [&] { more = false; });
+      self->receive(
+          on_txn, on_digest, on_resume, on_purge, on_truncate, on_stop, on_exit,
+          caf::after(std::chrono::seconds(0)) >> [&] { more = false; });
     if (app->batch_entries() == 0)
       continue;
     bool fatal = false;
@@ -60,14 +61,13 @@ void log_writer(caf::blocking_actor* self, caf::actor sm, std::shared_ptr<persis
   }
 }
 
-
 caf::behavior snapshotter(caf::stateful_actor<snapshotter_state>* self, std::string dir, bool sync) {
   self->state.dir = std::move(dir);
   self->state.sync = sync;
   return {
       [=](atoms::snapshot, persistence::snapshot_header& h) -> caf::result<bool> {
-        self->state.writer = std::make_unique<persistence::snapshot_writer>(self->state.dir, h.start_zxid,
-                                                                            self->state.sync);
+        self->state.writer =
+            std::make_unique<persistence::snapshot_writer>(self->state.dir, h.start_zxid, self->state.sync);
         auto e = self->state.writer->add(h);
         return e.code == error_code::ok;
       },

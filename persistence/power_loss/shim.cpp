@@ -75,9 +75,9 @@ struct inode_key {
 struct data_undo {
   inode_key file;
   off_t offset = 0;
-  std::string old;     // the bytes the write replaced (shorter than new_len past the old end)
+  std::string old; // the bytes the write replaced (shorter than new_len past the old end)
   size_t new_len = 0;
-  std::string name;    // for the report
+  std::string name; // for the report
 };
 struct create_undo {
   std::string dir, path;
@@ -91,7 +91,7 @@ struct unlink_undo {
 using undo = std::variant<data_undo, create_undo, rename_undo, unlink_undo>;
 
 struct watched_file {
-  int fd = -1;         // our own descriptor, for undoing by inode whatever its name is now
+  int fd = -1; // our own descriptor, for undoing by inode whatever its name is now
   off_t synced_size = 0;
 };
 
@@ -103,7 +103,7 @@ struct state {
   bool armed = false;
   std::string trigger, fault = "crash", report;
   unsigned seed = 1;
-  std::map<int, std::string> fds;             // watched descriptors -> path ("dir" ones too)
+  std::map<int, std::string> fds; // watched descriptors -> path ("dir" ones too)
   std::map<int, bool> is_dir;
   std::map<inode_key, watched_file> files;
   std::vector<undo> journal;
@@ -156,7 +156,7 @@ void say(const std::string& line) {
 }
 
 inode_key key_of(int fd) {
-  struct stat sb{};
+  struct stat sb {};
   ::fstat(fd, &sb);
   return {sb.st_dev, sb.st_ino};
 }
@@ -168,7 +168,7 @@ watched_file& file_of(int fd) {
   if (it == s.files.end()) {
     watched_file w;
     w.fd = ::dup(fd);
-    struct stat sb{};
+    struct stat sb {};
     ::fstat(fd, &sb);
     w.synced_size = sb.st_size;
     it = s.files.emplace(k, w).first;
@@ -225,8 +225,9 @@ watched_file& file_of(int fd) {
       ++undone;
     }
   }
-  say("power lost at " + at_what + " (" + std::to_string(s.count) + " watched change(s) counted): dropped " + std::to_string(dropped) +
-      " unsynced write(s), " + torn + ", undid " + std::to_string(undone) + " unsynced directory change(s)");
+  say("power lost at " + at_what + " (" + std::to_string(s.count) + " watched change(s) counted): dropped " +
+      std::to_string(dropped) + " unsynced write(s), " + torn + ", undid " + std::to_string(undone) +
+      " unsynced directory change(s)");
   ::kill(::getpid(), SIGKILL);
   ::_exit(137);
 }
@@ -315,7 +316,7 @@ void opened(int fd, const std::string& path, int flags, bool existed) {
   if (fd < 0 || !under(path))
     return;
   s.fds[fd] = path;
-  struct stat sb{};
+  struct stat sb {};
   ::fstat(fd, &sb);
   s.is_dir[fd] = S_ISDIR(sb.st_mode);
   if ((flags & O_CREAT) && !existed)
@@ -455,7 +456,7 @@ static int do_unlink(const char* path, int (*really)(const char*)) {
   if (!s.on || !under(path))
     return really(path);
   std::lock_guard<std::mutex> g(s.mtx);
-  struct stat sb{};
+  struct stat sb {};
   if (::stat(path, &sb) != 0 || S_ISDIR(sb.st_mode))
     return really(path);
   change(std::string("unlink ") + path);

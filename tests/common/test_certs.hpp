@@ -17,7 +17,7 @@ namespace corral::test {
 struct test_certs {
   std::string dir;
   std::string ca, server_cert, server_key, client_cert, client_key;
-  std::string client_key_and_cert; // both in one PEM file: a Java PEM key store
+  std::string client_key_and_cert;                   // both in one PEM file: a Java PEM key store
   std::string other_ca, stranger_cert, stranger_key; // signed by other_ca
 
   test_certs() {

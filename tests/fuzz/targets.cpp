@@ -53,8 +53,8 @@ const std::string& scratch() {
 
 std::string write_scratch(const std::string& name, const uint8_t* data, size_t size) {
   auto path = scratch() + "/" + name;
-  std::ofstream(path, std::ios::binary | std::ios::trunc).write(reinterpret_cast<const char*>(data),
-                                                               static_cast<std::streamsize>(size));
+  std::ofstream(path, std::ios::binary | std::ios::trunc)
+      .write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
   return path;
 }
 
@@ -116,15 +116,15 @@ void log_entry(const uint8_t* data, size_t size) {
 
 void segment_file(const uint8_t* data, size_t size) {
   auto path = write_scratch("log.0000000000000001", data, size);
-  (void)persistence::scan_segments({{path, 1}}, persistence::segment_db_id(path), 0,
-                                   [](persistence::log_entry&&, const std::string&, uint64_t) { return error_info{}; },
-                                   1 << 20);
+  (void)persistence::scan_segments(
+      {{path, 1}}, persistence::segment_db_id(path), 0,
+      [](persistence::log_entry&&, const std::string&, uint64_t) { return error_info{}; }, 1 << 20);
 }
 
 void snapshot_file(const uint8_t* data, size_t size) {
   auto path = write_scratch("snapshot.0000000000000001", data, size);
-  (void)persistence::read_snapshot(path, 0, [](const persistence::snapshot_header&) {},
-                                   [](std::vector<node_image>&&) {});
+  (void)persistence::read_snapshot(
+      path, 0, [](const persistence::snapshot_header&) {}, [](std::vector<node_image>&&) {});
 }
 
 const std::vector<target>& all_targets() {

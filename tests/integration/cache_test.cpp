@@ -35,10 +35,12 @@ std::vector<seen_event> events_until_quiet(caf::scoped_actor& self, std::chrono:
   std::vector<seen_event> out;
   for (;;) {
     bool got = false;
-    self->receive([&](client::cache_event& e) {
-      got = true;
-      out.push_back({e.kind, e.node.path, e.node.data});
-    }, caf::after(out.empty() ? std::max(quiet, first) : quiet) >> [] {});
+    self->receive(
+        [&](client::cache_event& e) {
+          got = true;
+          out.push_back({e.kind, e.node.path, e.node.data});
+        },
+        caf::after(out.empty() ? std::max(quiet, first) : quiet) >> [] {});
     if (!got)
       return out;
   }
@@ -73,15 +75,16 @@ TEST(tree_cache, loads_then_reports_each_change_in_order) {
                        delete_request{"/svc/a/x", -1}})
                   .ok());
   auto changes = events_until_quiet(self);
-  EXPECT_EQ(changes, (std::vector<seen_event>{{kind::changed, "/svc/a", "2"},
-                                              {kind::created, "/svc/b", "b"},
-                                              {kind::deleted, "/svc/a/x", "ax"}}));
+  EXPECT_EQ(changes,
+            (std::vector<seen_event>{
+                {kind::changed, "/svc/a", "2"}, {kind::created, "/svc/b", "b"}, {kind::deleted, "/svc/a/x", "ax"}}));
   using nr = result<client::cached_node>;
   auto a = ask_for<nr>(self, cache, nr(error_code::system_error), caf::get_atom::value, std::string("/svc/a"));
   ASSERT_TRUE(a.ok());
   EXPECT_EQ(a->data, "2");
-  EXPECT_EQ(ask_for<nr>(self, cache, nr(error_code::system_error), caf::get_atom::value, std::string("/svc/a/x")).code(),
-            error_code::no_node);
+  EXPECT_EQ(
+      ask_for<nr>(self, cache, nr(error_code::system_error), caf::get_atom::value, std::string("/svc/a/x")).code(),
+      error_code::no_node);
   auto all = ask_for<std::vector<client::cached_node>>(self, cache, {}, caf::get_atom::value);
   ASSERT_EQ(all.size(), 3u);
   EXPECT_EQ(all[2].path, "/svc/b");
@@ -120,8 +123,12 @@ TEST(tree_cache, after_a_reconnect_reports_exactly_what_changed_meanwhile) {
   tcp_proxy proxy(srv.port());
   client::blocking_client c(client_at(srv.address()));
   ASSERT_TRUE(c.wait_connected(5s));
-  for (auto [p, d] : std::vector<std::pair<std::string, std::string>>{
-           {"/r", ""}, {"/r/keep", "k"}, {"/r/change", "1"}, {"/r/gone", "g"}, {"/r/gone/child", "gc"}, {"/r/again", "old"}})
+  for (auto [p, d] : std::vector<std::pair<std::string, std::string>>{{"/r", ""},
+                                                                      {"/r/keep", "k"},
+                                                                      {"/r/change", "1"},
+                                                                      {"/r/gone", "g"},
+                                                                      {"/r/gone/child", "gc"},
+                                                                      {"/r/again", "old"}})
     ASSERT_TRUE(c.create(p, d).ok());
   actor_env env;
   caf::scoped_actor self{*env.sys};
@@ -141,9 +148,9 @@ TEST(tree_cache, after_a_reconnect_reports_exactly_what_changed_meanwhile) {
   EXPECT_TRUE(events_until_quiet(self, 300ms, 300ms).empty()) << "nothing can arrive while the connection is down";
   proxy.set_down(false);
   auto es = events_until_quiet(self, 1500ms, 10s);
-  std::vector<seen_event> want{{kind::changed, "/r/change", "2"},   {kind::deleted, "/r/gone/child", "gc"},
-                               {kind::deleted, "/r/gone", "g"},     {kind::deleted, "/r/again", "old"},
-                               {kind::created, "/r/again", "new"},  {kind::created, "/r/new", "n"},
+  std::vector<seen_event> want{{kind::changed, "/r/change", "2"},  {kind::deleted, "/r/gone/child", "gc"},
+                               {kind::deleted, "/r/gone", "g"},    {kind::deleted, "/r/again", "old"},
+                               {kind::created, "/r/again", "new"}, {kind::created, "/r/new", "n"},
                                {kind::created, "/r/new/deep", "d"}};
   EXPECT_EQ(es.size(), want.size()) << "each change once, nothing for /r or /r/keep";
   for (auto& w : want)

@@ -26,18 +26,17 @@ TEST(cli, one_shot_commands_and_exit_codes) {
 
 TEST(cli, script_on_standard_input) {
   server_process srv;
-  auto r = run_cli({"--server", srv.address()},
-                   "create /a one\n"
-                   "create -s /a/q- x\n"
-                   "create -e /a/e\n"
-                   "ls /a\n"
-                   "set -s -v 0 /a two\n"
-                   "addauth digest bob:pw\n"
-                   "create /acl d auth:bob:pw:cdrwa\n"
-                   "getAcl /acl\n"
-                   "getEphemerals\n"
-                   "deleteall /a\n"
-                   "ls /\n");
+  auto r = run_cli({"--server", srv.address()}, "create /a one\n"
+                                                "create -s /a/q- x\n"
+                                                "create -e /a/e\n"
+                                                "ls /a\n"
+                                                "set -s -v 0 /a two\n"
+                                                "addauth digest bob:pw\n"
+                                                "create /acl d auth:bob:pw:cdrwa\n"
+                                                "getAcl /acl\n"
+                                                "getEphemerals\n"
+                                                "deleteall /a\n"
+                                                "ls /\n");
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("Created /a/q-0000000000\n"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("[e, q-0000000000]\n"), std::string::npos) << r.out;

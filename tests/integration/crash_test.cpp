@@ -21,7 +21,7 @@ namespace {
 
 struct acked {
   std::mutex mtx;
-  std::map<std::string, std::string> created;          // path -> data
+  std::map<std::string, std::string> created;                      // path -> data
   std::map<std::string, std::pair<int32_t, std::string>> counters; // path -> (version, data)
 };
 
@@ -110,7 +110,8 @@ TEST(crash, every_acknowledged_write_survives_kill_9_at_random_moments) {
   EXPECT_GT(log.created.size(), 100u);
   auto server_log = srv.log();
   size_t snapshots = 0;
-  for (size_t p = server_log.find("snapshot: wrote"); p != std::string::npos; p = server_log.find("snapshot: wrote", p + 1))
+  for (size_t p = server_log.find("snapshot: wrote"); p != std::string::npos;
+       p = server_log.find("snapshot: wrote", p + 1))
     ++snapshots;
   std::cout << "acknowledged " << log.created.size() << " creates and their counter updates over " << rounds
             << " kills; " << snapshots << " snapshots written\n";

@@ -25,10 +25,10 @@ namespace {
 
 std::string curator_classpath() {
   std::string cp;
-  for (auto jar : {"curator-recipes", "curator-framework", "curator-client", "zookeeper", "zookeeper-jute", "guava",
-                   "slf4j-api", "slf4j-nop", "netty-handler", "netty-transport", "netty-common", "netty-buffer",
-                   "netty-resolver", "netty-codec", "netty-transport-native-epoll",
-                   "netty-transport-native-unix-common"})
+  for (auto jar :
+       {"curator-recipes", "curator-framework", "curator-client", "zookeeper", "zookeeper-jute", "guava", "slf4j-api",
+        "slf4j-nop", "netty-handler", "netty-transport", "netty-common", "netty-buffer", "netty-resolver",
+        "netty-codec", "netty-transport-native-epoll", "netty-transport-native-unix-common"})
     cp += std::string(cp.empty() ? "" : ":") + "/usr/share/java/" + jar + ".jar";
   return cp;
 }
@@ -41,7 +41,8 @@ const std::string& driver_classes() {
     auto r = run_tool("/usr/bin/javac", {"-d", d, "-cp", curator_classpath(), CURATOR_DRIVER_SOURCE});
     if (r.exit_code != 0)
       throw std::runtime_error("javac CuratorDriver.java failed (install default-jdk-headless and "
-                               "libcurator-recipes-java): " + r.out + r.err);
+                               "libcurator-recipes-java): " +
+                               r.out + r.err);
     return d;
   }();
   return dir;
@@ -182,8 +183,8 @@ TEST_F(curator_interop, a_shared_count_is_one_value_for_curator_and_corral) {
     return now.ok() && now->value == 43;
   }));
   // Corral's stale compare-and-set loses to Curator's write.
-  auto stale = ask_for<result<bool>>(self, c, result<bool>(error_code::system_error), caf::put_atom::value,
-                                     int32_t{99}, v->version);
+  auto stale = ask_for<result<bool>>(self, c, result<bool>(error_code::system_error), caf::put_atom::value, int32_t{99},
+                                     v->version);
   ASSERT_TRUE(stale.ok());
   EXPECT_FALSE(*stale);
 }
@@ -202,8 +203,8 @@ TEST_F(curator_interop, curator_and_corral_share_the_leases_of_one_semaphore) {
   ASSERT_EQ((*cur)("unsem /interop/sem"), "RELEASED");
   EXPECT_TRUE(ask_for<gr>(self, b, none, atoms::acquire::value, int64_t{5000}).ok());
   EXPECT_EQ((*cur)("sem /interop/sem 2 300"), "TIMEOUT");
-  ASSERT_TRUE(ask_for<result<unit>>(self, a, result<unit>(error_code::system_error), atoms::release::value,
-                                    l1->node).ok());
+  ASSERT_TRUE(
+      ask_for<result<unit>>(self, a, result<unit>(error_code::system_error), atoms::release::value, l1->node).ok());
   EXPECT_EQ((*cur)("sem /interop/sem 2 5000"), "ACQUIRED");
 }
 
@@ -227,7 +228,8 @@ TEST_F(curator_interop, queue_items_pass_between_curator_and_corral_both_ways) {
   auto producer = env.own(client::spawn_queue(*env.sys, env.session(srv.address()), "/interop/q2"));
   for (auto item : {"x", "y", "z"})
     ASSERT_TRUE(ask_for<result<std::string>>(self, producer, result<std::string>(error_code::system_error),
-                                             caf::put_atom::value, std::string(item)).ok());
+                                             caf::put_atom::value, std::string(item))
+                    .ok());
   EXPECT_TRUE(eventually([&] { return (*cur)("qgot /interop/q2") == "GOT x y z"; }));
   std::string left;
   EXPECT_TRUE(eventually([&] { return (left = (*cur)("children /interop/q2")) == "CHILDREN "; })) << left;

@@ -17,7 +17,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-
 bool leads(caf::scoped_actor& self, const caf::actor& latch) {
   bool out = false;
   self->request(latch, 5s, atoms::state::value).receive([&](bool b) { out = b; }, [](caf::error&) {});
@@ -44,8 +43,8 @@ TEST(leader_latch, one_leader_in_node_order_and_the_next_takes_over) {
   // would race the creates).
   for (int i = 0; i < 3; ++i) {
     sessions.push_back(env.session(srv.address()));
-    latches.push_back(env.own(client::spawn_leader_latch(*env.sys, sessions[i], "/election/latch",
-                                                         std::string(1, char('a' + i)), self)));
+    latches.push_back(env.own(
+        client::spawn_leader_latch(*env.sys, sessions[i], "/election/latch", std::string(1, char('a' + i)), self)));
     if (i == 0) {
       ASSERT_TRUE(eventually([&] { return leads(self, latches[0]); }));
     }
@@ -74,8 +73,12 @@ TEST(leader_latch, one_leader_in_node_order_and_the_next_takes_over) {
   int gained = 1, lost = 0;
   for (;;) {
     bool got = false;
-    self->receive([&](client::leadership& l) { got = true; (l.is_leader ? gained : lost)++; },
-                  caf::after(300ms) >> [] {});
+    self->receive(
+        [&](client::leadership& l) {
+          got = true;
+          (l.is_leader ? gained : lost)++;
+        },
+        caf::after(300ms) >> [] {});
     if (!got)
       break;
   }
@@ -138,7 +141,8 @@ TEST(leader_selector, takes_turns_without_overlap_and_requeues) {
   ASSERT_TRUE(eventually([&] {
     std::lock_guard<std::mutex> g(mtx);
     return turns.size() >= 6;
-  })) << turns.size() << " turns";
+  })) << turns.size()
+      << " turns";
   caf::scoped_actor self{*env.sys};
   self->request(sel_a, 5s, atoms::close::value).receive([](result<unit>&) {}, [](caf::error&) {});
   self->request(sel_b, 5s, atoms::close::value).receive([](result<unit>&) {}, [](caf::error&) {});

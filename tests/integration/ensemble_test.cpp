@@ -98,10 +98,13 @@ TEST(ensemble, killing_the_leader_under_load_loses_no_acknowledged_write) {
   auto killed_at = std::chrono::steady_clock::now();
   e.servers[static_cast<size_t>(old_leader)]->kill9();
   // Writes resume under a new leader.
-  ASSERT_TRUE(eventually([&] {
-    std::lock_guard<std::mutex> g(mtx);
-    return acked.size() > before_kill + 20;
-  }, 20s)) << "no writes after the leader was killed";
+  ASSERT_TRUE(eventually(
+      [&] {
+        std::lock_guard<std::mutex> g(mtx);
+        return acked.size() > before_kill + 20;
+      },
+      20s))
+      << "no writes after the leader was killed";
   auto resumed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - killed_at);
   stop = true;
   for (auto& t : writers)
@@ -371,10 +374,13 @@ TEST(ensemble, a_paused_leader_steps_down_without_serving_a_stale_read) {
   ASSERT_TRUE(reader.sync("/").ok());
   ASSERT_EQ(reader.get("/k")->data, "old");
   ASSERT_EQ(::kill(e.servers[old]->pid(), SIGSTOP), 0);
-  ASSERT_TRUE(eventually([&] {
-    auto r = writer.set("/k", "new");
-    return r.ok();
-  }, 20s)) << "the others elect a leader and take the write";
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto r = writer.set("/k", "new");
+        return r.ok();
+      },
+      20s))
+      << "the others elect a leader and take the write";
   ASSERT_EQ(::kill(e.servers[old]->pid(), SIGCONT), 0);
   // Whatever the old leader answers from now on is the new value or an error, never "old".
   int answers = 0;

@@ -29,7 +29,8 @@ std::vector<std::string> lines_of(const std::string& file) {
 std::string wait_line(line_process& p, const std::string& prefix, std::chrono::milliseconds timeout = 20s) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
-    auto l = p.read_line(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()));
+    auto l =
+        p.read_line(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()));
     if (!l)
       return "";
     if (l->rfind(prefix, 0) == 0)
@@ -45,8 +46,9 @@ TEST(examples, worker_pool_workers_take_turns_and_the_ledger_sees_growing_tokens
   auto ledger = (fs::temp_directory_path() / fs::unique_path("corral-ledger-%%%%-%%%%")).string();
   std::vector<std::unique_ptr<line_process>> ws;
   for (auto name : {"w1", "w2", "w3"})
-    ws.push_back(std::make_unique<line_process>(std::vector<std::string>{
-        WORKER_POOL_BIN, "--server=" + srv.address(), std::string("--name=") + name, "--jobs=4", "--ledger=" + ledger}));
+    ws.push_back(std::make_unique<line_process>(std::vector<std::string>{WORKER_POOL_BIN, "--server=" + srv.address(),
+                                                                         std::string("--name=") + name, "--jobs=4",
+                                                                         "--ledger=" + ledger}));
   for (auto& w : ws)
     EXPECT_EQ(wait_line(*w, "done", 60s), "done") << w->stderr_text();
   auto entries = lines_of(ledger);
@@ -95,8 +97,8 @@ TEST(examples, worker_pool_a_paused_holder_cannot_write_with_its_stale_token) {
 TEST(examples, leader_failover_another_process_leads_when_the_leader_is_killed) {
   server_process srv;
   auto start = [&](const std::string& id) {
-    return std::make_unique<line_process>(std::vector<std::string>{LEADER_FAILOVER_BIN, "--server=" + srv.address(),
-                                                                   "--id=" + id, "--session-ms=1000"});
+    return std::make_unique<line_process>(
+        std::vector<std::string>{LEADER_FAILOVER_BIN, "--server=" + srv.address(), "--id=" + id, "--session-ms=1000"});
   };
   auto a = start("a");
   ASSERT_EQ(wait_line(*a, "leader"), "leader a") << a->stderr_text();
@@ -117,8 +119,7 @@ TEST(examples, hello_lock_locks_unlocks_leads_and_exits_and_is_the_readme_app) {
   EXPECT_EQ(locked.rfind("locked, fencing token ", 0), 0u) << app.stderr_text();
   EXPECT_EQ(wait_line(app, "unlocked"), "unlocked");
   EXPECT_EQ(wait_line(app, "leading"), "leading");
-  EXPECT_TRUE(app.wait_exit(10s))
-      << "the app ends once its session is closed";
+  EXPECT_TRUE(app.wait_exit(10s)) << "the app ends once its session is closed";
   // The README shows this very program (from its #include lines on).
   std::ifstream src(HELLO_LOCK_SOURCE), readme(README_FILE);
   std::stringstream s, r;
@@ -138,9 +139,9 @@ TEST(examples, service_discovery_instances_see_each_other_and_a_killed_one_leave
   // is created while its cache loads): wait for the list each step must reach.
   auto reaches = [](line_process& p, const std::string& want, std::chrono::milliseconds timeout = 20s) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
-    for (std::string l; (l = wait_line(p, "instances", std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                           deadline - std::chrono::steady_clock::now())))
-                        != "";)
+    for (std::string l; (l = wait_line(p, "instances",
+                                       std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           deadline - std::chrono::steady_clock::now()))) != "";)
       if (l == want)
         return true;
     return false;

@@ -88,8 +88,7 @@ std::string four_letter_word(uint16_t port, const std::string& word) {
   socklen_t len = sizeof local;
   // Polling a port nobody holds yet can connect the socket to itself: that is not an answer.
   bool connected = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-                   ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) == 0 &&
-                   local.sin_port != addr.sin_port;
+                   ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) == 0 && local.sin_port != addr.sin_port;
   std::string out;
   if (connected && ::write(fd, word.data(), word.size()) == static_cast<ssize_t>(word.size())) {
     char buf[4096];
@@ -99,7 +98,6 @@ std::string four_letter_word(uint16_t port, const std::string& word) {
   ::close(fd);
   return out;
 }
-
 
 // ---- server_process ----------------------------------------------------------------------------
 
@@ -241,7 +239,8 @@ std::optional<protocol::server_message> raw_client::recv(int timeout_ms) {
       throw std::runtime_error("server sent a bad frame: " + reader_.reason());
     return st == protocol::frame_reader::status::frame;
   };
-  if (!read_until(fd_, deadline, [&](const char* b, size_t n) { reader_.feed(b, n); }, done))
+  if (!read_until(
+          fd_, deadline, [&](const char* b, size_t n) { reader_.feed(b, n); }, done))
     return std::nullopt;
   auto m = protocol::decode_server(f);
   if (!m)
@@ -326,13 +325,13 @@ std::optional<std::string> raw_jute_client::next(int timeout_ms) {
       throw std::runtime_error("server sent a bad packet: " + packets_.reason());
     return st == protocol::jute::packet_reader::status::packet;
   };
-  if (!read_until(fd_, deadline, [&](const char* b, size_t n) { packets_.feed(b, n); }, done))
+  if (!read_until(
+          fd_, deadline, [&](const char* b, size_t n) { packets_.feed(b, n); }, done))
     return std::nullopt;
   return body;
 }
 
-protocol::connect_response raw_jute_client::handshake(session_id id, const std::string& password,
-                                                      int32_t timeout_ms) {
+protocol::connect_response raw_jute_client::handshake(session_id id, const std::string& password, int32_t timeout_ms) {
   send_connect(id, password, timeout_ms);
   auto p = next();
   if (!p)
@@ -613,8 +612,8 @@ local_ensemble::local_ensemble(int voters, int observers, std::vector<std::strin
     for (int i = 1; i <= voters + observers; ++i) {
       client_ports.push_back(free_port());
       quorum_ports.push_back(free_port());
-      list_ += (i > 1 ? "," : "") + std::string("\"") + std::to_string(i) + "=127.0.0.1:" +
-               std::to_string(client_ports.back()) + ":" + std::to_string(quorum_ports.back()) +
+      list_ += (i > 1 ? "," : "") + std::string("\"") + std::to_string(i) +
+               "=127.0.0.1:" + std::to_string(client_ports.back()) + ":" + std::to_string(quorum_ports.back()) +
                (i > voters ? ":observer" : "") + "\"";
     }
     list_ += "]";

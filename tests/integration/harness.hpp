@@ -71,8 +71,7 @@ public:
   std::optional<protocol::server_message> recv(int timeout_ms = 5000);
   // True once the server has closed the connection (waits up to timeout_ms).
   bool closed_by_server(int timeout_ms = 5000);
-  protocol::connect_response handshake(session_id id = 0, const std::string& password = "",
-                                       int32_t timeout_ms = 10000);
+  protocol::connect_response handshake(session_id id = 0, const std::string& password = "", int32_t timeout_ms = 10000);
   // Sends a request and returns its response, collecting any events that came first.
   response call(request_body body, std::vector<watch_event>* events = nullptr);
 
@@ -89,8 +88,7 @@ public:
   ~raw_jute_client();
   raw_jute_client(const raw_jute_client&) = delete;
   // Sends a ConnectRequest (with the read-only flag, as current clients do) and does not wait.
-  void send_connect(session_id id = 0, const std::string& password = std::string(16, '\0'),
-                    int32_t timeout_ms = 10000);
+  void send_connect(session_id id = 0, const std::string& password = std::string(16, '\0'), int32_t timeout_ms = 10000);
   void send_request(const request& r, protocol::jute::reply_shape shape);
   // The next packet's body, or nothing after `timeout_ms` or when the server closed the connection.
   std::optional<std::string> next(int timeout_ms = 5000);

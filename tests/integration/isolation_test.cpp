@@ -230,7 +230,7 @@ TEST(ConnectionIsolation, EnsembleFollowerWhilePaused) {
   o.pause = f.pid();
   o.paused = 150ms;
   o.between = 300ms; // the follower catches up with its leader between pauses
-  o.min_served = 4; // a paused follower may be dropped by its leader (zab tick 50 ms) and resync
+  o.min_served = 4;  // a paused follower may be dropped by its leader (zab tick 50 ms) and resync
   expect_no_crossing(port_kind::zookeeper, static_cast<uint16_t>(f.zk_port()), o);
   expect_no_crossing(port_kind::native, f.port(), o);
   if (::testing::Test::HasFailure())

@@ -94,7 +94,8 @@ TEST(client_limits, max_client_cnxns_refuses_beyond_the_limit_and_other_addresse
   for (int fd : fds)
     ::close(fd);
   // Once they are gone, 127.0.0.1 is served again.
-  ASSERT_TRUE(test::eventually([&] { return mntr_value(word_from_other_address(port, "mntr"), "zk_num_alive_connections") == 1; }));
+  ASSERT_TRUE(test::eventually(
+      [&] { return mntr_value(word_from_other_address(port, "mntr"), "zk_num_alive_connections") == 1; }));
   test::raw_jute_client again(port);
   EXPECT_NE(again.handshake().session, 0);
 }
@@ -186,9 +187,8 @@ TEST(client_limits, outstanding_requests_return_to_zero) {
     }
     EXPECT_EQ(replies, 6);
   }
-  EXPECT_TRUE(test::eventually([&] {
-    return mntr_value(test::four_letter_word(port, "mntr"), "zk_outstanding_requests") == 0;
-  }));
+  EXPECT_TRUE(test::eventually(
+      [&] { return mntr_value(test::four_letter_word(port, "mntr"), "zk_outstanding_requests") == 0; }));
 }
 
 TEST(client_limits, the_global_outstanding_limit_throttles_and_every_request_is_answered) {
@@ -218,7 +218,6 @@ TEST(client_limits, the_global_outstanding_limit_throttles_and_every_request_is_
   }
   auto mntr = test::four_letter_word(port, "mntr");
   EXPECT_GT(mntr_value(mntr, "zk_request_throttle_wait_count"), 0u) << mntr;
-  EXPECT_TRUE(test::eventually([&] {
-    return mntr_value(test::four_letter_word(port, "mntr"), "zk_outstanding_requests") == 0;
-  }));
+  EXPECT_TRUE(test::eventually(
+      [&] { return mntr_value(test::four_letter_word(port, "mntr"), "zk_outstanding_requests") == 0; }));
 }

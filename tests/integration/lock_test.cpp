@@ -301,7 +301,6 @@ caf::behavior lossy_session(caf::stateful_actor<lossy_state>* self, caf::actor r
   };
 }
 
-
 } // namespace
 
 TEST(lock, a_create_whose_answer_is_lost_is_found_by_its_protection_prefix) {

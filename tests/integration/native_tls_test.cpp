@@ -58,12 +58,12 @@ TEST(native_tls, a_client_that_does_not_trust_the_server_never_connects) {
 
 TEST(native_tls, corral_cli_takes_tls_flags) {
   test::server_process server(secure_args());
-  auto r = test::run_cli({"--server", "127.0.0.1:" + std::to_string(server.secure_port()), "--tls-ca", certs().ca,
-                          "ls", "/"});
+  auto r = test::run_cli(
+      {"--server", "127.0.0.1:" + std::to_string(server.secure_port()), "--tls-ca", certs().ca, "ls", "/"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("[zookeeper]"), std::string::npos) << r.out << r.err;
-  auto bad = test::run_cli({"--server", "127.0.0.1:" + std::to_string(server.secure_port()), "--tls-ca",
-                            "/nonexistent/ca.pem", "ls", "/"});
+  auto bad = test::run_cli(
+      {"--server", "127.0.0.1:" + std::to_string(server.secure_port()), "--tls-ca", "/nonexistent/ca.pem", "ls", "/"});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("/nonexistent/ca.pem"), std::string::npos) << bad.err;
 }

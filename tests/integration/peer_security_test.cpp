@@ -93,7 +93,8 @@ TEST(peer_security, an_unconfigured_server_id_is_refused_and_learns_nothing) {
   std::vector<protocol::peer_frame> got;
   EXPECT_TRUE(x.read_until_closed(got));
   EXPECT_TRUE(got.empty()) << got.size() << " frames sent to an unconfigured server";
-  EXPECT_TRUE(test::eventually([&] { return e.servers[0]->log().find("server 99 from 127.0.0.1: no such server") != std::string::npos; }));
+  EXPECT_TRUE(test::eventually(
+      [&] { return e.servers[0]->log().find("server 99 from 127.0.0.1: no such server") != std::string::npos; }));
 }
 
 TEST(peer_security, without_the_secret_a_configured_id_gets_only_a_challenge) {
@@ -140,14 +141,16 @@ TEST(peer_security, a_server_with_another_secret_never_joins_and_one_with_the_se
 
 TEST(peer_security, corral_server_refuses_a_missing_or_exposed_secret_file) {
   auto port = std::to_string(test::free_port());
-  std::vector<std::string> base{"--corral.server-id=1", "--corral.ensemble=[\"1=127.0.0.1:" + port + ":" +
-                                                            std::to_string(test::free_port()) + "\"]",
+  std::vector<std::string> base{"--corral.server-id=1",
+                                "--corral.ensemble=[\"1=127.0.0.1:" + port + ":" + std::to_string(test::free_port()) +
+                                    "\"]",
                                 "--corral.zk-port=-1", "--corral.data-dir=/nonexistent-corral-test"};
   auto args = base;
   args.push_back("--corral.peer-secret-file=/nonexistent/secret");
   auto missing = test::run_tool(CORRAL_SERVER_BIN, args);
   EXPECT_EQ(missing.exit_code, 2);
-  EXPECT_NE(missing.err.find("corral.peer-secret-file: cannot use /nonexistent/secret"), std::string::npos) << missing.err;
+  EXPECT_NE(missing.err.find("corral.peer-secret-file: cannot use /nonexistent/secret"), std::string::npos)
+      << missing.err;
 
   secret_file exposed(good, 0644);
   args = base;

@@ -35,10 +35,12 @@ std::vector<client::connection_state> states_until_quiet(caf::scoped_actor& self
   std::vector<client::connection_state> out;
   for (;;) {
     bool got = false;
-    self->receive([&](client::connection_state s) {
-      got = true;
-      out.push_back(s);
-    }, caf::after(quiet) >> [] {});
+    self->receive(
+        [&](client::connection_state s) {
+          got = true;
+          out.push_back(s);
+        },
+        caf::after(quiet) >> [] {});
     if (!got)
       return out;
   }
@@ -87,8 +89,8 @@ TEST_F(renewing_session, opens_a_new_session_after_expiry) {
   // session expired; then it opens a new one.
   std::vector<client::connection_state> states;
   auto deadline = std::chrono::steady_clock::now() + 15s;
-  while ((states.empty() || states.back() != client::connection_state::connected)
-         && std::chrono::steady_clock::now() < deadline)
+  while ((states.empty() || states.back() != client::connection_state::connected) &&
+         std::chrono::steady_clock::now() < deadline)
     self->receive([&](client::connection_state s) { states.push_back(s); }, caf::after(1s) >> [] {});
   for (auto s : states_until_quiet(self, 300ms))
     states.push_back(s);
@@ -99,8 +101,8 @@ TEST_F(renewing_session, opens_a_new_session_after_expiry) {
   EXPECT_NE(second, 0);
   EXPECT_NE(second, first);
   response again;
-  self->request(session, 5s, request_body{exists_request{"/", false}}).receive([&](response& r) { again = r; },
-                                                                             [](caf::error&) {});
+  self->request(session, 5s, request_body{exists_request{"/", false}})
+      .receive([&](response& r) { again = r; }, [](caf::error&) {});
   EXPECT_EQ(again.err, error_code::ok) << "the new session serves requests";
 }
 
@@ -119,8 +121,9 @@ TEST_F(persistent_node, comes_back_after_a_delete_and_after_its_session_expired)
   EXPECT_EQ(got->data, "v1");
   EXPECT_EQ(got->stat.ephemeral_owner, session_id_of(self, session));
   // New data is set now, and kept for re-creation.
-  ASSERT_TRUE(ask_for<result<unit>>(self, node, result<unit>(error_code::system_error), caf::put_atom::value,
-                                    std::string("v2")).ok());
+  ASSERT_TRUE(
+      ask_for<result<unit>>(self, node, result<unit>(error_code::system_error), caf::put_atom::value, std::string("v2"))
+          .ok());
   EXPECT_EQ(observer.get("/services/api/a")->data, "v2");
   // Someone deletes it: it is back.
   ASSERT_TRUE(observer.remove("/services/api/a").ok());
@@ -141,9 +144,11 @@ TEST_F(persistent_node, a_sequential_node_is_protected_and_reports_its_name) {
   client::persistent_node_options o;
   o.mode = create_mode::ephemeral_sequential;
   auto node = env.own(client::spawn_persistent_node(*env.sys, env.session(srv.address()), "/seq/worker-", "x", o));
-  auto up = ask_for<result<bool>>(self, node, result<bool>(error_code::system_error), atoms::wait::value, int64_t{5000});
+  auto up =
+      ask_for<result<bool>>(self, node, result<bool>(error_code::system_error), atoms::wait::value, int64_t{5000});
   ASSERT_TRUE(up.ok() && *up);
-  auto name = ask_for<result<std::string>>(self, node, result<std::string>(error_code::system_error), caf::get_atom::value);
+  auto name =
+      ask_for<result<std::string>>(self, node, result<std::string>(error_code::system_error), caf::get_atom::value);
   ASSERT_TRUE(name.ok());
   EXPECT_EQ(name->rfind("/seq/_c_", 0), 0u) << *name;
   EXPECT_NE(name->find("-worker-0000000000"), std::string::npos) << *name;
@@ -159,10 +164,10 @@ TEST(group_member, members_see_each_other_join_change_and_leave) {
   std::vector<caf::actor> members;
   for (auto id : {"a", "b"})
     members.push_back(env.own(client::spawn_group_member(*env.sys, env.session(srv.address()), "/groups/g", id,
-                                                        std::string("payload-") + id)));
+                                                         std::string("payload-") + id)));
   caf::scoped_actor listener{*env.sys};
-  members.push_back(env.own(client::spawn_group_member(*env.sys, env.session(srv.address()), "/groups/g", "c",
-                                                      "payload-c", listener)));
+  members.push_back(env.own(
+      client::spawn_group_member(*env.sys, env.session(srv.address()), "/groups/g", "c", "payload-c", listener)));
   auto all = [&](const caf::actor& m) {
     return ask_for<client::member_map>(self, m, client::member_map{}, caf::get_atom::value);
   };
@@ -170,17 +175,21 @@ TEST(group_member, members_see_each_other_join_change_and_leave) {
   for (auto& m : members)
     EXPECT_TRUE(eventually([&] { return all(m) == three; }));
   ASSERT_TRUE(ask_for<result<unit>>(self, members[0], result<unit>(error_code::system_error), caf::put_atom::value,
-                                    std::string("busy")).ok());
-  ASSERT_TRUE(ask_for<result<unit>>(self, members[1], result<unit>(error_code::system_error), atoms::close::value).ok());
+                                    std::string("busy"))
+                  .ok());
+  ASSERT_TRUE(
+      ask_for<result<unit>>(self, members[1], result<unit>(error_code::system_error), atoms::close::value).ok());
   EXPECT_TRUE(eventually([&] { return all(members[2]) == client::member_map{{"a", "busy"}, {"c", "payload-c"}}; }));
   // c's listener heard: the members as they came, initialized, a's change, b's leaving.
   std::vector<std::pair<client::cache_event_kind, std::string>> heard;
   for (;;) {
     bool got = false;
-    listener->receive([&](client::cache_event& e) {
-      got = true;
-      heard.emplace_back(e.kind, e.node.path);
-    }, caf::after(500ms) >> [] {});
+    listener->receive(
+        [&](client::cache_event& e) {
+          got = true;
+          heard.emplace_back(e.kind, e.node.path);
+        },
+        caf::after(500ms) >> [] {});
     if (!got)
       break;
   }
@@ -203,10 +212,12 @@ TEST_F(renewing_session, a_tree_cache_carries_on_in_the_new_session_and_reports_
     std::vector<std::pair<client::cache_event_kind, std::string>> out;
     for (;;) {
       bool got = false;
-      self->receive([&](client::cache_event& e) {
-        got = true;
-        out.emplace_back(e.kind, e.node.path + "=" + e.node.data);
-      }, caf::after(out.empty() ? 10000ms : 700ms) >> [] {});
+      self->receive(
+          [&](client::cache_event& e) {
+            got = true;
+            out.emplace_back(e.kind, e.node.path + "=" + e.node.data);
+          },
+          caf::after(out.empty() ? 10000ms : 700ms) >> [] {});
       if (!got)
         return out;
     }

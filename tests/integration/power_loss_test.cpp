@@ -24,8 +24,7 @@ using namespace std::chrono_literals;
 namespace {
 
 const std::vector<std::string> small_files = {"--corral.snap-count=40", "--corral.snap-retain=2",
-                                              "--corral.log-segment-bytes=65536",
-                                              "--corral.log-prealloc-bytes=16384"};
+                                              "--corral.log-segment-bytes=65536", "--corral.log-prealloc-bytes=16384"};
 
 struct trial_result {
   std::map<std::string, std::string> acked; // path -> data the server acknowledged
@@ -61,7 +60,8 @@ void write_until_failure(server_process& srv, std::mt19937& rng, trial_result& r
 // One trial: the fault `fault` after `at` changes, counted from when writing starts.
 trial_result run_trial(const std::string& fault, long at, unsigned seed) {
   trial_result r;
-  auto scratch = (boost::filesystem::temp_directory_path() / boost::filesystem::unique_path("corral-pl-%%%%-%%%%")).string();
+  auto scratch =
+      (boost::filesystem::temp_directory_path() / boost::filesystem::unique_path("corral-pl-%%%%-%%%%")).string();
   boost::filesystem::create_directories(scratch);
   auto trigger = scratch + "/armed", report = scratch + "/report";
   std::mt19937 rng(seed);

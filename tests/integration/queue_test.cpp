@@ -81,8 +81,8 @@ void each_item_once_in_order(const std::string& lock_path) {
   }
   auto producer = env.own(client::spawn_queue(*env.sys, env.session(srv.address()), "/queues/q"));
   for (int i = 0; i < items; ++i) {
-    auto r = ask_for<name_result>(self, producer, name_result(error_code::system_error), caf::put_atom::value,
-                                  item_name(i));
+    auto r =
+        ask_for<name_result>(self, producer, name_result(error_code::system_error), caf::put_atom::value, item_name(i));
     ASSERT_TRUE(r.ok()) << r.error().to_string();
     EXPECT_EQ(r->rfind("queue-", 0), 0u);
   }
@@ -121,7 +121,8 @@ TEST(queue, with_a_lock_path_a_refused_item_comes_back_and_an_ended_consumer_lea
   auto producer = env.own(client::spawn_queue(*env.sys, env.session(srv.address()), "/queues/r"));
   for (auto item : {"first", "second"})
     ASSERT_TRUE(ask_for<name_result>(self, producer, name_result(error_code::system_error), caf::put_atom::value,
-                                     std::string(item)).ok());
+                                     std::string(item))
+                    .ok());
   // This consumer refuses "first" once (it is moved behind "second"), then ends when "first" comes back.
   int firsts = 0;
   client::queue_options o;
@@ -165,9 +166,11 @@ TEST(queue, takes_wait_for_items_in_order_and_time_out) {
   self->send(q, atoms::take::value, int64_t{10000}); // waits for the put below
   std::this_thread::sleep_for(100ms);
   ASSERT_TRUE(ask_for<name_result>(self, q, name_result(error_code::system_error), caf::put_atom::value,
-                                   std::vector<std::string>{"a", "b"}).ok());
-  ASSERT_TRUE(ask_for<name_result>(self, q, name_result(error_code::system_error), caf::put_atom::value,
-                                   std::string("c")).ok());
+                                   std::vector<std::string>{"a", "b"})
+                  .ok());
+  ASSERT_TRUE(
+      ask_for<name_result>(self, q, name_result(error_code::system_error), caf::put_atom::value, std::string("c"))
+          .ok());
   item_result first = none;
   self->receive([&](item_result& r) { first = r; }, caf::after(5s) >> [] {});
   ASSERT_TRUE(first.ok()) << first.error().to_string();
@@ -180,7 +183,8 @@ TEST(queue, takes_wait_for_items_in_order_and_time_out) {
   EXPECT_EQ(third->data, "c");
   // A queue with a consumer does not take.
   client::queue_options o;
-  o.consumer = env.own(spawn_consumer(*env.sys, std::make_shared<record>(), 0, [](const std::string&) { return true; }));
+  o.consumer =
+      env.own(spawn_consumer(*env.sys, std::make_shared<record>(), 0, [](const std::string&) { return true; }));
   auto consuming = env.own(client::spawn_queue(*env.sys, env.session(srv.address()), "/queues/other", o));
   EXPECT_EQ(ask_for<item_result>(self, consuming, none, atoms::take::value, int64_t{100}).code(),
             error_code::bad_arguments);
@@ -202,8 +206,9 @@ TEST(queue, with_a_lock_path_cut_connections_lose_no_item) {
   auto producer = env.own(client::spawn_queue(*env.sys, env.session(srv.address()), "/queues/c"));
   constexpr int items = 120;
   for (int i = 0; i < items; ++i) {
-    ASSERT_TRUE(ask_for<name_result>(self, producer, name_result(error_code::system_error), caf::put_atom::value,
-                                     item_name(i)).ok());
+    ASSERT_TRUE(
+        ask_for<name_result>(self, producer, name_result(error_code::system_error), caf::put_atom::value, item_name(i))
+            .ok());
     if (i % 30 == 10)
       proxy.cut();
   }
@@ -211,11 +216,13 @@ TEST(queue, with_a_lock_path_cut_connections_lose_no_item) {
     std::this_thread::sleep_for(50ms);
     proxy.cut();
   }
-  ASSERT_TRUE(eventually([&] {
-    std::lock_guard<std::mutex> l(rec->mtx);
-    std::set<std::string> distinct(rec->seen[0].begin(), rec->seen[0].end());
-    return distinct.size() == size_t(items);
-  }, 30s));
+  ASSERT_TRUE(eventually(
+      [&] {
+        std::lock_guard<std::mutex> l(rec->mtx);
+        std::set<std::string> distinct(rec->seen[0].begin(), rec->seen[0].end());
+        return distinct.size() == size_t(items);
+      },
+      30s));
   client::blocking_client c(client_at(srv.address()));
   ASSERT_TRUE(c.wait_connected(5s));
   EXPECT_TRUE(eventually([&] { return children_of(c, "/queues/c") == 0; }));

@@ -113,7 +113,8 @@ TEST(shared_count, compare_and_set_on_the_version_and_listeners_see_changes) {
   client::count_changed next;
   self->receive([&](client::count_changed& c) { next = c; }, caf::after(5s) >> [] {});
   EXPECT_EQ(next.count.value, 8);
-  ASSERT_TRUE(ask_for<result<unit>>(self, a, result<unit>(error_code::system_error), caf::put_atom::value, int32_t{-3}).ok());
+  ASSERT_TRUE(
+      ask_for<result<unit>>(self, a, result<unit>(error_code::system_error), caf::put_atom::value, int32_t{-3}).ok());
   self->receive([&](client::count_changed& c) { next = c; }, caf::after(5s) >> [] {});
   EXPECT_EQ(next.count.value, -3);
   v = ask_for<vc>(self, b, none, caf::get_atom::value);
@@ -175,10 +176,12 @@ TEST(semaphore, at_most_k_leases_and_a_release_lets_the_next_in) {
   self->send(sems[2], atoms::acquire::value, int64_t{10000});
   std::this_thread::sleep_for(200ms);
   EXPECT_EQ(ask_for<result<unit>>(self, sems[1], result<unit>(error_code::system_error), atoms::release::value,
-                                  std::string("/sem/s/leases/nope")).code(),
+                                  std::string("/sem/s/leases/nope"))
+                .code(),
             error_code::bad_arguments);
-  ASSERT_TRUE(ask_for<result<unit>>(self, sems[0], result<unit>(error_code::system_error), atoms::release::value,
-                                    l1->node).ok());
+  ASSERT_TRUE(
+      ask_for<result<unit>>(self, sems[0], result<unit>(error_code::system_error), atoms::release::value, l1->node)
+          .ok());
   gr l4 = none;
   self->receive([&](gr& g) { l4 = g; }, caf::after(5s) >> [] {});
   ASSERT_TRUE(l4.ok()) << l4.error().to_string();
@@ -230,6 +233,7 @@ TEST(shared_count, a_listener_hears_a_change_made_while_its_connection_was_down)
     ASSERT_TRUE(eventually([&] {
       self->receive([&](client::count_changed& c) { seen = c; }, caf::after(50ms) >> [] {});
       return seen.count.value == v;
-    })) << "value " << v << " never reached the listener";
+    })) << "value "
+        << v << " never reached the listener";
   }
 }

@@ -268,7 +268,8 @@ TEST(server, a_full_disk_rejects_writes_harms_nothing_and_recovers_when_space_re
     if (!r.ok()) {
       EXPECT_EQ(r.code(), error_code::system_error);
       EXPECT_NE(r.error().detail.find("not saved"), std::string::npos) << r.error().detail;
-      EXPECT_EQ(c.exists("/fill-" + std::to_string(i)).code(), error_code::no_node) << "a rejected write changed nothing";
+      EXPECT_EQ(c.exists("/fill-" + std::to_string(i)).code(), error_code::no_node)
+          << "a rejected write changed nothing";
       ++rejected;
     }
   }

@@ -65,18 +65,23 @@ TEST(slow_learner, is_dropped_past_the_limit_and_resyncs_when_it_keeps_up) {
   // The leader checks a peer's backlog when it sends it something: keep a trickle of small writes
   // going, or a burst that ended within the grace leaves the check to the (later) silence limit.
   ASSERT_TRUE(writer.create("/trickle", ""));
-  EXPECT_TRUE(test::eventually([&] {
-    writer.set("/trickle", "t");
-    return leader.log().find("does not read fast enough") != std::string::npos;
-  }, 15s)) << leader.log();
+  EXPECT_TRUE(test::eventually(
+      [&] {
+        writer.set("/trickle", "t");
+        return leader.log().find("does not read fast enough") != std::string::npos;
+      },
+      15s))
+      << leader.log();
 
   to1.throttle(0);
   to2.throttle(0);
   ASSERT_TRUE(test::eventually([&] { return mode_is(s3, "observer"); }, 20s));
   o.servers = {s3.address()};
   client::blocking_client reader(o);
-  EXPECT_TRUE(test::eventually([&] {
-    auto got = reader.get("/slow");
-    return got && got->data == value + "1999";
-  }, 20s));
+  EXPECT_TRUE(test::eventually(
+      [&] {
+        auto got = reader.get("/slow");
+        return got && got->data == value + "1999";
+      },
+      20s));
 }

@@ -23,8 +23,8 @@ using namespace std::chrono_literals;
 namespace {
 
 cli_result torture(std::vector<std::string> args) {
-  args.insert(args.begin(), {std::string("--server-bin=") + CORRAL_SERVER_BIN,
-                             std::string("--logdump-bin=") + CORRAL_LOGDUMP_BIN});
+  args.insert(args.begin(),
+              {std::string("--server-bin=") + CORRAL_SERVER_BIN, std::string("--logdump-bin=") + CORRAL_LOGDUMP_BIN});
   return run_tool(CORRAL_TORTURE_BIN, args, "", 0, std::chrono::seconds(150));
 }
 
@@ -37,8 +37,8 @@ int faults(const std::string& out, const std::string& kind) {
 } // namespace
 
 TEST(torture, a_bounded_run_of_every_fault_loses_no_write_and_stays_linearizable) {
-  auto r = torture({"--seconds=40", "--servers=3", "--clients=4",
-                    std::string("--power-loss-lib=") + CORRAL_POWER_LOSS_LIB});
+  auto r =
+      torture({"--seconds=40", "--servers=3", "--clients=4", std::string("--power-loss-lib=") + CORRAL_POWER_LOSS_LIB});
   std::cout << r.out << r.err;
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_NE(r.out.find("no lost write, no anomaly: PASSED"), std::string::npos);

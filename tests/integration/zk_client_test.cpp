@@ -177,7 +177,8 @@ TEST_F(zk_client_test, create_get_set_delete_with_versions_and_stats) {
   // Containers and TTL nodes.
   EXPECT_EQ(zoo_create(h, "/box", "", 0, &ZOO_OPEN_ACL_UNSAFE, ZOO_CONTAINER, nullptr, 0), ZOK);
   EXPECT_EQ(zoo_create_ttl(h, "/ttl", "", 0, &ZOO_OPEN_ACL_UNSAFE, ZOO_PERSISTENT_WITH_TTL, 60000, nullptr, 0), ZOK);
-  EXPECT_EQ(zoo_create_ttl(h, "/ttl2", "", 0, &ZOO_OPEN_ACL_UNSAFE, ZOO_PERSISTENT_WITH_TTL, 0, nullptr, 0), ZBADARGUMENTS);
+  EXPECT_EQ(zoo_create_ttl(h, "/ttl2", "", 0, &ZOO_OPEN_ACL_UNSAFE, ZOO_PERSISTENT_WITH_TTL, 0, nullptr, 0),
+            ZBADARGUMENTS);
   // Reconfiguration answers as a ZooKeeper with reconfig disabled.
   char buf[256];
   int len = sizeof buf;
@@ -194,10 +195,10 @@ TEST_F(zk_client_test, watches_fire_once_with_the_event_and_path_only) {
   char buf[16];
   int len = sizeof buf;
   Stat st{};
-  ASSERT_EQ(zoo_get(h, "/w", 1, buf, &len, &st), ZOK);              // data watch
-  ASSERT_EQ(zoo_exists(h, "/w/new", 1, &st), ZNONODE);               // exists watch on a missing node
+  ASSERT_EQ(zoo_get(h, "/w", 1, buf, &len, &st), ZOK); // data watch
+  ASSERT_EQ(zoo_exists(h, "/w/new", 1, &st), ZNONODE); // exists watch on a missing node
   String_vector v{};
-  ASSERT_EQ(zoo_get_children(h, "/w", 1, &v), ZOK);                  // child watch
+  ASSERT_EQ(zoo_get_children(h, "/w", 1, &v), ZOK); // child watch
   deallocate_String_vector(&v);
   // Creating /w/new fires the exists watch and the child watch, not /w's data watch.
   ASSERT_EQ(zoo_create(writer.h(), "/w/new", "", 0, &ZOO_OPEN_ACL_UNSAFE, 0, nullptr, 0), ZOK);
@@ -327,7 +328,8 @@ TEST_F(zk_client_test, ephemerals_go_when_the_session_closes_or_expires) {
     Stat st{};
     ASSERT_EQ(zoo_exists(watcher.h(), "/eph", 1, &st), ZOK);
     EXPECT_EQ(st.ephemeralOwner, zoo_client_id(owner.h())->client_id);
-    EXPECT_EQ(zoo_create(owner.h(), "/eph/child", "", 0, &ZOO_OPEN_ACL_UNSAFE, 0, nullptr, 0), ZNOCHILDRENFOREPHEMERALS);
+    EXPECT_EQ(zoo_create(owner.h(), "/eph/child", "", 0, &ZOO_OPEN_ACL_UNSAFE, 0, nullptr, 0),
+              ZNOCHILDRENFOREPHEMERALS);
   } // zookeeper_close: closeSession
   EXPECT_TRUE(watcher.wait_node_event(ZOO_DELETED_EVENT, "/eph"));
 }
@@ -487,9 +489,9 @@ TEST_F(zk_client_test, random_and_mutated_packets_close_their_connection_and_not
   req.timeout_ms = 10000;
   req.password = std::string(16, '\0');
   corral::protocol::jute::encode_connect_request(req, true, valid);
-  corral::protocol::jute::encode_request({1, corral::create_request{"/f", "d", {{31, "world", "anyone"}},
-                                                                    corral::create_mode::persistent, -1}},
-                                         {corral::op_code::create, {}}, valid);
+  corral::protocol::jute::encode_request(
+      {1, corral::create_request{"/f", "d", {{31, "world", "anyone"}}, corral::create_mode::persistent, -1}},
+      {corral::op_code::create, {}}, valid);
   std::mt19937 rng(7);
   for (int i = 0; i < 200; ++i) {
     std::vector<char> bytes = valid;
@@ -551,9 +553,8 @@ TEST(zk_client_ensemble, the_c_client_fails_over_and_keeps_its_session) {
   ASSERT_TRUE(c.wait_state(ZOO_CONNECTED_STATE, 20s));
   EXPECT_EQ(zoo_client_id(c.h())->client_id, session);
   // Writes go through (after a new leader, if the old one died), and the ephemeral is still there.
-  EXPECT_TRUE(corral::test::eventually([&] {
-    return zoo_create(c.h(), "/after", "", 0, &ZOO_OPEN_ACL_UNSAFE, 0, nullptr, 0) == ZOK;
-  }, 20s));
+  EXPECT_TRUE(corral::test::eventually(
+      [&] { return zoo_create(c.h(), "/after", "", 0, &ZOO_OPEN_ACL_UNSAFE, 0, nullptr, 0) == ZOK; }, 20s));
   Stat st{};
   ASSERT_EQ(zoo_exists(c.h(), "/member", 0, &st), ZOK);
   EXPECT_EQ(st.ephemeralOwner, session);

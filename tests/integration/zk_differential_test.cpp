@@ -52,7 +52,7 @@ public:
                                         "extendedTypesEnabled=true\n4lw.commands.whitelist=*\n";
     pid_ = ::fork();
     if (pid_ == 0) {
-      ::setpgid(0, 0); // the JVM and the script that starts it, as one group to stop
+      ::setpgid(0, 0);                    // the JVM and the script that starts it, as one group to stop
       ::prctl(PR_SET_PDEATHSIG, SIGKILL); // and gone if this test process dies
       ::setenv("ZOO_LOG_DIR", dir_.c_str(), 1);
       ::setenv("ZOOCFGDIR", dir_.c_str(), 1);
@@ -133,7 +133,8 @@ std::string stat_line(const Stat& s) {
   return "version=" + std::to_string(s.version) + " cversion=" + std::to_string(s.cversion) +
          " aversion=" + std::to_string(s.aversion) + " dataLength=" + std::to_string(s.dataLength) +
          " numChildren=" + std::to_string(s.numChildren) + " ephemeral=" + (s.ephemeralOwner != 0 ? "yes" : "no") +
-         " pzxid>=czxid=" + (s.pzxid >= s.czxid ? "yes" : "no") + " mzxid>=czxid=" + (s.mzxid >= s.czxid ? "yes" : "no");
+         " pzxid>=czxid=" + (s.pzxid >= s.czxid ? "yes" : "no") +
+         " mzxid>=czxid=" + (s.mzxid >= s.czxid ? "yes" : "no");
 }
 
 // Runs one fixed sequence of operations and returns what the server answered, line by line.
@@ -159,8 +160,9 @@ std::vector<std::string> c_client_transcript(const std::string& hosts) {
     int len = sizeof buf;
     st = Stat{};
     int r = zoo_get(s.h, path.c_str(), 0, buf, &len, &st);
-    t.push_back("get " + path + " -> " + zerror(r) +
-                (r == ZOK ? " '" + std::string(buf, static_cast<size_t>(std::max(len, 0))) + "' " + stat_line(st) : ""));
+    t.push_back(
+        "get " + path + " -> " + zerror(r) +
+        (r == ZOK ? " '" + std::string(buf, static_cast<size_t>(std::max(len, 0))) + "' " + stat_line(st) : ""));
   };
   auto ls = [&](session& s, const std::string& path) {
     String_vector v{};
@@ -226,7 +228,8 @@ std::vector<std::string> c_client_transcript(const std::string& hosts) {
     int r = zoo_get_acl(a.h, "/secret", &acl, &st);
     std::string line = std::string("getAcl /secret -> ") + zerror(r);
     for (int i = 0; r == ZOK && i < acl.count; ++i)
-      line += " " + std::string(acl.data[i].id.scheme) + ":" + acl.data[i].id.id + ":" + std::to_string(acl.data[i].perms);
+      line +=
+          " " + std::string(acl.data[i].id.scheme) + ":" + acl.data[i].id.id + ":" + std::to_string(acl.data[i].perms);
     t.push_back(line);
     deallocate_ACL_vector(&acl);
   }
@@ -524,7 +527,8 @@ std::vector<std::string> raw_transcript(uint16_t port) {
   call({17, delete_request{"/r/a", -1}}, {oc::remove, {}});
   call({18, sync_request{"/r"}}, {oc::sync, {}});
   call({protocol::jute::ping_xid, ping_request{}}, {oc::ping, {}});
-  call({19, multi_request{{check_request{"/r", 99}, delete_request{"/r/c", -1}}}}, {oc::multi, {oc::check, oc::remove}});
+  call({19, multi_request{{check_request{"/r", 99}, delete_request{"/r/c", -1}}}},
+       {oc::multi, {oc::check, oc::remove}});
   call({20, reconfig_request{}}, {oc::reconfig, {}});
   call({21, close_request{}}, {oc::close_session, {}});
   return t;

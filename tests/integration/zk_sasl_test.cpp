@@ -88,7 +88,8 @@ TEST(zk_sasl, zkcli_authenticates_with_a_jaas_client_section) {
   temp_file client(R"(Client {
   org.apache.zookeeper.server.auth.DigestLoginModule required username="bob" password="bobsecret";
 };
-)", 0600);
+)",
+                   0600);
   auto flags = "-Djava.security.auth.login.config=" + client.path;
   ::setenv("CLIENT_JVMFLAGS", flags.c_str(), 1);
   auto r = test::run_tool("/usr/share/zookeeper/bin/zkCli.sh", {"-server", server.zk_address()},
@@ -103,9 +104,9 @@ TEST(zk_sasl, sasl_is_refused_when_not_configured_and_the_server_checks_its_file
   auto r = test::run_tool("/usr/bin/python3", {"-c", kazoo_script, std::to_string(server.zk_port()), "bobsecret"});
   EXPECT_NE(r.out.find("auth failed"), std::string::npos) << r.out << r.err;
   temp_file exposed(server_jaas, 0644);
-  auto bad = test::run_tool(CORRAL_SERVER_BIN, {"--corral.port=0", "--corral.zk-port=0",
-                                                "--corral.data-dir=/nonexistent-corral-sasl",
-                                                "--corral.sasl-jaas-file=" + exposed.path});
+  auto bad = test::run_tool(CORRAL_SERVER_BIN,
+                            {"--corral.port=0", "--corral.zk-port=0", "--corral.data-dir=/nonexistent-corral-sasl",
+                             "--corral.sasl-jaas-file=" + exposed.path});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("chmod 600"), std::string::npos) << bad.err;
 }
@@ -116,10 +117,12 @@ TEST(zk_sasl, a_sasl_identity_on_a_follower_writes_through_the_leader) {
   int leader = -1;
   ASSERT_TRUE(test::eventually([&] { return (leader = e.leader()) >= 0; }, std::chrono::seconds(15)));
   auto& follower = *e.servers[static_cast<size_t>(leader == 0 ? 1 : 0)];
-  ASSERT_TRUE(test::eventually([&] {
-    return test::four_letter_word(static_cast<uint16_t>(follower.zk_port()), "srvr").find("Mode: follower") !=
-           std::string::npos;
-  }, std::chrono::seconds(15)));
+  ASSERT_TRUE(test::eventually(
+      [&] {
+        return test::four_letter_word(static_cast<uint16_t>(follower.zk_port()), "srvr").find("Mode: follower") !=
+               std::string::npos;
+      },
+      std::chrono::seconds(15)));
   // bob makes a node only bob may change, through the follower; its writes go to the leader with
   // bob's identity, so the ACL check there passes.
   std::string script = R"(

@@ -125,8 +125,9 @@ TEST(zk_tls, a_tls_client_works_on_the_secure_port_and_plain_bytes_are_refused) 
   auto session = c.connect();
   ASSERT_TRUE(session) << c.tls().reason();
   EXPECT_NE(session->session, 0);
-  EXPECT_EQ(c.call({1, create_request{"/t", "over tls", open_acl, create_mode::persistent}}, {op_code::create, {}}).first,
-               error_code::ok);
+  EXPECT_EQ(
+      c.call({1, create_request{"/t", "over tls", open_acl, create_mode::persistent}}, {op_code::create, {}}).first,
+      error_code::ok);
   auto got = c.call({2, get_data_request{"/t", false}}, {op_code::get_data, {}});
   EXPECT_EQ(got.first, error_code::ok);
   EXPECT_EQ(data_of(got.second), "over tls");
@@ -149,14 +150,16 @@ TEST(zk_tls, a_client_certificate_is_an_x509_identity_for_acls) {
   ASSERT_TRUE(owner.connect()) << owner.tls().reason();
   EXPECT_EQ(owner.tls().reason(), "");
   acl_list mine{{perm::all, "x509", "CN=app,O=Corral"}};
-  ASSERT_EQ(owner.call({1, create_request{"/mine", "secret", mine, create_mode::persistent}}, {op_code::create, {}}).first,
-            error_code::ok);
+  ASSERT_EQ(
+      owner.call({1, create_request{"/mine", "secret", mine, create_mode::persistent}}, {op_code::create, {}}).first,
+      error_code::ok);
   auto got = owner.call({2, get_data_request{"/mine", false}}, {op_code::get_data, {}});
   EXPECT_EQ(got.first, error_code::ok);
   EXPECT_EQ(data_of(got.second), "secret");
   // The "auth" scheme takes the certificate identity too.
-  ASSERT_EQ(owner.call({3, create_request{"/auth", "a", {{perm::all, "auth", ""}}, create_mode::persistent}},
-                       {op_code::create, {}})
+  ASSERT_EQ(owner
+                .call({3, create_request{"/auth", "a", {{perm::all, "auth", ""}}, create_mode::persistent}},
+                      {op_code::create, {}})
                 .first,
             error_code::ok);
 
@@ -197,9 +200,9 @@ TEST(zk_tls, corral_server_refuses_to_start_with_bad_tls_files) {
                                                          "--corral.tls-key-file=" + certs().server_key}));
   EXPECT_EQ(missing.exit_code, 2);
   EXPECT_NE(missing.err.find("/nonexistent/server.pem"), std::string::npos) << missing.err;
-  auto bad_mode = test::run_tool(CORRAL_SERVER_BIN, args({"--corral.tls-cert-file=" + certs().server_cert,
-                                                          "--corral.tls-key-file=" + certs().server_key,
-                                                          "--corral.tls-client-auth=sometimes"}));
+  auto bad_mode = test::run_tool(
+      CORRAL_SERVER_BIN, args({"--corral.tls-cert-file=" + certs().server_cert,
+                               "--corral.tls-key-file=" + certs().server_key, "--corral.tls-client-auth=sometimes"}));
   EXPECT_EQ(bad_mode.exit_code, 2);
   EXPECT_NE(bad_mode.err.find("need, want or none"), std::string::npos) << bad_mode.err;
 }
@@ -233,8 +236,8 @@ TEST(zk_tls, zkcli_connects_with_the_netty_socket_and_pem_stores) {
       "-cp /etc/zookeeper/conf:/usr/share/java/zookeeper.jar:/usr/share/java/netty-resolver.jar:"
       "/usr/share/java/netty-codec.jar -Dzookeeper.clientCnxnSocket=org.apache.zookeeper.ClientCnxnSocketNetty "
       "-Dzookeeper.client.secure=true -Dzookeeper.ssl.trustStore.type=PEM -Dzookeeper.ssl.trustStore.location=" +
-      certs().ca + " -Dzookeeper.ssl.keyStore.type=PEM -Dzookeeper.ssl.keyStore.location=" +
-      certs().client_key_and_cert;
+      certs().ca +
+      " -Dzookeeper.ssl.keyStore.type=PEM -Dzookeeper.ssl.keyStore.location=" + certs().client_key_and_cert;
   ::setenv("CLIENT_JVMFLAGS", flags.c_str(), 1);
   auto r = test::run_tool("/usr/share/zookeeper/bin/zkCli.sh",
                           {"-server", "127.0.0.1:" + std::to_string(server.secure_zk_port())},

@@ -160,8 +160,7 @@ TEST_F(acl_table, auth_scheme_and_ip_scheme) {
   ASSERT_EQ(acl.size(), 1u);
   EXPECT_EQ(acl[0].scheme, "digest");
   db->set_client_address(other, "127.0.0.1");
-  ASSERT_EQ(create(owner, "/ip", "", create_mode::persistent, {{perm::read, "ip", "127.0.0.0/8"}}),
-            error_code::ok);
+  ASSERT_EQ(create(owner, "/ip", "", create_mode::persistent, {{perm::read, "ip", "127.0.0.0/8"}}), error_code::ok);
   EXPECT_EQ(run(other, get_data_request{"/ip", false}).resp.err, error_code::ok);
   db->set_client_address(other, "10.1.1.1");
   EXPECT_EQ(run(other, get_data_request{"/ip", false}).resp.err, error_code::no_auth);

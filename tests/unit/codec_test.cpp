@@ -70,8 +70,8 @@ TEST(codec, every_request_kind_keeps_its_type) {
       get_children_request{"/a", true},
       sync_request{"/a"},
       check_request{"/a", 1},
-      multi_request{{create_request{"/m", "", open_acl_unsafe(), create_mode::persistent, -1},
-                     delete_request{"/m", -1}, set_data_request{"/m", "v", 0}, check_request{"/m", 0}}},
+      multi_request{{create_request{"/m", "", open_acl_unsafe(), create_mode::persistent, -1}, delete_request{"/m", -1},
+                     set_data_request{"/m", "v", 0}, check_request{"/m", 0}}},
       multi_read_request{{get_data_request{"/a", false}, get_children_request{"/b", false}}},
       get_ephemerals_request{"/p"},
       get_all_children_number_request{"/a"},
@@ -117,10 +117,17 @@ TEST(codec, server_messages_round_trip) {
   st.num_children = 10;
   st.pzxid = 11;
   std::vector<response_body> bodies{
-      std::monostate{}, create_result{"/a0000000001", st}, st, data_result{"bytes", st},
-      children_result{{"x", "y"}, st}, acl_result{open_acl_unsafe(), st},
+      std::monostate{},
+      create_result{"/a0000000001", st},
+      st,
+      data_result{"bytes", st},
+      children_result{{"x", "y"}, st},
+      acl_result{open_acl_unsafe(), st},
       std::vector<op_result>{op_result{op_code::create, error_code::ok, "/p", st, "", {}}},
-      std::vector<std::string>{"/e1", "/e2"}, int32_t{17}, auth_list{{"digest", "bob"}}, std::string("/s")};
+      std::vector<std::string>{"/e1", "/e2"},
+      int32_t{17},
+      auth_list{{"digest", "bob"}},
+      std::string("/s")};
   for (auto& b : bodies) {
     response r;
     r.xid = 5;
@@ -156,8 +163,7 @@ TEST(codec, server_messages_round_trip) {
 TEST(codec, frames_split_at_every_chunk_size) {
   std::vector<char> bytes;
   for (int i = 0; i < 20; ++i)
-    encode(client_message{request{i, set_data_request{"/k" + std::to_string(i), std::string(i * 37, 'x'), i}}},
-           bytes);
+    encode(client_message{request{i, set_data_request{"/k" + std::to_string(i), std::string(i * 37, 'x'), i}}}, bytes);
   for (size_t chunk : {1, 3, 7, 8, 13, 64, 4096}) {
     auto all = read_all(bytes, chunk);
     ASSERT_EQ(all.size(), 20u) << "chunk " << chunk;
@@ -187,9 +193,9 @@ TEST(codec, absurd_segment_tables_are_malformed) {
 
 TEST(codec, decoders_survive_random_and_mutated_bytes) {
   std::mt19937 rng(12345);
-  auto valid = frame_of(request{7, multi_request{{create_request{"/a", "data", open_acl_unsafe(),
-                                                                  create_mode::persistent, -1},
-                                                   set_data_request{"/a", "x", 1}}}});
+  auto valid =
+      frame_of(request{7, multi_request{{create_request{"/a", "data", open_acl_unsafe(), create_mode::persistent, -1},
+                                         set_data_request{"/a", "x", 1}}}});
   int decoded = 0, rejected = 0;
   for (int round = 0; round < 20000; ++round) {
     std::vector<char> bytes;

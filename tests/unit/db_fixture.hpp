@@ -36,8 +36,7 @@ protected:
   }
 
   error_code create(session_id s, const std::string& path, const std::string& data = "",
-                    create_mode mode = create_mode::persistent, acl_list acl = open_acl_unsafe(),
-                    int64_t ttl = -1) {
+                    create_mode mode = create_mode::persistent, acl_list acl = open_acl_unsafe(), int64_t ttl = -1) {
     return run(s, create_request{path, data, std::move(acl), mode, ttl}).resp.err;
   }
 

@@ -44,9 +44,9 @@ TEST(epochs_file, a_missing_file_is_a_fresh_server) {
 }
 
 TEST(epochs_file, damaged_contents_are_refused_with_the_file_named) {
-  for (std::string text : {"", "accepted=3\n", "accepted=3\ncurrent=x\n", "accepted=3\ncurrent=2\ncurrent=2\n",
-                           "accepted=3\ncurrent=4\n", "accepted=99999999999999999999\ncurrent=1\n",
-                           "accepted=-1\ncurrent=0\n", "garbage"}) {
+  for (std::string text :
+       {"", "accepted=3\n", "accepted=3\ncurrent=x\n", "accepted=3\ncurrent=2\ncurrent=2\n", "accepted=3\ncurrent=4\n",
+        "accepted=99999999999999999999\ncurrent=1\n", "accepted=-1\ncurrent=0\n", "garbage"}) {
     auto r = persistence::parse_epochs(text, "/data/epochs");
     ASSERT_FALSE(r.ok()) << "accepted: '" << text << "'";
     EXPECT_NE(r.error().detail.find("/data/epochs"), std::string::npos) << r.error().detail;

@@ -60,10 +60,12 @@ node_stat sample_stat() {
 
 TEST(jute, every_request_survives_a_round_trip) {
   using oc = op_code;
-  expect_round_trip({1, create_request{"/a", "data", open_acl(), create_mode::ephemeral_sequential, -1}}, {oc::create, {}});
+  expect_round_trip({1, create_request{"/a", "data", open_acl(), create_mode::ephemeral_sequential, -1}},
+                    {oc::create, {}});
   expect_round_trip({2, create_request{"/a", "", open_acl(), create_mode::persistent, -1}}, {oc::create2, {}});
   expect_round_trip({3, create_request{"/c", "", open_acl(), create_mode::container, -1}}, {oc::create_container, {}});
-  expect_round_trip({4, create_request{"/t", "x", open_acl(), create_mode::persistent_with_ttl, 5000}}, {oc::create_ttl, {}});
+  expect_round_trip({4, create_request{"/t", "x", open_acl(), create_mode::persistent_with_ttl, 5000}},
+                    {oc::create_ttl, {}});
   expect_round_trip({5, delete_request{"/a", 3}}, {oc::remove, {}});
   expect_round_trip({6, exists_request{"/a", true}}, {oc::exists, {}});
   expect_round_trip({7, get_data_request{"/a", false}}, {oc::get_data, {}});
@@ -125,8 +127,8 @@ TEST(jute, decoded_fields_are_the_ones_sent) {
   EXPECT_EQ(c.ttl, 5000);
   ASSERT_EQ(c.acl.size(), 1u);
   EXPECT_EQ(c.acl[0].scheme, "world");
-  auto cw = jute::decode_request(body_of(encoded({1, remove_watches_request{"/w", watcher_type::children, true}},
-                                                 {op_code::check_watches, {}})));
+  auto cw = jute::decode_request(
+      body_of(encoded({1, remove_watches_request{"/w", watcher_type::children, true}}, {op_code::check_watches, {}})));
   ASSERT_TRUE(cw.ok());
   EXPECT_TRUE(std::get<remove_watches_request>(cw->req.body).check_only);
 }
@@ -162,7 +164,11 @@ TEST(jute, connect_response_as_zookeeper_sends_it) {
   r.err = error_code::session_expired;
   out.clear();
   jute::encode_connect_response(r, false, out);
-  EXPECT_EQ(hex(out, 4), "00000000" "00000000" "0000000000000000" "00000010" + std::string(32, '0'));
+  EXPECT_EQ(hex(out, 4), "00000000"
+                         "00000000"
+                         "0000000000000000"
+                         "00000010" +
+                             std::string(32, '0'));
 }
 
 TEST(jute, replies_match_zookeeper_byte_for_byte) {
@@ -173,7 +179,10 @@ TEST(jute, replies_match_zookeeper_byte_for_byte) {
   r.body = create_result{"/mt0", sample_stat()};
   std::vector<char> out;
   jute::encode_reply(r, {op_code::create, {}}, out);
-  EXPECT_EQ(hex(out, 4), "00000001" "0000000000000026" "00000000" "000000042f6d7430");
+  EXPECT_EQ(hex(out, 4), "00000001"
+                         "0000000000000026"
+                         "00000000"
+                         "000000042f6d7430");
   // An error: the header only.
   out.clear();
   response e;
@@ -182,7 +191,9 @@ TEST(jute, replies_match_zookeeper_byte_for_byte) {
   e.err = error_code::node_exists;
   e.body = create_result{"/mt", {}};
   jute::encode_reply(e, {op_code::create2, {}}, out);
-  EXPECT_EQ(hex(out, 4), "00000001" "0000000000000027" "ffffff92");
+  EXPECT_EQ(hex(out, 4), "00000001"
+                         "0000000000000027"
+                         "ffffff92");
   // A failed multi: the header says ok, every result is an error result (ok before the failure).
   response m;
   m.xid = 2;
@@ -195,10 +206,20 @@ TEST(jute, replies_match_zookeeper_byte_for_byte) {
   m.body = results;
   out.clear();
   jute::encode_reply(m, {op_code::multi, {op_code::create, op_code::remove}}, out);
-  EXPECT_EQ(hex(out, 4), "00000002" "0000000000000021" "00000000"
-                         "ffffffff" "00" "00000000" "00000000"
-                         "ffffffff" "00" "ffffff9b" "ffffff9b"
-                         "ffffffff" "01" "ffffffff");
+  EXPECT_EQ(hex(out, 4), "00000002"
+                         "0000000000000021"
+                         "00000000"
+                         "ffffffff"
+                         "00"
+                         "00000000"
+                         "00000000"
+                         "ffffffff"
+                         "00"
+                         "ffffff9b"
+                         "ffffff9b"
+                         "ffffffff"
+                         "01"
+                         "ffffffff");
   // multiRead: per-op results, a failed read among successful ones.
   response mr;
   mr.xid = 4;
@@ -214,13 +235,12 @@ TEST(jute, replies_match_zookeeper_byte_for_byte) {
   mr.body = reads;
   out.clear();
   jute::encode_reply(mr, {op_code::multi_read, {op_code::get_data, op_code::get_data, op_code::get_children}}, out);
-  EXPECT_EQ(hex(out, 4),
-            "00000004000000000000002200000000"
-            "000000040000000000000000017800000000000000220000000000000022000001a2135450ba000001a2135450ba"
-            "000000000000000000000000000000000000000000000001000000010000000000000022"
-            "ffffffff00ffffff9bffffff9b"
-            "000000080000000000000000010000000162"
-            "ffffffff01ffffffff");
+  EXPECT_EQ(hex(out, 4), "00000004000000000000002200000000"
+                         "000000040000000000000000017800000000000000220000000000000022000001a2135450ba000001a2135450ba"
+                         "000000000000000000000000000000000000000000000001000000010000000000000022"
+                         "ffffffff00ffffff9bffffff9b"
+                         "000000080000000000000000010000000162"
+                         "ffffffff01ffffffff");
   // In a multi, create2 reports as create (the path), createContainer and createTTL as create2.
   response c;
   c.xid = 3;
@@ -243,7 +263,8 @@ TEST(jute, replies_match_zookeeper_byte_for_byte) {
   w.body = auth_list{{"ip", "127.0.0.1"}};
   out.clear();
   jute::encode_reply(w, {op_code::who_am_i, {}}, out);
-  EXPECT_EQ(hex(out, 4), "00000009000000000000002b00000000" "00000001000000026970000000093132372e302e302e31");
+  EXPECT_EQ(hex(out, 4), "00000009000000000000002b00000000"
+                         "00000001000000026970000000093132372e302e302e31");
   // addWatch: a body of one int 0 (an ErrorResponse), which Java clients read.
   response aw;
   aw.xid = 2;
@@ -282,15 +303,28 @@ TEST(jute, the_stat_is_68_bytes_in_zookeepers_order) {
   std::vector<char> out;
   jute::encode_reply(r, {op_code::exists, {}}, out);
   ASSERT_EQ(out.size(), 4u + 16u + 68u);
-  EXPECT_EQ(hex(out, 20), "0000000000000022" "0000000000000022" "000001a2135450ba" "000001a2135450ba"
-                          "00000000" "00000000" "00000000" "0000000000000000" "00000001" "00000001"
+  EXPECT_EQ(hex(out, 20), "0000000000000022"
+                          "0000000000000022"
+                          "000001a2135450ba"
+                          "000001a2135450ba"
+                          "00000000"
+                          "00000000"
+                          "00000000"
+                          "0000000000000000"
+                          "00000001"
+                          "00000001"
                           "0000000000000022");
 }
 
 TEST(jute, a_watch_event_is_a_notification_with_zxid_minus_one) {
   std::vector<char> out;
   jute::encode_event({event_type::node_data_changed, keeper_state::sync_connected, "/a", 0x42}, out);
-  EXPECT_EQ(hex(out, 4), "ffffffff" "ffffffffffffffff" "00000000" "00000003" "00000003" "000000022f61");
+  EXPECT_EQ(hex(out, 4), "ffffffff"
+                         "ffffffffffffffff"
+                         "00000000"
+                         "00000003"
+                         "00000003"
+                         "000000022f61");
 }
 
 TEST(jute, packet_reader_splits_a_stream_and_bounds_lengths) {
@@ -324,7 +358,8 @@ TEST(jute, decoders_reject_bad_input_with_a_reason) {
   // getData whose path claims 1000 bytes.
   EXPECT_NE(bad(std::string("\0\0\0\1\0\0\0\4\0\0\x03\xe8/a", 14)).find("length 1000"), std::string::npos);
   // A vector count far beyond what is left.
-  EXPECT_NE(bad(std::string("\0\0\0\1\0\0\0\x0f\0\0\0\2/a\0\0\0\0\x7f\xff\xff\xff", 22)).find("count"), std::string::npos);
+  EXPECT_NE(bad(std::string("\0\0\0\1\0\0\0\x0f\0\0\0\2/a\0\0\0\0\x7f\xff\xff\xff", 22)).find("count"),
+            std::string::npos);
   // Trailing bytes.
   EXPECT_NE(bad(std::string("\0\0\0\1\0\0\0\x0b!", 9)).find("after its last field"), std::string::npos);
   // A multi holding a getData.
@@ -410,8 +445,9 @@ TEST(four_letter_words, srvr_and_wchs_in_zookeepers_layout) {
   auto srvr = four_letter_text("srvr", s, l, {});
   EXPECT_NE(srvr.find("Zookeeper version: "), std::string::npos);
   EXPECT_NE(srvr.find("Latency min/avg/max: 1/3.0833/16\n"), std::string::npos);
-  EXPECT_NE(srvr.find("Received: 27\nSent: 25\nConnections: 1\nOutstanding: 0\nZxid: 0x2e\nMode: follower\nNode count: 19\n"),
-            std::string::npos);
+  EXPECT_NE(
+      srvr.find("Received: 27\nSent: 25\nConnections: 1\nOutstanding: 0\nZxid: 0x2e\nMode: follower\nNode count: 19\n"),
+      std::string::npos);
   auto stat = four_letter_text("stat", s, l, {});
   EXPECT_NE(stat.find("Clients:\n /127.0.0.1:41952[1](queued=0,recved=1,sent=0)\n\n"), std::string::npos);
   EXPECT_EQ(four_letter_text("wchs", s, l, {}), "2 connections watching 3 paths\nTotal watches:4\n");

@@ -15,8 +15,8 @@ TEST(lock_order, sequence_is_the_ten_digit_suffix) {
 
 TEST(lock_order, nodes_sort_by_sequence_whatever_their_protection_prefix) {
   names children{"_c_bbbb-lock-0000000003", "lock-0000000001", "_c_aaaa-lock-0000000002", "_c_cccc-lock-0000000000"};
-  EXPECT_EQ(sorted(children, {mutex_name}),
-            (names{"_c_cccc-lock-0000000000", "lock-0000000001", "_c_aaaa-lock-0000000002", "_c_bbbb-lock-0000000003"}));
+  EXPECT_EQ(sorted(children, {mutex_name}), (names{"_c_cccc-lock-0000000000", "lock-0000000001",
+                                                   "_c_aaaa-lock-0000000002", "_c_bbbb-lock-0000000003"}));
   // Read and write nodes share one order.
   names rw{"_c_x-__WRIT__0000000002", "_c_y-__READ__0000000000", "_c_z-__READ__0000000001"};
   EXPECT_EQ(sorted(rw, {read_name, write_name}),
@@ -44,8 +44,8 @@ TEST(lock_order, a_semaphore_lets_k_hold_and_the_rest_watch_k_back) {
 }
 
 TEST(lock_order, readers_wait_only_for_earlier_writers) {
-  names s{"_c_a-__READ__0000000000", "_c_b-__READ__0000000001", "_c_c-__WRIT__0000000002",
-          "_c_d-__READ__0000000003", "_c_e-__WRIT__0000000004"};
+  names s{"_c_a-__READ__0000000000", "_c_b-__READ__0000000001", "_c_c-__WRIT__0000000002", "_c_d-__READ__0000000003",
+          "_c_e-__WRIT__0000000004"};
   EXPECT_TRUE(read_lock(s, "_c_a-__READ__0000000000").holds);
   EXPECT_TRUE(read_lock(s, "_c_b-__READ__0000000001").holds); // many readers at once
   auto late = read_lock(s, "_c_d-__READ__0000000003");
@@ -70,7 +70,8 @@ TEST(lock_order, kazoo_nodes_take_their_place_by_sequence_and_its_write_nodes_bl
   names children{"ffff0000__lock__0000000003", "_c_aaaa-lock-0000000002", "0000ffff__lock__0000000001"};
   EXPECT_EQ(sorted(children, {mutex_name}),
             (names{"0000ffff__lock__0000000001", "_c_aaaa-lock-0000000002", "ffff0000__lock__0000000003"}));
-  names rw{"aaaa__rlock__0000000000", "_c_bbbb-__READ__0000000001", "cccc__lock__0000000002", "_c_dddd-__READ__0000000003"};
+  names rw{"aaaa__rlock__0000000000", "_c_bbbb-__READ__0000000001", "cccc__lock__0000000002",
+           "_c_dddd-__READ__0000000003"};
   auto order = sorted(rw, {read_name, write_name});
   ASSERT_EQ(order, rw);
   EXPECT_TRUE(read_lock(order, "_c_bbbb-__READ__0000000001").holds) << "kazoo's read node does not block";

@@ -42,10 +42,13 @@ std::vector<uint64_t> record_offsets(const std::vector<char>& bytes) {
 
 size_t count_entries(const std::string& dir, uint64_t db_id, log_scan* scan_out, uint64_t window = 8 << 20) {
   size_t n = 0;
-  auto scan = scan_log(dir, db_id, 0, [&](log_entry&&, const std::string&, uint64_t) {
-    ++n;
-    return error_info{};
-  }, window);
+  auto scan = scan_log(
+      dir, db_id, 0,
+      [&](log_entry&&, const std::string&, uint64_t) {
+        ++n;
+        return error_info{};
+      },
+      window);
   EXPECT_TRUE(scan.ok());
   if (scan_out != nullptr && scan.ok())
     *scan_out = *scan;
@@ -157,7 +160,8 @@ TEST_F(log_format, a_missing_segment_stops_recovery) {
 TEST_F(log_format, segments_of_another_database_are_refused) {
   workload(5);
   log.reset();
-  auto scan = scan_log(dir, db_id + 1, 0, [](log_entry&&, const std::string&, uint64_t) { return error_info{}; }, 0);
+  auto scan = scan_log(
+      dir, db_id + 1, 0, [](log_entry&&, const std::string&, uint64_t) { return error_info{}; }, 0);
   ASSERT_TRUE(scan.ok());
   EXPECT_EQ(scan->damage.what, log_damage::kind::corrupt);
   EXPECT_NE(scan->damage.reason.find("belongs to database"), std::string::npos);
@@ -200,9 +204,9 @@ TEST_F(log_format, a_failed_write_leaves_the_log_as_it_was) {
   rlimit tight = old;
   tight.rlim_cur = fs::file_size(seg);
   setrlimit(RLIMIT_FSIZE, &tight);
-  auto t = db->prepare(session, request{0, create_request{"/big", std::string(20000, 'x'), open_acl_unsafe(),
-                                                             create_mode::persistent, -1}},
-                       now);
+  auto t = db->prepare(
+      session,
+      request{0, create_request{"/big", std::string(20000, 'x'), open_acl_unsafe(), create_mode::persistent, -1}}, now);
   log->add(t);
   bool fatal = false;
   auto e = log->commit(fatal);
@@ -229,8 +233,8 @@ TEST_F(log_format, segments_roll_and_purge_keeps_what_snapshots_need) {
   auto keep_after = before[2].first_zxid; // pretend a snapshot covers everything before this
   auto removed = log->purge_through(keep_after - 1);
   EXPECT_EQ(removed.size(), 2u);
-  auto scan = scan_log(dir, db_id, keep_after - 1, [](log_entry&&, const std::string&, uint64_t) { return error_info{}; },
-                       8 << 20);
+  auto scan = scan_log(
+      dir, db_id, keep_after - 1, [](log_entry&&, const std::string&, uint64_t) { return error_info{}; }, 8 << 20);
   ASSERT_TRUE(scan.ok());
   EXPECT_EQ(scan->damage.what, log_damage::kind::none);
 }
@@ -252,11 +256,14 @@ TEST_F(log_format, truncate_after_drops_later_txns_across_segments_and_appends_c
   ASSERT_EQ(log->commit(fatal).code, error_code::ok);
   log.reset();
   std::vector<zxid_t> seen;
-  auto scan = scan_log(dir, db_id, 0, [&](log_entry&& e, const std::string&, uint64_t) {
-    if (auto* x = std::get_if<txn>(&e))
-      seen.push_back(x->zxid);
-    return error_info{};
-  }, 8 << 20);
+  auto scan = scan_log(
+      dir, db_id, 0,
+      [&](log_entry&& e, const std::string&, uint64_t) {
+        if (auto* x = std::get_if<txn>(&e))
+          seen.push_back(x->zxid);
+        return error_info{};
+      },
+      8 << 20);
   ASSERT_TRUE(scan.ok());
   EXPECT_EQ(scan->damage.what, log_damage::kind::none) << scan->damage.to_string();
   ASSERT_FALSE(seen.empty());
@@ -277,11 +284,14 @@ TEST_F(log_format, truncate_after_works_on_a_log_whose_oldest_segments_were_purg
   EXPECT_EQ(log->last_zxid(), keep);
   log.reset();
   zxid_t last = 0;
-  auto scan = scan_log(dir, db_id, segs[2].first_zxid - 1, [&](log_entry&& e, const std::string&, uint64_t) {
-    if (auto* x = std::get_if<txn>(&e))
-      last = x->zxid;
-    return error_info{};
-  }, 8 << 20);
+  auto scan = scan_log(
+      dir, db_id, segs[2].first_zxid - 1,
+      [&](log_entry&& e, const std::string&, uint64_t) {
+        if (auto* x = std::get_if<txn>(&e))
+          last = x->zxid;
+        return error_info{};
+      },
+      8 << 20);
   ASSERT_TRUE(scan.ok());
   EXPECT_EQ(scan->damage.what, log_damage::kind::none) << scan->damage.to_string();
   EXPECT_EQ(last, keep) << "the txns after the cut must be gone";
@@ -308,9 +318,10 @@ TEST_F(log_format, recovery_can_apply_only_what_digest_checks_show_was_committed
   auto committed = db->last_applied();
   // Two txns logged but never applied (an ensemble follower that crashed before the commit).
   for (int i = 0; i < 2; ++i) {
-    auto t = db->prepare(session, request{0, create_request{"/pending" + std::to_string(i), "", open_acl_unsafe(),
-                                                                create_mode::persistent, -1}},
-                         now);
+    auto t = db->prepare(
+        session,
+        request{0, create_request{"/pending" + std::to_string(i), "", open_acl_unsafe(), create_mode::persistent, -1}},
+        now);
     log->add(t);
   }
   bool fatal;

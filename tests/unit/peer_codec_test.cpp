@@ -116,13 +116,15 @@ TEST(peer_codec, learner_frames_round_trip) {
     EXPECT_TRUE(back.ok());
     return *back;
   };
-  protocol::forwarded_request fwd{77, request{5, set_data_request{"/a", "v", 3}}, {{"digest", "bob:h"}, {"ip", "127.0.0.1"}}};
+  protocol::forwarded_request fwd{
+      77, request{5, set_data_request{"/a", "v", 3}}, {{"digest", "bob:h"}, {"ip", "127.0.0.1"}}};
   auto f = std::get<protocol::forwarded_request>(rt(fwd));
   EXPECT_EQ(f.session, 77);
   EXPECT_EQ(f.req.xid, 5);
   EXPECT_EQ(std::get<set_data_request>(f.req.body).version, 3);
   EXPECT_EQ(f.auth, (auth_list{{"digest", "bob:h"}, {"ip", "127.0.0.1"}}));
-  auto o = std::get<protocol::open_session_request>(rt(protocol::open_session_request{9, 4000, std::string("p\0w", 3)}));
+  auto o =
+      std::get<protocol::open_session_request>(rt(protocol::open_session_request{9, 4000, std::string("p\0w", 3)}));
   EXPECT_EQ(o.id, 9);
   EXPECT_EQ(o.timeout_ms, 4000);
   EXPECT_EQ(o.password, std::string("p\0w", 3));

@@ -170,7 +170,8 @@ TEST(peer_handshake, proofs_depend_on_every_input) {
 namespace {
 
 std::string temp_file(const std::string& content, mode_t mode) {
-  auto path = (boost::filesystem::temp_directory_path() / boost::filesystem::unique_path("corral-secret-%%%%%%")).string();
+  auto path =
+      (boost::filesystem::temp_directory_path() / boost::filesystem::unique_path("corral-secret-%%%%%%")).string();
   std::ofstream(path) << content;
   ::chmod(path.c_str(), mode);
   return path;

@@ -30,8 +30,7 @@ struct reply {
 
 class server {
 public:
-  explicit server(request_pipeline::mode m, int64_t id = 0)
-      : pipe(std::make_shared<database>(options(id), now), m) {}
+  explicit server(request_pipeline::mode m, int64_t id = 0) : pipe(std::make_shared<database>(options(id), now), m) {}
 
   // Runs `f` with a fresh effect list and keeps what it produced; submits are logged at once.
   template <class F>
@@ -298,7 +297,8 @@ struct pair_of_servers {
       if (auto* w = std::get_if<effect::forward_write>(&e))
         leader.step([&](auto& out) { leader.pipe.forwarded_write(w->session, w->req, w->auth, server::now, out); });
       if (auto* o = std::get_if<effect::forward_open>(&e))
-        leader.step([&](auto& out) { leader.pipe.forwarded_open(o->session, o->timeout_ms, o->password, server::now, out); });
+        leader.step(
+            [&](auto& out) { leader.pipe.forwarded_open(o->session, o->timeout_ms, o->password, server::now, out); });
     }
     for (size_t i = shipped; i < leader.submitted.size(); ++i)
       follower.pipe.logged(leader.submitted[i]);

@@ -52,8 +52,8 @@ TEST(sasl_digest, a_wrong_password_or_a_changed_field_fails) {
     std::string token, reason;
   } cases[] = {
       {tamper("d388dad9", "d388dad8"), "wrong password"},
-      {tamper("OA6MHXh6VqTrRk", "OA6MHXh6VqTrRl"), "wrong password"},     // cnonce changed under the digest
-      {tamper("OA6MG9tEQGm2hh", "OA6MG9tEQGm2hX"), "nonce"},               // a replayed or made-up nonce
+      {tamper("OA6MHXh6VqTrRk", "OA6MHXh6VqTrRl"), "wrong password"}, // cnonce changed under the digest
+      {tamper("OA6MG9tEQGm2hh", "OA6MG9tEQGm2hX"), "nonce"},          // a replayed or made-up nonce
       {tamper("nc=00000001", "nc=00000002"), "nonce count"},
       {tamper("qop=auth", "qop=auth-int"), "qop"},
       {tamper("imap/elwood", "smtp/elwood"), "digest-uri"},

@@ -71,9 +71,13 @@ protected:
     for (int i = 0; i < n; ++i) {
       auto p = prefix + "/n" + std::to_string(i % 17);
       switch (i % 5) {
-        case 0: write(create_request{p, "v" + std::to_string(i), open_acl_unsafe(), create_mode::persistent, -1}); break;
+        case 0:
+          write(create_request{p, "v" + std::to_string(i), open_acl_unsafe(), create_mode::persistent, -1});
+          break;
         case 1: write(set_data_request{p, std::string(i % 50, 'x'), -1}); break;
-        case 2: write(create_request{prefix + "/s-", "", open_acl_unsafe(), create_mode::persistent_sequential, -1}); break;
+        case 2:
+          write(create_request{prefix + "/s-", "", open_acl_unsafe(), create_mode::persistent_sequential, -1});
+          break;
         case 3: write(set_acl_request{p, read_acl_unsafe(), -1}); break;
         case 4: write(delete_request{p, -1}); break;
       }

@@ -205,14 +205,12 @@ TEST_F(tree, ttl_nodes_expire_when_unmodified_and_childless) {
 
 TEST_F(tree, ttl_needs_enabling_and_a_valid_ttl) {
   auto s = open();
-  EXPECT_EQ(create(s, "/t", "", create_mode::persistent_with_ttl, open_acl_unsafe(), 0),
-            error_code::bad_arguments);
+  EXPECT_EQ(create(s, "/t", "", create_mode::persistent_with_ttl, open_acl_unsafe(), 0), error_code::bad_arguments);
   auto o = opts();
   o.ttl_enabled = false;
   db = std::make_unique<database>(o, now);
   s = open();
-  EXPECT_EQ(create(s, "/t", "", create_mode::persistent_with_ttl, open_acl_unsafe(), 100),
-            error_code::unimplemented);
+  EXPECT_EQ(create(s, "/t", "", create_mode::persistent_with_ttl, open_acl_unsafe(), 100), error_code::unimplemented);
 }
 
 TEST_F(tree, get_children_returns_sorted_names_and_parent_stat) {

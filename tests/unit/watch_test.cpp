@@ -9,9 +9,7 @@ struct seen {
   session_id s;
   event_type type;
   std::string path;
-  friend bool operator==(const seen& a, const seen& b) {
-    return a.s == b.s && a.type == b.type && a.path == b.path;
-  }
+  friend bool operator==(const seen& a, const seen& b) { return a.s == b.s && a.type == b.type && a.path == b.path; }
   friend std::ostream& operator<<(std::ostream& os, const seen& x) {
     return os << x.s << ":" << event_type_name(x.type) << ":" << x.path;
   }

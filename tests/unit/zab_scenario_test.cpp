@@ -1,8 +1,9 @@
 // Scripted scenarios for the ZAB core, in the manner of etcd raft's interaction tests: each file in
 // tests/unit/zab_scenarios/ is a list of commands, each followed by "----" and the output it must
 // print: every message delivered ("2<-1 ...") and every ready batch the servers produce (epochs
-// persisted, log writes, commits, role changes, notes and the messages sent, "1->2 ..."). Reading one is the quickest way to learn how an election, a DIFF,
-// a TRUNC or a step-down goes; a simulator finding becomes a readable regression by writing one.
+// persisted, log writes, commits, role changes, notes and the messages sent, "1->2 ..."). Reading one is the quickest
+// way to learn how an election, a DIFF, a TRUNC or a step-down goes; a simulator finding becomes a readable regression
+// by writing one.
 //
 // Commands (server ids are numbers; "all" means every server that is up):
 //   start VOTERS... [observers IDS...]   create the ensemble (fresh disks) and start every server
@@ -48,37 +49,37 @@ std::string hex(zxid_t z) { return to_hex(static_cast<uint64_t>(z)); }
 std::string describe(const body& b) {
   std::ostringstream os;
   os << message_name(b);
-  std::visit(overload{
-                 [&](const notification& n) {
-                   os << " vote=(" << n.v.leader << ", " << hex(n.v.zxid) << ", epoch " << n.v.epoch << ") round "
-                      << n.round << " from a " << role_name(n.sender_role) << " server";
-                 },
-                 [&](const follower_info& f) {
-                   os << " accepted epoch " << f.accepted_epoch << " last " << hex(f.last_zxid)
-                      << (f.observer ? " (observer)" : "");
-                 },
-                 [&](const leader_info& l) { os << " new epoch " << l.new_epoch; },
-                 [&](const ack_epoch& a) { os << " current epoch " << a.current_epoch << " last " << hex(a.last_zxid); },
-                 [&](const catch_up& c) {
-                   const char* how[] = {"DIFF", "TRUNC", "SNAP"};
-                   os << " " << how[static_cast<int>(c.how)];
-                   if (c.how == catch_up::kind::trunc)
-                     os << " to " << hex(c.trunc_to);
-                   if (c.how == catch_up::kind::snap)
-                     os << " at " << hex(c.snap_zxid);
-                   os << ", " << c.entries.size() << " entries, commit " << hex(c.commit) << ", new epoch "
-                      << c.new_epoch;
-                 },
-                 [&](const ack& a) { os << " " << hex(a.zxid); },
-                 [&](const ack_newleader& a) { os << " epoch " << a.epoch; },
-                 [&](const up_to_date& u) { os << " commit " << hex(u.commit); },
-                 [&](const proposal& p) { os << " " << hex(p.e.zxid) << " t" << p.e.payload->cxid; },
-                 [&](const commit& c) { os << " " << hex(c.zxid); },
-                 [&](const inform& i) { os << " " << hex(i.e.zxid) << " t" << i.e.payload->cxid; },
-                 [&](const ping& p) { os << " commit " << hex(p.commit); },
-                 [&](const pong&) {},
-             },
-             b);
+  std::visit(
+      overload{
+          [&](const notification& n) {
+            os << " vote=(" << n.v.leader << ", " << hex(n.v.zxid) << ", epoch " << n.v.epoch << ") round " << n.round
+               << " from a " << role_name(n.sender_role) << " server";
+          },
+          [&](const follower_info& f) {
+            os << " accepted epoch " << f.accepted_epoch << " last " << hex(f.last_zxid)
+               << (f.observer ? " (observer)" : "");
+          },
+          [&](const leader_info& l) { os << " new epoch " << l.new_epoch; },
+          [&](const ack_epoch& a) { os << " current epoch " << a.current_epoch << " last " << hex(a.last_zxid); },
+          [&](const catch_up& c) {
+            const char* how[] = {"DIFF", "TRUNC", "SNAP"};
+            os << " " << how[static_cast<int>(c.how)];
+            if (c.how == catch_up::kind::trunc)
+              os << " to " << hex(c.trunc_to);
+            if (c.how == catch_up::kind::snap)
+              os << " at " << hex(c.snap_zxid);
+            os << ", " << c.entries.size() << " entries, commit " << hex(c.commit) << ", new epoch " << c.new_epoch;
+          },
+          [&](const ack& a) { os << " " << hex(a.zxid); },
+          [&](const ack_newleader& a) { os << " epoch " << a.epoch; },
+          [&](const up_to_date& u) { os << " commit " << hex(u.commit); },
+          [&](const proposal& p) { os << " " << hex(p.e.zxid) << " t" << p.e.payload->cxid; },
+          [&](const commit& c) { os << " " << hex(c.zxid); },
+          [&](const inform& i) { os << " " << hex(i.e.zxid) << " t" << i.e.payload->cxid; },
+          [&](const ping& p) { os << " commit " << hex(p.commit); },
+          [&](const pong&) {},
+      },
+      b);
   return os.str();
 }
 

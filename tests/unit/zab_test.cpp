@@ -39,7 +39,7 @@ struct sim_node {
 class cluster {
 public:
   cluster(int voters, int observers, uint64_t seed, uint32_t max_counter = 0xfffffffeu)
-    : rng_(seed), seed_(seed), max_counter_(max_counter) {
+      : rng_(seed), seed_(seed), max_counter_(max_counter) {
     for (int i = 1; i <= voters + observers; ++i) {
       auto& n = nodes_[i];
       n.id = i;
@@ -67,7 +67,8 @@ public:
     n.pending.clear();
     sim_node* raw = &n;
     n.p = std::make_unique<peer>(c, n.ps, n.snap_zxid, n.log, n.applied_zxid, [raw] {
-      return std::make_pair(raw->applied_zxid, std::shared_ptr<const void>(std::make_shared<std::vector<int>>(raw->applied)));
+      return std::make_pair(raw->applied_zxid,
+                            std::shared_ptr<const void>(std::make_shared<std::vector<int>>(raw->applied)));
     });
     n.up = true;
     drain(n);
@@ -181,11 +182,11 @@ public:
     std::ostringstream os;
     os << m.from << "->" << m.to << " e" << m.epoch << " " << message_name(m.what);
     if (auto* n = std::get_if<notification>(&m.what))
-      os << " vote(" << n->v.leader << ",z" << std::hex << n->v.zxid << std::dec << ",e" << n->v.epoch << ") r" << n->round
-         << " " << role_name(n->sender_role);
+      os << " vote(" << n->v.leader << ",z" << std::hex << n->v.zxid << std::dec << ",e" << n->v.epoch << ") r"
+         << n->round << " " << role_name(n->sender_role);
     if (auto* x = std::get_if<zab::catch_up>(&m.what))
-      os << " how" << static_cast<int>(x->how) << " trunc" << std::hex << x->trunc_to << " snap" << x->snap_zxid
-         << " n" << std::dec << x->entries.size() << " commit" << std::hex << x->commit;
+      os << " how" << static_cast<int>(x->how) << " trunc" << std::hex << x->trunc_to << " snap" << x->snap_zxid << " n"
+         << std::dec << x->entries.size() << " commit" << std::hex << x->commit;
     if (auto* x = std::get_if<proposal>(&m.what))
       os << " z" << std::hex << x->e.zxid << std::dec << " t" << x->e.payload->cxid;
     if (auto* x = std::get_if<commit>(&m.what))

@@ -1,7 +1,8 @@
 #include "tools/torture/linearizability.hpp"
 
+#include "core/fatal.hpp"
+
 #include <algorithm>
-#include <cassert>
 #include <map>
 #include <optional>
 #include <set>
@@ -107,7 +108,7 @@ private:
     for (size_t i = 0; i < history_.size(); ++i) {
       const auto& op = history_[i];
       int64_t done = op.result == outcome::unknown ? end_of_time : op.completed;
-      assert(done >= op.invoked);
+      CORRAL_CHECK(done >= op.invoked, "checker", "operation ", i, " completed before it was invoked");
       events_.push_back(event{i, true, op.invoked});
       events_.push_back(event{i, false, done});
     }
@@ -255,12 +256,10 @@ std::vector<register_op> without_impossible_unknowns(const std::vector<register_
 
 } // namespace
 
-check_result check_register(const std::vector<register_op>& history, const register_state& initial,
-                            size_t max_steps) {
+check_result check_register(const std::vector<register_op>& history, const register_state& initial, size_t max_steps) {
   auto pruned = without_impossible_unknowns(history);
   return search(pruned, initial, max_steps).run();
 }
-
 
 std::string describe(const register_op& op) {
   std::ostringstream o;
@@ -268,9 +267,7 @@ std::string describe(const register_op& op) {
   switch (op.what) {
     case register_op::kind::read: o << "read"; break;
     case register_op::kind::write: o << "write \"" << op.value << "\""; break;
-    case register_op::kind::cas:
-      o << "cas(version " << op.expected_version << ") \"" << op.value << "\"";
-      break;
+    case register_op::kind::cas: o << "cas(version " << op.expected_version << ") \"" << op.value << "\""; break;
   }
   switch (op.result) {
     case outcome::ok:

@@ -59,7 +59,7 @@ struct register_state {
 
 struct check_result {
   bool linearizable = false;
-  bool gave_up = false;    // the step budget ran out: neither proven nor refuted
+  bool gave_up = false; // the step budget ran out: neither proven nor refuted
   size_t steps = 0;
   std::string explanation; // when not linearizable: the operation nothing could explain, and why
 };

@@ -48,7 +48,7 @@ struct link {
 struct connection {
   size_t link = 0;
   uint64_t epoch = 0;
-  int a = -1, b = -1;   // a: accepted from the dialling server; b: to the target
+  int a = -1, b = -1; // a: accepted from the dialling server; b: to the target
   bool connecting = false;
   std::string a_to_b, b_to_a;
   bool closed = false;
@@ -58,7 +58,7 @@ struct connection {
 
 struct link_proxies::impl {
   mutable std::mutex mtx;
-  std::vector<link> links; // guarded by mtx
+  std::vector<link> links;     // guarded by mtx
   std::list<connection> conns; // the thread's own
   int wake[2] = {-1, -1};
   std::atomic<bool> stopping{false};
@@ -231,8 +231,8 @@ size_t link_proxies::add(uint16_t target_port, uint16_t listen_port) {
   ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   auto addr = loopback(listen_port);
   socklen_t len = sizeof addr;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd, 64) != 0
-      || ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd, 64) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
     std::string why = std::strerror(errno);
     ::close(fd);
     throw std::runtime_error("a link proxy cannot listen on 127.0.0.1:" + std::to_string(listen_port) + ": " + why);
