@@ -9,7 +9,7 @@ if ! command -v clang-format >/dev/null; then
   exit 2
 fi
 if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-  mapfile -t files < <(git ls-files '*.cpp' '*.hpp')
+  mapfile -t files < <(git ls-files --cached --others --exclude-standard '*.cpp' '*.hpp')
 else
   mapfile -t files < <(find core persistence protocol schema security actors tools tests examples \
     -name '*.cpp' -o -name '*.hpp' | sort)
@@ -18,11 +18,9 @@ if [[ "${1:-}" != "--check" ]]; then
   clang-format -i "${files[@]}"
   exit 0
 fi
-bad=0
-for f in "${files[@]}"; do
-  if ! clang-format --dry-run -Werror "$f" >/dev/null 2>&1; then
-    echo "not formatted: $f (run tools/format.sh)"
-    bad=1
-  fi
-done
-exit $bad
+# One run over every file (a second or so); name each file that differs.
+if out=$(clang-format --dry-run -Werror "${files[@]}" 2>&1); then
+  exit 0
+fi
+grep -oE '^[^: ]+\.(cpp|hpp):' <<<"$out" | sed 's/:$//' | sort -u | sed 's/.*/not formatted: & (run tools\/format.sh)/'
+exit 1

@@ -27,9 +27,7 @@ TEST(hash, sha1_known_vectors) {
 }
 
 TEST(hash, base64_and_crc32c) {
-  auto b64 = [](const std::string& s) {
-    return base64_encode(reinterpret_cast<const uint8_t*>(s.data()), s.size());
-  };
+  auto b64 = [](const std::string& s) { return base64_encode(reinterpret_cast<const uint8_t*>(s.data()), s.size()); };
   EXPECT_EQ(b64(""), "");
   EXPECT_EQ(b64("f"), "Zg==");
   EXPECT_EQ(b64("fo"), "Zm8=");
