@@ -8,6 +8,7 @@
 #include "core/acl.hpp"
 #include "core/format.hpp"
 #include "core/path.hpp"
+#include "core/response_body.hpp"
 
 namespace corral::cli {
 
@@ -39,15 +40,6 @@ result<int32_t> parse_int(const std::string& s, const char* what) {
 result<int32_t> version_option(const arguments& a) {
   auto v = a.opts.find('v');
   return v == a.opts.end() ? result<int32_t>(-1) : parse_int(v->second, "version");
-}
-
-template <class T>
-result<T> take(response r) {
-  if (r.err != error_code::ok)
-    return error_info{r.err, r.detail};
-  if (auto* v = std::get_if<T>(&r.body))
-    return std::move(*v);
-  return error_info{error_code::marshalling_error, "unexpected response shape"};
 }
 
 // Parses the words after the command's name; an empty string, or what is wrong.

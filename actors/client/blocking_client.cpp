@@ -1,5 +1,7 @@
 #include "actors/client/blocking_client.hpp"
 
+#include "core/response_body.hpp"
+
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -118,22 +120,6 @@ response blocking_client::call(request_body body) {
                });
   return out;
 }
-
-namespace {
-template <class T>
-result<T> take(response r) {
-  if (r.err != error_code::ok)
-    return error_info{r.err, r.detail};
-  if (auto* v = std::get_if<T>(&r.body))
-    return std::move(*v);
-  return error_info{error_code::marshalling_error, "unexpected response shape"};
-}
-result<unit> take_unit(response r) {
-  if (r.err != error_code::ok)
-    return error_info{r.err, r.detail};
-  return unit{};
-}
-} // namespace
 
 result<create_result> blocking_client::create(const std::string& path, const std::string& data, create_mode mode,
                                               acl_list acl, int64_t ttl) {
