@@ -1,78 +1,10 @@
-// Atoms and message types that actors exchange inside one process. Our structs travel between
-// local actors only (never over BASP), so they are declared unsafe-but-allowed rather than given
-// serializers. Everything that crosses a machine is Cap'n Proto (see protocol/).
-// Include only from actors/*.cpp: this pulls in CAF.
+// Everything an actor's .cpp needs to send and receive messages: all of CAF (core and io), the
+// atoms (actors/atoms.hpp) and the message structs (actors/message_types.hpp).
+// Include only from actors/*.cpp and tools: this pulls in CAF.
 #pragma once
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
-#include "core/database.hpp"
-#include "core/request_pipeline.hpp" // shared_txn
-#include "persistence/record_codec.hpp"
-#include "protocol/client_codec.hpp"
-#include "protocol/jute_codec.hpp"
-#include "protocol/four_letter_words.hpp"
-
-namespace corral {
-// Snapshot chunks travel to the snapshotter without a copy (txns too: shared_txn, core).
-using node_chunk = std::shared_ptr<std::vector<node_image>>;
-} // namespace corral
-
-namespace corral::atoms {
-using attach = caf::atom_constant<caf::atom("attach")>;
-using detach = caf::atom_constant<caf::atom("detach")>;
-using open = caf::atom_constant<caf::atom("open")>;
-using request = caf::atom_constant<caf::atom("request")>;
-using write = caf::atom_constant<caf::atom("write")>;
-using close = caf::atom_constant<caf::atom("close")>;
-using expired = caf::atom_constant<caf::atom("expired")>;
-using tick = caf::atom_constant<caf::atom("tick")>;
-using gone = caf::atom_constant<caf::atom("gone")>;
-using connect = caf::atom_constant<caf::atom("connect")>;
-using connected = caf::atom_constant<caf::atom("connected")>;
-using retry = caf::atom_constant<caf::atom("retry")>;
-using subscribe = caf::atom_constant<caf::atom("subscribe")>;
-using state = caf::atom_constant<caf::atom("state")>;
-using watch = caf::atom_constant<caf::atom("watch")>;
-using fire = caf::atom_constant<caf::atom("fire")>;
-using stop = caf::atom_constant<caf::atom("stop")>;
-using append = caf::atom_constant<caf::atom("append")>;
-using durable = caf::atom_constant<caf::atom("durable")>;
-using log_failed = caf::atom_constant<caf::atom("logfailed")>;
-using resume = caf::atom_constant<caf::atom("resume")>;
-using purge = caf::atom_constant<caf::atom("purge")>;
-using snapshot = caf::atom_constant<caf::atom("snapshot")>;
-using chunk = caf::atom_constant<caf::atom("chunk")>;
-using finish = caf::atom_constant<caf::atom("finish")>;
-using peer_frame = caf::atom_constant<caf::atom("peerframe")>;
-using truncate = caf::atom_constant<caf::atom("truncate")>;
-using zab_tick = caf::atom_constant<caf::atom("zabtick")>;
-using stats = caf::atom_constant<caf::atom("stats")>;
-// Recipes (actors/client): take and give back a lock, a lease, leadership; a waiter's deadline.
-using acquire = caf::atom_constant<caf::atom("acquire")>;
-using release = caf::atom_constant<caf::atom("release")>;
-using timeout = caf::atom_constant<caf::atom("timeout")>;
-using raise = caf::atom_constant<caf::atom("raise")>;
-using lower = caf::atom_constant<caf::atom("lower")>;
-using wait = caf::atom_constant<caf::atom("wait")>;
-using enter = caf::atom_constant<caf::atom("enter")>;
-using leave = caf::atom_constant<caf::atom("leave")>;
-using add = caf::atom_constant<caf::atom("add")>;
-using cas = caf::atom_constant<caf::atom("cas")>;
-using take = caf::atom_constant<caf::atom("take")>;
-} // namespace corral::atoms
-
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::request)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::request_body)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::response)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::watch_event)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::protocol::connect_request)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::protocol::connect_response)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::protocol::jute::decoded_request)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::protocol::server_stats)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::shared_txn)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::node_chunk)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::persistence::digest_check)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::persistence::snapshot_header)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::persistence::snapshot_trailer)
+#include "actors/atoms.hpp"
+#include "actors/message_types.hpp"

@@ -3,6 +3,9 @@
 //  - session: one per client session; owns its connection's outbound side while attached, keeps the
 //    session's FIFO order, survives disconnects until the session ends.
 //  - client_listener: the broker that accepts native-protocol connections, frames and decodes them.
+//  - log_writer, snapshotter: the disk (storage_actors.cpp).
+// Their interfaces (what each accepts and answers) are in interfaces.hpp; the types here add what an
+// actor sends itself (timers, retries) and, for the brokers, CAF's I/O events.
 #pragma once
 
 #include <chrono>
@@ -16,6 +19,8 @@
 #include <vector>
 
 #include "actors/messages.hpp"
+#include "actors/server/broker_io.hpp"
+#include "actors/server/interfaces.hpp"
 #include "actors/server/peer_transport.hpp"
 #include "core/flow_control.hpp"
 #include "core/request_pipeline.hpp"
@@ -50,12 +55,12 @@ struct state_machine_state {
   // The request ordering, the write path's queue and the database (core/request_pipeline.hpp).
   std::unique_ptr<request_pipeline> pipe;
   storage_config storage;
-  caf::actor log_writer;
-  caf::actor snapshotter;
-  std::unordered_map<session_id, caf::actor> sessions;
+  log_writer_actor log_writer;
+  snapshotter_actor snapshotter;
+  std::unordered_map<session_id, session_actor> sessions;
   std::mt19937_64 rng{std::random_device{}()};
   // Connects waiting for their answer, by the pipeline's ticket.
-  std::unordered_map<uint64_t, caf::response_promise> opening;
+  std::unordered_map<uint64_t, caf::typed_response_promise<protocol::connect_response, session_actor>> opening;
   uint64_t next_ticket = 1;
   // Snapshot under way.
   bool snapshotting = false;
@@ -65,7 +70,7 @@ struct state_machine_state {
   int64_t last_purge = 0;
   // Ensemble (all empty for a standalone server).
   std::unique_ptr<zab::peer> zab;
-  caf::actor transport;
+  transport_actor transport;
   std::string epochs_path;
   zab::persistent_state epochs;
   int64_t zab_tick_ms = 0; // from ensemble_setup
@@ -78,11 +83,26 @@ struct state_machine_state {
   database& db() { return pipe->db(); }
   static inline const char* name = "state_machine";
 };
-caf::behavior state_machine(caf::stateful_actor<state_machine_state>* self, std::shared_ptr<database> db,
-                            storage_config storage, caf::actor log_writer, caf::actor snapshotter,
-                            std::shared_ptr<ensemble_setup> ensemble);
+// The state machine with its timers: the housekeeping tick (sessions, purges) and the replication tick.
+using state_machine_self = state_machine_actor::extend<caf::reacts_to<atoms::tick>, caf::reacts_to<atoms::zab_tick>>;
+state_machine_self::behavior_type state_machine(state_machine_self::stateful_pointer<state_machine_state> self,
+                                                std::shared_ptr<database> db, storage_config storage,
+                                                log_writer_actor log_writer, snapshotter_actor snapshotter,
+                                                std::shared_ptr<ensemble_setup> ensemble);
 
-void log_writer(caf::blocking_actor* self, caf::actor sm, std::shared_ptr<persistence::log_appender> app);
+struct log_writer_state {
+  std::shared_ptr<persistence::log_appender> app;
+  log_events sm;
+  bool rejecting = false;     // after a failed write, until the state machine has caught up (resume)
+  bool has_txns = false;      // the batch holds txns (not only digest checks): report it durable
+  bool commit_queued = false; // a `commit` is in the mailbox behind the batch's records
+  static inline const char* name = "log_writer";
+};
+// The log writer with the `commit` it sends itself to close a group-commit batch.
+using log_writer_self = log_writer_actor::extend<caf::reacts_to<atoms::commit>>;
+log_writer_self::behavior_type log_writer(log_writer_self::stateful_pointer<log_writer_state> self,
+                                          std::shared_ptr<persistence::log_appender> app);
+void commit(log_writer_self::stateful_pointer<log_writer_state> self); // syncs the batch, reports it
 
 struct snapshotter_state {
   std::unique_ptr<persistence::snapshot_writer> writer;
@@ -90,19 +110,8 @@ struct snapshotter_state {
   bool sync = true;
   static inline const char* name = "snapshotter";
 };
-caf::behavior snapshotter(caf::stateful_actor<snapshotter_state>* self, std::string dir, bool sync);
-
-// Which client connection a message is about. A broker's connection handle is the socket
-// descriptor, which the operating system hands to the next connection as soon as this one closes;
-// the serial is the listener's own count and is never reused. Everything that answers a connection
-// later than it asked (connect, resume, four-letter words, responses, events) carries both, and the
-// listener drops it unless the connection with that handle still has that serial.
-struct client_conn {
-  caf::io::connection_handle hdl;
-  uint64_t serial = 0;
-  friend bool operator==(const client_conn& a, const client_conn& b) { return a.hdl == b.hdl && a.serial == b.serial; }
-  friend bool operator!=(const client_conn& a, const client_conn& b) { return !(a == b); }
-};
+snapshotter_actor::behavior_type snapshotter(snapshotter_actor::stateful_pointer<snapshotter_state> self,
+                                             std::string dir, bool sync);
 
 // How a client connection speaks: the native Cap'n Proto protocol or ZooKeeper's jute (whose
 // ConnectResponse carries the read-only flag only if the client's ConnectRequest did).
@@ -110,8 +119,8 @@ enum class wire : int32_t { native = 0, jute = 1, jute_without_read_only = 2 };
 
 struct session_state {
   session_id id = 0;
-  caf::actor sm;
-  caf::actor broker;
+  state_machine_actor sm;
+  listener_actor broker;
   client_conn conn; // the attached connection (valid while `attached`)
   bool attached = false;
   wire kind = wire::native;
@@ -126,7 +135,8 @@ struct session_state {
   std::deque<pending_reply> replies;
   static inline const char* name = "session";
 };
-caf::behavior session(caf::stateful_actor<session_state>* self, session_id id, caf::actor sm);
+session_actor::behavior_type session(session_actor::stateful_pointer<session_state> self, session_id id,
+                                     state_machine_actor sm);
 
 struct connection {
   connection(size_t max_frame, size_t max_packet) : reader(max_frame), packets(max_packet) {}
@@ -135,7 +145,7 @@ struct connection {
   std::unique_ptr<security::tls_stream> tls; // on a secure port: everything in and out goes through it
   protocol::frame_reader reader;             // native
   protocol::jute::packet_reader packets;     // jute
-  caf::actor session;
+  session_actor session;
   bool opening = false;
   bool answering_word = false; // a four-letter word: nothing more is read, the answer closes it
   // Requests that arrived before the session was attached.
@@ -165,7 +175,7 @@ struct listener_state {
   std::shared_ptr<security::tls_context> tls;   // null: no secure ports
   zookeeper_front_end zk;
   flow_control flow{flow_limits{}};
-  caf::actor sm;
+  state_machine_actor sm;
   size_t max_frame = 0;
   uint64_t next_serial = 1;
   uint64_t received = 0, sent = 0;    // packets, all connections
@@ -173,12 +183,13 @@ struct listener_state {
   int64_t latency_min_ms = 0, latency_max_ms = 0, latency_sum_ms = 0, latency_count = 0;
   static inline const char* name = "client_listener";
 };
-caf::behavior client_listener(caf::io::stateful_broker<listener_state>* self, caf::actor sm, size_t max_frame,
-                              flow_limits limits, zookeeper_front_end zk, std::shared_ptr<security::tls_context> tls);
+// The listener with CAF's I/O events and the `resume` it sends itself (client_listener.cpp).
+using listener_self = listener_actor::extend_with<broker_io>::extend<caf::reacts_to<atoms::resume, client_conn>>;
+listener_self::behavior_type client_listener(listener_self::stateful_broker_pointer<listener_state> self,
+                                             state_machine_actor sm, size_t max_frame, flow_limits limits,
+                                             zookeeper_front_end zk, std::shared_ptr<security::tls_context> tls);
 
 // Wall-clock milliseconds: the time txns carry and sessions expire by.
 int64_t wall_now();
 
 } // namespace corral::server
-
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::server::client_conn)

@@ -7,7 +7,7 @@ namespace corral::server {
 
 namespace {
 
-using self_ptr = caf::io::stateful_broker<listener_state>*;
+using self_ptr = listener_self::stateful_broker_pointer<listener_state>;
 using caf::io::connection_handle;
 
 // The connection `c` names, if it is still open (null if it closed, even if a newer connection now
@@ -79,7 +79,7 @@ void reply_and_close(self_ptr self, const client_conn& to, const Bytes& bytes) {
   self->close(to.hdl);
 }
 
-void attach(self_ptr self, const client_conn& to, protocol::connect_response& resp, caf::actor& sess) {
+void attach(self_ptr self, const client_conn& to, protocol::connect_response& resp, session_actor& sess) {
   auto* found = find(self, to);
   if (found == nullptr) {
     // The client left while its session was being opened (a new session then expires unused).
@@ -103,7 +103,7 @@ void attach(self_ptr self, const client_conn& to, protocol::connect_response& re
     return;
   }
   c.session = sess;
-  self->send(sess, atoms::attach::value, to, caf::actor_cast<caf::actor>(self), std::move(resp),
+  self->send(sess, atoms::attach::value, to, caf::actor_cast<listener_actor>(self), std::move(resp),
              static_cast<int32_t>(c.kind));
   for (auto& r : c.queued)
     std::visit([&](auto& x) { self->send(sess, std::move(x)); }, r);
@@ -153,7 +153,12 @@ void open_session(self_ptr self, connection_handle hdl, connection& c, protocol:
   auto to = ref_of(hdl, c);
   std::string subject = c.tls ? c.tls->peer_subject() : std::string();
   self->request(self->state.sm, caf::infinite, atoms::open::value, std::move(creq), c.peer, subject)
-      .then([=](protocol::connect_response& resp, caf::actor& sess) { attach(self, to, resp, sess); });
+      .then([=](protocol::connect_response& resp, session_actor& sess) { attach(self, to, resp, sess); },
+            [=](caf::error& e) {
+              // The state machine is gone (the server is stopping): nothing will answer this client.
+              if (find(self, to) != nullptr)
+                drop(self, to.hdl, "the session could not be opened: " + caf::to_string(e));
+            });
 }
 
 // A request (native `request` or jute `decoded_request`) for the connection's session; false if the
@@ -362,8 +367,9 @@ bool admit(self_ptr self, const std::string& peer) {
 
 } // namespace
 
-caf::behavior client_listener(caf::io::stateful_broker<listener_state>* self, caf::actor sm, size_t max_frame,
-                              flow_limits limits, zookeeper_front_end zk, std::shared_ptr<security::tls_context> tls) {
+listener_self::behavior_type client_listener(self_ptr self, state_machine_actor sm, size_t max_frame,
+                                             flow_limits limits, zookeeper_front_end zk,
+                                             std::shared_ptr<security::tls_context> tls) {
   self->state.sm = sm;
   self->state.zk = std::move(zk);
   self->state.max_frame = max_frame;

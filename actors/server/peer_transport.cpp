@@ -12,6 +12,8 @@
 #include <caf/io/network/native_socket.hpp>
 
 #include "actors/logging.hpp"
+#include "actors/messages.hpp"
+#include "actors/server/broker_io.hpp"
 #include "protocol/frame.hpp"
 #include "protocol/peer_codec.hpp"
 #include "security/peer_handshake.hpp"
@@ -42,7 +44,7 @@ struct link {
 
 struct transport_state {
   transport_options opts;
-  caf::actor owner;
+  peer_events owner;
   std::vector<peer_address> peers;
   std::vector<security::roster_entry> roster; // who may connect, from where
   uint64_t next_serial = 1;
@@ -53,7 +55,13 @@ struct transport_state {
   static inline const char* name = "peer_transport";
 };
 
-using self_ptr = caf::io::stateful_broker<transport_state>*;
+// The transport with CAF's I/O events and what it sends itself: a reconnect's timer, a dialling
+// thread's result (the attempt's number and the socket, -1 if it failed), a handshake's deadline.
+using transport_self =
+    transport_actor::extend_with<broker_io>::extend<caf::reacts_to<atoms::retry, server_id>,
+                                                    caf::reacts_to<atoms::connected, server_id, uint64_t, int64_t>,
+                                                    caf::reacts_to<atoms::expired, connection_handle, uint64_t>>;
+using self_ptr = transport_self::stateful_broker_pointer<transport_state>;
 
 void schedule_connect(self_ptr self, server_id id);
 
@@ -284,7 +292,7 @@ void start_connect(self_ptr self, server_id id) {
   if (p == st.peers.end())
     return;
   auto attempt = ++st.attempts[id];
-  auto me = caf::actor_cast<caf::actor>(self);
+  auto me = caf::actor_cast<transport_self>(self);
   auto host = p->host;
   auto port = p->port;
   self->system().spawn<caf::detached>([me, id, attempt, host, port] {
@@ -334,7 +342,7 @@ std::vector<std::string> addresses_of(const std::string& host) {
   return out;
 }
 
-caf::behavior transport(caf::io::stateful_broker<transport_state>* self, transport_options opts, caf::actor owner) {
+transport_self::behavior_type transport(self_ptr self, transport_options opts, peer_events owner) {
   self->state.opts = std::move(opts);
   self->state.owner = std::move(owner);
   return {
@@ -394,7 +402,7 @@ caf::behavior transport(caf::io::stateful_broker<transport_state>* self, transpo
 
 } // namespace
 
-caf::actor spawn_peer_transport(caf::actor_system& sys, transport_options opts, caf::actor owner) {
+transport_actor spawn_peer_transport(caf::actor_system& sys, transport_options opts, peer_events owner) {
   return sys.middleman().spawn_broker(transport, std::move(opts), std::move(owner));
 }
 

@@ -7,30 +7,24 @@
 // A connection is FIFO; when it breaks, both owners hear `gone`, and whatever was on it is lost,
 // which is what the ZAB core expects.
 //
-// To the owner (the peer actor): (atoms::connected, server_id), (atoms::gone, server_id), zab::message,
-// and (atoms::peer_frame, server_id from, protocol::peer_frame) for the other frames (forwarded
-// requests, session traffic, sync).
-// From the owner: zab::message (sent on the connection to m.to; dropped if there is none),
-// (atoms::peer_frame, server_id to, protocol::peer_frame), (atoms::close, server_id) (drop that
-// connection; the initiator reconnects).
+// Its interface is transport_actor, and what it tells its owner peer_events (interfaces.hpp):
+// to the owner, (atoms::connected, server_id), (atoms::gone, server_id), zab::message, and
+// (atoms::peer_frame, server_id from, protocol::peer_frame) for the other frames (forwarded
+// requests, session traffic, sync); from the owner, zab::message (sent on the connection to m.to;
+// dropped if there is none), (atoms::peer_frame, server_id to, protocol::peer_frame), and
+// (atoms::close, server_id) (drop that connection; the initiator reconnects).
 #pragma once
 
 #include <chrono>
 #include <string>
 #include <vector>
 
-#include "actors/messages.hpp"
-#include "core/zab.hpp"
-#include "protocol/peer_codec.hpp"
+#include <caf/fwd.hpp>
+
+#include "actors/server/interfaces.hpp"
 #include "security/tls.hpp"
 
 namespace corral::server {
-
-struct peer_address {
-  zab::server_id id = 0;
-  std::string host;
-  uint16_t port = 0;
-};
 
 struct transport_options {
   zab::server_id self = 0;
@@ -51,10 +45,6 @@ struct transport_options {
 
 // Spawns the transport and binds its port; the answer to (atoms::open) is the bound port. Then send
 // it (atoms::connect, std::vector<peer_address>) with the ensemble to start connecting.
-caf::actor spawn_peer_transport(caf::actor_system& sys, transport_options opts, caf::actor owner);
+transport_actor spawn_peer_transport(caf::actor_system& sys, transport_options opts, peer_events owner);
 
 } // namespace corral::server
-
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::zab::message)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::protocol::peer_frame)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<corral::server::peer_address>)

@@ -1,5 +1,6 @@
 #include "actors/server/server.hpp"
 
+#include "actors/errors.hpp"
 #include "actors/logging.hpp"
 #include "actors/server/actors.hpp"
 #include "persistence/epochs.hpp"
@@ -152,7 +153,7 @@ caf::error start_quorum(caf::actor_system& sys, const server_options& opts, runn
       .receive([](uint16_t) {}, [&](caf::error& e) { failure = std::move(e); });
   if (failure)
     return fail("cannot listen on the quorum port " + me->host + ":" + std::to_string(me->quorum_port) + ": " +
-                sys.render(failure));
+                from_caf_error(failure).detail);
   std::vector<peer_address> peers;
   for (auto& m : opts.ensemble)
     peers.push_back({m.id, m.host, m.quorum_port});
@@ -181,7 +182,7 @@ caf::error open_client_ports(caf::actor_system& sys, const server_options& opts,
     self->request(srv.listener, std::chrono::seconds(10), atoms::open::value, opts.host, port, zookeeper, secure)
         .receive([&](uint16_t p) { bound = p; }, [&](caf::error& e) { failure = std::move(e); });
     if (failure)
-      return fail("cannot listen on " + opts.host + ":" + std::to_string(port) + ": " + sys.render(failure) +
+      return fail("cannot listen on " + opts.host + ":" + std::to_string(port) + ": " + from_caf_error(failure).detail +
                   "; is another server running there? choose another --corral." + option);
     return bound;
   };
@@ -233,17 +234,13 @@ caf::expected<running_server> start(caf::actor_system& sys, const server_options
   storage.snapshots = opts.snapshots;
   storage.snapshot_at_start = r->rec.replayed > 0;
   srv.snapshotter = sys.spawn<caf::detached>(snapshotter, opts.data_dir, opts.log.sync);
-  // The writer needs the state machine's handle and the state machine the writer's: the writer
-  // waits for its first message, which names the state machine.
-  srv.log_writer = sys.spawn<caf::detached>([appender](caf::blocking_actor* self) {
-    caf::actor sm;
-    self->receive([&](atoms::connect, caf::actor& a) { sm = a; });
-    log_writer(self, sm, appender);
-  });
+  // The writer needs the state machine's handle and the state machine the writer's: the writer's
+  // first message names the state machine (nothing reaches the writer before it).
+  srv.log_writer = sys.spawn<caf::detached>(log_writer, appender);
   bool ensemble = !opts.ensemble.empty();
   srv.state_machine = sys.spawn(state_machine, r->db, storage, srv.log_writer, srv.snapshotter,
                                 ensemble ? make_ensemble_setup(opts, *r) : nullptr);
-  caf::anon_send(srv.log_writer, atoms::connect::value, srv.state_machine);
+  caf::anon_send(srv.log_writer, atoms::connect::value, log_events{srv.state_machine});
   auto e = ensemble ? start_quorum(sys, opts, srv) : caf::error{};
   if (!e)
     e = open_client_ports(sys, opts, srv);

@@ -7,9 +7,9 @@
 #include <string>
 
 #include <caf/fwd.hpp>
-#include <caf/actor.hpp>
 #include <caf/expected.hpp>
 
+#include "actors/server/interfaces.hpp"
 #include "core/database.hpp"
 #include "core/flow_control.hpp"
 #include "persistence/log.hpp"
@@ -59,11 +59,11 @@ struct server_options {
 bool parse_member(const std::string& text, server_options::member& out, std::string& why);
 
 struct running_server {
-  caf::actor state_machine;
-  caf::actor listener;
-  caf::actor log_writer;
-  caf::actor snapshotter;
-  caf::actor transport;
+  state_machine_actor state_machine;
+  listener_actor listener;
+  log_writer_actor log_writer;
+  snapshotter_actor snapshotter;
+  transport_actor transport; // null: standalone
   uint16_t port = 0;
   int32_t zk_port = -1; // -1: not listening
   int32_t secure_zk_port = -1;

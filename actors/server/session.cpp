@@ -5,7 +5,7 @@ namespace corral::server {
 
 namespace {
 
-using self_ptr = caf::stateful_actor<session_state>*;
+using self_ptr = session_actor::stateful_pointer<session_state>;
 
 void send_bytes(self_ptr self, std::vector<char> buf, int32_t answers) {
   auto& st = self->state;
@@ -81,11 +81,12 @@ void write_connected(self_ptr self, protocol::connect_response& resp) {
 
 } // namespace
 
-caf::behavior session(caf::stateful_actor<session_state>* self, session_id id, caf::actor sm) {
+session_actor::behavior_type session(self_ptr self, session_id id, state_machine_actor sm) {
   self->state.id = id;
   self->state.sm = sm;
   return {
-      [=](atoms::attach, const client_conn& conn, caf::actor broker, protocol::connect_response& resp, int32_t kind) {
+      [=](atoms::attach, const client_conn& conn, listener_actor broker, protocol::connect_response& resp,
+          int32_t kind) {
         auto& st = self->state;
         if (st.attached && st.conn != conn)
           close_connection(self); // the client moved to a new connection before the old one died

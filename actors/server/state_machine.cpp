@@ -4,6 +4,7 @@
 // (ensemble.cpp), carries out the effects it returns, and drives snapshots and timers.
 #include <chrono>
 
+#include "actors/errors.hpp"
 #include "actors/logging.hpp"
 #include "core/fatal.hpp"
 #include "core/format.hpp"
@@ -32,7 +33,7 @@ std::string random_password(std::mt19937_64& rng) {
 void spawn_session(self_ptr self, session_id s) {
   auto& sessions = self->state.sessions;
   if (sessions.count(s) == 0)
-    sessions[s] = self->spawn<caf::linked>(session, s, caf::actor_cast<caf::actor>(self));
+    sessions[s] = self->spawn<caf::linked>(session, s, caf::actor_cast<state_machine_actor>(self));
 }
 
 void submit(self_ptr self, const shared_txn& t) {
@@ -52,12 +53,12 @@ void submit(self_ptr self, const shared_txn& t) {
   self->send(st.log_writer, atoms::append::value, t);
 }
 
-void answer_open(self_ptr self, uint64_t ticket, protocol::connect_response resp, caf::actor session_actor) {
+void answer_open(self_ptr self, uint64_t ticket, protocol::connect_response resp, session_actor sess) {
   auto& opening = self->state.opening;
   auto it = opening.find(ticket);
   if (it == opening.end())
     return;
-  it->second.deliver(std::move(resp), std::move(session_actor));
+  it->second.deliver(std::move(resp), std::move(sess));
   opening.erase(it);
 }
 
@@ -106,7 +107,7 @@ void run(self_ptr self, pipeline_effects& effects) {
                      resp.err = x.err;
                      resp.detail = std::move(x.detail);
                      resp.last_zxid = x.last_zxid;
-                     answer_open(self, x.ticket, std::move(resp), caf::actor{});
+                     answer_open(self, x.ticket, std::move(resp), session_actor{});
                    },
                    [&](effect::disconnect_all&) {
                      for (auto& [s, a] : st.sessions)
@@ -137,24 +138,28 @@ void start_snapshot(self_ptr self) {
   persistence::snapshot_header h{st.storage.db_id, db.last_applied(), db.session_images()};
   log::info("snapshot", "starting a snapshot at zxid ", log::hex(h.start_zxid), " (", db.tree().node_count(),
             " znodes)");
-  self->request(st.snapshotter, caf::infinite, atoms::snapshot::value, std::move(h)).then([=](bool ok) {
-    if (ok) {
-      snapshot_step(self);
-    } else {
-      log::error("snapshot", "cannot start a snapshot in ", self->state.storage.dir, "; will retry later");
-      self->state.snapshotting = false;
-    }
-  });
+  self->request(st.snapshotter, caf::infinite, atoms::snapshot::value, std::move(h))
+      .then([=]() { snapshot_step(self); },
+            [=](caf::error& e) {
+              log::error("snapshot", "cannot start a snapshot in ", self->state.storage.dir, " (",
+                         from_caf_error(e).detail, "); will retry after more txns");
+              self->state.snapshotting = false;
+            });
 }
 
 void purge(self_ptr self) {
   auto& st = self->state;
   st.last_purge = wall_now();
   self->request(st.snapshotter, caf::infinite, atoms::purge::value, static_cast<uint64_t>(st.storage.snapshots.retain))
-      .then([=](zxid_t oldest_kept) {
-        if (oldest_kept > 0)
-          self->send(self->state.log_writer, atoms::purge::value, oldest_kept);
-      });
+      .then(
+          [=](std::optional<zxid_t> oldest_kept) {
+            if (oldest_kept)
+              self->send(self->state.log_writer, atoms::purge::value, *oldest_kept);
+          },
+          [=](caf::error& e) {
+            log::warn("snapshot", "could not purge old snapshots (", from_caf_error(e).detail,
+                      "); they stay until the next purge");
+          });
 }
 
 // Walks the tree a chunk at a time; writes go on between chunks (the snapshot is fuzzy).
@@ -163,28 +168,28 @@ void snapshot_step(self_ptr self) {
   auto nodes = std::make_shared<std::vector<node_image>>();
   bool more = st.db().tree().visit_after(st.cursor, 2000, *nodes);
   st.snap_nodes += nodes->size();
-  auto fail = [=](const std::string& why) {
-    log::error("snapshot", "snapshot failed: ", why, "; will retry after more txns");
+  auto fail = [=](caf::error& e) {
+    log::error("snapshot", "snapshot failed in ", self->state.storage.dir, ": ", from_caf_error(e).detail,
+               "; will retry after more txns");
     self->state.snapshotting = false;
   };
   if (more || !nodes->empty()) {
-    self->request(st.snapshotter, caf::infinite, atoms::chunk::value, nodes).then([=](bool ok) {
-      if (!ok)
-        return fail("cannot write to " + self->state.storage.dir);
-      snapshot_step(self); // once the walk is done, this finds nothing and finishes
-    });
+    self->request(st.snapshotter, caf::infinite, atoms::chunk::value, nodes)
+        .then([=]() { snapshot_step(self); }, // once the walk is done, this finds nothing and finishes
+              fail);
     return;
   }
   auto& db = st.db();
   persistence::snapshot_trailer trailer{db.last_applied(), st.snap_nodes, db.tree().digest()};
-  self->request(st.snapshotter, caf::infinite, atoms::finish::value, trailer).then([=](std::string& path) {
-    if (path.rfind("error: ", 0) == 0)
-      return fail(path.substr(7));
-    log::info("snapshot", "wrote ", path, " (", self->state.snap_nodes, " znodes, through zxid ",
-              log::hex(self->state.db().last_applied()), ")");
-    self->state.snapshotting = false;
-    purge(self);
-  });
+  self->request(st.snapshotter, caf::infinite, atoms::finish::value, trailer)
+      .then(
+          [=](std::string& path) {
+            log::info("snapshot", "wrote ", path, " (", self->state.snap_nodes, " znodes, through zxid ",
+                      log::hex(self->state.db().last_applied()), ")");
+            self->state.snapshotting = false;
+            purge(self);
+          },
+          fail);
 }
 
 // Applies the txns committed up to `upto` (standalone: durable is committed), in zxid order.
@@ -282,11 +287,12 @@ caf::result<protocol::server_stats> on_stats(self_ptr self) {
   return rp;
 }
 
-caf::result<protocol::connect_response, caf::actor> on_open(self_ptr self, protocol::connect_request& req,
-                                                            std::string& peer, std::string& subject) {
+caf::result<protocol::connect_response, session_actor> on_open(self_ptr self, protocol::connect_request& req,
+                                                               std::string& peer, std::string& subject) {
   auto& st = self->state;
   auto ticket = st.next_ticket++;
-  st.opening.emplace(ticket, self->make_response_promise());
+  auto promise = self->make_response_promise<protocol::connect_response, session_actor>();
+  st.opening.emplace(ticket, promise);
   open_request o;
   o.session = req.session;
   o.password = req.password;
@@ -299,7 +305,7 @@ caf::result<protocol::connect_response, caf::actor> on_open(self_ptr self, proto
   pipeline_effects effects;
   st.pipe->open(ticket, o, wall_now(), effects);
   run(self, effects); // answers at once, or once the session's txn is applied
-  return caf::delegated<protocol::connect_response, caf::actor>{};
+  return promise;
 }
 
 void run_timers(self_ptr self) {
@@ -317,9 +323,9 @@ void run_timers(self_ptr self) {
 
 using namespace sm;
 
-caf::behavior state_machine(caf::stateful_actor<state_machine_state>* self, std::shared_ptr<database> db,
-                            storage_config storage, caf::actor log_writer, caf::actor snapshotter,
-                            std::shared_ptr<ensemble_setup> ensemble) {
+state_machine_self::behavior_type state_machine(self_ptr self, std::shared_ptr<database> db, storage_config storage,
+                                                log_writer_actor log_writer, snapshotter_actor snapshotter,
+                                                std::shared_ptr<ensemble_setup> ensemble) {
   auto tick = std::chrono::milliseconds(std::max<int64_t>(10, db->options().tick_ms / 2));
   auto& st = self->state;
   st.pipe = std::make_unique<request_pipeline>(std::move(db), ensemble ? request_pipeline::mode::not_serving
@@ -363,9 +369,8 @@ caf::behavior state_machine(caf::stateful_actor<state_machine_state>* self, std:
         run_timers(self);
         self->delayed_send(self, tick, atoms::tick::value);
       },
-      [=](atoms::snapshot) { start_snapshot(self); },
       // Ensemble.
-      [=](atoms::connect, caf::actor& transport) {
+      [=](atoms::connect, transport_actor& transport) {
         self->state.transport = transport;
         process_ready(self); // the first votes
       },

@@ -6,7 +6,7 @@
 
 namespace corral::server::sm {
 
-using self_ptr = caf::stateful_actor<state_machine_state>*;
+using self_ptr = state_machine_self::stateful_pointer<state_machine_state>;
 
 // Shared by both paths (state_machine.cpp).
 void run(self_ptr self, pipeline_effects& effects); // carries out the pipeline's effects, in order

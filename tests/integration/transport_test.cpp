@@ -3,6 +3,7 @@
 // other hears `gone` and then `connected` again.
 #include <gtest/gtest.h>
 
+#include "actors/messages.hpp"
 #include "actors/server/peer_transport.hpp"
 
 using namespace corral;
@@ -18,7 +19,7 @@ struct config : caf::actor_system_config {
   }
 };
 
-uint16_t open(caf::scoped_actor& self, const caf::actor& t) {
+uint16_t open(caf::scoped_actor& self, const transport_actor& t) {
   uint16_t port = 0;
   self->request(t, 5s, atoms::open::value).receive([&](uint16_t p) { port = p; }, [&](caf::error&) {});
   return port;
@@ -47,8 +48,8 @@ TEST(peer_transport, connects_delivers_in_order_and_reconnects) {
   transport_options o1, o2;
   o1.self = 1;
   o2.self = 2;
-  auto t1 = spawn_peer_transport(sys, o1, owner1);
-  auto t2 = spawn_peer_transport(sys, o2, owner2);
+  auto t1 = spawn_peer_transport(sys, o1, caf::actor_cast<peer_events>(owner1));
+  auto t2 = spawn_peer_transport(sys, o2, caf::actor_cast<peer_events>(owner2));
   auto p1 = open(owner1, t1), p2 = open(owner2, t2);
   ASSERT_NE(p1, 0);
   ASSERT_NE(p2, 0);
@@ -92,7 +93,7 @@ TEST(peer_transport, connects_delivers_in_order_and_reconnects) {
   caf::anon_send_exit(t2, caf::exit_reason::user_shutdown);
   ASSERT_TRUE(wait_event(owner1, false, 2));
   o2.listen_port = p2;
-  auto t2b = spawn_peer_transport(sys, o2, owner2);
+  auto t2b = spawn_peer_transport(sys, o2, caf::actor_cast<peer_events>(owner2));
   ASSERT_EQ(open(owner2, t2b), p2);
   caf::anon_send(t2b, atoms::connect::value, ensemble);
   ASSERT_TRUE(wait_event(owner1, true, 2));

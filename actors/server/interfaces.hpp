@@ -1,0 +1,144 @@
+// The interfaces of the server's actors: every message each one accepts and what it answers, as CAF
+// typed actors, so the compiler checks both the senders and the behaviours against them. Read this
+// file to learn who talks to whom inside a server:
+//
+//   client_listener --open, stats--------------------------> state_machine
+//   client_listener --attach, detach, request--------------> session
+//   session --request, detach------------------------------> state_machine
+//   session --write, close---------------------------------> client_listener
+//   state_machine --response, watch_event, close, ...------> session
+//   state_machine --append, truncate, purge, resume--------> log_writer --durable, log_failed--> state_machine
+//   state_machine --snapshot, chunk, finish, purge, stats--> snapshotter (answers, or a caf::error)
+//   state_machine --zab::message, peer_frame, close--------> transport --connected, gone, ...--> state_machine
+//
+// Only CAF's typed-actor headers and the message types: include this where a handle is held or a
+// behaviour is defined; sending needs actors/messages.hpp (all of CAF) in the .cpp.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <caf/io/connection_handle.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "actors/atoms.hpp"
+#include "actors/message_types.hpp" // request, response, watch_event, shared_txn, connect_*, snapshot_*
+#include "core/zab.hpp"
+#include "protocol/peer_codec.hpp" // peer_frame
+
+namespace corral::server {
+
+// Snapshot chunks travel to the snapshotter without a copy (txns too: shared_txn, core).
+using node_chunk = std::shared_ptr<std::vector<node_image>>;
+
+// Which client connection a message is about. A broker's connection handle is the socket
+// descriptor, which the operating system hands to the next connection as soon as this one closes;
+// the serial is the listener's own count and is never reused. Everything that answers a connection
+// later than it asked (connect, resume, four-letter words, responses, events) carries both, and the
+// listener drops it unless the connection with that handle still has that serial.
+struct client_conn {
+  caf::io::connection_handle hdl;
+  uint64_t serial = 0;
+  friend bool operator==(const client_conn& a, const client_conn& b) { return a.hdl == b.hdl && a.serial == b.serial; }
+  friend bool operator!=(const client_conn& a, const client_conn& b) { return !(a == b); }
+};
+
+// A server of the ensemble, as the transport dials it.
+struct peer_address {
+  zab::server_id id = 0;
+  std::string host;
+  uint16_t port = 0;
+};
+
+// ---- the disk ---------------------------------------------------------------------------------
+
+// What the log writer tells the state machine: everything through a zxid is on disk (or, after a
+// truncate, the log ends there), or a write failed (`fatal`: the log's state on disk is unknown).
+using log_events =
+    caf::typed_actor<caf::reacts_to<atoms::durable, zxid_t>, caf::reacts_to<atoms::log_failed, std::string, bool>>;
+
+// The log writer (actors/server/storage_actors.cpp): appends txns and digest checks, fsyncs them in
+// groups, cuts or purges the log. After a failed write it drops appends until `resume`.
+using log_writer_actor =
+    caf::typed_actor<caf::reacts_to<atoms::connect, log_events>, // who hears `durable` (sent once, first)
+                     caf::reacts_to<atoms::append, shared_txn>,
+                     caf::reacts_to<atoms::append, persistence::digest_check>, caf::reacts_to<atoms::resume>,
+                     caf::reacts_to<atoms::purge, zxid_t>,            // segments wholly before this zxid
+                     caf::reacts_to<atoms::truncate, zxid_t, zxid_t>, // cut after the first, report the second durable
+                     caf::reacts_to<atoms::stop>>;                    // sync what is batched, then exit
+
+// The snapshotter (storage_actors.cpp): writes one snapshot a chunk at a time, purges old ones, and
+// measures the data directory. Each step answers, or fails with a caf::error saying why.
+using snapshotter_actor =
+    caf::typed_actor<caf::replies_to<atoms::snapshot, persistence::snapshot_header>::with<void>, // begin
+                     caf::replies_to<atoms::chunk, node_chunk>::with<void>,
+                     caf::replies_to<atoms::finish, persistence::snapshot_trailer>::with<std::string>, // the file's
+                                                                                                       // path
+                     // Keeps the newest `keep`; answers the oldest kept one's start zxid (none: no snapshot left).
+                     caf::replies_to<atoms::purge, uint64_t>::with<std::optional<zxid_t>>,
+                     caf::replies_to<atoms::stats>::with<uint64_t>>; // the data directory's bytes
+
+// ---- clients ----------------------------------------------------------------------------------
+
+// The client listener (client_listener.cpp) as others see it: opening its ports, and the session
+// actors' writes to a connection.
+using listener_actor = caf::typed_actor<
+    // host, port (0: any), ZooKeeper's protocol?, TLS? -> the port bound
+    caf::replies_to<atoms::open, std::string, uint16_t, bool, bool>::with<uint16_t>,
+    caf::reacts_to<atoms::write, client_conn, std::vector<char>, int32_t>, // bytes, how many answers they hold
+    caf::reacts_to<atoms::close, client_conn>>;
+
+// A session (session.cpp): one per client session, alive from its creation to its end, attached to
+// at most one connection at a time.
+using session_actor =
+    caf::typed_actor<caf::reacts_to<atoms::attach, client_conn, listener_actor, protocol::connect_response,
+                                    int32_t>, // the connection's wire (see actors.hpp)
+                     caf::reacts_to<atoms::detach, client_conn>,
+                     caf::reacts_to<request>,                         // native
+                     caf::reacts_to<protocol::jute::decoded_request>, // ZooKeeper's
+                     caf::reacts_to<response>, caf::reacts_to<watch_event>,
+                     caf::reacts_to<atoms::expired>, // the session expired: tell the client, end
+                     caf::reacts_to<atoms::close>,   // the client closed it: end
+                     caf::reacts_to<atoms::stop>>;   // this server stopped serving: drop the connection only
+
+// ---- the ensemble -----------------------------------------------------------------------------
+
+// What the transport tells its owner: a peer admitted or lost, and what peers sent.
+using peer_events = caf::typed_actor<caf::reacts_to<atoms::connected, zab::server_id>,
+                                     caf::reacts_to<atoms::gone, zab::server_id>, caf::reacts_to<zab::message>,
+                                     caf::reacts_to<atoms::peer_frame, zab::server_id, protocol::peer_frame>>;
+
+// The peer transport (peer_transport.cpp) as its owner sees it.
+using transport_actor = caf::typed_actor<caf::replies_to<atoms::open>::with<uint16_t>, // bind: the port
+                                         caf::reacts_to<atoms::connect, std::vector<peer_address>>,
+                                         caf::reacts_to<zab::message>, // to m.to, if connected
+                                         caf::reacts_to<atoms::peer_frame, zab::server_id, protocol::peer_frame>,
+                                         caf::reacts_to<atoms::close, zab::server_id>>;
+
+// ---- the state machine ------------------------------------------------------------------------
+
+// The state machine (state_machine.cpp, ensemble.cpp): the server's one writer. It also hears the
+// log writer and the transport, and its own timers (state_machine_internal.hpp).
+using state_machine_actor = caf::typed_actor<
+    // A connection's ConnectRequest, its address and TLS subject -> the answer and, if it opened or
+    // resumed a session, the session's actor (null otherwise).
+    caf::replies_to<atoms::open, protocol::connect_request, std::string, std::string>::with<protocol::connect_response,
+                                                                                            session_actor>,
+    caf::reacts_to<atoms::request, session_id, request>, // from the session's actor, in its order
+    caf::reacts_to<atoms::detach, session_id>,           // its connection closed
+    caf::replies_to<atoms::stats>::with<protocol::server_stats>,
+    caf::reacts_to<atoms::connect, transport_actor>> // the ensemble's transport, once
+    ::extend_with<log_events, peer_events>;
+
+} // namespace corral::server
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::server::node_chunk)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::server::client_conn)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<corral::server::peer_address>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::optional<corral::zxid_t>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::zab::message)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::protocol::peer_frame)
