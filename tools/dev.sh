@@ -65,7 +65,7 @@ case "${1:-}" in
     echo "==> unit and integration tests under AddressSanitizer + UndefinedBehaviorSanitizer (Debug) in $build-asan"
     cmake -S "$here" -B "$build-asan" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
       -DCMAKE_CXX_FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fsanitize-recover=null -fno-omit-frame-pointer" >/dev/null
-    cmake --build "$build-asan" -j "$(nproc)" --target unit_tests integration_tests
+    cmake --build "$build-asan" -j "$(nproc)" --target unit_tests integration_tests actor_tests
     (cd "$build-asan" &&
       UBSAN_OPTIONS="suppressions=$here/tests/sanitizers/ubsan.supp:halt_on_error=1:print_stacktrace=1" \
       ASAN_OPTIONS="detect_leaks=0:verify_asan_link_order=0" \
