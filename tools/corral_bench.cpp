@@ -188,6 +188,70 @@ double percentile(std::vector<uint32_t>& v, double p) {
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<driver_result>)
 
+namespace {
+
+// The benchmark's root node, created once (it may exist from an earlier run); false if the server
+// cannot be reached.
+bool create_root(caf::actor_system& sys, const caf::actor& session, const bench_config& cfg) {
+  caf::scoped_actor self{sys};
+  bool ok = true;
+  self->request(session, seconds(10),
+                request_body{create_request{cfg.root, "", open_acl_unsafe(), create_mode::persistent, -1}})
+      .receive([&](response& r) { ok = r.err == error_code::ok || r.err == error_code::node_exists; },
+               [&](caf::error&) { ok = false; });
+  return ok;
+}
+
+// Creates every key once, spread over the sessions, 256 in flight, before measuring.
+void populate(caf::actor_system& sys, const std::vector<caf::actor>& sessions, const bench_config& cfg) {
+  std::cerr << "populating " << cfg.keys << " keys under " << cfg.root << "...\n";
+  caf::scoped_actor self{sys};
+  std::string value(static_cast<size_t>(cfg.value_bytes), 'v');
+  int window = 256, sent = 0, done = 0;
+  auto send_one = [&](int k) {
+    self->send(sessions[static_cast<size_t>(k) % sessions.size()],
+               request_body{create_request{cfg.root + "/k" + std::to_string(k), value, open_acl_unsafe(),
+                                           create_mode::persistent, -1}});
+  };
+  while (sent < std::min(window, cfg.keys))
+    send_one(sent++);
+  auto t0 = steady_clock::now();
+  while (done < cfg.keys) {
+    self->receive([&](response&) {
+      ++done;
+      if (sent < cfg.keys)
+        send_one(sent++);
+      if (done % 100000 == 0)
+        std::cerr << "  " << done << " created ("
+                  << static_cast<int>(done / duration<double>(steady_clock::now() - t0).count()) << "/s)\n";
+    });
+  }
+}
+
+void print_result(driver_result& r, const bench_config& cfg) {
+  std::sort(r.latencies_us.begin(), r.latencies_us.end());
+  double rate = static_cast<double>(r.ops) / cfg.duration_s;
+  auto p = [&](double q) { return percentile(r.latencies_us, q); };
+  if (cfg.json) {
+    std::printf("{\"sessions\":%d,\"inflight\":%d,\"mix\":\"%s\",\"value_bytes\":%d,\"keys\":%d,\"duration_s\":%d,"
+                "\"ops\":%llu,\"errors\":%llu,\"ops_per_s\":%.0f,\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f,"
+                "\"p999_ms\":%.3f}\n",
+                cfg.sessions, cfg.inflight, cfg.mix.c_str(), cfg.value_bytes, cfg.keys, cfg.duration_s,
+                static_cast<unsigned long long>(r.ops), static_cast<unsigned long long>(r.errors), rate, p(50), p(90),
+                p(99), p(99.9));
+    return;
+  }
+  std::printf("%d session(s) x %d in flight, mix %s, %d-byte values, %d keys, %d s\n", cfg.sessions, cfg.inflight,
+              cfg.mix.c_str(), cfg.value_bytes, cfg.keys, cfg.duration_s);
+  std::printf("ops: %llu (%.0f ops/s), errors: %llu\n", static_cast<unsigned long long>(r.ops), rate,
+              static_cast<unsigned long long>(r.errors));
+  for (auto& [code, n] : r.by_code)
+    std::printf("  %llu x %s\n", static_cast<unsigned long long>(n), error_name(static_cast<error_code>(code)));
+  std::printf("latency ms: p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f\n", p(50), p(90), p(99), p(99.9));
+}
+
+} // namespace
+
 int main(int argc, char** argv) {
   bench_config cfg;
   if (auto err = cfg.parse(argc, argv)) {
@@ -209,65 +273,14 @@ int main(int argc, char** argv) {
   so.session_timeout_ms = 30000;
   for (int i = 0; i < cfg.sessions; ++i)
     sessions.push_back(client::spawn_session(sys, so));
-  {
-    caf::scoped_actor self{sys};
-    bool ok = true;
-    self->request(sessions[0], seconds(10),
-                  request_body{create_request{cfg.root, "", open_acl_unsafe(), create_mode::persistent, -1}})
-        .receive([&](response& r) { ok = r.err == error_code::ok || r.err == error_code::node_exists; },
-                 [&](caf::error&) { ok = false; });
-    if (!ok) {
-      std::cerr << "corral-bench: cannot reach " << cfg.server << " or create " << cfg.root << "\n";
-      return 1;
-    }
+  if (!create_root(sys, sessions[0], cfg)) {
+    std::cerr << "corral-bench: cannot reach " << cfg.server << " or create " << cfg.root << "\n";
+    return 1;
   }
-  if (cfg.populate) {
-    // Create every key once, spread over the sessions, before measuring.
-    std::cerr << "populating " << cfg.keys << " keys under " << cfg.root << "...\n";
-    caf::scoped_actor self{sys};
-    std::string value(static_cast<size_t>(cfg.value_bytes), 'v');
-    int window = 256, sent = 0, done = 0;
-    auto send_one = [&](int k) {
-      self->send(sessions[static_cast<size_t>(k) % sessions.size()],
-                 request_body{create_request{cfg.root + "/k" + std::to_string(k), value, open_acl_unsafe(),
-                                             create_mode::persistent, -1}});
-    };
-    while (sent < std::min(window, cfg.keys))
-      send_one(sent++);
-    auto t0 = steady_clock::now();
-    while (done < cfg.keys) {
-      self->receive([&](response&) {
-        ++done;
-        if (sent < cfg.keys)
-          send_one(sent++);
-        if (done % 100000 == 0)
-          std::cerr << "  " << done << " created ("
-                    << static_cast<int>(done / duration<double>(steady_clock::now() - t0).count()) << "/s)\n";
-      });
-    }
-  }
+  if (cfg.populate)
+    populate(sys, sessions, cfg);
   auto r = run_phase(sys, sessions, mix, cfg, cfg.duration_s);
-  std::sort(r->latencies_us.begin(), r->latencies_us.end());
-  double secs = cfg.duration_s;
-  double rate = static_cast<double>(r->ops) / secs;
-  if (cfg.json) {
-    std::printf("{\"sessions\":%d,\"inflight\":%d,\"mix\":\"%s\",\"value_bytes\":%d,\"keys\":%d,\"duration_s\":%d,"
-                "\"ops\":%llu,\"errors\":%llu,\"ops_per_s\":%.0f,\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f,"
-                "\"p999_ms\":%.3f}\n",
-                cfg.sessions, cfg.inflight, cfg.mix.c_str(), cfg.value_bytes, cfg.keys, cfg.duration_s,
-                static_cast<unsigned long long>(r->ops), static_cast<unsigned long long>(r->errors), rate,
-                percentile(r->latencies_us, 50), percentile(r->latencies_us, 90), percentile(r->latencies_us, 99),
-                percentile(r->latencies_us, 99.9));
-  } else {
-    std::printf("%d session(s) x %d in flight, mix %s, %d-byte values, %d keys, %d s\n", cfg.sessions, cfg.inflight,
-                cfg.mix.c_str(), cfg.value_bytes, cfg.keys, cfg.duration_s);
-    std::printf("ops: %llu (%.0f ops/s), errors: %llu\n", static_cast<unsigned long long>(r->ops), rate,
-                static_cast<unsigned long long>(r->errors));
-    for (auto& [code, n] : r->by_code)
-      std::printf("  %llu x %s\n", static_cast<unsigned long long>(n), error_name(static_cast<error_code>(code)));
-    std::printf("latency ms: p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f\n", percentile(r->latencies_us, 50),
-                percentile(r->latencies_us, 90), percentile(r->latencies_us, 99), percentile(r->latencies_us, 99.9));
-  }
+  print_result(*r, cfg);
   for (auto& s : sessions) {
     caf::scoped_actor self{sys};
     self->request(s, seconds(5), atoms::close::value).receive([](response&) {}, [](caf::error&) {});

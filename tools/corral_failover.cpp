@@ -388,6 +388,57 @@ void pause_round(ensemble& e, writer& w, server& old, const options& o, int k, s
   std::this_thread::sleep_for(milliseconds(300));
 }
 
+// One kill: SIGKILL the leader, time the new leader and the first acknowledged write after the
+// kill, then restart the killed server and wait until it follows again.
+void kill_round(ensemble& e, writer& w, server& old, int k, std::vector<double>& to_leader,
+                std::vector<double>& to_write) {
+  int old_id = old.id;
+  auto killed = steady_clock::now();
+  e.signal(old, SIGKILL);
+  std::optional<steady_clock::time_point> led, wrote;
+  wait_for(
+      [&] {
+        if (!led) {
+          auto* now = e.leader();
+          if (now != nullptr && now->id != old_id)
+            led = steady_clock::now();
+        }
+        if (!wrote)
+          wrote = w.first_ack_sent_after(killed);
+        return led && wrote;
+      },
+      seconds(30));
+  double l = led ? ms_between(killed, *led) : 30000, wr = wrote ? ms_between(killed, *wrote) : 30000;
+  to_leader.push_back(l);
+  to_write.push_back(wr);
+  std::printf("kill %2d: server %d  new leader %6.0f ms  first write %6.0f ms\n", k, old_id, l, wr);
+  std::fflush(stdout);
+  for (auto& s : e.servers())
+    if (s.id == old_id) {
+      e.stop(s);
+      e.start(s);
+      if (!wait_for([&] { return e.mode(s) == "follower"; }, seconds(30), milliseconds(20)))
+        std::cerr << "server " << s.id << " did not follow again within 30 s" << std::endl;
+    }
+  std::this_thread::sleep_for(milliseconds(300));
+}
+
+// The leader once every server has settled (leading, following or observing) and writes go
+// through; null if that does not happen within 30 s.
+server* settled_leader(ensemble& e, writer& w) {
+  server* leader = nullptr;
+  auto flowing = [&] {
+    for (auto& s : e.servers()) {
+      auto m = e.mode(s);
+      if (m != "leader" && m != "follower" && m != "observer")
+        return false;
+    }
+    leader = e.leader();
+    return leader != nullptr && w.first_ack_sent_after(steady_clock::now() - milliseconds(100)).has_value();
+  };
+  return wait_for(flowing, seconds(30), milliseconds(20)) ? leader : nullptr;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -407,64 +458,22 @@ int main(int argc, char** argv) {
   writer w(e.addresses(), o->zk_client);
   std::vector<double> to_leader, to_write;
   for (int k = 1; k <= o->kills; ++k) {
-    server* old = nullptr;
-    // Every server settled (leading, following or observing) and writes going through.
-    auto flowing = [&] {
-      for (auto& s : e.servers()) {
-        auto m = e.mode(s);
-        if (m != "leader" && m != "follower" && m != "observer")
-          return false;
-      }
-      old = e.leader();
-      return old != nullptr && w.first_ack_sent_after(steady_clock::now() - milliseconds(100)).has_value();
-    };
-    if (!wait_for(flowing, seconds(30), milliseconds(20))) {
+    server* old = settled_leader(e, w);
+    if (old == nullptr) {
       std::cerr << "kill " << k << ": no leader with writes flowing within 30 s" << std::endl;
       return 1;
     }
-    int old_id = old->id;
-    if (o->pause_ms > 0) {
+    if (o->pause_ms > 0)
       pause_round(e, w, *old, *o, k, to_leader, to_write);
-      continue;
-    }
-    auto killed = steady_clock::now();
-    e.signal(*old, SIGKILL);
-    std::optional<steady_clock::time_point> led, wrote;
-    wait_for(
-        [&] {
-          if (!led) {
-            auto* now = e.leader();
-            if (now != nullptr && now->id != old_id)
-              led = steady_clock::now();
-          }
-          if (!wrote)
-            wrote = w.first_ack_sent_after(killed);
-          return led && wrote;
-        },
-        seconds(30));
-    double l = led ? ms_between(killed, *led) : 30000, wr = wrote ? ms_between(killed, *wrote) : 30000;
-    to_leader.push_back(l);
-    to_write.push_back(wr);
-    std::printf("kill %2d: server %d  new leader %6.0f ms  first write %6.0f ms\n", k, old_id, l, wr);
-    std::fflush(stdout);
-    for (auto& s : e.servers())
-      if (s.id == old_id) {
-        e.stop(s);
-        e.start(s);
-        if (!wait_for([&] { return e.mode(s) == "follower"; }, seconds(30), milliseconds(20)))
-          std::cerr << "server " << s.id << " did not follow again within 30 s" << std::endl;
-      }
-    std::this_thread::sleep_for(milliseconds(300));
+    else
+      kill_round(e, w, *old, k, to_leader, to_write);
   }
-  if (o->pause_ms > 0) {
-    std::printf("%d pauses: new leader after the others noticed p50 %.0f ms, p99 %.0f ms, max %.0f ms; first write "
-                "after they noticed p50 %.0f ms, p99 %.0f ms, max %.0f ms\n",
-                o->kills, percentile(to_leader, 0.5), percentile(to_leader, 0.99), percentile(to_leader, 1.0),
-                percentile(to_write, 0.5), percentile(to_write, 0.99), percentile(to_write, 1.0));
-    return 0;
-  }
-  std::printf("%d kills: new leader p50 %.0f ms, p99 %.0f ms, max %.0f ms; first write p50 %.0f ms, p99 %.0f ms, "
-              "max %.0f ms\n",
-              o->kills, percentile(to_leader, 0.5), percentile(to_leader, 0.99), percentile(to_leader, 1.0),
-              percentile(to_write, 0.5), percentile(to_write, 0.99), percentile(to_write, 1.0));
+  auto p = [](std::vector<double>& v, double q) { return percentile(v, q); };
+  std::printf(o->pause_ms > 0 ? "%d pauses: new leader after the others noticed p50 %.0f ms, p99 %.0f ms, max %.0f ms; "
+                                "first write after they noticed p50 %.0f ms, p99 %.0f ms, max %.0f ms\n"
+                              : "%d kills: new leader p50 %.0f ms, p99 %.0f ms, max %.0f ms; first write p50 %.0f ms, "
+                                "p99 %.0f ms, max %.0f ms\n",
+              o->kills, p(to_leader, 0.5), p(to_leader, 0.99), p(to_leader, 1.0), p(to_write, 0.5), p(to_write, 0.99),
+              p(to_write, 1.0));
+  return 0;
 }

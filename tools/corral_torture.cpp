@@ -807,56 +807,49 @@ void sabotage(cluster& c, history& h, report& r) {
     r.line("sabotage: acknowledged " + lost_node + " deleted behind the history's back");
 }
 
-} // namespace
+constexpr const char* usage =
+    "usage: corral-torture --server-bin=PATH --logdump-bin=PATH [--seconds=N] [--servers=3|5]\n"
+    "                      [--clients=1..50] [--registers=1..20] [--rate=OPS_PER_CLIENT_PER_S]\n"
+    "                      [--blind-writes=PERCENT]\n"
+    "                      [--seed=N] [--faults=kill,pause,partition,disk,power|none] [--server-arg=ARG]...\n"
+    "                      [--power-loss-lib=build/libcorral_power_loss.so]\n"
+    "                      [--sabotage] [--keep]\n";
 
-int main(int argc, char** argv) {
-  auto o = parse(argc, argv);
-  if (!o) {
-    std::cerr
-        << "usage: corral-torture --server-bin=PATH --logdump-bin=PATH [--seconds=N] [--servers=3|5]\n"
-           "                      [--clients=1..50] [--registers=1..20] [--rate=OPS_PER_CLIENT_PER_S]\n"
-           "                      [--blind-writes=PERCENT]\n"
-           "                      [--seed=N] [--faults=kill,pause,partition,disk,power|none] [--server-arg=ARG]...\n"
-           "                      [--power-loss-lib=build/libcorral_power_loss.so]\n"
-           "                      [--sabotage] [--keep]\n";
-    return 2;
-  }
-  ::signal(SIGPIPE, SIG_IGN);
-  log::set_level("warn"); // the clients' reconnects are the point of the exercise, not news
-  auto t0 = steady_clock::now();
-  report rep(t0);
-  rep.line("seed " + std::to_string(o->seed) + ", " + std::to_string(o->servers) + " servers, " +
-           std::to_string(o->clients) + " clients, " + std::to_string(o->seconds) + " s of faults");
-  std::unique_ptr<cluster> c;
+// Starts the ensemble and creates the nodes the load works on; null (and why, on stderr) if it cannot.
+std::unique_ptr<cluster> set_up(const options& o, report& rep) {
   try {
-    c = std::make_unique<cluster>(*o, rep);
+    auto c = std::make_unique<cluster>(o, rep);
     auto setup = client_of(c->addresses());
     setup->create("/torture", "");
     setup->create("/torture/c", "");
-    for (int reg = 0; reg < o->registers; ++reg)
+    for (int reg = 0; reg < o.registers; ++reg)
       if (!setup->create(reg_path(reg), "0").ok())
         throw std::runtime_error("cannot create " + reg_path(reg));
+    return c;
   } catch (const std::exception& e) {
     std::cerr << "corral-torture: " << e.what() << std::endl;
-    return 3;
+    return nullptr;
   }
-  history h;
-  h.registers.resize(static_cast<size_t>(o->registers));
+}
+
+// The load clients and the faults (and, with --sabotage, the planted anomaly) for --seconds; then
+// the faults stop, the ensemble heals, and the load stops.
+void run_load_and_faults(cluster& c, const options& o, history& h, report& rep, steady_clock::time_point t0) {
   std::atomic<bool> stop{false};
   std::vector<std::thread> workers;
-  for (int i = 1; i <= o->clients; ++i)
+  for (int i = 1; i <= o.clients; ++i)
     workers.emplace_back([&, i] {
-      load_client lc(i, *c, *o, h, rep, t0);
+      load_client lc(i, c, o, h, rep, t0);
       lc.run(stop);
     });
-  auto until = steady_clock::now() + seconds(o->seconds);
-  fault_injector faults(*c, *o, rep);
+  auto until = steady_clock::now() + seconds(o.seconds);
+  fault_injector faults(c, o, rep);
   std::thread sab;
-  if (o->sabotage)
+  if (o.sabotage)
     sab = std::thread([&] {
-      std::this_thread::sleep_until(steady_clock::now() + seconds(o->seconds) * 2 / 3);
+      std::this_thread::sleep_until(steady_clock::now() + seconds(o.seconds) * 2 / 3);
       try {
-        sabotage(*c, h, rep);
+        sabotage(c, h, rep);
       } catch (const std::exception& e) {
         rep.line(std::string("sabotage did not happen: ") + e.what());
       }
@@ -865,7 +858,7 @@ int main(int argc, char** argv) {
   if (sab.joinable())
     sab.join();
   rep.line("faults stopped; waiting for every server to serve");
-  if (!c->all_serving(seconds(60)))
+  if (!c.all_serving(seconds(60)))
     rep.anomaly("not every server was serving 60 s after the faults stopped");
   std::this_thread::sleep_for(seconds(2)); // the load runs on a healed ensemble for a moment
   stop = true;
@@ -875,20 +868,47 @@ int main(int argc, char** argv) {
     rep.line(what + ": " + std::to_string(n));
   for (auto& [kind, n] : faults.counts)
     rep.line("faults " + kind + ": " + std::to_string(n));
+}
+
+// Reads everything back and checks it: 0 passed, 1 an anomaly, 4 the registers were too big to check.
+int verdict_of(cluster& c, const options& o, history& h, report& rep, steady_clock::time_point t0) {
   int verdict = 0;
   try {
-    final_reads(*c, h, rep, t0, *o);
+    final_reads(c, h, rep, t0, o);
     verdict = check_registers(h, rep);
-    compare_digests(*c, *o, rep);
+    compare_digests(c, o, rep);
   } catch (const std::exception& e) {
     rep.anomaly(e.what());
   }
   if (rep.anomalies() > 0) {
-    rep.line(std::to_string(rep.anomalies()) + " anomaly(ies): FAILED (seed " + std::to_string(o->seed) + ")");
+    rep.line(std::to_string(rep.anomalies()) + " anomaly(ies): FAILED (seed " + std::to_string(o.seed) + ")");
     return 1;
   }
   if (verdict == 4)
     return 4;
   rep.line("no lost write, no anomaly: PASSED");
   return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  auto o = parse(argc, argv);
+  if (!o) {
+    std::cerr << usage;
+    return 2;
+  }
+  ::signal(SIGPIPE, SIG_IGN);
+  log::set_level("warn"); // the clients' reconnects are the point of the exercise, not news
+  auto t0 = steady_clock::now();
+  report rep(t0);
+  rep.line("seed " + std::to_string(o->seed) + ", " + std::to_string(o->servers) + " servers, " +
+           std::to_string(o->clients) + " clients, " + std::to_string(o->seconds) + " s of faults");
+  auto c = set_up(*o, rep);
+  if (!c)
+    return 3;
+  history h;
+  h.registers.resize(static_cast<size_t>(o->registers));
+  run_load_and_faults(*c, *o, h, rep, t0);
+  return verdict_of(*c, *o, h, rep, t0);
 }

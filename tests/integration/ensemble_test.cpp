@@ -64,6 +64,35 @@ TEST(ensemble, writes_through_any_server_are_read_everywhere) {
   }));
 }
 
+namespace {
+
+// Every server holds the same tree: stops them and compares the digests their data recovers to.
+// (One more write first, so that every server has applied everything the leader committed.)
+void expect_same_recovered_trees(local_ensemble& e) {
+  {
+    client::blocking_client c(to({e.address(0)}));
+    ASSERT_TRUE(c.create("/last", "").ok());
+    for (int i = 0; i < 3; ++i) {
+      client::blocking_client s(to({e.address(i)}));
+      ASSERT_TRUE(s.sync("/").ok());
+      ASSERT_TRUE(s.exists("/last").ok());
+    }
+  }
+  std::vector<std::string> digests;
+  for (auto& srv : e.servers) {
+    srv->stop();
+    auto r = run_tool(CORRAL_LOGDUMP_BIN, {"--verify", srv->dir() + "/data"});
+    auto at = r.out.find("recovered tree:");
+    ASSERT_NE(at, std::string::npos) << r.out << r.err;
+    digests.push_back(r.out.substr(at, r.out.find('\n', at) - at));
+  }
+  EXPECT_EQ(digests[0], digests[1]);
+  EXPECT_EQ(digests[0], digests[2]);
+  std::cout << digests[0] << "\n";
+}
+
+} // namespace
+
 TEST(ensemble, killing_the_leader_under_load_loses_no_acknowledged_write) {
   // The writers' sessions must outlive the failover (this test is about acknowledged writes; the
   // harness's tick otherwise caps sessions at 2 s, which a slow election tail can exceed: see the
@@ -120,28 +149,7 @@ TEST(ensemble, killing_the_leader_under_load_loses_no_acknowledged_write) {
     for (auto& p : acked)
       ASSERT_TRUE(c.exists(p).ok()) << "server " << i + 1 << " lacks acknowledged " << p;
   }
-  // Every server holds the same tree: stop them and compare the digests their data recovers to.
-  // (One more write first, so that every server has applied everything the leader committed.)
-  {
-    client::blocking_client c(to({e.address(0)}));
-    ASSERT_TRUE(c.create("/last", "").ok());
-    for (int i = 0; i < 3; ++i) {
-      client::blocking_client s(to({e.address(i)}));
-      ASSERT_TRUE(s.sync("/").ok());
-      ASSERT_TRUE(s.exists("/last").ok());
-    }
-  }
-  std::vector<std::string> digests;
-  for (auto& srv : e.servers) {
-    srv->stop();
-    auto r = run_tool(CORRAL_LOGDUMP_BIN, {"--verify", srv->dir() + "/data"});
-    auto at = r.out.find("recovered tree:");
-    ASSERT_NE(at, std::string::npos) << r.out << r.err;
-    digests.push_back(r.out.substr(at, r.out.find('\n', at) - at));
-  }
-  EXPECT_EQ(digests[0], digests[1]);
-  EXPECT_EQ(digests[0], digests[2]);
-  std::cout << digests[0] << "\n";
+  expect_same_recovered_trees(e);
 }
 
 TEST(ensemble, no_write_is_acknowledged_without_a_majority) {

@@ -137,25 +137,51 @@ std::string stat_line(const Stat& s) {
          " mzxid>=czxid=" + (s.mzxid >= s.czxid ? "yes" : "no");
 }
 
-// Runs one fixed sequence of operations and returns what the server answered, line by line.
-std::vector<std::string> c_client_transcript(const std::string& hosts) {
+// One fixed sequence of operations through ZooKeeper's C client, two sessions (a and b), recording
+// what the server answered, line by line; each section is one member function.
+class c_transcript {
+public:
+  explicit c_transcript(const std::string& hosts) : a(hosts), b(hosts) {}
+
+  std::vector<std::string> run() {
+    creates_versions_and_errors();
+    multi();
+    acls_and_digest_auth();
+    watches();
+    rc("reconfig", [&] {
+      char buf[64];
+      int len = sizeof buf;
+      return zoo_reconfig(a.h, "server.9=127.0.0.1:1:2", nullptr, nullptr, -1, buf, &len, nullptr);
+    }());
+    // Closing a session deletes its ephemerals.
+    zookeeper_close(a.h);
+    a.h = nullptr;
+    ls(b, "/d"); // a is closed
+    return t;
+  }
+
+private:
   std::vector<std::string> t;
-  session a(hosts), b(hosts);
-  auto rc = [&](const std::string& what, int code) { t.push_back(what + " -> " + zerror(code)); };
-  char name[256];
+  session a, b;
   Stat st{};
-  auto create = [&](session& s, const std::string& path, const std::string& data, int flags,
-                    const ACL_vector* acl = &ZOO_OPEN_ACL_UNSAFE) {
+
+  void rc(const std::string& what, int code) { t.push_back(what + " -> " + zerror(code)); }
+
+  void create(session& s, const std::string& path, const std::string& data, int flags,
+              const ACL_vector* acl = &ZOO_OPEN_ACL_UNSAFE) {
+    char name[256];
     name[0] = 0;
     int r = zoo_create(s.h, path.c_str(), data.data(), static_cast<int>(data.size()), acl, flags, name, sizeof name);
     t.push_back("create " + path + " flags=" + std::to_string(flags) + " -> " + zerror(r) + " " + name);
-  };
-  auto stat = [&](const std::string& path) {
+  }
+
+  void stat(const std::string& path) {
     st = Stat{};
     int r = zoo_exists(a.h, path.c_str(), 0, &st);
     t.push_back("stat " + path + " -> " + zerror(r) + (r == ZOK ? " " + stat_line(st) : ""));
-  };
-  auto get = [&](session& s, const std::string& path) {
+  }
+
+  void get(session& s, const std::string& path) {
     char buf[1024];
     int len = sizeof buf;
     st = Stat{};
@@ -163,8 +189,9 @@ std::vector<std::string> c_client_transcript(const std::string& hosts) {
     t.push_back(
         "get " + path + " -> " + zerror(r) +
         (r == ZOK ? " '" + std::string(buf, static_cast<size_t>(std::max(len, 0))) + "' " + stat_line(st) : ""));
-  };
-  auto ls = [&](session& s, const std::string& path) {
+  }
+
+  void ls(session& s, const std::string& path) {
     String_vector v{};
     int r = zoo_get_children(s.h, path.c_str(), 0, &v);
     std::vector<std::string> names(v.data, v.data + (r == ZOK ? v.count : 0));
@@ -174,32 +201,34 @@ std::vector<std::string> c_client_transcript(const std::string& hosts) {
       line += " " + n;
     t.push_back(line);
     deallocate_String_vector(&v);
-  };
+  }
 
-  // Creates, sequential names, versions, errors.
-  create(a, "/d", "x", 0);
-  create(a, "/d", "y", 0);
-  create(a, "/nope/child", "", 0);
-  for (int i = 0; i < 3; ++i)
+  void creates_versions_and_errors() {
+    create(a, "/d", "x", 0);
+    create(a, "/d", "y", 0);
+    create(a, "/nope/child", "", 0);
+    for (int i = 0; i < 3; ++i)
+      create(a, "/d/s-", "", ZOO_SEQUENCE);
+    rc("delete /d/s-0000000001 v=7", zoo_delete(a.h, "/d/s-0000000001", 7));
+    rc("delete /d/s-0000000001", zoo_delete(a.h, "/d/s-0000000001", 0));
     create(a, "/d/s-", "", ZOO_SEQUENCE);
-  rc("delete /d/s-0000000001 v=7", zoo_delete(a.h, "/d/s-0000000001", 7));
-  rc("delete /d/s-0000000001", zoo_delete(a.h, "/d/s-0000000001", 0));
-  create(a, "/d/s-", "", ZOO_SEQUENCE);
-  create(a, "/d/e-", "", ZOO_EPHEMERAL | ZOO_SEQUENCE);
-  create(a, "/d/e-0000000004/x", "", 0);
-  stat("/d");
-  rc("set /d v=5", zoo_set(a.h, "/d", "new", 3, 5));
-  rc("set /d v=0", zoo_set(a.h, "/d", "new", 3, 0));
-  get(a, "/d");
-  ls(a, "/d");
-  ls(a, "/zookeeper");
-  stat("/missing");
-  rc("delete /d", zoo_delete(a.h, "/d", -1));
-  create(a, "/c", "", ZOO_CONTAINER);
-  create(a, "/c/child", "", 0);
-  stat("/c");
-  // multi: a failure changes nothing and reports per op; success returns each op's result.
-  {
+    create(a, "/d/e-", "", ZOO_EPHEMERAL | ZOO_SEQUENCE);
+    create(a, "/d/e-0000000004/x", "", 0);
+    stat("/d");
+    rc("set /d v=5", zoo_set(a.h, "/d", "new", 3, 5));
+    rc("set /d v=0", zoo_set(a.h, "/d", "new", 3, 0));
+    get(a, "/d");
+    ls(a, "/d");
+    ls(a, "/zookeeper");
+    stat("/missing");
+    rc("delete /d", zoo_delete(a.h, "/d", -1));
+    create(a, "/c", "", ZOO_CONTAINER);
+    create(a, "/c/child", "", 0);
+    stat("/c");
+  }
+
+  // A failure changes nothing and reports per op; success returns each op's result.
+  void multi() {
     zoo_op_t ops[3];
     zoo_op_result_t res[3];
     char p[64];
@@ -217,13 +246,13 @@ std::vector<std::string> c_client_transcript(const std::string& hosts) {
     t.push_back(std::string("multi(create,set,delete) -> ") + zerror(r) + " " + p);
     get(a, "/d");
   }
-  // ACLs and digest auth.
-  rc("addauth alice", zoo_add_auth(a.h, "digest", "alice:pw", 8, nullptr, nullptr));
-  create(a, "/secret", "s", 0, &ZOO_CREATOR_ALL_ACL);
-  create(b, "/anon", "", 0, &ZOO_CREATOR_ALL_ACL);
-  get(b, "/secret");
-  rc("b set /secret", zoo_set(b.h, "/secret", "x", 1, -1));
-  {
+
+  void acls_and_digest_auth() {
+    rc("addauth alice", zoo_add_auth(a.h, "digest", "alice:pw", 8, nullptr, nullptr));
+    create(a, "/secret", "s", 0, &ZOO_CREATOR_ALL_ACL);
+    create(b, "/anon", "", 0, &ZOO_CREATOR_ALL_ACL);
+    get(b, "/secret");
+    rc("b set /secret", zoo_set(b.h, "/secret", "x", 1, -1));
     ACL_vector acl{};
     int r = zoo_get_acl(a.h, "/secret", &acl, &st);
     std::string line = std::string("getAcl /secret -> ") + zerror(r);
@@ -232,14 +261,15 @@ std::vector<std::string> c_client_transcript(const std::string& hosts) {
           " " + std::string(acl.data[i].id.scheme) + ":" + acl.data[i].id.id + ":" + std::to_string(acl.data[i].perms);
     t.push_back(line);
     deallocate_ACL_vector(&acl);
+    rc("setAcl /secret v=3", zoo_set_acl(a.h, "/secret", 3, &ZOO_READ_ACL_UNSAFE));
+    rc("setAcl /secret v=0", zoo_set_acl(a.h, "/secret", 0, &ZOO_READ_ACL_UNSAFE));
+    get(b, "/secret");
+    stat("/secret");
+    rc("b delete /secret", zoo_delete(b.h, "/secret", -1));
   }
-  rc("setAcl /secret v=3", zoo_set_acl(a.h, "/secret", 3, &ZOO_READ_ACL_UNSAFE));
-  rc("setAcl /secret v=0", zoo_set_acl(a.h, "/secret", 0, &ZOO_READ_ACL_UNSAFE));
-  get(b, "/secret");
-  stat("/secret");
-  rc("b delete /secret", zoo_delete(b.h, "/secret", -1));
-  // Watches: which operations fire which events.
-  {
+
+  // Which operations fire which events.
+  void watches() {
     char buf[16];
     int len = sizeof buf;
     zoo_get(b.h, "/d", 1, buf, &len, &st);
@@ -260,17 +290,9 @@ std::vector<std::string> c_client_transcript(const std::string& hosts) {
     std::this_thread::sleep_for(200ms);
     t.push_back("events after unwatched change: " + std::to_string(b.take_events(0).size()));
   }
-  rc("reconfig", [&] {
-    char buf[64];
-    int len = sizeof buf;
-    return zoo_reconfig(a.h, "server.9=127.0.0.1:1:2", nullptr, nullptr, -1, buf, &len, nullptr);
-  }());
-  // Closing a session deletes its ephemerals.
-  zookeeper_close(a.h);
-  a.h = nullptr;
-  ls(b, "/d"); // a is closed
-  return t;
-}
+};
+
+std::vector<std::string> c_client_transcript(const std::string& hosts) { return c_transcript(hosts).run(); }
 
 // ---- zkCli.sh's transcript ---------------------------------------------------------------------
 
