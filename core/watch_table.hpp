@@ -44,7 +44,7 @@ public:
   summary_counts summary() const;
 
 private:
-  enum bits : uint8_t { standard = 1, persistent = 2, recursive = 4 };
+  enum kind_bit : uint8_t { standard = 1, persistent = 2, recursive = 4 };
   using watchers = std::unordered_map<session_id, uint8_t>;
   using table = std::unordered_map<std::string, watchers>;
 

@@ -71,23 +71,24 @@ std::optional<options> parse(int argc, char** argv) {
         return a.substr(name.size() + 1);
       return std::nullopt;
     };
-    if (auto v = value("--server-bin"))
+    std::optional<std::string> v;
+    if ((v = value("--server-bin")))
       o.server_bin = *v;
-    else if (auto v = value("--kills"))
+    else if ((v = value("--kills")))
       o.kills = std::stoi(*v);
-    else if (auto v = value("--voters"))
+    else if ((v = value("--voters")))
       o.voters = std::stoi(*v);
-    else if (auto v = value("--observers"))
+    else if ((v = value("--observers")))
       o.observers = std::stoi(*v);
-    else if (auto v = value("--server-arg"))
+    else if ((v = value("--server-arg")))
       o.server_args.push_back(*v);
-    else if (auto v = value("--pause-ms"))
+    else if ((v = value("--pause-ms")))
       o.pause_ms = std::stoi(*v);
-    else if (auto v = value("--system"))
+    else if ((v = value("--system")))
       o.zookeeper = *v == "zookeeper";
-    else if (auto v = value("--client"))
+    else if ((v = value("--client")))
       o.zk_client = *v == "zk";
-    else if (auto v = value("--zk-server-script"))
+    else if ((v = value("--zk-server-script")))
       o.zk_bin = *v;
     else if (a == "--keep")
       o.keep = true;

@@ -53,8 +53,9 @@ int main(int argc, char** argv) {
   long after = rss_kib();
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf("znodes: %zu (data %ld bytes each)\n", db.tree().node_count(), data_bytes);
-  std::printf("resident growth: %.1f MiB, %.0f bytes per znode\n", (after - before) / 1024.0,
-              (after - before) * 1024.0 / static_cast<double>(nodes + dirs));
-  std::printf("build time: %.2f s (%.0f creates/s through prepare+apply)\n", secs, (nodes + dirs) / secs);
+  auto growth_kib = static_cast<double>(after - before);
+  auto created = static_cast<double>(nodes + dirs);
+  std::printf("resident growth: %.1f MiB, %.0f bytes per znode\n", growth_kib / 1024.0, growth_kib * 1024.0 / created);
+  std::printf("build time: %.2f s (%.0f creates/s through prepare+apply)\n", secs, created / secs);
   return 0;
 }

@@ -100,29 +100,30 @@ std::optional<options> parse(int argc, char** argv) {
         return a.substr(name.size() + 1);
       return std::nullopt;
     };
-    if (auto v = value("--server-bin"))
+    std::optional<std::string> v;
+    if ((v = value("--server-bin")))
       o.server_bin = *v;
-    else if (auto v = value("--logdump-bin"))
+    else if ((v = value("--logdump-bin")))
       o.logdump_bin = *v;
-    else if (auto v = value("--seconds"))
+    else if ((v = value("--seconds")))
       o.seconds = std::stoi(*v);
-    else if (auto v = value("--servers"))
+    else if ((v = value("--servers")))
       o.servers = std::stoi(*v);
-    else if (auto v = value("--clients"))
+    else if ((v = value("--clients")))
       o.clients = std::stoi(*v);
-    else if (auto v = value("--registers"))
+    else if ((v = value("--registers")))
       o.registers = std::stoi(*v);
-    else if (auto v = value("--rate"))
+    else if ((v = value("--rate")))
       o.rate = std::stoi(*v);
-    else if (auto v = value("--blind-writes"))
+    else if ((v = value("--blind-writes")))
       o.blind_writes = std::stoi(*v);
-    else if (auto v = value("--seed"))
+    else if ((v = value("--seed")))
       o.seed = std::stoull(*v);
-    else if (auto v = value("--faults"))
+    else if ((v = value("--faults")))
       o.faults = split_faults(*v), faults_given = true;
-    else if (auto v = value("--power-loss-lib"))
+    else if ((v = value("--power-loss-lib")))
       o.power_loss_lib = *v;
-    else if (auto v = value("--server-arg"))
+    else if ((v = value("--server-arg")))
       o.server_args.push_back(*v);
     else if (a == "--sabotage")
       o.sabotage = true;

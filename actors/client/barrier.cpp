@@ -41,21 +41,21 @@ void barrier_check(barrier_ptr self) {
   }
   st.checking = true;
   auto done = [self](response& r) {
-    auto& st = self->state;
-    st.checking = false;
+    auto& state = self->state;
+    state.checking = false;
     if (r.err == error_code::ok || r.err == error_code::no_node)
-      st.armed = true;
+      state.armed = true;
     if (r.err == error_code::no_node) { // down: everyone waiting passes
-      for (auto& [id, rp] : st.waiters)
+      for (auto& [id, rp] : state.waiters)
         rp.deliver(bool_result(true));
-      st.waiters.clear();
+      state.waiters.clear();
     } else if (r.err == error_code::session_expired) {
-      for (auto& [id, rp] : st.waiters)
+      for (auto& [id, rp] : state.waiters)
         rp.deliver(bool_result(r.err, "the barrier's session ended"));
-      st.waiters.clear();
+      state.waiters.clear();
     }
-    if (st.again) {
-      st.again = false;
+    if (state.again) {
+      state.again = false;
       barrier_check(self);
     }
   };
@@ -69,14 +69,14 @@ void barrier_raise(barrier_ptr self, caf::response_promise rp, bool retried) {
   auto& st = self->state;
   detail::ask(self, st.session, create_request{st.path, "", open_acl_unsafe(), create_mode::persistent},
               [self, rp, retried](response& r) mutable {
-                auto& st = self->state;
+                auto& state = self->state;
                 if (r.err == error_code::no_node && !retried) {
-                  detail::make_containers(self, st.session, std::string(parent_of(st.path)));
+                  detail::make_containers(self, state.session, std::string(parent_of(state.path)));
                   return barrier_raise(self, rp, true);
                 }
                 if (r.err == error_code::ok || r.err == error_code::node_exists)
                   return rp.deliver(unit_result(unit{}));
-                rp.deliver(unit_result(r.err, "cannot raise the barrier " + st.path + ": " + r.detail));
+                rp.deliver(unit_result(r.err, "cannot raise the barrier " + state.path + ": " + r.detail));
               });
 }
 
@@ -204,12 +204,12 @@ void enter_step(double_ptr self) {
   if (st.ready_seen)
     return finish(self, bool_result(true));
   detail::ask(self, st.session, get_children_request{st.path, false}, [self](response& r) {
-    auto& st = self->state;
-    if (st.ph != phase::entering || listing_failed(self, r))
+    auto& state = self->state;
+    if (state.ph != phase::entering || listing_failed(self, r))
       return;
     size_t count = r.err == error_code::ok ? std::get<children_result>(r.body).children.size() : 0;
-    if (st.ready_seen || count >= static_cast<size_t>(st.members)) {
-      detail::ask(self, st.session,
+    if (state.ready_seen || count >= static_cast<size_t>(state.members)) {
+      detail::ask(self, state.session,
                   create_request{in(self, ready_node), "", open_acl_unsafe(), create_mode::persistent},
                   [self](response&) {
                     if (self->state.ph == phase::entering)
@@ -224,8 +224,8 @@ void enter_step(double_ptr self) {
 void leave_step(double_ptr self) {
   auto& st = self->state;
   detail::ask(self, st.session, get_children_request{st.path, false}, [self](response& r) {
-    auto& st = self->state;
-    if (st.ph != phase::leaving || listing_failed(self, r))
+    auto& state = self->state;
+    if (state.ph != phase::leaving || listing_failed(self, r))
       return;
     std::vector<std::string> kids;
     if (r.err == error_code::ok)
@@ -239,25 +239,25 @@ void leave_step(double_ptr self) {
     };
     if (kids.empty())
       return done();
-    auto it = std::find(kids.begin(), kids.end(), st.ours);
-    if (it == kids.end() && st.ours_should_exist)
-      return finish(self, bool_result(error_code::no_node, "our node in " + st.path + " is gone (session lost?)"));
+    auto it = std::find(kids.begin(), kids.end(), state.ours);
+    if (it == kids.end() && state.ours_should_exist)
+      return finish(self, bool_result(error_code::no_node, "our node in " + state.path + " is gone (session lost?)"));
     if (kids.size() == 1) {
-      if (st.ours_should_exist)
-        detail::ask(self, st.session, delete_request{in(self, st.ours), -1}, [](response&) {});
+      if (state.ours_should_exist)
+        detail::ask(self, state.session, delete_request{in(self, state.ours), -1}, [](response&) {});
       return done();
     }
     // The lowest waits for the highest; everyone else deletes its node and waits for the lowest.
     bool lowest = it == kids.begin();
     auto watch = lowest ? kids.back() : kids.front();
-    if (!lowest && st.ours_should_exist) {
-      detail::ask(self, st.session, delete_request{in(self, st.ours), -1}, [](response&) {});
-      st.ours_should_exist = false;
+    if (!lowest && state.ours_should_exist) {
+      detail::ask(self, state.session, delete_request{in(self, state.ours), -1}, [](response&) {});
+      state.ours_should_exist = false;
     }
-    detail::ask_watch(self, st.session, exists_request{in(self, watch), true}, [self](response& r) {
+    detail::ask_watch(self, state.session, exists_request{in(self, watch), true}, [self](response& reply) {
       if (self->state.ph != phase::leaving)
         return;
-      if (r.err == error_code::no_node) // gone already: look again at once
+      if (reply.err == error_code::no_node) // gone already: look again at once
         self->state.again = true;
       step_done(self);
     });
@@ -282,20 +282,21 @@ void step(double_ptr self) {
 void start_enter(double_ptr self, bool retried) {
   auto& st = self->state;
   detail::ask_watch(self, st.session, exists_request{in(self, ready_node), true}, [self, retried](response& r) {
-    auto& st = self->state;
+    auto& state = self->state;
     if (r.err == error_code::ok)
-      st.ready_seen = true;
-    detail::ask(self, st.session, create_request{in(self, st.ours), "", open_acl_unsafe(), create_mode::ephemeral},
-                [self, retried](response& r) {
-                  auto& st = self->state;
-                  if (st.ph != phase::entering)
+      state.ready_seen = true;
+    detail::ask(self, state.session,
+                create_request{in(self, state.ours), "", open_acl_unsafe(), create_mode::ephemeral},
+                [self, retried](response& reply) {
+                  auto& later = self->state;
+                  if (later.ph != phase::entering)
                     return;
-                  if (r.err == error_code::no_node && !retried) {
-                    detail::make_containers(self, st.session, st.path);
+                  if (reply.err == error_code::no_node && !retried) {
+                    detail::make_containers(self, later.session, later.path);
                     return start_enter(self, true);
                   }
-                  if (r.err != error_code::ok && r.err != error_code::node_exists)
-                    return finish(self, bool_result(r.err, "cannot enter the double barrier " + st.path));
+                  if (reply.err != error_code::ok && reply.err != error_code::node_exists)
+                    return finish(self, bool_result(reply.err, "cannot enter the double barrier " + later.path));
                   step(self);
                 });
   });
@@ -315,13 +316,13 @@ caf::behavior double_barrier(double_ptr self, caf::actor session, std::string pa
     self->quit();
   });
   auto begin = [self](phase from, phase to, int64_t ms) -> caf::result<bool_result> {
-    auto& st = self->state;
-    if (st.ph != from)
-      return bool_result(error_code::bad_arguments, "double barrier " + st.path + ": enter once, then leave once");
-    st.ph = to;
-    st.rp = self->make_response_promise();
+    auto& state = self->state;
+    if (state.ph != from)
+      return bool_result(error_code::bad_arguments, "double barrier " + state.path + ": enter once, then leave once");
+    state.ph = to;
+    state.rp = self->make_response_promise();
     if (ms >= 0)
-      self->delayed_send(self, std::chrono::milliseconds(ms), atoms::timeout::value, st.op);
+      self->delayed_send(self, std::chrono::milliseconds(ms), atoms::timeout::value, state.op);
     return caf::delegated<bool_result>{};
   };
   return {

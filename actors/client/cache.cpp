@@ -202,14 +202,14 @@ void start(self_ptr self) {
   st.watching = true;
   auto mode = st.recursive ? add_watch_mode::persistent_recursive : add_watch_mode::persistent;
   detail::ask_watch(self, st.session, add_watch_request{st.root, mode}, [self](response& r) {
-    auto& st = self->state;
-    st.watching = false;
+    auto& state = self->state;
+    state.watching = false;
     if (r.err == error_code::ok) {
-      st.watch_set = true;
+      state.watch_set = true;
       return walk(self);
     }
     if (r.err != error_code::connection_loss && r.err != error_code::session_expired)
-      log::warn("cache", "cannot watch ", st.root, ": ", error_name(r.err), " ", r.detail,
+      log::warn("cache", "cannot watch ", state.root, ": ", error_name(r.err), " ", r.detail,
                 "; the cache stays empty (check the path and the session's rights)");
   });
 }
@@ -252,16 +252,16 @@ caf::behavior cache_actor(self_ptr self, caf::actor session, std::string path, c
           refresh(self, e.path);
       },
       [self](connection_state s) {
-        auto& st = self->state;
+        auto& state = self->state;
         if (s == connection_state::suspended) {
           abandon_walk(self); // its remaining answers fail; a new walk follows the reconnect
         } else if (s == connection_state::reconnected) {
           start(self);                                 // events may have been missed: read everything again
         } else if (s == connection_state::connected) { // the first session, or a new one after expiry
-          if (!st.watch_set && !st.watching)
+          if (!state.watch_set && !state.watching)
             start(self);
         } else if (s == connection_state::expired) { // the watch went with the session
-          st.watch_set = false;
+          state.watch_set = false;
           abandon_walk(self);
         } else {
           self->quit(); // closed

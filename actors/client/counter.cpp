@@ -43,15 +43,15 @@ void count_watch(count_ptr self) {
   if (st.armed)
     return;
   detail::ask_watch(self, st.session, get_data_request{st.path, true}, [self](response& r) {
-    auto& st = self->state;
+    auto& state = self->state;
     if (r.err == error_code::ok)
-      st.armed = true;
+      state.armed = true;
     auto v = parse_count(r);
-    if (!v || (v->value == st.seen.value && v->version == st.seen.version))
+    if (!v || (v->value == state.seen.value && v->version == state.seen.version))
       return;
-    st.seen = *v;
-    if (st.listener)
-      self->send(st.listener, count_changed{st.path, *v});
+    state.seen = *v;
+    if (state.listener)
+      self->send(state.listener, count_changed{state.path, *v});
   });
 }
 
@@ -100,27 +100,28 @@ caf::behavior shared_count(count_ptr self, caf::actor session, std::string path,
       },
       [self](caf::put_atom, int32_t value) {
         auto rp = self->make_response_promise();
-        auto& st = self->state;
-        detail::ask(self, st.session, set_data_request{st.path, detail::encode_be(value, 4), -1},
+        auto& state = self->state;
+        detail::ask(self, state.session, set_data_request{state.path, detail::encode_be(value, 4), -1},
                     [self, rp, value](response& r) mutable {
                       if (r.err != error_code::no_node)
                         return rp.deliver(r.err == error_code::ok ? corral::result<unit>(unit{})
                                                                   : corral::result<unit>(r.err, r.detail));
-                      auto& st = self->state; // deleted meanwhile: create it with the value
-                      detail::ask(self, st.session,
-                                  create_request{st.path, detail::encode_be(value, 4), open_acl_unsafe(),
+                      auto& later = self->state; // deleted meanwhile: create it with the value
+                      detail::ask(self, later.session,
+                                  create_request{later.path, detail::encode_be(value, 4), open_acl_unsafe(),
                                                  create_mode::persistent},
-                                  [rp](response& r) mutable {
-                                    rp.deliver(r.err == error_code::ok ? corral::result<unit>(unit{})
-                                                                       : corral::result<unit>(r.err, r.detail));
+                                  [rp](response& reply) mutable {
+                                    rp.deliver(reply.err == error_code::ok
+                                                   ? corral::result<unit>(unit{})
+                                                   : corral::result<unit>(reply.err, reply.detail));
                                   });
                     });
         return rp;
       },
       [self](caf::put_atom, int32_t value, int32_t version) {
         auto rp = self->make_response_promise();
-        auto& st = self->state;
-        detail::ask(self, st.session, set_data_request{st.path, detail::encode_be(value, 4), version},
+        auto& state = self->state;
+        detail::ask(self, state.session, set_data_request{state.path, detail::encode_be(value, 4), version},
                     [rp](response& r) mutable {
                       if (r.err == error_code::ok || r.err == error_code::bad_version || r.err == error_code::no_node)
                         return rp.deliver(corral::result<bool>(r.err == error_code::ok));
@@ -221,9 +222,9 @@ void lost_race(atomic_ptr self, ctx_ptr c, int64_t pre) {
 void attempt(atomic_ptr self, ctx_ptr c) {
   auto& st = self->state;
   detail::ask(self, st.session, get_data_request{st.path, false}, [self, c](response& r) {
-    auto& st = self->state;
+    auto& state = self->state;
     if (r.err != error_code::ok && r.err != error_code::no_node)
-      return complete(self, c, atomic_out(r.err, st.path + ": " + r.detail));
+      return complete(self, c, atomic_out(r.err, state.path + ": " + r.detail));
     bool exists = r.err == error_code::ok;
     int64_t pre = 0;
     int32_t version = -1;
@@ -233,7 +234,7 @@ void attempt(atomic_ptr self, ctx_ptr c) {
       if (!v)
         return complete(
             self, c,
-            atomic_out(error_code::marshalling_error, st.path + " does not hold a DistributedAtomicLong (8 bytes)"));
+            atomic_out(error_code::marshalling_error, state.path + " does not hold a DistributedAtomicLong (8 bytes)"));
       pre = *v;
       version = d.stat.version;
     }
@@ -241,24 +242,25 @@ void attempt(atomic_ptr self, ctx_ptr c) {
     if (!next)
       return complete(self, c, atomic_out(atomic_result{false, pre, pre}));
     auto post = *next;
-    auto on_write = [self, c, pre, post](response& r) {
-      if (r.err == error_code::ok)
+    auto on_write = [self, c, pre, post](response& reply) {
+      if (reply.err == error_code::ok)
         return complete(self, c, atomic_out(atomic_result{true, pre, post}));
-      if (r.err == error_code::bad_version || r.err == error_code::node_exists || r.err == error_code::no_node) {
-        if (r.err == error_code::no_node && !c->retried_parents) { // the parents are missing
+      if (reply.err == error_code::bad_version || reply.err == error_code::node_exists ||
+          reply.err == error_code::no_node) {
+        if (reply.err == error_code::no_node && !c->retried_parents) { // the parents are missing
           c->retried_parents = true;
           detail::make_containers(self, self->state.session, std::string(parent_of(self->state.path)));
           return attempt(self, c);
         }
         return lost_race(self, c, pre);
       }
-      complete(self, c, atomic_out(r.err, self->state.path + ": " + r.detail));
+      complete(self, c, atomic_out(reply.err, self->state.path + ": " + reply.detail));
     };
     if (exists)
-      detail::ask(self, st.session, set_data_request{st.path, detail::encode_be(post, 8), version}, on_write);
+      detail::ask(self, state.session, set_data_request{state.path, detail::encode_be(post, 8), version}, on_write);
     else
-      detail::ask(self, st.session,
-                  create_request{st.path, detail::encode_be(post, 8), open_acl_unsafe(), create_mode::persistent},
+      detail::ask(self, state.session,
+                  create_request{state.path, detail::encode_be(post, 8), open_acl_unsafe(), create_mode::persistent},
                   on_write);
   });
 }

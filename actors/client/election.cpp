@@ -97,15 +97,15 @@ void latch_participants(latch_ptr self, caf::response_promise rp) {
       return rp.deliver(out_t(std::vector<participant_info>{}));
     for (size_t i = 0; i < sorted.size(); ++i) {
       (*acc)[i].node = child(self, sorted[i]);
-      ask(self, get_data_request{child(self, sorted[i]), false}, [acc, left, i, rp](response& r) mutable {
-        if (auto* d = std::get_if<data_result>(&r.body))
+      ask(self, get_data_request{child(self, sorted[i]), false}, [acc, left, i, rp](response& reply) mutable {
+        if (auto* d = std::get_if<data_result>(&reply.body))
           (*acc)[i].id = d->data;
         if (--*left > 0)
           return;
         // Nodes deleted while we read them are left out; the first that remains leads.
         std::vector<participant_info> out;
         for (auto& p : *acc)
-          if (!p.node.empty() && (r.err == error_code::ok || !p.id.empty()))
+          if (!p.node.empty() && (reply.err == error_code::ok || !p.id.empty()))
             out.push_back(p);
         if (!out.empty())
           out.front().is_leader = true;
@@ -141,11 +141,11 @@ caf::behavior leader_latch(latch_ptr self, caf::actor session, std::string path,
       },
       [self](lock_notice& n) { latch_on_notice(self, n); },
       [self](atoms::close) -> caf::result<corral::result<unit>> {
-        auto& st = self->state;
-        if (st.closed)
+        auto& state = self->state;
+        if (state.closed)
           return corral::result<unit>(unit{});
-        st.closed = true;
-        bool was_leader = st.leader;
+        state.closed = true;
+        bool was_leader = state.leader;
         set_leader(self, false);
         auto done = [self] {
           self->send_exit(self->state.lock, caf::exit_reason::user_shutdown); // deletes a waiting node
@@ -157,7 +157,7 @@ caf::behavior leader_latch(latch_ptr self, caf::actor session, std::string path,
         }
         // The leader's node goes before the answer, so the next leader may already lead when it comes.
         auto rp = self->make_response_promise();
-        self->request(st.lock, caf::infinite, atoms::release::value).then([rp, done](corral::result<unit>&) mutable {
+        self->request(state.lock, caf::infinite, atoms::release::value).then([rp, done](corral::result<unit>&) mutable {
           rp.deliver(corral::result<unit>(unit{}));
           done();
         });
@@ -186,12 +186,13 @@ void selector_lead(selector_ptr self, const lock_grant& g) {
   self->request(st.app, caf::infinite, take_leadership{st.path, g.fencing_token})
       .then(
           [self](bool requeue) {
-            auto& st = self->state;
-            st.leading = false;
-            self->request(st.lock, caf::infinite, atoms::release::value).then([self, requeue](corral::result<unit>&) {
-              if (requeue && !self->state.closed)
-                selector_queue(self);
-            });
+            auto& state = self->state;
+            state.leading = false;
+            self->request(state.lock, caf::infinite, atoms::release::value)
+                .then([self, requeue](corral::result<unit>&) {
+                  if (requeue && !self->state.closed)
+                    selector_queue(self);
+                });
           },
           [self](caf::error& e) { // the app is gone (or answered something else): give the lock up
             log::warn("client", "selector ", self->state.path, ": the leader app ended its turn with ",

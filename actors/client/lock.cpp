@@ -173,13 +173,13 @@ void step_failed(self_ptr self, uint64_t id, const response& r, const char* what
 }
 
 void create_node(self_ptr self, uint64_t id) {
-  auto* p = find(self, id);
-  p->creating = true;
-  p->stalled = false;
-  ++p->create_attempts;
-  auto gen = ++p->gen;
-  auto uuid = p->uuid;
-  auto node_path = child_path(self, lock_order::protected_prefix(uuid) + lock_name(self, p->kind));
+  auto* starting = find(self, id);
+  starting->creating = true;
+  starting->stalled = false;
+  ++starting->create_attempts;
+  auto gen = ++starting->gen;
+  auto uuid = starting->uuid;
+  auto node_path = child_path(self, lock_order::protected_prefix(uuid) + lock_name(self, starting->kind));
   ask(self, create_request{node_path, self->state.node_data, open_acl_unsafe(), create_mode::ephemeral_sequential},
       [self, id, gen, uuid](response& r) {
         auto* p = find(self, id);
@@ -212,9 +212,9 @@ void create_node(self_ptr self, uint64_t id) {
 // Starts a step of participant `id` that lists the lock's children; `fn` gets the answer unless
 // the participant is gone or has started another step meanwhile.
 void list_children(self_ptr self, uint64_t id, std::function<void(participant*, response&)> fn) {
-  auto* p = find(self, id);
-  p->stalled = false;
-  auto gen = ++p->gen;
+  auto* starting = find(self, id);
+  starting->stalled = false;
+  auto gen = ++starting->gen;
   ask(self, get_children_request{self->state.path, false}, [self, id, gen, fn](response& r) {
     auto* p = find(self, id);
     if (p != nullptr && p->gen == gen)
@@ -240,14 +240,14 @@ void find_node(self_ptr self, uint64_t id) {
     self->state.live->insert(p->node);
     // The fencing token is the node's czxid, which the lost create answer would have carried.
     auto gen = p->gen;
-    ask(self, exists_request{child_path(self, p->node), false}, [self, id, gen](response& r) {
-      auto* p = find(self, id);
-      if (p == nullptr || p->gen != gen)
+    ask(self, exists_request{child_path(self, p->node), false}, [self, id, gen](response& stat) {
+      auto* now = find(self, id);
+      if (now == nullptr || now->gen != gen)
         return;
-      if (r.err != error_code::ok)
-        return step_failed(self, id, r, "cannot read the lock node under");
-      p->token = std::get<node_stat>(r.body).czxid;
-      if (p->bypass)
+      if (stat.err != error_code::ok)
+        return step_failed(self, id, stat, "cannot read the lock node under");
+      now->token = std::get<node_stat>(stat.body).czxid;
+      if (now->bypass)
         grant(self, id);
       else
         check(self, id);
@@ -256,11 +256,11 @@ void find_node(self_ptr self, uint64_t id) {
 }
 
 void watch_predecessor(self_ptr self, uint64_t id, const std::string& pred) {
-  auto* p = find(self, id);
-  p->watching = pred;
+  auto* watcher = find(self, id);
+  watcher->watching = pred;
   if (self->state.armed.count(pred) != 0)
     return; // another participant of ours already watches it: one watch, one event
-  auto gen = p->gen;
+  auto gen = watcher->gen;
   ask_watch(self, get_data_request{child_path(self, pred), true}, [self, id, gen, pred](response& r) {
     if (r.err == error_code::ok)
       self->state.armed.insert(pred);
@@ -349,15 +349,15 @@ void on_reconnected(self_ptr self) {
   st.connected = true;
   sweep(self);
   std::vector<uint64_t> ids;
-  for (auto& [id, p] : st.parts)
+  for (auto& [id, unused] : st.parts)
     ids.push_back(id);
   for (auto id : ids) {
-    auto* p = find(self, id);
-    if (p == nullptr || p->creating)
+    auto* part = find(self, id);
+    if (part == nullptr || part->creating)
       continue;
-    if (p->holds > 0) {
-      auto gen = p->gen;
-      ask(self, exists_request{child_path(self, p->node), false}, [self, id, gen](response& r) {
+    if (part->holds > 0) {
+      auto gen = part->gen;
+      ask(self, exists_request{child_path(self, part->node), false}, [self, id, gen](response& r) {
         auto* p = find(self, id);
         if (p == nullptr || p->gen != gen || p->holds == 0)
           return;

@@ -54,15 +54,15 @@ void arm(self_ptr self) {
   st.armed = true;
   auto watched = *st.actual;
   detail::ask_watch(self, st.session, exists_request{watched, true}, [self, watched](response& r) {
-    auto& st = self->state;
-    if (watched != *st.actual)
+    auto& state = self->state;
+    if (watched != *state.actual)
       return;
     if (r.err == error_code::no_node) { // gone before the watch was set: the watch waits for a create
-      st.actual->clear();
+      state.actual->clear();
       return create(self);
     }
     if (r.err != error_code::ok)
-      st.armed = false; // lost with the connection: set again after the reconnect
+      state.armed = false; // lost with the connection: set again after the reconnect
   });
 }
 
@@ -83,12 +83,12 @@ void find_lost(self_ptr self) {
   auto& st = self->state;
   auto parent = std::string(parent_of(st.path));
   detail::ask(self, st.session, get_children_request{parent, false}, [self, parent](response& r) {
-    auto& st = self->state;
+    auto& state = self->state;
     if (r.err == error_code::connection_loss || r.err == error_code::session_expired)
       return;
-    st.lost_create = false;
+    state.lost_create = false;
     auto* c = std::get_if<children_result>(&r.body);
-    if (auto found = c ? lock_order::find_protected(c->children, st.uuid) : std::nullopt)
+    if (auto found = c ? lock_order::find_protected(c->children, state.uuid) : std::nullopt)
       return became(self, join_path(parent, *found));
     create(self);
   });
@@ -104,25 +104,25 @@ void create(self_ptr self, bool made_parents) {
   auto target = create_path(self);
   detail::ask(self, st.session, create_request{target, st.data, st.opts.acl, st.opts.mode, st.opts.ttl},
               [self, target, made_parents](response& r) {
-                auto& st = self->state;
-                st.creating = false;
-                if (st.closing) { // close came first: whatever we made goes
+                auto& state = self->state;
+                state.creating = false;
+                if (state.closing) { // close came first: whatever we made goes
                   if (auto* c = std::get_if<create_result>(&r.body); c && r.err == error_code::ok)
-                    detail::ask(self, st.session, delete_request{c->path, -1}, [](response&) {});
+                    detail::ask(self, state.session, delete_request{c->path, -1}, [](response&) {});
                   return;
                 }
                 if (auto* c = std::get_if<create_result>(&r.body); c && r.err == error_code::ok)
                   return became(self, c->path);
                 if (r.err == error_code::node_exists) { // ours from before, or an old session's: take it
-                  detail::ask(self, st.session, set_data_request{target, st.data, -1}, [](response&) {});
+                  detail::ask(self, state.session, set_data_request{target, state.data, -1}, [](response&) {});
                   return became(self, target);
                 }
                 if (r.err == error_code::no_node && !made_parents) {
-                  detail::make_containers(self, st.session, std::string(parent_of(st.path)));
+                  detail::make_containers(self, state.session, std::string(parent_of(state.path)));
                   return create(self, true);
                 }
                 if (r.err == error_code::connection_loss) {
-                  st.lost_create = sequential(self);
+                  state.lost_create = sequential(self);
                   return; // the reconnect tries again
                 }
                 if (r.err != error_code::session_expired)
@@ -169,19 +169,19 @@ caf::behavior persistent_node(self_ptr self, caf::actor session, std::string pat
   });
   create(self);
   return {
-      [self](caf::put_atom, std::string& data) {
-        auto& st = self->state;
-        st.data = data;
+      [self](caf::put_atom, std::string& value) {
+        auto& state = self->state;
+        state.data = value;
         auto rp = self->make_response_promise();
-        if (st.actual->empty()) {
+        if (state.actual->empty()) {
           rp.deliver(unit_result(unit{})); // the next create uses it
           return rp;
         }
-        detail::ask(self, st.session, set_data_request{*st.actual, std::move(data), -1},
+        detail::ask(self, state.session, set_data_request{*state.actual, std::move(value), -1},
                     [self, rp](response& r) mutable {
                       if (r.err == error_code::ok || r.err == error_code::no_node) // no_node: re-created with it
                         return rp.deliver(unit_result(unit{}));
-                      rp.deliver(unit_result(r.err, "cannot set the data of " + self->state.path + ": " + r.detail));
+                      rp.deliver(unit_result(r.err, "cannot set the value of " + self->state.path + ": " + r.detail));
                     });
         return rp;
       },
@@ -191,14 +191,14 @@ caf::behavior persistent_node(self_ptr self, caf::actor session, std::string pat
         return *self->state.actual;
       },
       [self](atoms::wait, int64_t ms) {
-        auto& st = self->state;
+        auto& state = self->state;
         auto rp = self->make_response_promise();
-        if (!st.actual->empty()) {
+        if (!state.actual->empty()) {
           rp.deliver(bool_result(true));
           return rp;
         }
-        auto id = st.next_waiter++;
-        st.waiters.emplace(id, rp);
+        auto id = state.next_waiter++;
+        state.waiters.emplace(id, rp);
         self->delayed_send(self, std::chrono::milliseconds(std::max<int64_t>(ms, 0)), atoms::timeout::value, id);
         return rp;
       },
@@ -210,41 +210,41 @@ caf::behavior persistent_node(self_ptr self, caf::actor session, std::string pat
         self->state.waiters.erase(it);
       },
       [self](atoms::close) {
-        auto& st = self->state;
-        st.closing = true;
-        st.close_rp = self->make_response_promise();
-        auto rp = st.close_rp;
+        auto& state = self->state;
+        state.closing = true;
+        state.close_rp = self->make_response_promise();
+        auto rp = state.close_rp;
         close_node(self);
         return rp;
       },
       [self](watch_event& e) {
-        auto& st = self->state;
-        if (e.type == event_type::none || e.path != *st.actual)
+        auto& state = self->state;
+        if (e.type == event_type::none || e.path != *state.actual)
           return;
-        st.armed = false;
+        state.armed = false;
         if (e.type == event_type::node_deleted) {
-          st.actual->clear();
+          state.actual->clear();
           return create(self);
         }
-        arm(self); // a data change: keep watching
+        arm(self); // a value change: keep watching
       },
       [self](connection_state s) {
-        auto& st = self->state;
+        auto& state = self->state;
         switch (s) {
-          case connection_state::suspended: st.connected = false; return;
+          case connection_state::suspended: state.connected = false; return;
           case connection_state::expired: // the node (if ephemeral) and our watch went with it
-            st.connected = false;
-            st.armed = false;
-            if (is_ephemeral(st.opts.mode))
-              st.actual->clear();
+            state.connected = false;
+            state.armed = false;
+            if (is_ephemeral(state.opts.mode))
+              state.actual->clear();
             return;
           case connection_state::closed: self->quit(); return;
           case connection_state::connected:
           case connection_state::reconnected:
-            st.connected = true;
-            if (st.closing)
+            state.connected = true;
+            if (state.closing)
               return close_node(self);
-            if (st.actual->empty())
+            if (state.actual->empty())
               return create(self);
             arm(self); // a watch lost with the connection (or, after a new session, the node's)
             return;
@@ -288,8 +288,8 @@ caf::behavior group_member(member_ptr self, caf::actor session, std::string grou
                 [rp](caf::error& e) mutable { rp.deliver(e); });
         return rp;
       },
-      [self](caf::put_atom, std::string& payload) {
-        return self->delegate(self->state.node, caf::put_atom::value, payload);
+      [self](caf::put_atom, std::string& bytes) {
+        return self->delegate(self->state.node, caf::put_atom::value, bytes);
       },
       [self](atoms::close) {
         auto rp = self->make_response_promise();

@@ -257,23 +257,23 @@ void list(self_ptr self, bool made_path = false) {
   st.listing = true;
   bool arm = !st.armed;
   auto done = [self, arm, made_path](response& r) {
-    auto& st = self->state;
-    st.listing = false;
+    auto& state = self->state;
+    state.listing = false;
     if (!step_ok(self, r, [self] { pump(self); }))
       return;
     if (r.err == error_code::no_node && !made_path) {
-      ensure_path(self, st.path);
+      ensure_path(self, state.path);
       return list(self, true);
     }
-    if (r.err == error_code::ok && arm && !st.again)
-      st.armed = true;
+    if (r.err == error_code::ok && arm && !state.again)
+      state.armed = true;
     if (auto* c = std::get_if<children_result>(&r.body)) {
       auto order = queue_items::items_in_order(c->children);
-      st.pending.assign(order.begin(), order.end());
+      state.pending.assign(order.begin(), order.end());
     }
-    bool fired = st.again;
-    st.again = false;
-    if (!st.pending.empty() || fired)
+    bool fired = state.again;
+    state.again = false;
+    if (!state.pending.empty() || fired)
       pump(self);
   };
   if (arm)
@@ -356,15 +356,15 @@ caf::behavior queue_actor(self_ptr self, caf::actor session, std::string path, q
         return rp;
       },
       [self](atoms::take, int64_t ms) {
-        auto& st = self->state;
+        auto& state = self->state;
         auto rp = self->make_response_promise();
-        if (st.consumer) {
+        if (state.consumer) {
           rp.deliver(item_result(error_code::bad_arguments, "this queue delivers to its consumer; take is for "
                                                             "queues spawned without one"));
           return rp;
         }
-        auto id = st.next_take++;
-        st.takes.emplace(id, rp);
+        auto id = state.next_take++;
+        state.takes.emplace(id, rp);
         if (ms >= 0)
           self->delayed_send(self, std::chrono::milliseconds(ms), atoms::timeout::value, id);
         pump(self);
@@ -381,25 +381,25 @@ caf::behavior queue_actor(self_ptr self, caf::actor session, std::string path, q
       [self](watch_event& e) {
         if (e.type == event_type::none)
           return;
-        auto& st = self->state;
-        st.armed = false;
-        if (st.listing)
-          st.again = true;
-        else if (st.pending.empty())
+        auto& state = self->state;
+        state.armed = false;
+        if (state.listing)
+          state.again = true;
+        else if (state.pending.empty())
           pump(self);
       },
       [self](connection_state s) {
-        auto& st = self->state;
+        auto& state = self->state;
         if (s == connection_state::suspended) {
-          st.connected = false;
+          state.connected = false;
         } else if (s == connection_state::connected || s == connection_state::reconnected) {
-          st.connected = true;
-          for (auto& node : std::exchange(st.doomed_locks, {}))
-            detail::ask(self, st.session, delete_request{node, -1}, [self, node](response& r) {
+          state.connected = true;
+          for (auto& node : std::exchange(state.doomed_locks, {}))
+            detail::ask(self, state.session, delete_request{node, -1}, [self, node](response& r) {
               if (r.err == error_code::connection_loss)
                 self->state.doomed_locks.insert(node);
             });
-          if (auto again = std::exchange(st.retry, nullptr))
+          if (auto again = std::exchange(state.retry, nullptr))
             again();
           else
             pump(self);

@@ -84,21 +84,22 @@ void check_leases(self_ptr self) {
   auto& st = self->state;
   auto gen = st.gen;
   detail::ask_watch(self, st.session, get_children_request{st.leases_path, true}, [self, gen](response& r) {
-    auto& st = self->state;
-    if (gen != st.gen)
+    auto& state = self->state;
+    if (gen != state.gen)
       return;
     if (r.err == error_code::connection_loss) {
-      st.watching = true; // look again after the reconnect
+      state.watching = true; // look again after the reconnect
       return;
     }
     if (r.err != error_code::ok)
-      return end_current(self, grant_result(r.err, "cannot list " + st.leases_path + ": " + r.detail));
+      return end_current(self, grant_result(r.err, "cannot list " + state.leases_path + ": " + r.detail));
     auto& kids = std::get<children_result>(r.body).children;
-    if (std::find(kids.begin(), kids.end(), st.node) == kids.end())
-      return end_current(self, grant_result(error_code::no_node, "the lease node in " + st.leases_path + " is gone"));
-    if (kids.size() <= static_cast<size_t>(st.max_leases))
-      return end_current(self, grant_result(lock_grant{lease_path(self, st.node), st.token, 0}));
-    st.watching = true; // more leases than allowed: wait until one goes
+    if (std::find(kids.begin(), kids.end(), state.node) == kids.end())
+      return end_current(self,
+                         grant_result(error_code::no_node, "the lease node in " + state.leases_path + " is gone"));
+    if (kids.size() <= static_cast<size_t>(state.max_leases))
+      return end_current(self, grant_result(lock_grant{lease_path(self, state.node), state.token, 0}));
+    state.watching = true; // more leases than allowed: wait until one goes
   });
 }
 
@@ -109,24 +110,24 @@ void create_lease(self_ptr self, bool retried) {
   auto p = lease_path(self, lock_order::protected_prefix(st.uuid) + lease_name);
   detail::ask(self, st.session, create_request{p, "", open_acl_unsafe(), create_mode::ephemeral_sequential},
               [self, gen, retried](response& r) {
-                auto& st = self->state;
-                if (gen != st.gen) {
+                auto& state = self->state;
+                if (gen != state.gen) {
                   if (r.err == error_code::ok)
                     delete_lease(self, std::string(basename_of(std::get<create_result>(r.body).path)));
                   return;
                 }
                 if (r.err == error_code::no_node && !retried) {
-                  detail::make_containers(self, st.session, st.leases_path);
+                  detail::make_containers(self, state.session, state.leases_path);
                   return create_lease(self, true);
                 }
                 if (r.err == error_code::connection_loss) // it may exist: found and deleted after the reconnect
-                  st.doomed_uuids.insert(st.uuid);
+                  state.doomed_uuids.insert(state.uuid);
                 if (r.err != error_code::ok)
-                  return end_current(self, grant_result(r.err, "cannot create a lease in " + st.leases_path));
+                  return end_current(self, grant_result(r.err, "cannot create a lease in " + state.leases_path));
                 auto& cr = std::get<create_result>(r.body);
-                st.node = std::string(basename_of(cr.path));
-                st.live->insert(st.node);
-                st.token = cr.stat.czxid;
+                state.node = std::string(basename_of(cr.path));
+                state.live->insert(state.node);
+                state.token = cr.stat.czxid;
                 check_leases(self);
               });
 }
@@ -148,14 +149,14 @@ void next_request(self_ptr self) {
   auto gen = ++st.gen;
   self->request(st.mutex, caf::infinite, atoms::acquire::value, remaining_ms(st.current))
       .then([self, gen](grant_result& g) {
-        auto& st = self->state;
+        auto& state = self->state;
         if (!g.ok()) { // timed out waiting for the mutex, or the session ended
-          st.busy = false;
-          if (st.current.rp.pending())
-            st.current.rp.deliver(std::move(g));
+          state.busy = false;
+          if (state.current.rp.pending())
+            state.current.rp.deliver(std::move(g));
           return next_request(self);
         }
-        if (gen != st.gen || !st.current.rp.pending()) // gave up meanwhile (timeout, owner gone)
+        if (gen != state.gen || !state.current.rp.pending()) // gave up meanwhile (timeout, owner gone)
           return end_current(self, grant_result(error_code::operation_timeout, "gave up"));
         create_lease(self, false);
       });
@@ -244,62 +245,63 @@ caf::behavior semaphore(self_ptr self, caf::actor session, std::string path, int
       caf::anon_send(session, request_body{delete_request{leases + "/" + n, -1}});
   });
   self->set_down_handler([self](caf::down_msg& dm) {
-    auto& st = self->state;
-    if (dm.source == st.session.address()) { // closed: leases went with it
-      if (st.busy && st.current.rp.pending())
-        st.current.rp.deliver(grant_result(error_code::session_expired, "the semaphore's session is closed"));
-      for (auto& r : st.queue)
+    auto& state = self->state;
+    if (dm.source == state.session.address()) { // closed: leases went with it
+      if (state.busy && state.current.rp.pending())
+        state.current.rp.deliver(grant_result(error_code::session_expired, "the semaphore's session is closed"));
+      for (auto& r : state.queue)
         r.rp.deliver(grant_result(error_code::session_expired, "the semaphore's session is closed"));
       return self->quit();
     }
-    st.monitored.erase(dm.source);
-    for (auto it = st.held.begin(); it != st.held.end();) {
+    state.monitored.erase(dm.source);
+    for (auto it = state.held.begin(); it != state.held.end();) {
       if (it->second.address() == dm.source) {
         delete_lease(self, it->first);
-        it = st.held.erase(it);
+        it = state.held.erase(it);
       } else {
         ++it;
       }
     }
-    st.queue.erase(std::remove_if(st.queue.begin(), st.queue.end(),
-                                  [&](const lease_request& r) { return r.owner.address() == dm.source; }),
-                   st.queue.end());
-    if (st.busy && st.current.owner.address() == dm.source && st.node.size() > 0)
+    state.queue.erase(std::remove_if(state.queue.begin(), state.queue.end(),
+                                     [&](const lease_request& r) { return r.owner.address() == dm.source; }),
+                      state.queue.end());
+    if (state.busy && state.current.owner.address() == dm.source && state.node.size() > 0)
       end_current(self, grant_result(error_code::operation_timeout, "the owner is gone"));
   });
   return {
       [self](atoms::acquire, int64_t timeout_ms) -> caf::result<grant_result> {
-        auto& st = self->state;
+        auto& state = self->state;
         auto owner = caf::actor_cast<caf::actor>(self->current_sender());
         if (!owner)
           return grant_result(error_code::bad_arguments, "acquire a lease with request() from an actor");
-        if (st.monitored.insert(owner.address()).second)
+        if (state.monitored.insert(owner.address()).second)
           self->monitor(owner);
         lease_request r{owner, self->make_response_promise(), std::nullopt};
         if (timeout_ms >= 0)
           r.deadline = clock::now() + std::chrono::milliseconds(timeout_ms);
         auto rp = r.rp;
-        st.queue.push_back(std::move(r));
+        state.queue.push_back(std::move(r));
         next_request(self);
         return caf::delegated<grant_result>{};
       },
       [self](atoms::release, std::string& node) -> corral::result<unit> {
-        auto& st = self->state;
+        auto& state = self->state;
         auto name = std::string(basename_of(node));
-        auto it = st.held.find(name);
-        if (it == st.held.end() || it->second.address() != caf::actor_cast<caf::actor_addr>(self->current_sender()))
+        auto it = state.held.find(name);
+        if (it == state.held.end() || it->second.address() != caf::actor_cast<caf::actor_addr>(self->current_sender()))
           return corral::result<unit>(error_code::bad_arguments, "release: " + node + " is not a lease of the sender");
-        st.held.erase(it);
+        state.held.erase(it);
         delete_lease(self, name);
         return corral::result<unit>(unit{});
       },
       [self](atoms::timeout, uint64_t gen) {
-        auto& st = self->state;
-        if (gen != st.gen || !st.busy)
+        auto& state = self->state;
+        if (gen != state.gen || !state.busy)
           return;
-        if (st.current.rp.pending())
-          st.current.rp.deliver(grant_result(error_code::operation_timeout, "no lease of " + st.path + " in time"));
-        if (!st.node.empty() || st.watching)
+        if (state.current.rp.pending())
+          state.current.rp.deliver(
+              grant_result(error_code::operation_timeout, "no lease of " + state.path + " in time"));
+        if (!state.node.empty() || state.watching)
           end_current(self, grant_result(error_code::operation_timeout, "timed out"));
         // (still waiting for the mutex: its own timeout ends the request)
       },
@@ -311,14 +313,14 @@ caf::behavior semaphore(self_ptr self, caf::actor session, std::string path, int
       },
       [self](connection_state s) { on_state(self, s); },
       [self](atoms::expired, uint64_t epoch) { // disconnected for a whole session timeout
-        auto& st = self->state;
-        if (st.connected || epoch != st.disconnects)
+        auto& state = self->state;
+        if (state.connected || epoch != state.disconnects)
           return;
-        for (auto& [node, owner] : st.held) {
+        for (auto& [node, owner] : state.held) {
           notify(self, owner, lock_notice_kind::lost, node);
-          st.doomed.insert(node); // deleted if the session does come back
+          state.doomed.insert(node); // deleted if the session does come back
         }
-        st.held.clear();
+        state.held.clear();
       },
   };
 }

@@ -76,11 +76,11 @@ log_writer_self::behavior_type log_writer(log_writer_self::stateful_pointer<log_
       },
       [=](atoms::truncate, zxid_t after, zxid_t report) {
         // Anything batched so far is older than the cut's reason; commit it first, then cut.
-        auto& app = *self->state.app;
+        auto& appender = *self->state.app;
         bool fatal = false;
-        if (auto e = app.commit(fatal); e.code != error_code::ok && fatal)
+        if (auto e = appender.commit(fatal); e.code != error_code::ok && fatal)
           CORRAL_FATAL("log", "cannot sync the log before truncating it (", e.detail, ")");
-        if (auto e = app.truncate_after(after); e.code != error_code::ok)
+        if (auto e = appender.truncate_after(after); e.code != error_code::ok)
           CORRAL_FATAL("log", "cannot truncate the log (", e.detail, ")");
         self->send(self->state.sm, atoms::durable::value, report);
       },

@@ -112,22 +112,22 @@ struct state {
 
 state& st() {
   static state* s = [] {
-    auto* s = new state;
+    auto* fresh = new state;
     if (const char* d = std::getenv("CORRAL_POWER_LOSS_DIR")) {
-      s->on = true;
-      s->dir = d;
+      fresh->on = true;
+      fresh->dir = d;
       if (const char* v = std::getenv("CORRAL_POWER_LOSS_AT"))
-        s->at = std::atol(v);
+        fresh->at = std::atol(v);
       if (const char* v = std::getenv("CORRAL_POWER_LOSS_TRIGGER"))
-        s->trigger = v;
+        fresh->trigger = v;
       if (const char* v = std::getenv("CORRAL_POWER_LOSS_FAULT"))
-        s->fault = v;
+        fresh->fault = v;
       if (const char* v = std::getenv("CORRAL_POWER_LOSS_SEED"))
-        s->seed = static_cast<unsigned>(std::atol(v));
+        fresh->seed = static_cast<unsigned>(std::atol(v));
       if (const char* v = std::getenv("CORRAL_POWER_LOSS_REPORT"))
-        s->report = v;
+        fresh->report = v;
     }
-    return s;
+    return fresh;
   }();
   return *s;
 }
@@ -345,11 +345,11 @@ __attribute__((constructor)) void start_power_switch_watcher() {
   if (!s.on || s.trigger.empty() || s.at > 0)
     return;
   std::thread([] {
-    auto& s = st();
+    auto& shared = st();
     for (;;) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
-      if (::access(s.trigger.c_str(), F_OK) == 0) {
-        std::lock_guard<std::mutex> g(s.mtx);
+      if (::access(shared.trigger.c_str(), F_OK) == 0) {
+        std::lock_guard<std::mutex> g(shared.mtx);
         lose_power("the power switch");
       }
     }

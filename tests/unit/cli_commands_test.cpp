@@ -57,12 +57,12 @@ private:
       if (!nodes_.count(g->path))
         return error(error_code::no_node, g->path);
       r.body = children_result{children_of(g->path), {}};
-    } else if (auto* g = std::get_if<get_data_request>(&b)) {
-      if (!nodes_.count(g->path))
-        return error(error_code::no_node, g->path);
+    } else if (auto* gd = std::get_if<get_data_request>(&b)) {
+      if (!nodes_.count(gd->path))
+        return error(error_code::no_node, gd->path);
       node_stat st;
-      st.data_length = static_cast<int32_t>(nodes_[g->path].size());
-      r.body = data_result{nodes_[g->path], st};
+      st.data_length = static_cast<int32_t>(nodes_[gd->path].size());
+      r.body = data_result{nodes_[gd->path], st};
     } else if (auto* s = std::get_if<set_data_request>(&b)) {
       if (s->version > 0)
         return error(error_code::bad_version, s->path);

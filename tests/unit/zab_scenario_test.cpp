@@ -538,8 +538,8 @@ INSTANTIATE_TEST_SUITE_P(files, zab_scenarios, ::testing::ValuesIn([] {
                            std::sort(names.begin(), names.end());
                            return names;
                          }()),
-                         [](const auto& info) {
-                           auto n = info.param.substr(0, info.param.size() - 4);
+                         [](const auto& test) {
+                           auto n = test.param.substr(0, test.param.size() - 4);
                            std::replace(n.begin(), n.end(), '-', '_');
                            return n;
                          });
