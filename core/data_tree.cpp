@@ -16,7 +16,7 @@ using node = data_tree::node;
 } // namespace
 
 data_tree::data_tree() : root_(std::make_unique<node>()) {
-  root_->acl = acls_.intern(open_acl_unsafe());
+  root_->set_acl(acls_.intern(open_acl_unsafe()));
   node_count_ = 1;
   digest_in(*root_, "/");
   add_system_node("/zookeeper");
@@ -35,6 +35,12 @@ uint64_t data_tree::node_hash(const node& n, std::string_view path) const {
     h = hash64(e.scheme.data(), e.scheme.size(), h);
     h = hash64(e.id.data(), e.id.size(), h);
   }
+  // Null data differs from empty data. Mixed in only when set, so a tree without null data keeps
+  // the digest it had before null data was told apart (snapshots on disk recorded those).
+  if (n.null_data) {
+    static constexpr char null_mark[] = "null data";
+    h = hash64(null_mark, sizeof null_mark, h);
+  }
   return h;
 }
 
@@ -44,7 +50,7 @@ void data_tree::add_system_node(std::string_view path) {
   auto child = std::make_unique<node>();
   child->name = std::string(basename_of(path));
   child->parent = parent;
-  child->acl = acls_.intern(path == "/zookeeper/config" ? read_acl_unsafe() : open_acl_unsafe());
+  child->set_acl(acls_.intern(path == "/zookeeper/config" ? read_acl_unsafe() : open_acl_unsafe()));
   digest_in(*child, path);
   parent->children.insert(std::move(child));
   ++node_count_;
@@ -186,11 +192,12 @@ op_result data_tree::do_create(const txn_create& c, const txn& t, std::vector<tr
   auto child = std::make_unique<node>();
   child->name = std::string(name);
   child->data = c.data;
+  child->null_data = c.null_data;
   child->parent = parent;
   child->czxid = child->mzxid = child->pzxid = t.zxid;
   child->ctime = child->mtime = t.time;
   child->ephemeral_owner = c.ephemeral_owner;
-  child->acl = acls_.intern(c.acl);
+  child->set_acl(acls_.intern(c.acl));
   auto* raw = parent->children.insert(std::move(child));
   digest_in(*raw, c.path);
   // Replayed txns may be older than the parent's state (fuzzy snapshots): never move it back.
@@ -254,6 +261,7 @@ op_result data_tree::do_set_data(const txn_set_data& s, const txn& t, std::vecto
   }
   digest_out(*n, s.path);
   n->data = s.data;
+  n->null_data = s.null_data;
   n->version = s.version;
   n->mzxid = t.zxid;
   n->mtime = t.time;
@@ -274,7 +282,7 @@ op_result data_tree::do_set_acl(const txn_set_acl& s) {
   digest_out(*n, s.path);
   auto id = acls_.intern(s.acl);
   acls_.release(n->acl);
-  n->acl = id;
+  n->set_acl(id);
   n->aversion = s.version;
   digest_in(*n, s.path);
   r.stat = stat_of(*n);
@@ -285,6 +293,7 @@ node_image data_tree::image_of(const node& n, std::string path) const {
   node_image img;
   img.path = std::move(path);
   img.data = n.data;
+  img.null_data = n.null_data;
   img.acl = acls_.get(n.acl);
   img.czxid = n.czxid;
   img.mzxid = n.mzxid;
@@ -347,7 +356,7 @@ void data_tree::restore(const node_image& img) {
     auto child = std::make_unique<node>();
     child->name = std::string(basename_of(img.path));
     child->parent = parent;
-    child->acl = acls_.intern(open_acl_unsafe());
+    child->set_acl(acls_.intern(open_acl_unsafe()));
     n = parent->children.insert(std::move(child));
     ++node_count_;
     digest_in(*n, img.path);
@@ -355,9 +364,10 @@ void data_tree::restore(const node_image& img) {
   digest_out(*n, img.path);
   index_remove(img.path, n->ephemeral_owner);
   n->data = img.data;
+  n->null_data = img.null_data;
   auto acl = acls_.intern(img.acl);
   acls_.release(n->acl);
-  n->acl = acl;
+  n->set_acl(acl);
   n->czxid = img.czxid;
   n->mzxid = img.mzxid;
   n->pzxid = img.pzxid;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/acl.hpp"
+#include "core/fatal.hpp"
 #include "core/sorted_children.hpp"
 #include "core/txn.hpp"
 #include "core/types.hpp"
@@ -37,6 +38,7 @@ struct apply_result {
 struct node_image {
   std::string path;
   std::string data;
+  bool null_data = false; // see create_request
   acl_list acl;
   int64_t czxid = 0, mzxid = 0, pzxid = 0, ctime = 0, mtime = 0;
   int64_t ephemeral_owner = 0;
@@ -54,7 +56,15 @@ public:
     int64_t czxid = 0, mzxid = 0, pzxid = 0, ctime = 0, mtime = 0;
     int64_t ephemeral_owner = 0;
     int32_t version = 0, cversion = 0, aversion = 0;
-    uint32_t acl = 0;
+    // The ACL's index in the tree's ACL table, and whether the data is null (create_request): one
+    // word between them, since a bool of its own would add 8 bytes to every znode.
+    uint32_t acl : 31;
+    uint32_t null_data : 1;
+    node() : acl(0), null_data(0) {}
+    void set_acl(uint32_t id) {
+      CORRAL_CHECK(id < (1u << 31), "tree", "ACL index ", id, " does not fit in 31 bits");
+      acl = id & 0x7fffffffu;
+    }
   };
 
   data_tree();

@@ -194,7 +194,7 @@ result<txn_op> database::prepare_create(session_id s, const create_request& c, z
   rec.acl = *acl;
   rec.zxid = zxid;
   put(path, rec, undo);
-  return txn_op{txn_create{path, c.data, std::move(*acl), owner, parent_cversion}};
+  return txn_op{txn_create{path, c.data, std::move(*acl), owner, parent_cversion, c.null_data}};
 }
 
 result<txn_op> database::prepare_delete(session_id s, const delete_request& d, zxid_t zxid, saved_records* undo) {
@@ -239,7 +239,7 @@ result<txn_op> database::prepare_set_data(session_id s, const set_data_request& 
   node.version = *v;
   node.zxid = zxid;
   put(r.path, std::move(node), undo);
-  return txn_op{txn_set_data{r.path, r.data, *v}};
+  return txn_op{txn_set_data{r.path, r.data, *v, r.null_data}};
 }
 
 result<txn_op> database::prepare_set_acl(session_id s, const set_acl_request& r, zxid_t zxid, saved_records* undo) {
@@ -505,7 +505,7 @@ public:
       return;
     if (x.watch)
       db_.watches_.add_data(x.path, s_);
-    resp().body = data_result{n->data, db_.tree_.stat_of(*n)};
+    resp().body = data_result{n->data, db_.tree_.stat_of(*n), n->null_data != 0};
   }
 
   void operator()(const get_children_request& x) {
@@ -543,6 +543,7 @@ public:
       if (auto* d = std::get_if<data_result>(&sub.resp.body)) {
         r.type = op_code::get_data;
         r.data = std::move(d->data);
+        r.null_data = d->null_data;
         r.stat = d->stat;
       } else if (auto* c = std::get_if<children_result>(&sub.resp.body)) {
         r.type = op_code::get_children;

@@ -17,6 +17,7 @@ struct txn_create {
   acl_list acl;
   int64_t ephemeral_owner = 0;
   int32_t parent_cversion = 0; // the parent's cversion after this create
+  bool null_data = false;      // see create_request
 };
 struct txn_delete {
   std::string path;
@@ -25,6 +26,7 @@ struct txn_set_data {
   std::string path;
   std::string data;
   int32_t version = 0; // the node's version after this write
+  bool null_data = false;
 };
 struct txn_set_acl {
   std::string path;

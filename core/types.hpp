@@ -147,12 +147,15 @@ enum class watcher_type : int32_t { children = 1, data = 2, any = 3, persistent 
 
 // ---- requests ----------------------------------------------------------------------------------
 
+// `null_data`: the client sent no data at all (ZooKeeper's null byte array, length -1 on the wire),
+// which ZooKeeper keeps apart from empty data: a getData answers null, not "". `data` is then empty.
 struct create_request {
   std::string path;
   std::string data;
   acl_list acl;
   create_mode mode = create_mode::persistent;
   int64_t ttl = -1;
+  bool null_data = false;
 };
 struct delete_request {
   std::string path;
@@ -170,6 +173,7 @@ struct set_data_request {
   std::string path;
   std::string data;
   int32_t version = -1;
+  bool null_data = false; // see create_request
 };
 struct get_acl_request {
   std::string path;
@@ -262,6 +266,7 @@ struct op_result {
   std::string path;                  // create: the actual path
   node_stat stat;                    // create, setData, getData
   std::string data;                  // getData
+  bool null_data = false;            // getData of a node whose data is null
   std::vector<std::string> children; // getChildren
 };
 
@@ -272,6 +277,7 @@ struct create_result {
 struct data_result {
   std::string data;
   node_stat stat;
+  bool null_data = false; // the node's data is null (see create_request)
 };
 struct children_result {
   std::vector<std::string> children;

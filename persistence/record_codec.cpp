@@ -45,14 +45,17 @@ void put_create(storage::CreateTxn::Builder b, const txn_create& c) {
   put_acl(b.initAcl(static_cast<unsigned>(c.acl.size())), c.acl);
   b.setEphemeralOwner(c.ephemeral_owner);
   b.setParentCversion(c.parent_cversion);
+  b.setNullData(c.null_data);
 }
 txn_create get_create(storage::CreateTxn::Reader r) {
-  return {str(r.getPath()), str(r.getData()), get_acl(r.getAcl()), r.getEphemeralOwner(), r.getParentCversion()};
+  return {str(r.getPath()),      str(r.getData()),      get_acl(r.getAcl()),
+          r.getEphemeralOwner(), r.getParentCversion(), r.getNullData()};
 }
 void put_set_data(storage::SetDataTxn::Builder b, const txn_set_data& s) {
   b.setPath(s.path);
   b.setData(bytes(s.data));
   b.setVersion(s.version);
+  b.setNullData(s.null_data);
 }
 void put_set_acl(storage::SetAclTxn::Builder b, const txn_set_acl& s) {
   b.setPath(s.path);
@@ -87,7 +90,7 @@ result<txn_op> get_op(Reader r) {
     case W::DELETE: return txn_op{txn_delete{str(r.getDelete())}};
     case W::SET_DATA: {
       auto s = r.getSetData();
-      return txn_op{txn_set_data{str(s.getPath()), str(s.getData()), s.getVersion()}};
+      return txn_op{txn_set_data{str(s.getPath()), str(s.getData()), s.getVersion(), s.getNullData()}};
     }
     case W::SET_ACL: {
       auto s = r.getSetAcl();
@@ -235,6 +238,7 @@ kj::Array<capnp::word> encode_snapshot_frame(const snapshot_frame& f) {
                           auto b = l[i];
                           b.setPath(n.path);
                           b.setData(bytes(n.data));
+                          b.setNullData(n.null_data);
                           b.setAclIndex(index_of(n.acl));
                           b.setCzxid(n.czxid);
                           b.setMzxid(n.mzxid);
@@ -283,6 +287,7 @@ result<snapshot_frame> decode_snapshot_frame(kj::ArrayPtr<const capnp::word> wor
           node_image n;
           n.path = str(b.getPath());
           n.data = str(b.getData());
+          n.null_data = b.getNullData();
           if (b.getAclIndex() >= table.size())
             return error_info{error_code::data_inconsistency, "node " + n.path + " names a missing ACL"};
           n.acl = table[b.getAclIndex()];

@@ -85,10 +85,22 @@ void put_create(wire::Create::Builder b, const create_request& c) {
   put_acl(b.initAcl(static_cast<unsigned>(c.acl.size())), c.acl);
   b.setMode(static_cast<int32_t>(c.mode));
   b.setTtl(c.ttl);
+  b.setNullData(c.null_data);
 }
 
 create_request get_create(wire::Create::Reader r) {
-  return {str(r.getPath()), str(r.getData()), get_acl(r.getAcl()), static_cast<create_mode>(r.getMode()), r.getTtl()};
+  create_request c{str(r.getPath()), str(r.getData()), get_acl(r.getAcl()), static_cast<create_mode>(r.getMode()),
+                   r.getTtl(),       r.getNullData()};
+  if (c.null_data)
+    c.data.clear(); // null is no data
+  return c;
+}
+
+set_data_request get_set_data(wire::SetData::Reader s) {
+  set_data_request out{str(s.getPath()), str(s.getData()), s.getVersion(), s.getNullData()};
+  if (out.null_data)
+    out.data.clear();
+  return out;
 }
 
 void put_pv(wire::PathVersion::Builder b, const std::string& path, int32_t version) {
@@ -100,6 +112,7 @@ void put_set_data(wire::SetData::Builder b, const set_data_request& s) {
   b.setPath(s.path);
   b.setData(bytes(s.data));
   b.setVersion(s.version);
+  b.setNullData(s.null_data);
 }
 
 } // namespace
@@ -209,8 +222,7 @@ result<request> get_request(wire::Request::Reader r) {
     case W::EXISTS: out.body = exists_request{str(r.getExists().getPath()), r.getExists().getWatch()}; break;
     case W::GET_DATA: out.body = get_data_request{str(r.getGetData().getPath()), r.getGetData().getWatch()}; break;
     case W::SET_DATA: {
-      auto s = r.getSetData();
-      out.body = set_data_request{str(s.getPath()), str(s.getData()), s.getVersion()};
+      out.body = get_set_data(r.getSetData());
       break;
     }
     case W::GET_ACL: out.body = get_acl_request{str(r.getGetAcl())}; break;
@@ -233,8 +245,7 @@ result<request> get_request(wire::Request::Reader r) {
             m.ops.push_back(delete_request{str(op.getDelete().getPath()), op.getDelete().getVersion()});
             break;
           case wire::MultiOp::SET_DATA: {
-            auto s = op.getSetData();
-            m.ops.push_back(set_data_request{str(s.getPath()), str(s.getData()), s.getVersion()});
+            m.ops.push_back(get_set_data(op.getSetData()));
             break;
           }
           case wire::MultiOp::CHECK:
@@ -307,6 +318,7 @@ void put_op_result(wire::OpResult::Builder b, const op_result& r) {
   b.setPath(r.path);
   put_stat(b.initStat(), r.stat);
   b.setData(bytes(r.data));
+  b.setNullData(r.null_data);
   put_texts(b.initChildren(static_cast<unsigned>(r.children.size())), r.children);
 }
 
@@ -317,6 +329,7 @@ op_result get_op_result(wire::OpResult::Reader r) {
   out.path = str(r.getPath());
   out.stat = get_stat(r.getStat());
   out.data = str(r.getData());
+  out.null_data = r.getNullData();
   out.children = get_texts(r.getChildren());
   return out;
 }
@@ -337,6 +350,7 @@ void put_response(wire::Response::Builder b, const response& r) {
                [&](const data_result& x) {
                  auto d = b.initData();
                  d.setData(bytes(x.data));
+                 d.setNullData(x.null_data);
                  put_stat(d.initStat(), x.stat);
                },
                [&](const children_result& x) {
@@ -377,7 +391,9 @@ response get_response(wire::Response::Reader r) {
   switch (r.which()) {
     case W::CREATED: out.body = create_result{str(r.getCreated().getPath()), get_stat(r.getCreated().getStat())}; break;
     case W::STAT: out.body = get_stat(r.getStat()); break;
-    case W::DATA: out.body = data_result{str(r.getData().getData()), get_stat(r.getData().getStat())}; break;
+    case W::DATA:
+      out.body = data_result{str(r.getData().getData()), get_stat(r.getData().getStat()), r.getData().getNullData()};
+      break;
     case W::CHILDREN:
       out.body = children_result{get_texts(r.getChildren().getChildren()), get_stat(r.getChildren().getStat())};
       break;

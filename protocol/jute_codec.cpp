@@ -25,6 +25,13 @@ public:
     i32(static_cast<int32_t>(s.size()));
     out_.insert(out_.end(), s.begin(), s.end());
   }
+  // A byte array that may be null (length -1), as znode data is.
+  void data(const std::string& s, bool null) {
+    if (null)
+      i32(-1);
+    else
+      buffer(s);
+  }
   void strings(const std::vector<std::string>& v) {
     i32(static_cast<int32_t>(v.size()));
     for (auto& s : v)
@@ -77,8 +84,15 @@ public:
   int32_t i32() { return static_cast<int32_t>(static_cast<uint32_t>(get(4, "int"))); }
   int64_t i64() { return static_cast<int64_t>(get(8, "long")); }
   bool boolean() { return get(1, "boolean") != 0; }
-  std::string buffer(const char* what) {
+  // Znode data: null (length -1) is kept apart from empty.
+  std::string data(const char* what, bool& null) {
     int32_t n = i32();
+    null = n == -1 && !failed();
+    return sized(what, n);
+  }
+  std::string buffer(const char* what) { return sized(what, i32()); }
+  // The `n` bytes after a length (-1: null, read as empty).
+  std::string sized(const char* what, int32_t n) {
     if (n == -1)
       return {}; // null
     if (n < 0 || static_cast<size_t>(n) > left_) {
@@ -160,7 +174,7 @@ bool is_create_op(op_code op) {
 create_request read_create(reader& in, op_code op) {
   create_request c;
   c.path = in.buffer("path");
-  c.data = in.buffer("data");
+  c.data = in.data("data", c.null_data);
   c.acl = in.acl();
   c.mode = static_cast<create_mode>(in.i32());
   if (op == op_code::create_ttl)
@@ -170,7 +184,7 @@ create_request read_create(reader& in, op_code op) {
 
 void write_create(writer& w, const create_request& c, op_code op) {
   w.buffer(c.path);
-  w.buffer(c.data);
+  w.data(c.data, c.null_data);
   w.acl(c.acl);
   w.i32(static_cast<int32_t>(c.mode));
   if (op == op_code::create_ttl)
@@ -200,7 +214,7 @@ bool read_multi_op(reader& in, op_code op, bool reads, std::vector<multi_op>& op
   } else if (op == op_code::set_data) {
     set_data_request s;
     s.path = in.buffer("path");
-    s.data = in.buffer("data");
+    s.data = in.data("data", s.null_data);
     s.version = in.i32();
     ops.push_back(std::move(s));
   } else if (op == op_code::check) {
@@ -284,7 +298,7 @@ bool read_body(reader& in, op_code op, decoded_request& d) {
     case op_code::set_data: {
       set_data_request s;
       s.path = path();
-      s.data = in.buffer("data");
+      s.data = in.data("data", s.null_data);
       s.version = in.i32();
       b = std::move(s);
       return true;
@@ -370,7 +384,7 @@ void write_op_result(writer& w, const op_result& r, op_code op, bool as_error) {
       break;
     case op_code::set_data: w.stat(r.stat); break;
     case op_code::get_data:
-      w.buffer(r.data);
+      w.data(r.data, r.null_data);
       w.stat(r.stat);
       break;
     case op_code::get_children: w.strings(r.children); break;
@@ -428,7 +442,10 @@ void write_reply_body(writer& w, const response& r, const reply_shape& shape) {
     case op_code::set_data:
     case op_code::set_acl: w.stat(stat_of()); break;
     case op_code::get_data:
-      w.buffer(body_as<data_result>(r) ? body_as<data_result>(r)->data : "");
+      if (auto* d = body_as<data_result>(r))
+        w.data(d->data, d->null_data);
+      else
+        w.buffer("");
       w.stat(stat_of());
       break;
     case op_code::get_acl:
@@ -626,7 +643,7 @@ void encode_request(const request& r, const reply_shape& shape, std::vector<char
                  },
                  [&](const set_data_request& x) {
                    w.buffer(x.path);
-                   w.buffer(x.data);
+                   w.data(x.data, x.null_data);
                    w.i32(x.version);
                  },
                  [&](const get_acl_request& x) { w.buffer(x.path); },
@@ -661,7 +678,7 @@ void encode_request(const request& r, const reply_shape& shape, std::vector<char
                                            w.boolean(false);
                                            w.i32(-1);
                                            w.buffer(x.path);
-                                           w.buffer(x.data);
+                                           w.data(x.data, x.null_data);
                                            w.i32(x.version);
                                          },
                                          [&](const check_request& x) {

@@ -44,12 +44,14 @@ struct Create {
   acl @2 :List(Acl);
   mode @3 :Int32;
   ttl @4 :Int64 = -1;
+  nullData @5 :Bool;     # no data at all (ZooKeeper's null), which is not empty data
 }
 
 struct SetData {
   path @0 :Text;
   data @1 :Data;
   version @2 :Int32 = -1;
+  nullData @3 :Bool;
 }
 
 struct SetAcl {
@@ -134,6 +136,7 @@ struct OpResult {
   stat @3 :Stat;
   data @4 :Data;
   children @5 :List(Text);
+  nullData @6 :Bool;
 }
 
 struct Identity {
@@ -149,6 +152,7 @@ struct Created {
 struct DataResult {
   data @0 :Data;
   stat @1 :Stat;
+  nullData @2 :Bool;
 }
 
 struct ChildrenResult {

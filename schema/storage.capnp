@@ -17,12 +17,14 @@ struct CreateTxn {
   acl @2 :List(Acl);
   ephemeralOwner @3 :Int64;
   parentCversion @4 :Int32;
+  nullData @5 :Bool;     # no data at all (ZooKeeper's null), which is not empty data
 }
 
 struct SetDataTxn {
   path @0 :Text;
   data @1 :Data;
   version @2 :Int32;
+  nullData @3 :Bool;
 }
 
 struct SetAclTxn {
@@ -98,6 +100,7 @@ struct NodeImage {
   version @9 :Int32;
   cversion @10 :Int32;   # the stored count of child creates
   aversion @11 :Int32;
+  nullData @12 :Bool;    # see CreateTxn
 }
 
 struct AclList {

@@ -277,8 +277,10 @@ bool shell::create(const arguments& a) {
       return fail(parsed_acl.error());
     acl = std::move(*parsed_acl);
   }
+  // Without a data argument the node has no data at all (null, as zkCli.sh creates it), not "".
+  bool null_data = a.args.size() < 2;
   auto r = take<create_result>(
-      session_.call(create_request{a.args[0], a.args.size() > 1 ? a.args[1] : "", std::move(acl), *mode, ttl}));
+      session_.call(create_request{a.args[0], null_data ? "" : a.args[1], std::move(acl), *mode, ttl, null_data}));
   if (!r)
     return fail(r.error());
   out_ << "Created " << r->path << "\n";
@@ -289,7 +291,7 @@ bool shell::get(const arguments& a) {
   auto r = take<data_result>(session_.call(get_data_request{a.args[0], a.has('w')}));
   if (!r)
     return fail(r.error());
-  out_ << r->data << "\n";
+  out_ << (r->null_data ? "null" : r->data) << "\n"; // as zkCli.sh prints null data
   if (a.has('s'))
     out_ << format_stat(r->stat);
   return true;

@@ -55,7 +55,9 @@ TEST(cli, watch_events_print_as_they_arrive) {
     run_cli({"--server", srv.address(), "set", "/w", "1"});
   });
   std::string script = "get -w /w\n";
-  for (int i = 0; i < 20; ++i) // keeps the watcher alive for ~2 s
+  // Keeps the watcher alive for ~6 s: the changer is a second process that must start, connect and
+  // write meanwhile, which took over 1.5 s on a loaded machine (the watcher once quit first).
+  for (int i = 0; i < 60; ++i)
     script += "sync /\n";
   auto r = run_cli({"--server", srv.address()}, script, 100);
   changer.join();

@@ -8,6 +8,8 @@ Curator's and Corral's mutex nodes, "__READ__" / "__WRIT__" for their read/write
   read P MS | unread P            ReadLock                  -> ACQUIRED | TIMEOUT, RELEASED
   write P MS | unwrite P          WriteLock                 -> ACQUIRED | TIMEOUT, RELEASED
   bset P | bremove P | bwait P MS Barrier                   -> SET, REMOVED, PASSED | TIMEOUT
+  create P null|empty|TEXT | set P null|empty|TEXT          -> CREATED, SET
+  get P                                                     -> NULL | DATA <text>  (None apart from b"")
   quit
 Errors print "ERROR <exception>" and the driver goes on.
 """
@@ -49,6 +51,16 @@ def run(w):
     if cmd == "bremove":
         client.Barrier(path).remove()
         return "REMOVED"
+    if cmd in ("create", "set"):
+        value = {"null": None, "empty": b""}.get(w[2], w[2].encode())
+        if cmd == "create":
+            client.create(path, value)
+            return "CREATED"
+        client.set(path, value)
+        return "SET"
+    if cmd == "get":
+        value, _ = client.get(path)
+        return "NULL" if value is None else "DATA " + value.decode()
     if cmd == "bwait":
         return "PASSED" if client.Barrier(path).wait(timeout=int(w[2]) / 1000.0) else "TIMEOUT"
     return "ERROR unknown command " + cmd

@@ -94,3 +94,27 @@ TEST_F(kazoo_interop, barriers_hold_and_release_both_ways) {
   ASSERT_TRUE(b->lower().ok());
   EXPECT_EQ(kz->proc.read_line(10s).value_or(""), "PASSED");
 }
+
+// ZooKeeper keeps null data (kazoo's None) apart from empty data (b""), through a create, a set, a
+// restart (the log) and Corral's own client.
+TEST_F(kazoo_interop, null_data_is_not_empty_data) {
+  EXPECT_EQ((*kz)("create /null null"), "CREATED");
+  EXPECT_EQ((*kz)("create /empty empty"), "CREATED");
+  EXPECT_EQ((*kz)("get /null"), "NULL");
+  EXPECT_EQ((*kz)("get /empty"), "DATA ");
+  EXPECT_EQ((*kz)("set /empty null"), "SET");
+  EXPECT_EQ((*kz)("set /null x"), "SET");
+  EXPECT_EQ((*kz)("get /empty"), "NULL");
+  EXPECT_EQ((*kz)("get /null"), "DATA x");
+  auto n = corral.get("/empty");
+  ASSERT_TRUE(n.ok());
+  EXPECT_TRUE(n->null_data);
+  EXPECT_EQ(n->stat.data_length, 0);
+  // Through the log on a restart.
+  kz.reset();
+  srv.restart();
+  ASSERT_NO_THROW(kz = std::make_unique<kazoo>(srv.zk_address()));
+  EXPECT_EQ((*kz)("get /empty"), "NULL");
+  EXPECT_EQ((*kz)("create /empty2 empty"), "CREATED");
+  EXPECT_EQ((*kz)("get /empty2"), "DATA ");
+}

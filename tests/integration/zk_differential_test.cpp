@@ -357,6 +357,10 @@ corral::test::cli_result zkcli(const std::string& address, const std::string& sc
 }
 
 const char* zkcli_script = R"(create /cli hello
+create /nodata
+get /nodata
+set /nodata ""
+get -s /nodata
 create -e /cli/eph e
 create -s /cli/seq- s
 create -s -e /cli/seq- s

@@ -27,6 +27,7 @@ public:
   std::vector<request_body> sent;
   int closes = 0;
   std::map<std::string, std::string> nodes_;
+  std::set<std::string> null_data_; // nodes whose data is null
 
 private:
   response error(error_code e, const std::string& path) { return response{0, 0, e, path, {}}; }
@@ -46,6 +47,8 @@ private:
       if (nodes_.count(c->path))
         return error(error_code::node_exists, c->path);
       nodes_[c->path] = c->data;
+      if (c->null_data)
+        null_data_.insert(c->path);
       r.body = create_result{c->path, {}};
     } else if (auto* d = std::get_if<delete_request>(&b)) {
       if (!nodes_.count(d->path))
@@ -62,7 +65,7 @@ private:
         return error(error_code::no_node, gd->path);
       node_stat st;
       st.data_length = static_cast<int32_t>(nodes_[gd->path].size());
-      r.body = data_result{nodes_[gd->path], st};
+      r.body = data_result{nodes_[gd->path], st, null_data_.count(gd->path) > 0};
     } else if (auto* s = std::get_if<set_data_request>(&b)) {
       if (s->version > 0)
         return error(error_code::bad_version, s->path);
@@ -129,6 +132,19 @@ TEST_F(cli, create_flags_choose_the_mode_and_the_acl_and_data_pass_through) {
   EXPECT_EQ(t.ttl, 5000);
   EXPECT_TRUE(run("create -c /box"));
   EXPECT_EQ(std::get<create_request>(session.sent.back()).mode, create_mode::container);
+}
+
+// As zkCli.sh: a create without data creates a node with no data at all (null), which get prints
+// as "null"; an empty argument is empty data.
+TEST_F(cli, create_without_data_makes_null_data_and_get_prints_null) {
+  EXPECT_TRUE(run("create /none"));
+  EXPECT_TRUE(std::get<create_request>(session.sent.back()).null_data);
+  EXPECT_TRUE(run("create /empty ''"));
+  EXPECT_FALSE(std::get<create_request>(session.sent.back()).null_data);
+  out.str("");
+  EXPECT_TRUE(run("get /none"));
+  EXPECT_TRUE(run("get /empty"));
+  EXPECT_EQ(out.str(), "null\n\n");
 }
 
 TEST_F(cli, a_bad_line_prints_why_and_the_usage_and_sends_nothing) {

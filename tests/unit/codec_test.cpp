@@ -123,7 +123,7 @@ TEST(codec, server_messages_round_trip) {
       data_result{"bytes", st},
       children_result{{"x", "y"}, st},
       acl_result{open_acl_unsafe(), st},
-      std::vector<op_result>{op_result{op_code::create, error_code::ok, "/p", st, "", {}}},
+      std::vector<op_result>{op_result{op_code::create, error_code::ok, "/p", st, "", false, {}}},
       std::vector<std::string>{"/e1", "/e2"},
       int32_t{17},
       auth_list{{"digest", "bob"}},
@@ -224,4 +224,25 @@ TEST(codec, decoders_survive_random_and_mutated_bytes) {
   }
   EXPECT_GT(decoded + rejected, 0);
   EXPECT_GT(rejected, 0) << "random bytes should not all decode";
+}
+
+// Null data (no byte array) is not empty data, in requests and in getData's answer.
+TEST(codec, null_data_survives_a_round_trip) {
+  auto c = round_trip(request{1, create_request{"/n", "", open_acl_unsafe(), create_mode::persistent, -1, true}});
+  EXPECT_TRUE(std::get<create_request>(c.body).null_data);
+  auto e = round_trip(request{2, create_request{"/e", "", open_acl_unsafe(), create_mode::persistent, -1}});
+  EXPECT_FALSE(std::get<create_request>(e.body).null_data);
+  auto s = round_trip(request{3, multi_request{{set_data_request{"/n", "", -1, true}}}});
+  EXPECT_TRUE(std::get<set_data_request>(std::get<multi_request>(s.body).ops.at(0)).null_data);
+  std::vector<char> buf;
+  response r;
+  r.body = data_result{"", {}, true};
+  protocol::encode(protocol::server_message{r}, buf);
+  protocol::frame_reader reader(1 << 20);
+  reader.feed(buf.data(), buf.size());
+  kj::ArrayPtr<const capnp::word> frame;
+  ASSERT_EQ(reader.next(frame), protocol::frame_reader::status::frame);
+  auto back = protocol::decode_server(frame);
+  ASSERT_TRUE(back.ok());
+  EXPECT_TRUE(std::get<data_result>(std::get<response>(*back).body).null_data);
 }

@@ -458,3 +458,25 @@ TEST(four_letter_words, srvr_and_wchs_in_zookeepers_layout) {
   s.serving = false;
   EXPECT_EQ(four_letter_text("srvr", s, l, {}), "This ZooKeeper instance is not currently serving requests\n");
 }
+
+// ZooKeeper's null byte array (length -1) for znode data is kept apart from an empty one, both ways.
+TEST(jute, null_data_is_length_minus_one) {
+  auto null_create = jute::decode_request(body_of(
+      encoded({1, create_request{"/n", "", open_acl(), create_mode::persistent, -1, true}}, {op_code::create, {}})));
+  ASSERT_TRUE(null_create.ok());
+  EXPECT_TRUE(std::get<create_request>(null_create->req.body).null_data);
+  auto empty_set = jute::decode_request(body_of(encoded({2, set_data_request{"/n", "", -1}}, {op_code::set_data, {}})));
+  ASSERT_TRUE(empty_set.ok());
+  EXPECT_FALSE(std::get<set_data_request>(empty_set->req.body).null_data);
+  response r;
+  r.xid = 3;
+  r.zxid = 0x10;
+  r.body = data_result{"", {}, true};
+  std::vector<char> out;
+  jute::encode_reply(r, {op_code::get_data, {}}, out);
+  // header (xid, zxid, err), then the data's length -1 and no bytes, then the stat
+  EXPECT_EQ(hex(out, 4).substr(0, 40), "00000003"
+                                       "0000000000000010"
+                                       "00000000"
+                                       "ffffffff");
+}

@@ -45,7 +45,9 @@ TEST_F(snapshots, a_snapshot_taken_during_writes_plus_replay_equals_the_live_tre
     write(delete_request{"/a/late" + std::to_string(step - 1), -1});
     write(create_request{"/zz" + std::to_string(step), "", open_acl_unsafe(), create_mode::ephemeral, -1});
     write(create_request{"/a/s-", "", open_acl_unsafe(), create_mode::persistent_sequential, -1});
+    write(create_request{"/a/null" + std::to_string(step), "", open_acl_unsafe(), create_mode::persistent, -1, true});
   });
+  write(set_data_request{"/a/n4", "", -1, true}); // in the log after the snapshot
   EXPECT_GT(step, 5);
   workload(50, "/b");
   log.reset();

@@ -99,6 +99,7 @@ protected:
     for (size_t i = 0; i < x.size(); ++i) {
       EXPECT_EQ(x[i].path, y[i].path);
       EXPECT_EQ(x[i].data, y[i].data) << x[i].path;
+      EXPECT_EQ(x[i].null_data, y[i].null_data) << x[i].path;
       EXPECT_EQ(x[i].acl, y[i].acl) << x[i].path;
       EXPECT_EQ(x[i].czxid, y[i].czxid) << x[i].path;
       EXPECT_EQ(x[i].mzxid, y[i].mzxid) << x[i].path;

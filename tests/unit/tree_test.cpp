@@ -230,3 +230,34 @@ TEST_F(tree, server_nodes_cannot_be_deleted) {
   EXPECT_EQ(run(s, delete_request{"/zookeeper", -1}).resp.err, error_code::bad_arguments);
   EXPECT_EQ(create(s, "/"), error_code::node_exists);
 }
+
+// ZooKeeper keeps null data (no byte array at all) apart from empty data: a getData answers null,
+// the stat's dataLength is 0 for both, a setData with null makes the data null again, and the
+// digest tells the two trees apart.
+TEST_F(tree, null_data_is_kept_apart_from_empty_data) {
+  auto s = open();
+  ASSERT_EQ(run(s, create_request{"/null", "", open_acl_unsafe(), create_mode::persistent, -1, true}).resp.err,
+            error_code::ok);
+  ASSERT_EQ(create(s, "/empty", ""), error_code::ok);
+  auto get = [&](const std::string& path) {
+    auto out = run(s, get_data_request{path, false});
+    EXPECT_EQ(out.resp.err, error_code::ok);
+    return std::get<data_result>(out.resp.body);
+  };
+  EXPECT_TRUE(get("/null").null_data);
+  EXPECT_FALSE(get("/empty").null_data);
+  EXPECT_EQ(get("/null").stat.data_length, 0);
+  auto with_empty = db->tree().digest();
+  ASSERT_EQ(run(s, set_data_request{"/empty", "", -1, true}).resp.err, error_code::ok);
+  EXPECT_TRUE(get("/empty").null_data);
+  EXPECT_NE(db->tree().digest(), with_empty) << "the digest does not see null data";
+  ASSERT_EQ(run(s, set_data_request{"/null", "x", -1}).resp.err, error_code::ok);
+  EXPECT_FALSE(get("/null").null_data);
+  EXPECT_EQ(get("/null").data, "x");
+  // multiRead's getData says it too.
+  auto m = run(s, multi_read_request{{get_data_request{"/empty", false}, get_data_request{"/null", false}}});
+  auto& ops = std::get<std::vector<op_result>>(m.resp.body);
+  ASSERT_EQ(ops.size(), 2u);
+  EXPECT_TRUE(ops[0].null_data);
+  EXPECT_FALSE(ops[1].null_data);
+}
