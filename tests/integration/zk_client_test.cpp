@@ -537,6 +537,7 @@ TEST(zk_client_ensemble, the_c_client_fails_over_and_keeps_its_session) {
   EXPECT_EQ(leaders, 1);
   EXPECT_EQ(followers, 2);
   ASSERT_EQ(zoo_create(c.h(), "/member", "", 0, &ZOO_OPEN_ACL_UNSAFE, ZOO_EPHEMERAL, nullptr, 0), ZOK);
+  ASSERT_EQ(zoo_create(c.h(), "/nodata", nullptr, -1, &ZOO_OPEN_ACL_UNSAFE, 0, nullptr, 0), ZOK); // null data
   auto session = zoo_client_id(c.h())->client_id;
   // Kill the server this client is connected to.
   sockaddr_storage where{};
@@ -558,6 +559,15 @@ TEST(zk_client_ensemble, the_c_client_fails_over_and_keeps_its_session) {
   Stat st{};
   ASSERT_EQ(zoo_exists(c.h(), "/member", 0, &st), ZOK);
   EXPECT_EQ(st.ephemeralOwner, session);
+  // Null data came through replication as null (the C client reports it as length -1), and empty
+  // data as empty, on the server the client moved to.
+  char buf[8];
+  int n = sizeof buf;
+  ASSERT_EQ(zoo_get(c.h(), "/nodata", 0, buf, &n, &st), ZOK);
+  EXPECT_EQ(n, -1);
+  n = sizeof buf;
+  ASSERT_EQ(zoo_get(c.h(), "/after", 0, buf, &n, &st), ZOK);
+  EXPECT_EQ(n, 0);
 }
 
 TEST_F(zk_client_test, kazoo_recipes_work) {
