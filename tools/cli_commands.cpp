@@ -226,9 +226,13 @@ bool shell::call_for_status(request_body body) {
   return r.err == error_code::ok ? true : fail(r);
 }
 
+std::string format_event(const watch_event& e) {
+  return std::string("\nWATCHER::\n\nWatchedEvent state:") + keeper_state_name(e.state) +
+         " type:" + event_type_name(e.type) + " path:" + (e.path.empty() ? "null" : e.path) + "\n";
+}
+
 void shell::print_event(const watch_event& e) {
-  out_ << "\nWATCHER::\n\nWatchedEvent state:" << keeper_state_name(e.state) << " type:" << event_type_name(e.type)
-       << " path:" << (e.path.empty() ? "null" : e.path) << "\n";
+  out_ << format_event(e);
   out_.flush();
 }
 

@@ -37,6 +37,9 @@ struct arguments {
   bool has(char c) const { return opts.count(c) > 0; }
 };
 
+// A watch event as zkCli.sh prints it ("WATCHER::" and a WatchedEvent line).
+std::string format_event(const watch_event& e);
+
 class shell;
 
 // One row of the command table.
@@ -69,7 +72,7 @@ public:
   // Paths below the parent of `prefix` that start with it (for tab completion).
   std::vector<std::string> complete_path(const std::string& prefix);
 
-  void print_event(const watch_event& e);
+  void print_event(const watch_event& e); // to this shell's output stream (format_event)
 
 private:
   friend const std::vector<command>& commands();

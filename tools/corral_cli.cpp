@@ -20,7 +20,19 @@
 namespace {
 
 corral::cli::shell* g_shell = nullptr;
+// Standard output is shared by the commands (main thread) and watch events (the client library's
+// thread). A command writes into `g_command_out` and its text is copied out whole once it is done;
+// an event is written whole. g_out guards the copying, never a request: holding it while a command
+// waits for its answer would deadlock, because the client delivers a watch event (whose callback
+// takes g_out) before any answer that came after it.
 std::mutex g_out;
+std::ostringstream g_command_out;
+
+void flush_command_output() {
+  std::lock_guard<std::mutex> g(g_out);
+  std::cout << g_command_out.str() << std::flush;
+  g_command_out.str("");
+}
 
 char* command_generator(const char* text, int state) {
   static size_t index;
@@ -120,9 +132,8 @@ int run_script(corral::cli::shell& sh) {
       all_ok = false;
       continue;
     }
-    std::lock_guard<std::mutex> g(g_out);
     all_ok = sh.execute(words) && all_ok;
-    std::cout.flush();
+    flush_command_output();
   }
   return all_ok ? 0 : 1;
 }
@@ -148,8 +159,8 @@ int run_interactive(corral::cli::shell& sh, const std::string& server) {
       std::cerr << err << "\n";
       continue;
     }
-    std::lock_guard<std::mutex> g(g_out);
     sh.execute(words);
+    flush_command_output();
   }
   write_history(history.c_str());
   return 0;
@@ -169,12 +180,13 @@ int main(int argc, char** argv) {
     return 2;
   }
   corral::cli::shell sh({[&](corral::request_body b) { return client->call(std::move(b)); }, [&] { client->close(); }},
-                        std::cout, std::cerr);
+                        g_command_out, std::cerr);
   g_shell = &sh;
   bool interactive = o.command.empty() && isatty(STDIN_FILENO);
   client->on_event([&](const corral::watch_event& e) {
+    auto text = corral::cli::format_event(e);
     std::lock_guard<std::mutex> g(g_out);
-    sh.print_event(e);
+    std::cout << text << std::flush;
     if (interactive)
       rl_forced_update_display();
   });
@@ -184,7 +196,10 @@ int main(int argc, char** argv) {
               << ": is corral-server running there? (start it with tools/dev.sh run)\n";
     return 1;
   }
-  if (!o.command.empty())
-    return sh.execute(o.command) ? 0 : 1;
+  if (!o.command.empty()) {
+    bool ok = sh.execute(o.command);
+    flush_command_output();
+    return ok ? 0 : 1;
+  }
   return interactive ? run_interactive(sh, servers[0]) : run_script(sh);
 }

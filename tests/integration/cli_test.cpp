@@ -55,9 +55,10 @@ TEST(cli, watch_events_print_as_they_arrive) {
     run_cli({"--server", srv.address(), "set", "/w", "1"});
   });
   std::string script = "get -w /w\n";
-  // Keeps the watcher alive for ~6 s: the changer is a second process that must start, connect and
-  // write meanwhile, which took over 1.5 s on a loaded machine (the watcher once quit first).
-  for (int i = 0; i < 60; ++i)
+  // Keeps the watcher alive for ~2 s, sending a sync every 100 ms, so the event often arrives while
+  // a sync waits for its answer: the CLI once held its output lock across that wait, and the event's
+  // printing (which the client delivers before the sync's answer) deadlocked it.
+  for (int i = 0; i < 20; ++i)
     script += "sync /\n";
   auto r = run_cli({"--server", srv.address()}, script, 100);
   changer.join();
