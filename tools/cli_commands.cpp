@@ -231,11 +231,6 @@ std::string format_event(const watch_event& e) {
          " type:" + event_type_name(e.type) + " path:" + (e.path.empty() ? "null" : e.path) + "\n";
 }
 
-void shell::print_event(const watch_event& e) {
-  out_ << format_event(e);
-  out_.flush();
-}
-
 bool shell::ls(const arguments& a) {
   auto& path = a.args[0];
   if (a.has('R') || a.has('r')) {

@@ -72,8 +72,6 @@ public:
   // Paths below the parent of `prefix` that start with it (for tab completion).
   std::vector<std::string> complete_path(const std::string& prefix);
 
-  void print_event(const watch_event& e); // to this shell's output stream (format_event)
-
 private:
   friend const std::vector<command>& commands();
 

@@ -102,7 +102,6 @@ struct log_writer_state {
 using log_writer_self = log_writer_actor::extend<caf::reacts_to<atoms::commit>>;
 log_writer_self::behavior_type log_writer(log_writer_self::stateful_pointer<log_writer_state> self,
                                           std::shared_ptr<persistence::log_appender> app);
-void commit(log_writer_self::stateful_pointer<log_writer_state> self); // syncs the batch, reports it
 
 struct snapshotter_state {
   std::unique_ptr<persistence::snapshot_writer> writer;

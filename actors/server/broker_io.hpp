@@ -9,7 +9,6 @@
 
 namespace corral::server {
 
-// What a broker hears from CAF's I/O layer (typed brokers declare it in their interface).
 using broker_io =
     caf::typed_actor<caf::reacts_to<caf::io::new_connection_msg>, caf::reacts_to<caf::io::new_data_msg>,
                      caf::reacts_to<caf::io::data_transferred_msg>, caf::reacts_to<caf::io::connection_closed_msg>,

@@ -1,5 +1,6 @@
 #include <algorithm>
 
+#include "actors/errors.hpp"
 #include "actors/logging.hpp"
 #include "actors/server/actors.hpp"
 
@@ -157,7 +158,7 @@ void open_session(self_ptr self, connection_handle hdl, connection& c, protocol:
             [=](caf::error& e) {
               // The state machine is gone (the server is stopping): nothing will answer this client.
               if (find(self, to) != nullptr)
-                drop(self, to.hdl, "the session could not be opened: " + caf::to_string(e));
+                drop(self, to.hdl, "the session could not be opened: " + from_caf_error(e).detail);
             });
 }
 

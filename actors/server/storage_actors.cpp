@@ -13,6 +13,24 @@ namespace {
 
 using writer_self = log_writer_self::stateful_pointer<log_writer_state>;
 
+// Syncs the batch and reports it durable (or failed) to the state machine.
+void commit(writer_self self) {
+  auto& st = self->state;
+  if (st.app->batch_entries() == 0)
+    return;
+  bool fatal = false;
+  auto e = st.app->commit(fatal);
+  if (e.code != error_code::ok) {
+    st.rejecting = true;
+    st.has_txns = false;
+    self->send(st.sm, atoms::log_failed::value, e.detail, fatal);
+    return;
+  }
+  if (st.has_txns)
+    self->send(st.sm, atoms::durable::value, st.app->last_zxid());
+  st.has_txns = false;
+}
+
 // Group commit: the first record of a batch sends the writer a `commit` behind everything already
 // in its mailbox, so every record queued before it joins the batch and is synced with one fsync
 // (and a full batch is synced at once). Records that arrive while it syncs form the next batch.
@@ -29,23 +47,6 @@ void batched(writer_self self) {
 }
 
 } // namespace
-
-void commit(log_writer_self::stateful_pointer<log_writer_state> self) {
-  auto& st = self->state;
-  if (st.app->batch_entries() == 0)
-    return;
-  bool fatal = false;
-  auto e = st.app->commit(fatal);
-  if (e.code != error_code::ok) {
-    st.rejecting = true;
-    st.has_txns = false;
-    self->send(st.sm, atoms::log_failed::value, e.detail, fatal);
-    return;
-  }
-  if (st.has_txns)
-    self->send(st.sm, atoms::durable::value, st.app->last_zxid());
-  st.has_txns = false;
-}
 
 log_writer_self::behavior_type log_writer(log_writer_self::stateful_pointer<log_writer_state> self,
                                           std::shared_ptr<persistence::log_appender> app) {

@@ -279,8 +279,8 @@ TEST_F(state_machine_actor_test, the_watch_event_reaches_the_session_before_the_
   EXPECT_TRUE(std::holds_alternative<watch_event>(other[0]));
 }
 
-// When a closed session's connection goes, its session actor ends and the tree forgets it.
-TEST_F(state_machine_actor_test, closing_a_session_ends_its_actor_and_closes_its_connection) {
+// A session the client closes is answered, its connection is closed, and the tree forgets it.
+TEST_F(state_machine_actor_test, closing_a_session_answers_closes_its_connection_and_forgets_it) {
   rec->auto_durable = true;
   start();
   auto [sess, conn] = open_session();

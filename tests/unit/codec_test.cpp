@@ -43,6 +43,19 @@ request round_trip(const request& r) {
   return std::get<request>(all.at(0));
 }
 
+// Encodes a server message as one frame and decodes it back.
+server_message round_trip(const server_message& m) {
+  std::vector<char> bytes;
+  encode(m, bytes);
+  frame_reader reader(1 << 20);
+  reader.feed(bytes.data(), bytes.size());
+  kj::ArrayPtr<const capnp::word> f;
+  EXPECT_EQ(reader.next(f), frame_reader::status::frame);
+  auto back = decode_server(f);
+  EXPECT_TRUE(back.ok()) << (back.ok() ? "" : back.error().detail);
+  return back.ok() ? *back : server_message{};
+}
+
 } // namespace
 
 TEST(codec, create_round_trip) {
@@ -135,27 +148,17 @@ TEST(codec, server_messages_round_trip) {
     r.err = error_code::no_node;
     r.detail = "/a";
     r.body = b;
-    std::vector<char> bytes;
-    encode(server_message{r}, bytes);
-    frame_reader reader(1 << 20);
-    reader.feed(bytes.data(), bytes.size());
-    kj::ArrayPtr<const capnp::word> f;
-    ASSERT_EQ(reader.next(f), frame_reader::status::frame);
-    auto back = decode_server(f);
-    ASSERT_TRUE(back.ok());
-    auto& got = std::get<response>(*back);
+    auto back = round_trip(server_message{r});
+    ASSERT_TRUE(std::holds_alternative<response>(back));
+    auto& got = std::get<response>(back);
     EXPECT_EQ(got.body.index(), b.index());
     EXPECT_EQ(got.err, error_code::no_node);
     EXPECT_EQ(got.zxid, 99);
     EXPECT_EQ(got.detail, "/a");
   }
-  std::vector<char> bytes;
-  encode(server_message{watch_event{event_type::node_deleted, keeper_state::sync_connected, "/w", 3}}, bytes);
-  frame_reader reader(1 << 20);
-  reader.feed(bytes.data(), bytes.size());
-  kj::ArrayPtr<const capnp::word> f;
-  ASSERT_EQ(reader.next(f), frame_reader::status::frame);
-  auto ev = std::get<watch_event>(*decode_server(f));
+  auto back = round_trip(server_message{watch_event{event_type::node_deleted, keeper_state::sync_connected, "/w", 3}});
+  ASSERT_TRUE(std::holds_alternative<watch_event>(back));
+  auto ev = std::get<watch_event>(back);
   EXPECT_EQ(ev.type, event_type::node_deleted);
   EXPECT_EQ(ev.path, "/w");
 }
@@ -234,15 +237,14 @@ TEST(codec, null_data_survives_a_round_trip) {
   EXPECT_FALSE(std::get<create_request>(e.body).null_data);
   auto s = round_trip(request{3, multi_request{{set_data_request{"/n", "", -1, true}}}});
   EXPECT_TRUE(std::get<set_data_request>(std::get<multi_request>(s.body).ops.at(0)).null_data);
-  std::vector<char> buf;
   response r;
   r.body = data_result{"", {}, true};
-  protocol::encode(protocol::server_message{r}, buf);
-  protocol::frame_reader reader(1 << 20);
-  reader.feed(buf.data(), buf.size());
-  kj::ArrayPtr<const capnp::word> frame;
-  ASSERT_EQ(reader.next(frame), protocol::frame_reader::status::frame);
-  auto back = protocol::decode_server(frame);
-  ASSERT_TRUE(back.ok());
-  EXPECT_TRUE(std::get<data_result>(std::get<response>(*back).body).null_data);
+  auto back = std::get<response>(round_trip(server_message{r}));
+  EXPECT_TRUE(std::get<data_result>(back.body).null_data);
+  op_result read;
+  read.type = op_code::get_data;
+  read.null_data = true;
+  r.body = std::vector<op_result>{read}; // multiRead's getData
+  auto multi = std::get<response>(round_trip(server_message{r}));
+  EXPECT_TRUE(std::get<std::vector<op_result>>(multi.body).at(0).null_data);
 }
