@@ -2,6 +2,7 @@
 #include "core/data_tree.hpp"
 
 #include <algorithm>
+#include <functional>
 
 #include "core/fatal.hpp"
 #include "core/hash.hpp"
@@ -91,6 +92,8 @@ node_stat data_tree::stat_of(const node& n) const {
   s.cversion = n.cversion * 2 - s.num_children;
   s.ephemeral_owner = owner::is_ephemeral_session(n.ephemeral_owner) ? n.ephemeral_owner : 0;
   s.data_length = static_cast<int32_t>(n.data.size());
+  if (auto text = quota_stats_text(n))
+    s.data_length = static_cast<int32_t>(text->size());
   return s;
 }
 
@@ -209,6 +212,7 @@ op_result data_tree::do_create(const txn_create& c, const txn& t, std::vector<tr
   }
   ++node_count_;
   index_add(c.path, c.ephemeral_owner);
+  quota_after_create(c.path, static_cast<int64_t>(c.data.size()));
   r.path = c.path;
   r.stat = stat_of(*raw);
   triggers.push_back({c.path, event_type::node_created});
@@ -236,6 +240,7 @@ op_result data_tree::do_delete(const std::string& path, zxid_t zxid, std::vector
     return r;
   }
   auto* parent = n->parent;
+  auto bytes = static_cast<int64_t>(n->data.size());
   index_remove(path, n->ephemeral_owner);
   digest_out(*n, path);
   acls_.release(n->acl);
@@ -246,6 +251,7 @@ op_result data_tree::do_delete(const std::string& path, zxid_t zxid, std::vector
     digest_in(*parent, parent_path);
   }
   --node_count_;
+  quota_after_delete(path, bytes);
   triggers.push_back({path, event_type::node_deleted});
   triggers.push_back({std::string(parent_of(path)), event_type::node_children_changed});
   return r;
@@ -259,6 +265,7 @@ op_result data_tree::do_set_data(const txn_set_data& s, const txn& t, std::vecto
     r.err = error_code::no_node;
     return r;
   }
+  auto old_bytes = static_cast<int64_t>(n->data.size());
   digest_out(*n, s.path);
   n->data = s.data;
   n->null_data = s.null_data;
@@ -266,6 +273,7 @@ op_result data_tree::do_set_data(const txn_set_data& s, const txn& t, std::vecto
   n->mzxid = t.zxid;
   n->mtime = t.time;
   digest_in(*n, s.path);
+  quota_after_set(s.path, old_bytes, static_cast<int64_t>(s.data.size()));
   r.stat = stat_of(*n);
   triggers.push_back({s.path, event_type::node_data_changed});
   return r;
@@ -448,6 +456,146 @@ apply_result data_tree::apply(const txn& t) {
                       }},
              t.body);
   return out;
+}
+
+// ---- quotas ----------------------------------------------------------------------------------
+
+namespace {
+
+bool under_quota_root(std::string_view path) {
+  return path.size() > quota::root.size() && path.substr(0, quota::root.size()) == quota::root &&
+         path[quota::root.size()] == '/';
+}
+
+// Quotas on the server's own nodes would count the quota nodes themselves: not kept.
+bool system_subtree(std::string_view subtree) {
+  return subtree == "/zookeeper" || subtree.substr(0, 11) == "/zookeeper/";
+}
+
+} // namespace
+
+const data_tree::quota_entry* data_tree::quota_covering(std::string_view path, std::string* subtree) const {
+  if (quotas_.empty())
+    return nullptr;
+  for (auto p = path; p.size() > 1; p = parent_of(p)) {
+    if (auto it = quotas_.find(p); it != quotas_.end()) {
+      if (subtree != nullptr)
+        *subtree = it->first;
+      return &it->second;
+    }
+  }
+  return nullptr;
+}
+
+std::optional<std::string> data_tree::quota_stats_text(const node& n) const {
+  if (quotas_.empty() || n.name != quota::stat_node)
+    return std::nullopt;
+  auto sub = quota::subtree_of_stat_node(path_of(n));
+  if (!sub)
+    return std::nullopt;
+  auto it = quotas_.find(*sub);
+  if (it == quotas_.end())
+    return std::nullopt;
+  return quota::format_usage(it->second.usage);
+}
+
+void data_tree::register_quota(const std::string& subtree, const std::string& limit_data) {
+  if (system_subtree(subtree))
+    return;
+  auto& q = quotas_[subtree];
+  q.limits = quota::parse(limit_data);
+  q.usage = count_subtree(subtree);
+}
+
+// The znodes of `subtree` (itself included) and their data bytes, leaving out nested quotas'
+// subtrees (the deepest quota counts a node).
+quota::usage data_tree::count_subtree(const std::string& subtree) const {
+  quota::usage u;
+  auto* top = find(subtree);
+  if (top == nullptr)
+    return u;
+  std::function<void(const node&, const std::string&)> walk = [&](const node& n, const std::string& path) {
+    u.count += 1;
+    u.bytes += static_cast<int64_t>(n.data.size());
+    n.children.for_each([&](const node& c) {
+      auto child = path + "/" + c.name;
+      if (quotas_.count(child) == 0)
+        walk(c, child);
+    });
+  };
+  walk(*top, subtree);
+  return u;
+}
+
+void data_tree::quota_after_create(const std::string& path, int64_t bytes) {
+  if (under_quota_root(path)) {
+    if (auto sub = quota::subtree_of_limit_node(path)) {
+      register_quota(*sub, find(path)->data);
+      recount_enclosing(*sub);
+    }
+    return;
+  }
+  std::string sub;
+  if (auto* q = const_cast<quota_entry*>(quota_covering(path, &sub))) {
+    q->usage.count += 1;
+    q->usage.bytes += bytes;
+  }
+}
+
+void data_tree::quota_after_delete(const std::string& path, int64_t bytes) {
+  if (under_quota_root(path)) {
+    if (auto sub = quota::subtree_of_limit_node(path); sub && quotas_.erase(*sub) != 0)
+      recount_enclosing(*sub);
+    return;
+  }
+  std::string sub;
+  if (auto* q = const_cast<quota_entry*>(quota_covering(path, &sub))) {
+    q->usage.count -= 1;
+    q->usage.bytes -= bytes;
+  }
+}
+
+void data_tree::quota_after_set(const std::string& path, int64_t old_bytes, int64_t new_bytes) {
+  if (under_quota_root(path)) {
+    if (auto sub = quota::subtree_of_limit_node(path); sub && quotas_.count(*sub) != 0)
+      quotas_[*sub].limits = quota::parse(find(path)->data);
+    return;
+  }
+  std::string sub;
+  if (auto* q = const_cast<quota_entry*>(quota_covering(path, &sub)))
+    q->usage.bytes += new_bytes - old_bytes;
+}
+
+// A quota appeared or went inside another one's subtree: the enclosing one gains or loses the nodes
+// it covers, so it is counted again (a restart's rebuild_quotas() counts the same).
+void data_tree::recount_enclosing(const std::string& subtree) {
+  std::string outer;
+  if (auto* q = const_cast<quota_entry*>(quota_covering(parent_of(subtree), &outer)))
+    q->usage = count_subtree(outer);
+}
+
+void data_tree::rebuild_quotas() {
+  quotas_.clear();
+  auto* top = find(quota::root);
+  if (top == nullptr)
+    return;
+  // Every limit node below /zookeeper/quota names its subtree by its parent's path under the root.
+  std::vector<std::pair<std::string, std::string>> found; // subtree, limit data
+  std::function<void(const node&, const std::string&)> walk = [&](const node& n, const std::string& path) {
+    n.children.for_each([&](const node& c) {
+      auto child = path + "/" + c.name;
+      if (auto sub = quota::subtree_of_limit_node(child))
+        found.emplace_back(*sub, c.data);
+      walk(c, child);
+    });
+  };
+  walk(*top, std::string(quota::root));
+  // Registered first, counted after: a nested quota's subtree is left out of its parent's count.
+  for (auto& [sub, data] : found)
+    if (!system_subtree(sub))
+      quotas_[sub].limits = quota::parse(data);
+  for (auto& [sub, q] : quotas_)
+    q.usage = count_subtree(sub);
 }
 
 } // namespace corral

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -14,6 +15,7 @@
 
 #include "core/acl.hpp"
 #include "core/fatal.hpp"
+#include "core/quota.hpp"
 #include "core/sorted_children.hpp"
 #include "core/txn.hpp"
 #include "core/types.hpp"
@@ -74,6 +76,9 @@ public:
   const node* find(std::string_view path) const;
   node_stat stat_of(const node& n) const;
   const acl_list& acl_of(const node& n) const { return acls_.get(n.acl); }
+  // A node's data as clients read it: the data, or for a quota's stats node its usage.
+  std::string data_of(const node& n) const { return quota_stats_text(n).value_or(n.data); }
+  std::optional<std::string> quota_stats_text(const node& n) const;
   std::vector<std::string> children_of(const node& n) const;
 
   // Applies a txn. Never fails half-way: a multi either applies every op or none.
@@ -102,8 +107,24 @@ public:
   node_image image_of(const node& n, std::string path) const;
 
   // Rebuilds a node from a snapshot; parents come before their children. Overwrites a node that
-  // exists already (the root and /zookeeper).
+  // exists already (the root and /zookeeper). Call rebuild_quotas() once every node is in.
   void restore(const node_image& img);
+
+  // Quotas (core/quota.hpp), as ZooKeeper's DataTree keeps them: a limit node registers its subtree,
+  // and every create, delete and setData below it updates the subtree's usage. Nested quotas: the
+  // deepest one counts a node. The usage is derived state: a stats node's data as read
+  // (quota_stats_text) is the usage, while the node as stored, logged, snapshotted and hashed into
+  // the digest keeps what its txns wrote. (ZooKeeper rewrites the stats node in place and leaves
+  // /zookeeper out of its digest for that reason; this way the digest covers every node and a tree
+  // recovered from an older snapshot still matches it.)
+  struct quota_entry {
+    quota::limits limits;
+    quota::usage usage;
+  };
+  // The quota that covers `path` (and its subtree's path in `subtree`), or null.
+  const quota_entry* quota_covering(std::string_view path, std::string* subtree = nullptr) const;
+  // Re-reads every limit node and recounts every usage (after a snapshot is loaded or replaced).
+  void rebuild_quotas();
 
 private:
   node* find_mutable(std::string_view path);
@@ -120,6 +141,12 @@ private:
   void digest_in(const node& n, std::string_view path) { digest_ += node_hash(n, path); }
   void digest_out(const node& n, std::string_view path) { digest_ -= node_hash(n, path); }
   const node* next_in_preorder(const std::string& path, std::string& next_path) const;
+  void quota_after_create(const std::string& path, int64_t bytes);
+  void quota_after_delete(const std::string& path, int64_t bytes);
+  void quota_after_set(const std::string& path, int64_t old_bytes, int64_t new_bytes);
+  void register_quota(const std::string& subtree, const std::string& limit_data);
+  quota::usage count_subtree(const std::string& subtree) const;
+  void recount_enclosing(const std::string& subtree);
 
   std::unique_ptr<node> root_;
   acl_cache acls_;
@@ -128,6 +155,7 @@ private:
   std::set<std::string> ttls_;
   size_t node_count_ = 0;
   uint64_t digest_ = 0;
+  std::map<std::string, quota_entry, std::less<>> quotas_; // by subtree
 };
 
 } // namespace corral

@@ -176,6 +176,8 @@ result<txn_op> database::prepare_create(session_id s, const create_request& c, z
     return fail(error_code::node_exists, path);
   if (owner::is_ephemeral_session(parent.ephemeral_owner))
     return fail(error_code::no_children_for_ephemerals, path);
+  if (auto e = check_quota(path, 1, static_cast<int64_t>(c.data.size())); e.code != error_code::ok)
+    return e;
   int64_t owner = 0;
   if (c.mode == create_mode::container)
     owner = owner::container;
@@ -195,6 +197,23 @@ result<txn_op> database::prepare_create(session_id s, const create_request& c, z
   rec.zxid = zxid;
   put(path, rec, undo);
   return txn_op{txn_create{path, c.data, std::move(*acl), owner, parent_cversion, c.null_data}};
+}
+
+// A create (count 1) or setData (count 0) that would take a quota's subtree past a hard limit fails
+// with QuotaExceeded, as ZooKeeper 3.7+ refuses it with zookeeper.enforceQuota; a soft limit is only
+// noted (quota_warnings()). Like ZooKeeper, the check counts applied writes, not ones still in flight.
+error_info database::check_quota(const std::string& path, int64_t count, int64_t bytes) {
+  std::string subtree;
+  auto* q = tree_.quota_covering(path, &subtree);
+  if (q == nullptr || tree_.find(quota::stat_path(subtree)) == nullptr)
+    return {};
+  auto over = quota::check(q->limits, q->usage, count, bytes);
+  if (!over)
+    return {};
+  if (over->hard && opts_.enforce_quota)
+    return fail(error_code::quota_exceeded, path + ": the quota of " + subtree + " is exceeded (" + over->what + ")");
+  quota_warnings_.push_back("quota of " + subtree + " exceeded by a write to " + path + " (" + over->what + ")");
+  return {};
 }
 
 result<txn_op> database::prepare_delete(session_id s, const delete_request& d, zxid_t zxid, saved_records* undo) {
@@ -236,6 +255,10 @@ result<txn_op> database::prepare_set_data(session_id s, const set_data_request& 
   auto v = next_version(node.version, r.version, r.path);
   if (!v)
     return v.error();
+  auto* applied = tree_.find(r.path);
+  auto old_bytes = applied != nullptr ? static_cast<int64_t>(applied->data.size()) : 0;
+  if (auto e = check_quota(r.path, 0, static_cast<int64_t>(r.data.size()) - old_bytes); e.code != error_code::ok)
+    return e;
   node.version = *v;
   node.zxid = zxid;
   put(r.path, std::move(node), undo);
@@ -505,7 +528,11 @@ public:
       return;
     if (x.watch)
       db_.watches_.add_data(x.path, s_);
-    resp().body = data_result{n->data, db_.tree_.stat_of(*n), n->null_data != 0};
+    // A quota's stats node reads as the usage the tree keeps (data_tree::quota_stats_text).
+    if (auto usage = db_.tree_.quota_stats_text(*n))
+      resp().body = data_result{*usage, db_.tree_.stat_of(*n), false};
+    else
+      resp().body = data_result{n->data, db_.tree_.stat_of(*n), n->null_data != 0};
   }
 
   void operator()(const get_children_request& x) {
@@ -726,6 +753,7 @@ void database::restore_session(const session_image& s) {
 void database::restored(zxid_t last_zxid) {
   last_applied_ = last_zxid;
   next_zxid_ = last_zxid;
+  tree_.rebuild_quotas(); // usage counted from the restored nodes; replayed txns then keep it exact
 }
 
 // ---- time ------------------------------------------------------------------------------------

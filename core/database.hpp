@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/data_tree.hpp"
@@ -32,6 +33,9 @@ struct database_options {
   int32_t max_data_bytes = 1024 * 1024;
   bool ttl_enabled = false;
   bool containers_enabled = true;
+  // Hard quotas (setquota -N / -B) refuse writes that would pass them with QuotaExceeded, as
+  // ZooKeeper does with zookeeper.enforceQuota=true (its default is false: a limit nobody enforces).
+  bool enforce_quota = true;
   int64_t container_check_ms = 60000;
   std::string super_digest; // "super:base64hash"; empty: no superuser
   int64_t server_id = 0;    // top byte of session ids
@@ -107,6 +111,9 @@ public:
   // Delete txns for empty containers and expired TTL nodes.
   std::vector<txn> collect_garbage(int64_t wall_ms);
 
+  // Soft quota limits passed by writes prepared since the last call, one line each, for the log.
+  std::vector<std::string> take_quota_warnings() { return std::exchange(quota_warnings_, {}); }
+
   // ---- durability --------------------------------------------------------------------------
   // The txns prepared since the last apply will never be applied (their log write failed): forget
   // their changes and reuse their zxids.
@@ -147,6 +154,7 @@ private:
   result<txn_op> prepare_delete(session_id s, const delete_request& d, zxid_t zxid, saved_records* undo);
   result<txn_op> prepare_set_data(session_id s, const set_data_request& r, zxid_t zxid, saved_records* undo);
   result<txn_op> prepare_set_acl(session_id s, const set_acl_request& r, zxid_t zxid, saved_records* undo);
+  error_info check_quota(const std::string& path, int64_t count, int64_t bytes);
   result<txn_op> prepare_check(session_id s, const check_request& r);
   txn_body prepare_multi(session_id s, const multi_request& m, zxid_t zxid);
   txn_body prepare_close(session_id s, zxid_t zxid);
@@ -169,6 +177,7 @@ private:
   std::unordered_map<std::string, record> pending_;
   std::deque<std::pair<zxid_t, std::string>> pending_order_;
   zxid_t next_zxid_ = 0;
+  std::vector<std::string> quota_warnings_;
   zxid_t last_applied_ = 0;
   session_id next_session_ = 0;
   int64_t last_container_check_ = 0;

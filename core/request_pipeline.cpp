@@ -79,6 +79,8 @@ void request_pipeline::handle(session_id s, request r, int64_t now_ms, pipeline_
 }
 
 void request_pipeline::submit(txn t, pipeline_effects& out) {
+  for (auto& w : db_->take_quota_warnings()) // soft quota limits are only logged, as ZooKeeper does
+    out.push_back(effect::note{true, std::move(w)});
   out.push_back(effect::submit{std::make_shared<const txn>(std::move(t))});
 }
 
