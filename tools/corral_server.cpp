@@ -100,6 +100,9 @@ struct server_config : caf::actor_system_config {
         .add(db.super_digest, "super-digest", "superuser as user:base64(sha1(user:password))")
         .add(db.ttl_enabled, "ttl-nodes", "allow TTL nodes (off by default, as in ZooKeeper)")
         .add(db.containers_enabled, "container-nodes", "allow container nodes")
+        .add(db.enforce_quota, "enforce-quota",
+             "refuse writes past a hard quota (setquota -N/-B) with QuotaExceeded, as ZooKeeper's "
+             "zookeeper.enforceQuota=true; soft quotas are only logged")
         .add(db.container_check_ms, "container-check-interval-ms",
              "how often empty containers and expired TTL nodes are removed")
         .add(flow.max_connections, "max-connections", "client connections accepted at once")

@@ -56,6 +56,7 @@ public:
       ::prctl(PR_SET_PDEATHSIG, SIGKILL); // and gone if this test process dies
       ::setenv("ZOO_LOG_DIR", dir_.c_str(), 1);
       ::setenv("ZOOCFGDIR", dir_.c_str(), 1);
+      ::setenv("SERVER_JVMFLAGS", "-Dzookeeper.enforceQuota=true", 1); // hard quotas, as Corral's default
       int out = ::open((dir_ + "/server.out").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
       ::dup2(out, 1);
       ::dup2(out, 2);
@@ -395,6 +396,22 @@ delete /cli
 deleteall /cli
 ls /
 get /zookeeper/config
+create /qt
+setquota -N 3 /qt
+create /qt/a
+create /qt/b
+create /qt/c
+listquota /qt
+setquota -n 10 /qt
+listquota /qt
+delquota -N /qt
+create /qt/c
+listquota /qt
+setquota -B 4 /qt
+set /qt 12345
+delquota /qt
+listquota /qt
+set /qt 12345
 sync /
 stat /gone
 close
