@@ -16,24 +16,15 @@ std::optional<int64_t> number(std::string_view s) {
   return v;
 }
 
-void take_pair(std::string_view pair, limits& out) {
+void take_pair(std::string_view pair, track& out) {
   auto eq = pair.find('=');
-  if (eq == std::string_view::npos)
+  if (eq == std::string_view::npos || eq == 0)
     return;
   auto key = pair.substr(0, eq);
   auto value = pair.substr(eq + 1);
   value = value.substr(0, value.find('=')); // "bytes=-1=" carries a stray '='
-  auto v = number(value);
-  if (!v)
-    return;
-  if (key == "count")
-    out.count = *v;
-  else if (key == "bytes")
-    out.bytes = *v;
-  else if (key == "countHardLimit")
-    out.count_hard = *v;
-  else if (key == "byteHardLimit")
-    out.bytes_hard = *v;
+  if (auto v = number(value))
+    out[std::string(key)] = *v;
 }
 
 std::optional<std::string> subtree_of(std::string_view path, std::string_view leaf) {
@@ -50,8 +41,8 @@ std::optional<std::string> subtree_of(std::string_view path, std::string_view le
 
 } // namespace
 
-limits parse(std::string_view text) {
-  limits out;
+track parse_track(std::string_view text) {
+  track out;
   size_t start = 0;
   while (start <= text.size()) {
     auto end = text.find_first_of(",;", start);
@@ -61,6 +52,30 @@ limits parse(std::string_view text) {
     start = end + 1;
   }
   return out;
+}
+
+int64_t get(const track& t, const std::string& key) {
+  auto it = t.find(key);
+  return it == t.end() ? -1 : it->second;
+}
+
+std::string to_string(const track& t) {
+  auto out = "count=" + std::to_string(get(t, "count")) + ",bytes=" + std::to_string(get(t, "bytes"));
+  bool first = true;
+  for (auto& [key, value] : t) {
+    if (key == "count" || key == "bytes")
+      continue;
+    if (first)
+      out += "=";
+    first = false;
+    out += ";" + key + "=" + std::to_string(value);
+  }
+  return out;
+}
+
+limits parse(std::string_view text) {
+  auto t = parse_track(text);
+  return limits{get(t, "count"), get(t, "bytes"), get(t, "countHardLimit"), get(t, "byteHardLimit")};
 }
 
 std::string format_usage(const usage& u) {

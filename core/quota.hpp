@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,6 +29,14 @@ struct limits {
 struct usage {
   int64_t count = 0, bytes = 0;
 };
+
+// StatsTrack's keys and values as it keeps them (what zkCli.sh's quota commands print back).
+using track = std::map<std::string, int64_t>;
+track parse_track(std::string_view text);
+// StatsTrack.toString: "count=C,bytes=B", then, if it holds other keys, a stray '=' (for old
+// parsers to skip) and ";key=value" for each, sorted. An absent count or bytes prints -1.
+std::string to_string(const track& t);
+int64_t get(const track& t, const std::string& key); // -1 if absent
 
 // Parses StatsTrack text as ZooKeeper does: pairs "key=value" separated by ',' or ';' (a value may
 // be followed by a stray '=', which StatsTrack writes for old parsers to skip). Unknown keys and

@@ -6,10 +6,12 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
 
+#include "core/quota.hpp"
 #include "core/types.hpp"
 
 namespace corral::cli {
@@ -100,6 +102,13 @@ private:
   bool stat(const arguments& a);
   bool sync(const arguments& a);
   bool who_am_i(const arguments& a);
+  // zkCli.sh's quota commands (cli_quota.cpp)
+  bool set_quota(const arguments& a);
+  bool list_quota(const arguments& a);
+  bool del_quota(const arguments& a);
+  std::optional<quota::track> read_track(const std::string& path);
+  bool quota_nesting_ok(const std::string& path);
+  void warn_if_over(const quota::track& limits, const quota::track& stats);
 
   session_calls session_;
   std::ostream& out_;

@@ -66,6 +66,10 @@ private:
       node_stat st;
       st.data_length = static_cast<int32_t>(nodes_[gd->path].size());
       r.body = data_result{nodes_[gd->path], st, null_data_.count(gd->path) > 0};
+    } else if (auto* e = std::get_if<exists_request>(&b)) {
+      if (!nodes_.count(e->path))
+        return error(error_code::no_node, e->path);
+      r.body = node_stat{};
     } else if (auto* s = std::get_if<set_data_request>(&b)) {
       if (s->version > 0)
         return error(error_code::bad_version, s->path);
@@ -145,6 +149,34 @@ TEST_F(cli, create_without_data_makes_null_data_and_get_prints_null) {
   EXPECT_TRUE(run("get /none"));
   EXPECT_TRUE(run("get /empty"));
   EXPECT_EQ(out.str(), "null\n\n");
+}
+
+// setquota writes what zkCli.sh 3.8 writes: the quota path's nodes (null data), the limits as
+// StatsTrack text with all four keys, and a stats node; listquota prints both back; delquota -N
+// resets that key only; delquota removes the nodes.
+TEST_F(cli, quota_commands_write_and_read_zookeepers_quota_nodes) {
+  session.nodes_["/app"] = "";
+  EXPECT_TRUE(run("setquota -N 3 /app"));
+  EXPECT_EQ(session.nodes_["/zookeeper/quota/app/zookeeper_limits"],
+            "count=-1,bytes=-1=;byteHardLimit=-1;countHardLimit=3");
+  EXPECT_EQ(session.nodes_["/zookeeper/quota/app/zookeeper_stats"], "count=0,bytes=0");
+  out.str("");
+  EXPECT_TRUE(run("listquota /app"));
+  EXPECT_EQ(out.str(), "Output quota for /app count=-1,bytes=-1=;byteHardLimit=-1;countHardLimit=3\n"
+                       "Output stat for /app count=0,bytes=0\n");
+  EXPECT_TRUE(run("setquota -b 100 /app")); // an existing quota keeps its other limits
+  EXPECT_EQ(session.nodes_["/zookeeper/quota/app/zookeeper_limits"],
+            "count=-1,bytes=100=;byteHardLimit=-1;countHardLimit=3");
+  EXPECT_TRUE(run("delquota -N /app"));
+  EXPECT_EQ(session.nodes_["/zookeeper/quota/app/zookeeper_limits"],
+            "count=-1,bytes=100=;byteHardLimit=-1;countHardLimit=-1");
+  EXPECT_TRUE(run("delquota /app"));
+  EXPECT_EQ(session.nodes_.count("/zookeeper/quota/app/zookeeper_limits"), 0u);
+  EXPECT_EQ(session.nodes_.count("/zookeeper/quota/app"), 0u);
+  err.str("");
+  EXPECT_FALSE(run("setquota -N 0 /app"));
+  EXPECT_EQ(err.str(), "the num quota must be greater than zero\n");
+  EXPECT_FALSE(run("setquota -N 1 /missing"));
 }
 
 TEST_F(cli, a_bad_line_prints_why_and_the_usage_and_sends_nothing) {
