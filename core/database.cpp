@@ -719,6 +719,32 @@ outcome database::read(session_id s, const request& r) {
   return out;
 }
 
+// ---- read-only sessions ---------------------------------------------------------------------
+
+session_id database::open_local_session(int32_t requested_timeout_ms, std::string password, int64_t now_ms) {
+  auto id = next_session_++;
+  sessions_.add(id, negotiate_timeout(requested_timeout_ms), std::move(password), now_ms);
+  local_sessions_.insert(id);
+  return id;
+}
+
+void database::end_local_session(session_id id) {
+  CORRAL_CHECK(is_local_session(id), "database", "session ", to_hex(id), " is not a read-only session");
+  connection_lost(id);
+  sessions_.remove(id);
+  local_sessions_.erase(id);
+}
+
+std::vector<session_id> database::expire_local_sessions(int64_t now_ms) {
+  std::vector<session_id> gone;
+  for (auto id : local_sessions_)
+    if (sessions_.find(id)->expires_at <= now_ms)
+      gone.push_back(id);
+  for (auto id : gone)
+    end_local_session(id);
+  return gone;
+}
+
 // ---- durability ------------------------------------------------------------------------------
 
 void database::abandon_prepared(int64_t now_ms) {
@@ -739,7 +765,8 @@ void database::abandon_prepared(int64_t now_ms) {
 std::vector<session_image> database::session_images() const {
   std::vector<session_image> out;
   for (auto& [id, s] : sessions_.all())
-    out.push_back({id, s.timeout_ms, s.password});
+    if (!is_local_session(id)) // the ensemble never knew it
+      out.push_back({id, s.timeout_ms, s.password});
   std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.id < b.id; });
   return out;
 }
@@ -761,6 +788,8 @@ void database::restored(zxid_t last_zxid) {
 std::vector<txn> database::expire_sessions(int64_t now_ms, int64_t wall_ms) {
   std::vector<txn> out;
   for (auto id : sessions_.take_expired(now_ms)) {
+    CORRAL_CHECK(!is_local_session(id), "database", "read-only session ", to_hex(id),
+                 " outlived read-only mode (the pipeline ends them all when it leaves it)");
     zxid_t zxid = next_zxid_ + 1;
     auto body = prepare_close(id, zxid);
     out.push_back(make_txn(id, wall_ms, std::move(body)));

@@ -12,6 +12,7 @@
 #include <deque>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -93,6 +94,17 @@ public:
   // subject in RFC 2253 form); replaces the previous connection's; "" removes it.
   void set_certificate_subject(session_id id, const std::string& subject);
   const session_table& sessions() const { return sessions_; }
+
+  // ---- read-only sessions -------------------------------------------------------------------
+  // A server cut off from its quorum serves read-only clients with sessions of its own (ZooKeeper's
+  // local sessions): made here without a txn, never in a snapshot, never expired by a leader, and
+  // ended all at once when the server leaves read-only mode (request_pipeline's read_only).
+  session_id open_local_session(int32_t requested_timeout_ms, std::string password, int64_t now_ms);
+  bool is_local_session(session_id id) const { return local_sessions_.count(id) > 0; }
+  void end_local_session(session_id id);
+  // The local sessions not touched within their timeout by `now_ms`, ended.
+  std::vector<session_id> expire_local_sessions(int64_t now_ms);
+  std::vector<session_id> local_sessions() const { return {local_sessions_.begin(), local_sessions_.end()}; }
 
   // ---- requests -------------------------------------------------------------------------------
   // Reads and session-local requests (auth, watches, ping): answered at once.
@@ -180,6 +192,7 @@ private:
   std::vector<std::string> quota_warnings_;
   zxid_t last_applied_ = 0;
   session_id next_session_ = 0;
+  std::set<session_id> local_sessions_; // read-only sessions (a subset of sessions_)
   int64_t last_container_check_ = 0;
 };
 

@@ -12,6 +12,7 @@ const char* mode_name(request_pipeline::mode m) {
     case request_pipeline::mode::leading: return "leading";
     case request_pipeline::mode::following: return "following";
     case request_pipeline::mode::not_serving: return "not serving";
+    case request_pipeline::mode::read_only: return "read-only";
   }
   return "?";
 }
@@ -48,6 +49,8 @@ void request_pipeline::handle(session_id s, request r, int64_t now_ms, pipeline_
                                                     "this server is not in touch with a quorum; try another server")});
     return;
   }
+  if (mode_ == mode::read_only)
+    return handle_read_only(s, r, out);
   bool write = is_write(r.body);
   if (mode_ == mode::following) {
     touched_.insert(s);
@@ -87,6 +90,29 @@ void request_pipeline::submit(txn t, pipeline_effects& out) {
 void request_pipeline::answer_read(session_id s, const request& r, pipeline_effects& out) {
   auto o = db_->read(s, r);
   deliver(o, true, out);
+}
+
+// Read-only mode: reads and session-local requests are answered from this server's tree (nothing
+// waits: nothing is written); writes and syncs are refused, as ZooKeeper's ReadOnlyRequestProcessor
+// refuses them; a close ends the session here (only read-only sessions can be attached).
+void request_pipeline::handle_read_only(session_id s, const request& r, pipeline_effects& out) {
+  auto& db = *db_;
+  if (std::holds_alternative<close_request>(r.body) && db.is_local_session(s)) {
+    db.end_local_session(s);
+    out.push_back(effect::note{false, "read-only session " + to_hex(s) + " closed by its client"});
+    out.push_back(effect::respond{s, error_response(r.xid, db.last_applied(), error_code::ok, "")});
+    out.push_back(effect::close_session{s});
+    return;
+  }
+  if (is_write(r.body) || std::holds_alternative<sync_request>(r.body)) {
+    out.push_back(effect::respond{
+        s, error_response(r.xid, db.last_applied(), error_code::not_read_only,
+                          std::string(request_name(r.body)) +
+                              " needs a quorum: this server is read-only (it is cut off from its ensemble's quorum); "
+                              "retry on a server in touch with a quorum")});
+    return;
+  }
+  answer_read(s, r, out);
 }
 
 // Events first, then the response, then the end of the session: a client sees a watch event before
@@ -147,6 +173,8 @@ void request_pipeline::open(uint64_t ticket, const open_request& req, int64_t no
   if (mode_ == mode::not_serving)
     return refuse(error_code::connection_loss,
                   "this server is not serving (an election or a sync is under way); try another server");
+  if (mode_ == mode::read_only)
+    return open_read_only(ticket, req, now_ms, out);
   if (req.session == 0 && mode_ == mode::following) {
     // A learner picks the id (its server id is in the top byte) and asks the leader to create it.
     auto id = db.new_session_id();
@@ -160,19 +188,71 @@ void request_pipeline::open(uint64_t ticket, const open_request& req, int64_t no
     submit(std::move(t), out);
     return;
   }
-  // Resuming: the session lives in the ensemble's tree (it may have moved here from another server).
+  resume(ticket, req, now_ms, out);
+}
+
+// Resuming: the session lives in the ensemble's tree (it may have moved here from another server), or
+// it is a read-only session of this server.
+void request_pipeline::resume(uint64_t ticket, const open_request& req, int64_t now_ms, pipeline_effects& out) {
+  auto& db = *db_;
   if (db.check_resume(req.session, req.password) != error_code::ok) {
     out.push_back(effect::note{false, "refused to resume session " + to_hex(req.session) + " from " + req.peer +
                                           ": expired or wrong password"});
-    return refuse(error_code::session_expired,
-                  "session " + to_hex(req.session) + " has expired or its password does not match");
+    out.push_back(effect::refused{ticket, error_code::session_expired,
+                                  "session " + to_hex(req.session) + " has expired or its password does not match",
+                                  db.last_applied()});
+    return;
   }
   db.touch(req.session, now_ms);
   db.set_client_address(req.session, req.peer);
   db.set_certificate_subject(req.session, req.subject);
   auto& info = *db.sessions().find(req.session);
   out.push_back(effect::note{false, "session " + to_hex(req.session) + " resumed from " + req.peer});
-  out.push_back(effect::opened{ticket, req.session, info.timeout_ms, info.password, db.last_applied()});
+  out.push_back(effect::opened{ticket, req.session, info.timeout_ms, info.password, db.last_applied(),
+                               db.is_local_session(req.session)});
+}
+
+// Read-only mode: only clients that allow it, with sessions of this server's own. A session of the
+// ensemble is not resumed here (its requests could not reach the quorum, and ZooKeeper refuses it
+// too): the client tries another server. One this server does not know is told it expired, as
+// ZooKeeper does (a client that saw a newer zxid than this tree was refused above, so a session made
+// after this server lost touch is not among them).
+void request_pipeline::open_read_only(uint64_t ticket, const open_request& req, int64_t now_ms, pipeline_effects& out) {
+  auto& db = *db_;
+  auto refuse = [&](error_code err, std::string detail) {
+    out.push_back(effect::refused{ticket, err, std::move(detail), db.last_applied()});
+  };
+  if (!req.read_only)
+    return refuse(error_code::connection_loss, "this server is read-only (cut off from its quorum) and serves only "
+                                               "clients that allow read-only sessions; try another server");
+  if (req.session == 0) {
+    auto id = db.open_local_session(req.timeout_ms, req.new_password, now_ms);
+    db.set_client_address(id, req.peer);
+    db.set_certificate_subject(id, req.subject);
+    auto& info = *db.sessions().find(id);
+    out.push_back(effect::note{false, "read-only session " + to_hex(id) + " opened for " + req.peer});
+    out.push_back(effect::opened{ticket, id, info.timeout_ms, info.password, db.last_applied(), true});
+    return;
+  }
+  if (db.sessions().find(req.session) != nullptr && !db.is_local_session(req.session)) {
+    out.push_back(effect::note{false, "refusing session " + to_hex(req.session) + " from " + req.peer +
+                                          ": it belongs to the ensemble, and this server is read-only"});
+    return refuse(error_code::connection_loss, "session " + to_hex(req.session) +
+                                                   " belongs to the ensemble and cannot be resumed on a read-only "
+                                                   "server; try another server");
+  }
+  resume(ticket, req, now_ms, out);
+}
+
+void request_pipeline::end_read_only_sessions(pipeline_effects& out) {
+  auto ids = db_->local_sessions();
+  for (auto id : ids) {
+    db_->end_local_session(id);
+    out.push_back(effect::close_session{id});
+  }
+  if (!ids.empty())
+    out.push_back(effect::note{false, "ended " + std::to_string(ids.size()) +
+                                          " read-only session(s); their clients reconnect to a server with a quorum"});
 }
 
 void request_pipeline::session_opened(const txn& t, pipeline_effects& out) {
@@ -289,6 +369,10 @@ void request_pipeline::replace_database(std::shared_ptr<database> db, pipeline_e
 void request_pipeline::become(mode m, zxid_t epoch_base, int64_t now_ms, pipeline_effects& out) {
   CORRAL_CHECK(m != mode::standalone && mode_ != mode::standalone, "pipeline", "a standalone server has no roles (",
                mode_name(mode_), " -> ", mode_name(m), ")");
+  CORRAL_CHECK(m != mode::read_only || mode_ == mode::not_serving || mode_ == mode::read_only, "pipeline",
+               "read-only mode begins only after the server stopped serving (", mode_name(mode_), " -> read-only)");
+  if (mode_ == mode::read_only && m != mode::read_only)
+    end_read_only_sessions(out);
   if (m == mode::leading && mode_ != mode::leading) {
     // A new epoch: number txns from its base, and give every session a full timeout (this server did
     // not hear other servers' sessions while it followed).
@@ -377,6 +461,13 @@ std::vector<session_id> request_pipeline::take_touched() {
 }
 
 void request_pipeline::timers(int64_t now_ms, pipeline_effects& out) {
+  if (mode_ == mode::read_only) {
+    for (auto id : db_->expire_local_sessions(now_ms)) {
+      out.push_back(effect::note{false, "read-only session " + to_hex(id) + " expired"});
+      out.push_back(effect::expire_session{id});
+    }
+    return;
+  }
   if (mode_ != mode::standalone && mode_ != mode::leading)
     return; // only the leader expires sessions and collects containers and TTL nodes
   for (auto& t : db_->expire_sessions(now_ms, now_ms)) {

@@ -15,6 +15,8 @@
 //  - Only a serving server answers. When it stops serving, every queued request ends with
 //    ConnectionLoss (its outcome is unknown) and every client connection closes; a queue never holds
 //    an item whose txn may never be applied here.
+//  - A server cut off from its quorum may serve read-only sessions of its own (mode read_only): it
+//    answers reads and refuses writes; its sessions end when it leaves that mode.
 #pragma once
 
 #include <cstdint>
@@ -70,6 +72,7 @@ struct opened { // a connect succeeded (a new session, or one resumed here): ans
   int32_t timeout_ms = 0;
   std::string password;
   zxid_t last_zxid = 0;
+  bool read_only = false; // a read-only session (the ConnectResponse says so)
 };
 struct refused { // a connect failed: answer the client with the error
   uint64_t ticket = 0;
@@ -98,6 +101,7 @@ struct open_request {
   std::string peer;         // the client's address (its ip identity for ACLs)
   std::string subject;      // its TLS certificate subject ("" : none)
   std::string new_password; // for a new session: the caller's random password
+  bool read_only = false;   // the client accepts a read-only session (its ConnectRequest's flag)
 };
 
 class request_pipeline {
@@ -107,6 +111,11 @@ public:
     leading,     // an ensemble's serving leader: writes are proposed here
     following,   // a serving follower or observer: writes and syncs go to the leader
     not_serving, // an ensemble server in an election or a sync: refuses everything
+    // An ensemble server that has looked for a quorum for a while (ZooKeeper's read-only mode):
+    // answers reads from its tree to clients that allow read-only sessions, with sessions of its own
+    // (database's local sessions); refuses writes and syncs with NotReadOnly. Leaving it ends those
+    // sessions and closes their connections: their clients reconnect to a server with a quorum.
+    read_only,
   };
 
   request_pipeline(std::shared_ptr<database> db, mode m);
@@ -178,6 +187,10 @@ private:
   };
 
   void answer_read(session_id s, const request& r, pipeline_effects& out);
+  void handle_read_only(session_id s, const request& r, pipeline_effects& out);
+  void open_read_only(uint64_t ticket, const open_request& req, int64_t now_ms, pipeline_effects& out);
+  void resume(uint64_t ticket, const open_request& req, int64_t now_ms, pipeline_effects& out);
+  void end_read_only_sessions(pipeline_effects& out);
   void drain(session_id s, pipeline_effects& out);
   bool pop_client_write(const txn& t);
   void apply_one(const txn& t, pipeline_effects& out);

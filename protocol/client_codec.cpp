@@ -459,6 +459,7 @@ void encode(const server_message& msg, std::vector<char>& out) {
                         b.setSessionId(c.session);
                         b.setPassword(bytes(c.password));
                         b.setLastZxid(c.last_zxid);
+                        b.setReadOnly(c.read_only);
                       },
                       [&](const response& r) { put_response(root.initResponse(), r); },
                       [&](const watch_event& e) {
@@ -513,6 +514,7 @@ result<server_message> decode_server(kj::ArrayPtr<const capnp::word> frame) {
         out.session = c.getSessionId();
         out.password = str(c.getPassword());
         out.last_zxid = c.getLastZxid();
+        out.read_only = c.getReadOnly();
         return server_message{std::move(out)};
       }
       case wire::ServerFrame::RESPONSE: return server_message{get_response(root.getResponse())};

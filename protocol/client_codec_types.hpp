@@ -28,6 +28,7 @@ struct connect_response {
   session_id session = 0;
   std::string password;
   zxid_t last_zxid = 0;
+  bool read_only = false; // a read-only session (the server is cut off from its quorum)
 };
 
 using client_message = std::variant<connect_request, request>;

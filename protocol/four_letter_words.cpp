@@ -22,7 +22,11 @@ std::string decimal(double v) {
   return s;
 }
 
-void summary_head(std::ostringstream& o) { o << "Zookeeper version: " << reported_version() << "\n"; }
+void summary_head(std::ostringstream& o, const server_stats& s) {
+  o << "Zookeeper version: " << reported_version() << "\n";
+  if (s.mode == "read-only")
+    o << "READ-ONLY mode; serving only read-only clients\n"; // ZooKeeper's words
+}
 
 void summary_tail(std::ostringstream& o, const server_stats& s, const listener_stats& l) {
   o << "Latency min/avg/max: " << l.latency_min_ms << "/" << decimal(l.latency_avg_ms) << "/" << l.latency_max_ms
@@ -101,12 +105,12 @@ std::string four_letter_text(const std::string& cmd, const server_stats& s, cons
   if (cmd == "ruok") {
     o << "imok";
   } else if (cmd == "isro") {
-    o << "rw";
+    o << (s.mode == "read-only" ? "ro" : "rw");
   } else if (cmd == "srvr") {
-    summary_head(o);
+    summary_head(o, s);
     summary_tail(o, s, l);
   } else if (cmd == "stat") {
-    summary_head(o);
+    summary_head(o, s);
     o << "Clients:\n";
     connections(o, l);
     summary_tail(o, s, l);

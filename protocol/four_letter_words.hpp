@@ -15,7 +15,7 @@ namespace corral::protocol {
 
 // What the state machine knows.
 struct server_stats {
-  std::string mode = "standalone"; // standalone, leader, follower, observer
+  std::string mode = "standalone"; // standalone, leader, follower, observer, read-only
   bool serving = true;
   zxid_t zxid = 0;
   uint64_t node_count = 0;

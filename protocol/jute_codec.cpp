@@ -580,7 +580,7 @@ void encode_connect_response(const connect_response& r, bool with_read_only, std
   w.i64(ok ? r.session : 0);
   w.buffer(ok ? r.password : std::string(16, '\0'));
   if (with_read_only)
-    w.boolean(false);
+    w.boolean(ok && r.read_only);
 }
 
 void encode_reply(const response& r, const reply_shape& shape, std::vector<char>& out) {
@@ -771,7 +771,7 @@ result<connect_response> decode_connect_response(const std::string& body) {
   r.session = static_cast<session_id>(in.i64());
   r.password = in.buffer("passwd");
   if (in.left() > 0)
-    in.boolean(); // readOnly, sent only to clients that sent it
+    r.read_only = in.boolean(); // sent only to clients that sent the flag
   if (in.failed())
     return error_info{error_code::marshalling_error, "ConnectResponse: " + in.reason()};
   if (r.timeout_ms <= 0)

@@ -208,6 +208,7 @@ struct ConnectResponse {
   sessionId @3 :Int64;
   password @4 :Data;
   lastZxid @5 :Int64;       # the server's last applied zxid
+  readOnly @6 :Bool;        # a read-only session: the server is cut off from its quorum
 }
 
 struct ClientFrame {

@@ -128,10 +128,13 @@ struct server_config : caf::actor_system_config {
              "most bytes one write + fsync covers (group commit; 1 = one fsync per record)", true)
         .add(opts.server_id, "server-id", "this server's id in the ensemble (1..254; 0: standalone)")
         .add(ensemble, "ensemble",
-             "every server: [\"1=127.0.0.1:2281:2891\", \"2=...\", \"4=host:client:quorum:observer\"]; empty: "
-             "standalone")
+             "every server: [\"1=127.0.0.1:2281:2891\", \"2=...\", \"4=host:client:quorum:observer;zk_port\"] "
+             "(the ZooKeeper port after ';' is optional); empty: standalone")
         .add(opts.zab_tick_ms, "zab-tick-ms",
              "replication tick in ms: heartbeats each tick, elections after 10-20, followers lost after 10")
+        .add(opts.read_only_mode, "read-only-mode",
+             "a server that finds no quorum for 2 s serves reads to clients that allow read-only sessions "
+             "(ZooKeeper's readonlymode.enabled; only such clients see it)")
         .add(peer_secret_file, "peer-secret-file",
              "a file (chmod 600) holding a secret of 16+ bytes shared by every server; peers prove they know it "
              "(HMAC challenge-response) before they are admitted; none: peers admitted by address only")
@@ -161,19 +164,22 @@ struct server_config : caf::actor_system_config {
 corral::server::server_options to_options(const server_config& cfg) {
   auto o = cfg.opts;
   o.log.sync = !cfg.unsafe_no_fsync;
-  for (auto& text : cfg.ensemble) {
-    corral::server::server_options::member m;
-    std::string why;
-    if (corral::server::parse_member(text, m, why))
-      o.ensemble.push_back(m);
-  }
+  for (auto& text : cfg.ensemble)
+    if (auto m = corral::parse_member(text))
+      o.ensemble.push_back(*m);
   // In an ensemble, session ids carry the server id in their top byte, and the client port is the
   // one the ensemble names for this server.
   o.db.server_id = o.server_id;
+  // The ZooKeeper port too, if the ensemble names it (";ZK_PORT"); if not, the ensemble's entry for
+  // this server gets corral.zk-port, so that /zookeeper/config can tell clients where it is.
   for (auto& m : o.ensemble)
     if (m.id == o.server_id) {
       o.host = m.host;
       o.port = m.client_port;
+      if (m.zk_port > 0)
+        o.zk_port = m.zk_port;
+      else if (o.zk_port > 0)
+        m.zk_port = o.zk_port;
     }
   return o;
 }
@@ -193,13 +199,12 @@ std::string check(const server_config& cfg) {
     bool me = false;
     std::set<int64_t> ids;
     for (auto& text : cfg.ensemble) {
-      corral::server::server_options::member m;
-      std::string why;
-      if (!corral::server::parse_member(text, m, why))
-        return "corral.ensemble: " + why;
-      if (!ids.insert(m.id).second)
-        return "corral.ensemble names server " + std::to_string(m.id) + " twice";
-      me = me || m.id == cfg.opts.server_id;
+      auto m = corral::parse_member(text);
+      if (!m)
+        return "corral.ensemble: " + m.error().detail;
+      if (!ids.insert(m->id).second)
+        return "corral.ensemble names server " + std::to_string(m->id) + " twice";
+      me = me || m->id == cfg.opts.server_id;
     }
     if (!me)
       return "corral.server-id " + std::to_string(cfg.opts.server_id) + " is not in corral.ensemble";

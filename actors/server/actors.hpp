@@ -46,9 +46,10 @@ struct ensemble_setup {
   zab::persistent_state epochs;
   std::string epochs_path;
   zxid_t snapshot_zxid = 0;
-  std::vector<zab::entry> log; // entries after the snapshot: committed (applied) and the uncommitted tail
-  size_t uncommitted = 0;      // how many of `log`'s last entries are not applied yet
-  int64_t tick_ms = 0;         // the replication tick (server_options::zab_tick_ms)
+  std::vector<zab::entry> log;     // entries after the snapshot: committed (applied) and the uncommitted tail
+  size_t uncommitted = 0;          // how many of `log`'s last entries are not applied yet
+  int64_t tick_ms = 0;             // the replication tick (server_options::zab_tick_ms)
+  int64_t read_only_after_ms = -1; // looking this long: read-only mode (-1: never)
 };
 
 struct state_machine_state {
@@ -79,6 +80,11 @@ struct state_machine_state {
   std::chrono::steady_clock::time_point last_zab_tick = std::chrono::steady_clock::now();
   // When this server last stopped serving (an election began); logged with the next "serving".
   std::chrono::steady_clock::time_point stopped_serving = std::chrono::steady_clock::now();
+  // Read-only mode: when the ZAB core last began looking for a quorum, and how long it looks before
+  // this server serves read-only sessions (-1: never).
+  std::chrono::steady_clock::time_point looking_since = std::chrono::steady_clock::now();
+  zab::role last_role = zab::role::looking;
+  int64_t read_only_after_ms = -1;
   int64_t started_ms = 0;
   database& db() { return pipe->db(); }
   static inline const char* name = "state_machine";

@@ -70,8 +70,16 @@ void on_role(self_ptr self) {
   using mode = request_pipeline::mode;
   auto m = !z.serving() ? mode::not_serving : z.current_role() == zab::role::leading ? mode::leading : mode::following;
   auto before = st.pipe->current_mode();
+  if (z.current_role() == zab::role::looking && st.last_role != zab::role::looking)
+    st.looking_since = std::chrono::steady_clock::now();
+  st.last_role = z.current_role();
+  if (m == mode::not_serving && before == mode::read_only && z.current_role() == zab::role::looking)
+    return; // still looking for a quorum: read-only sessions go on
   if (m == before)
     return;
+  if (before == mode::read_only)
+    log::info("server", "leaving read-only mode (", zab::role_name(z.current_role()),
+              "): its read-only sessions end and their clients reconnect");
   if (m == mode::leading)
     log::info("server", "leading epoch ", z.epoch(), " at zxid ", log::hex(st.db().last_applied()));
   if (m != mode::not_serving && before == mode::not_serving) {
@@ -147,6 +155,27 @@ void on_peer_frame(self_ptr self, zab::server_id from, protocol::peer_frame& f) 
   run(self, effects);
 }
 
+// A server that has looked for a quorum for read_only_after_ms serves read-only sessions (ZooKeeper's
+// read-only mode) until its ZAB core leaves looking.
+void maybe_read_only(self_ptr self) {
+  auto& st = self->state;
+  using mode = request_pipeline::mode;
+  if (st.read_only_after_ms < 0 || st.pipe->current_mode() != mode::not_serving ||
+      st.zab->current_role() != zab::role::looking)
+    return;
+  auto waited =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - st.looking_since)
+          .count();
+  if (waited < st.read_only_after_ms)
+    return;
+  log::warn("server", "no quorum for ", waited,
+            " ms: read-only mode, serving reads to clients that allow read-only sessions until a quorum forms "
+            "(check that the other servers run and can reach this one's quorum port)");
+  pipeline_effects effects;
+  st.pipe->become(mode::read_only, 0, wall_now(), effects);
+  run(self, effects);
+}
+
 void on_zab_tick(self_ptr self) {
   auto& st = self->state;
   // One tick per tick interval that has passed (at least one, at most 1000): after a pause the core
@@ -167,6 +196,7 @@ void on_zab_tick(self_ptr self) {
   for (int64_t i = 0; i < due; ++i)
     st.zab->tick();
   process_ready(self);
+  maybe_read_only(self);
   auto touched = st.pipe->take_touched();
   if (st.pipe->current_mode() == request_pipeline::mode::following && !touched.empty()) {
     self->send(st.transport, atoms::peer_frame::value, st.zab->leader(),

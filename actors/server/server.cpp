@@ -45,10 +45,11 @@ zookeeper_front_end zookeeper_settings(const server_options& opts) {
       {"maxSessionTimeout", std::to_string(db.max_session_timeout_ms ? db.max_session_timeout_ms : 20 * db.tick_ms)},
       {"serverId", std::to_string(opts.server_id)},
       {"jute.maxbuffer", std::to_string(opts.zk_max_packet_bytes)}};
-  for (auto& m : opts.ensemble)
-    zk.conf.push_back({"server." + std::to_string(m.id), m.host + ":" + std::to_string(m.quorum_port) + ":" +
-                                                             (m.observer ? "observer" : "participant") + ";" +
-                                                             std::to_string(m.client_port)});
+  for (auto& m : opts.ensemble) { // as /zookeeper/config has it (core/membership.hpp)
+    auto line = server_line(m);
+    auto eq = line.find('=');
+    zk.conf.push_back({line.substr(0, eq), line.substr(eq + 1)});
+  }
   return zk;
 }
 
@@ -132,6 +133,8 @@ std::shared_ptr<ensemble_setup> make_ensemble_setup(const server_options& opts, 
     setup->log.push_back(zab::entry{t.zxid, std::make_shared<const txn>(t)});
   setup->uncommitted = r.rec.uncommitted_tail.size();
   setup->tick_ms = opts.zab_tick_ms;
+  // ZooKeeper starts its read-only server max(2 s, one tick) after it began looking.
+  setup->read_only_after_ms = opts.read_only_mode ? std::max<int64_t>(2000, 2 * opts.zab_tick_ms) : -1;
   return setup;
 }
 
@@ -259,38 +262,6 @@ void stop(caf::actor_system& sys, running_server& srv) {
   caf::anon_send_exit(srv.snapshotter, caf::exit_reason::user_shutdown);
   if (srv.transport)
     caf::anon_send_exit(srv.transport, caf::exit_reason::user_shutdown);
-}
-
-bool parse_member(const std::string& text, server_options::member& out, std::string& why) {
-  // id=host:client_port:quorum_port[:observer]
-  auto eq = text.find('=');
-  std::vector<std::string> parts;
-  std::stringstream rest(eq == std::string::npos ? "" : text.substr(eq + 1));
-  for (std::string p; std::getline(rest, p, ':');)
-    parts.push_back(p);
-  if (eq == std::string::npos || (parts.size() != 3 && parts.size() != 4)) {
-    why = "'" + text + "' is not id=host:client_port:quorum_port[:observer]";
-    return false;
-  }
-  try {
-    out.id = std::stoll(text.substr(0, eq));
-    out.host = parts[0];
-    out.client_port = static_cast<uint16_t>(std::stoi(parts[1]));
-    out.quorum_port = static_cast<uint16_t>(std::stoi(parts[2]));
-  } catch (...) {
-    why = "'" + text + "' has a number that is not one";
-    return false;
-  }
-  out.observer = parts.size() == 4 && parts[3] == "observer";
-  if (parts.size() == 4 && parts[3] != "observer" && parts[3] != "participant") {
-    why = "'" + text + "': the role is participant or observer";
-    return false;
-  }
-  if (out.id < 1 || out.id > 254) {
-    why = "'" + text + "': server ids go from 1 to 254";
-    return false;
-  }
-  return true;
 }
 
 } // namespace corral::server

@@ -12,6 +12,7 @@
 #include "actors/server/interfaces.hpp"
 #include "core/database.hpp"
 #include "core/flow_control.hpp"
+#include "core/membership.hpp"
 #include "persistence/log.hpp"
 #include "persistence/snapshot.hpp"
 #include "security/tls.hpp"
@@ -38,25 +39,18 @@ struct server_options {
   persistence::snapshot_policy snapshots;
   bool repair_log = false; // cut the log at corruption instead of refusing to start
   // Ensemble: this server's id and every server (empty: standalone).
-  struct member {
-    int64_t id = 0;
-    std::string host;
-    uint16_t client_port = 0;
-    uint16_t quorum_port = 0;
-    bool observer = false;
-  };
   int64_t server_id = 0;
   std::vector<member> ensemble;
   int64_t zab_tick_ms = 100; // heartbeats each tick; elections and lost peers after zab::config's tick counts
+  // Read-only mode (ZooKeeper's readonlymode.enabled): a server that finds no quorum for 2 s serves
+  // reads to clients that allow read-only sessions. Only those clients see it; others move on.
+  bool read_only_mode = true;
   // The ensemble's shared secret (read from corral.peer-secret-file); empty: none.
   std::string peer_secret;
   uint64_t peer_max_unsent_bytes = 64ull << 20; // frames waiting for a peer before it is dropped (it resyncs)
   // Mutual TLS between servers (corral.quorum-tls): accepting and connecting contexts; null: none.
   std::shared_ptr<security::tls_context> quorum_tls_server, quorum_tls_client;
 };
-
-// "id=host:client_port:quorum_port[:observer]" -> member; false (and a reason) if malformed.
-bool parse_member(const std::string& text, server_options::member& out, std::string& why);
 
 struct running_server {
   state_machine_actor state_machine;

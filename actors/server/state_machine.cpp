@@ -100,6 +100,7 @@ void run(self_ptr self, pipeline_effects& effects) {
                      resp.timeout_ms = x.timeout_ms;
                      resp.password = std::move(x.password);
                      resp.last_zxid = x.last_zxid;
+                     resp.read_only = x.read_only;
                      answer_open(self, x.ticket, std::move(resp), st.sessions[x.session]);
                    },
                    [&](effect::refused& x) {
@@ -257,6 +258,8 @@ protocol::server_stats stats_of(self_ptr self) {
   if (st.zab) {
     auto role = st.zab->current_role();
     s.mode = role == zab::role::leading ? "leader" : role == zab::role::observing ? "observer" : "follower";
+    if (st.pipe->current_mode() == request_pipeline::mode::read_only)
+      s.mode = "read-only"; // as ZooKeeper's srvr and mntr say it
     s.followers = st.zab->learner_count();
   }
   s.serving = st.pipe->serving();
@@ -300,6 +303,7 @@ caf::result<protocol::connect_response, session_actor> on_open(self_ptr self, pr
   o.last_zxid_seen = req.last_zxid_seen;
   o.peer = std::move(peer);
   o.subject = std::move(subject);
+  o.read_only = req.read_only;
   if (req.session == 0)
     o.new_password = random_password(st.rng);
   pipeline_effects effects;
@@ -342,6 +346,7 @@ state_machine_self::behavior_type state_machine(self_ptr self, std::shared_ptr<d
     st.epochs_path = ensemble->epochs_path;
     st.epochs = ensemble->epochs;
     st.zab_tick_ms = ensemble->tick_ms;
+    st.read_only_after_ms = ensemble->read_only_after_ms;
     // Entries after the snapshot that are not applied yet wait in the pipeline for their commit.
     for (size_t i = ensemble->log.size() - ensemble->uncommitted; i < ensemble->log.size(); ++i)
       st.pipe->logged(ensemble->log[i].payload);

@@ -1,6 +1,7 @@
 """kazoo's recipes, driven line by line from standard input, so that kazoo_interop_test.cpp can hold a
 kazoo lock or barrier while a Corral recipe works on the same path (as CuratorDriver.java does for
-Curator). Run as: python3 kazoo_driver.py HOST:PORT. Prints READY, then one answer line per command.
+Curator). Run as: python3 kazoo_driver.py HOST:PORT [read-only]. Prints READY, then one answer line
+per command. With read-only, the client allows read-only sessions (KazooClient(read_only=True)).
 
 kazoo's locks see other clients' nodes only through extra_lock_patterns (kazoo 2.7.1+): "-lock-" for
 Curator's and Corral's mutex nodes, "__READ__" / "__WRIT__" for their read/write lock nodes.
@@ -10,15 +11,22 @@ Curator's and Corral's mutex nodes, "__READ__" / "__WRIT__" for their read/write
   bset P | bremove P | bwait P MS Barrier                   -> SET, REMOVED, PASSED | TIMEOUT
   create P null|empty|TEXT | set P null|empty|TEXT          -> CREATED, SET
   get P                                                     -> NULL | DATA <text>  (None apart from b"")
+  state                                                     -> kazoo's client_state (CONNECTED_RO, ...)
+  await STATE MS                                            -> STATE | TIMEOUT <state>
+  states                                                    -> the listener's states so far, comma-separated
   quit
 Errors print "ERROR <exception>" and the driver goes on.
 """
 import sys
+import time
 
 from kazoo.client import KazooClient
 from kazoo.exceptions import LockTimeout
 
-client = KazooClient(hosts=sys.argv[1], timeout=10.0)
+read_only = len(sys.argv) > 2 and sys.argv[2] == "read-only"
+client = KazooClient(hosts=sys.argv[1], timeout=10.0, read_only=read_only)
+states = []
+client.add_listener(lambda state: states.append(str(state)))
 client.start(timeout=20)
 locks = {}
 
@@ -61,6 +69,15 @@ def run(w):
     if cmd == "get":
         value, _ = client.get(path)
         return "NULL" if value is None else "DATA " + value.decode()
+    if cmd == "state":
+        return str(client.client_state)
+    if cmd == "await":
+        deadline = time.time() + int(w[2]) / 1000.0
+        while str(client.client_state) != w[1] and time.time() < deadline:
+            time.sleep(0.05)
+        return w[1] if str(client.client_state) == w[1] else "TIMEOUT " + str(client.client_state)
+    if cmd == "states":
+        return ",".join(states)
     if cmd == "bwait":
         return "PASSED" if client.Barrier(path).wait(timeout=int(w[2]) / 1000.0) else "TIMEOUT"
     return "ERROR unknown command " + cmd

@@ -21,7 +21,8 @@ namespace {
 
 struct kazoo {
   line_process proc;
-  explicit kazoo(const std::string& zk_address) : proc({"/usr/bin/python3", KAZOO_DRIVER, zk_address}) {
+  explicit kazoo(const std::string& zk_address, bool read_only = false)
+      : proc({"/usr/bin/python3", KAZOO_DRIVER, zk_address, read_only ? "read-only" : "read-write"}) {
     auto ready = proc.read_line(60s);
     if (ready != std::string("READY"))
       throw std::runtime_error("the kazoo driver did not start: " + proc.stderr_text());
@@ -117,4 +118,44 @@ TEST_F(kazoo_interop, null_data_is_not_empty_data) {
   EXPECT_EQ((*kz)("get /empty"), "NULL");
   EXPECT_EQ((*kz)("create /empty2 empty"), "CREATED");
   EXPECT_EQ((*kz)("get /empty2"), "DATA ");
+}
+
+// Read-only mode (ZooKeeper's ReadOnlyZooKeeperServer): a server whose peers are all stopped serves
+// kazoo's read_only=True client (CONNECTED_RO) and zkCli.sh -r from its last state and refuses their
+// writes; once the quorum is back it ends those sessions and kazoo goes on read-write (its read-only
+// session is unknown to the ensemble: LOST, then a new session, as against ZooKeeper).
+TEST(kazoo_read_only, a_cut_off_server_serves_read_only_clients_until_its_quorum_returns) {
+  local_ensemble ens(3, 0, {"--corral.four-letter-words=srvr,isro"});
+  auto port = static_cast<uint16_t>(ens.servers[0]->zk_port());
+  {
+    kazoo writer(ens.zk_connect_string());
+    ASSERT_EQ(writer("create /ro before"), "CREATED");
+    ASSERT_EQ(four_letter_word(port, "isro"), "rw");
+  }
+  ens.servers[1]->stop();
+  ens.servers[2]->stop();
+  ASSERT_TRUE(eventually([&] { return four_letter_word(port, "isro") == "ro"; }, 20s))
+      << "server 1 did not go read-only: " << ens.servers[0]->log();
+  EXPECT_NE(four_letter_word(port, "srvr").find("Mode: read-only"), std::string::npos);
+
+  kazoo ro(ens.servers[0]->zk_address(), true);
+  EXPECT_EQ(ro("state"), "CONNECTED_RO");
+  EXPECT_EQ(ro("get /ro"), "DATA before");
+  EXPECT_EQ(ro("create /x empty"), "ERROR NotReadOnlyCallError()");
+  EXPECT_EQ(ro("set /ro x"), "ERROR NotReadOnlyCallError()");
+
+  auto cli = run_tool("/usr/share/zookeeper/bin/zkCli.sh", {"-r", "-server", ens.servers[0]->zk_address()},
+                      "get /ro\ncreate /y\nquit\n", 300, 60s);
+  EXPECT_NE(cli.out.find("state:ConnectedReadOnly"), std::string::npos) << cli.out;
+  EXPECT_NE(cli.out.find("\nbefore\n"), std::string::npos) << cli.out;
+  EXPECT_NE(cli.err.find("Not a read-only call: /y"), std::string::npos) << cli.err; // zkCli prints errors there
+
+  ens.servers[1]->restart();
+  ens.servers[2]->restart();
+  EXPECT_EQ(ro("await CONNECTED 30000"), "CONNECTED") << ens.servers[0]->log();
+  EXPECT_EQ(ro("create /after empty"), "CREATED");
+  EXPECT_EQ(ro("get /ro"), "DATA before");
+  auto states = ro("states");
+  EXPECT_NE(states.find("LOST"), std::string::npos) << "the read-only session ends with read-only mode: " << states;
+  EXPECT_EQ(four_letter_word(port, "isro"), "rw");
 }

@@ -161,6 +161,12 @@ TEST(codec, server_messages_round_trip) {
   auto ev = std::get<watch_event>(back);
   EXPECT_EQ(ev.type, event_type::node_deleted);
   EXPECT_EQ(ev.path, "/w");
+  connect_response c;
+  c.session = 0x42;
+  c.read_only = true;
+  auto connected = std::get<connect_response>(round_trip(server_message{c}));
+  EXPECT_EQ(connected.session, 0x42);
+  EXPECT_TRUE(connected.read_only);
 }
 
 TEST(codec, frames_split_at_every_chunk_size) {

@@ -160,6 +160,15 @@ TEST(jute, connect_response_as_zookeeper_sends_it) {
   std::vector<char> out;
   jute::encode_connect_response(r, true, out);
   EXPECT_EQ(hex(out, 4), "00000000000075300100009d16df000100000010e6265f2f048a375b5e7738db2178ac9200");
+  // A read-only session: the last byte (the client reads it as ConnectedReadOnly), and back.
+  r.read_only = true;
+  out.clear();
+  jute::encode_connect_response(r, true, out);
+  EXPECT_EQ(hex(out, 4), "00000000000075300100009d16df000100000010e6265f2f048a375b5e7738db2178ac9201");
+  auto back = jute::decode_connect_response(std::string(out.begin() + 4, out.end()));
+  ASSERT_TRUE(back.ok());
+  EXPECT_TRUE(back->read_only);
+  r.read_only = false;
   // An expired session: timeout 0, session 0, a zero password (the client then reports expiry).
   r.err = error_code::session_expired;
   out.clear();
@@ -455,6 +464,12 @@ TEST(four_letter_words, srvr_and_wchs_in_zookeepers_layout) {
   EXPECT_EQ(four_letter_text("conf", s, l, {{"clientPort", "2181"}, {"tickTime", "2000"}}),
             "clientPort=2181\ntickTime=2000\n");
   EXPECT_NE(four_letter_text("mntr", s, l, {}).find("zk_server_state\tfollower\n"), std::string::npos);
+  EXPECT_EQ(four_letter_text("isro", s, l, {}), "rw");
+  s.mode = "read-only"; // ZooKeeper's read-only server: isro, srvr and mntr say so
+  EXPECT_EQ(four_letter_text("isro", s, l, {}), "ro");
+  EXPECT_NE(four_letter_text("srvr", s, l, {}).find("\nREAD-ONLY mode; serving only read-only clients\nLatency"),
+            std::string::npos);
+  EXPECT_NE(four_letter_text("mntr", s, l, {}).find("zk_server_state\tread-only\n"), std::string::npos);
   s.serving = false;
   EXPECT_EQ(four_letter_text("srvr", s, l, {}), "This ZooKeeper instance is not currently serving requests\n");
 }

@@ -456,3 +456,142 @@ TEST(request_pipeline, only_a_leader_expires_sessions_and_a_follower_reports_its
   EXPECT_EQ(p.leader.count<effect::submit>(), 1u) << "the follower's session expires on the leader";
   server::now -= 60'000;
 }
+
+// ---- read-only mode -------------------------------------------------------------------------------
+
+namespace {
+
+// A follower that had a session and a node, then lost its quorum and went read-only.
+struct cut_off_server {
+  pair_of_servers p;
+  server& srv = p.follower;
+  session_id global = 0;
+
+  cut_off_server() {
+    global = p.open_on_follower();
+    p.follower.send(global, create("/a"));
+    p.replicate();
+    srv.step([&](auto& out) { srv.pipe.become(request_pipeline::mode::not_serving, 0, server::now, out); });
+    srv.step([&](auto& out) { srv.pipe.become(request_pipeline::mode::read_only, 0, server::now, out); });
+    srv.clear();
+  }
+
+  // A connect; the opened or refused effect it produced.
+  std::optional<pipeline_effect> connect(bool read_only, session_id s = 0, std::string password = "") {
+    open_request o;
+    o.session = s;
+    o.password = std::move(password);
+    o.timeout_ms = 10000;
+    o.new_password = "ro-pw";
+    o.peer = "127.0.0.1";
+    o.read_only = read_only;
+    auto ticket = ++srv.tickets;
+    pipeline_effects out;
+    srv.pipe.open(ticket, o, server::now, out);
+    for (auto& e : out) {
+      if (auto* x = std::get_if<effect::opened>(&e); x && x->ticket == ticket)
+        return e;
+      if (auto* x = std::get_if<effect::refused>(&e); x && x->ticket == ticket)
+        return e;
+    }
+    return std::nullopt;
+  }
+  session_id open_read_only() {
+    auto e = connect(true);
+    auto* x = e ? std::get_if<effect::opened>(&*e) : nullptr;
+    if (x == nullptr) {
+      ADD_FAILURE() << "no read-only session";
+      return 0;
+    }
+    EXPECT_TRUE(x->read_only) << "the ConnectResponse must say the session is read-only";
+    return x->session;
+  }
+};
+
+error_code refusal(const std::optional<pipeline_effect>& e) {
+  auto* r = e ? std::get_if<effect::refused>(&*e) : nullptr;
+  return r ? r->err : error_code::ok;
+}
+
+} // namespace
+
+TEST(request_pipeline, a_read_only_server_serves_reads_to_read_only_sessions_and_refuses_writes) {
+  cut_off_server c;
+  auto s = c.open_read_only();
+  ASSERT_NE(s, 0);
+  EXPECT_TRUE(c.srv.pipe.db().is_local_session(s));
+  EXPECT_EQ(s >> 56, 2) << "its id is this server's, like any session it opens";
+  auto r = c.srv.send(s, get("/a"));
+  auto w = c.srv.send(s, create("/b"));
+  auto y = c.srv.send(s, sync_request{"/"});
+  auto m = c.srv.send(s, multi_request{{create("/c")}});
+  ASSERT_EQ(c.srv.xids_answered(s), (std::vector<int32_t>{r, w, y, m})) << "nothing waits: nothing is written";
+  auto replies = c.srv.replies();
+  EXPECT_EQ(replies[0].err, error_code::ok) << "the node written before the quorum was lost is read";
+  EXPECT_EQ(replies[1].err, error_code::not_read_only);
+  EXPECT_EQ(replies[2].err, error_code::not_read_only) << "a sync needs the leader, as in ZooKeeper";
+  EXPECT_EQ(replies[3].err, error_code::not_read_only);
+  EXPECT_EQ(c.srv.count<effect::submit>() + c.srv.count<effect::forward_write>(), 0u);
+  EXPECT_EQ(c.srv.pipe.db().tree().find("/b"), nullptr);
+}
+
+TEST(request_pipeline, a_read_only_server_refuses_clients_that_do_not_allow_it_and_the_ensembles_sessions) {
+  cut_off_server c;
+  EXPECT_EQ(refusal(c.connect(false)), error_code::connection_loss) << "a client that wants writes moves on";
+  auto* info = c.srv.pipe.db().sessions().find(c.global);
+  ASSERT_NE(info, nullptr);
+  EXPECT_EQ(refusal(c.connect(true, c.global, info->password)), error_code::connection_loss)
+      << "a session of the ensemble is not resumed where it could not write";
+  EXPECT_EQ(refusal(c.connect(true, c.global + 1000, "x")), error_code::session_expired)
+      << "one this server never heard of is expired, as ZooKeeper says";
+  auto s = c.open_read_only();
+  EXPECT_EQ(refusal(c.connect(true, s, "wrong")), error_code::session_expired);
+  auto again = c.connect(true, s, "ro-pw");
+  ASSERT_TRUE(again && std::holds_alternative<effect::opened>(*again)) << "its own session resumes here";
+  EXPECT_TRUE(std::get<effect::opened>(*again).read_only);
+}
+
+TEST(request_pipeline, read_only_sessions_end_when_the_server_leaves_read_only_mode_and_are_never_saved) {
+  cut_off_server c;
+  auto s = c.open_read_only();
+  c.srv.send(s, get("/a", true));
+  EXPECT_EQ(c.srv.pipe.db().watches().summary().watches, 1u);
+  for (auto& img : c.srv.pipe.db().session_images())
+    EXPECT_NE(img.id, s) << "a snapshot never holds a read-only session";
+  c.srv.clear();
+  c.srv.step([&](auto& out) { c.srv.pipe.become(request_pipeline::mode::following, 0, server::now, out); });
+  auto closed = c.srv.all<effect::close_session>();
+  ASSERT_EQ(closed.size(), 1u);
+  EXPECT_EQ(closed[0].session, s);
+  EXPECT_EQ(c.srv.pipe.db().sessions().find(s), nullptr);
+  EXPECT_EQ(c.srv.pipe.db().watches().summary().watches, 0u) << "its watches went with it";
+  EXPECT_NE(c.srv.pipe.db().sessions().find(c.global), nullptr) << "the ensemble's sessions stay";
+}
+
+TEST(request_pipeline, a_read_only_session_expires_on_its_server_and_a_close_ends_it) {
+  cut_off_server c;
+  auto idle = c.open_read_only();
+  auto busy = c.open_read_only();
+  auto closing = c.open_read_only();
+  auto x = c.srv.send(closing, close_request{});
+  EXPECT_EQ(c.srv.xids_answered(closing), std::vector<int32_t>{x});
+  EXPECT_EQ(c.srv.all<effect::close_session>().size(), 1u);
+  server::now += 1'500; // the negotiated timeout is 2 s (20 ticks of 100 ms)
+  c.srv.send(busy, get("/a"));
+  server::now += 1'500;
+  c.srv.clear();
+  c.srv.step([&](auto& out) { c.srv.pipe.timers(server::now, out); });
+  auto expired = c.srv.all<effect::expire_session>();
+  ASSERT_EQ(expired.size(), 1u);
+  EXPECT_EQ(expired[0].session, idle);
+  EXPECT_NE(c.srv.pipe.db().sessions().find(busy), nullptr);
+  EXPECT_EQ(c.srv.count<effect::submit>(), 0u) << "no txn: the ensemble never knew these sessions";
+  server::now -= 3'000;
+}
+
+TEST(request_pipeline, read_only_mode_begins_only_from_not_serving) {
+  server srv(request_pipeline::mode::not_serving, 1);
+  srv.step([&](auto& out) { srv.pipe.become(request_pipeline::mode::following, 0, server::now, out); });
+  EXPECT_EXIT(srv.step([&](auto& out) { srv.pipe.become(request_pipeline::mode::read_only, 0, server::now, out); }),
+              ::testing::ExitedWithCode(70), "read-only mode begins only after the server stopped serving");
+}
