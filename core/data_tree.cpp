@@ -22,7 +22,7 @@ data_tree::data_tree() : root_(std::make_unique<node>()) {
   digest_in(*root_, "/");
   add_system_node("/zookeeper");
   add_system_node("/zookeeper/quota");
-  add_system_node("/zookeeper/config");
+  add_system_node(config_path);
 }
 
 uint64_t data_tree::node_hash(const node& n, std::string_view path) const {
@@ -449,6 +449,15 @@ apply_result data_tree::apply(const txn& t) {
                       [&](const txn_error& e) {
                         out.err = e.err;
                         out.detail = e.detail;
+                      },
+                      [&](const txn_reconfig& r) {
+                        // The new membership's text becomes /zookeeper/config's data, a change like
+                        // a setData (its version and mzxid move, its watchers hear of it).
+                        auto* n = find(config_path);
+                        CORRAL_CHECK(n != nullptr, "tree", config_path, " is missing");
+                        txn_set_data set{std::string(config_path), config_text(r.next), n->version + 1, false};
+                        out.ops.push_back(apply_op(txn_op{std::move(set)}, t, out.triggers));
+                        out.err = out.ops.back().err;
                       },
                       [&](const auto& single) {
                         out.ops.push_back(apply_op(txn_op{single}, t, out.triggers));

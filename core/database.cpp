@@ -436,6 +436,11 @@ outcome database::apply(const txn& t, int32_t xid) {
                         if (t.session >= next_session_ && (t.session >> 56) == opts_.server_id)
                           next_session_ = t.session + 1;
                       },
+                      [&](const txn_reconfig& r) {
+                        // ZooKeeper answers a reconfig with the new configuration and its stat.
+                        if (result.err == error_code::ok)
+                          out.resp.body = data_result{config_text(r.next), result.ops[0].stat};
+                      },
                       [&](const txn_close_session&) {
                         sessions_.remove(t.session);
                         watches_.remove_session(t.session);

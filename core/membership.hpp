@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/error.hpp"
@@ -51,6 +52,7 @@ struct membership {
 };
 
 constexpr int64_t max_server_id = 254;
+constexpr std::string_view config_path = "/zookeeper/config"; // where the text lives in the tree
 
 // Corral's own member form, as corral.ensemble and corral-cli take it:
 // `ID=HOST:NATIVE_PORT:QUORUM_PORT[:participant|:observer][;ZK_PORT]`.

@@ -7,6 +7,7 @@
 #include <variant>
 #include <vector>
 
+#include "core/membership.hpp"
 #include "core/types.hpp"
 
 namespace corral {
@@ -53,9 +54,15 @@ struct txn_create_session {
 struct txn_close_session {
   std::vector<std::string> ephemerals; // deleted in this txn, deepest first
 };
+// A new membership (its version is this txn's zxid): /zookeeper/config takes its text when applied,
+// and the ZAB core counts quorums of the old and the new voters from when it is logged until it
+// commits, then of the new ones (core/zab.hpp).
+struct txn_reconfig {
+  membership next;
+};
 
 using txn_body = std::variant<txn_create, txn_delete, txn_set_data, txn_set_acl, txn_check, txn_error, txn_multi,
-                              txn_create_session, txn_close_session>;
+                              txn_create_session, txn_close_session, txn_reconfig>;
 
 struct txn {
   zxid_t zxid = 0;

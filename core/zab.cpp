@@ -45,19 +45,139 @@ peer::peer(config cfg, persistent_state ps, zxid_t snapshot_zxid, std::vector<en
       history_.push_back(std::move(e));
   last_logged_ = durable_ = history_.empty() ? snapshot_zxid : history_.back().zxid;
   commit_ = applied;
+  if (cfg_.initial) {
+    active_ = *cfg_.initial;
+  } else {
+    active_.version = cfg_.config_version;
+    for (auto id : cfg_.voters)
+      active_.members.push_back(member{id, "", 0, 0, -1, false});
+    for (auto id : cfg_.observers)
+      active_.members.push_back(member{id, "", 0, 0, -1, true});
+    std::sort(active_.members.begin(), active_.members.end(), [](auto& a, auto& b) { return a.id < b.id; });
+  }
+  // The caller's state has every entry up to `applied` (its membership is the one it passed); a
+  // reconfig entry after it is pending.
+  recompute_pending();
   start_election("starting up");
 }
 
-bool peer::is_voter(server_id s) const {
-  return std::find(cfg_.voters.begin(), cfg_.voters.end(), s) != cfg_.voters.end();
+bool peer::is_voter(server_id s) const { return active_.is_voter(s) || (pending_ && pending_->is_voter(s)); }
+
+namespace {
+
+// The voters of `m` in `acked` are a majority of its voters.
+template <class Acked>
+bool quorum_in(const membership& m, Acked&& acked) {
+  size_t voters = 0, n = 0;
+  for (auto& x : m.members)
+    if (!x.observer) {
+      ++voters;
+      n += acked(x.id) ? 1 : 0;
+    }
+  return n >= voters / 2 + 1;
 }
 
+const membership* config_in(const entry& e) {
+  auto* r = e.payload ? std::get_if<txn_reconfig>(&e.payload->body) : nullptr;
+  return r ? &r->next : nullptr;
+}
+
+std::string describe(const membership& m) {
+  std::string v, o;
+  for (auto& x : m.members)
+    (x.observer ? o : v) += (x.observer ? o : v).empty() ? std::to_string(x.id) : ", " + std::to_string(x.id);
+  return to_hex(m.version) + " (voters {" + v + "}, observers {" + o + "})";
+}
+
+} // namespace
+
 bool peer::quorum_of(const std::set<server_id>& s) const {
-  size_t n = 0;
-  for (auto id : s)
-    if (is_voter(id))
-      ++n;
-  return n >= quorum();
+  auto in = [&](server_id id) { return s.count(id) > 0; };
+  return quorum_in(active_, in) && (!pending_ || quorum_in(*pending_, in));
+}
+
+bool peer::quorum_synced(const membership& m) const {
+  return quorum_in(m, [&](server_id id) {
+    if (id == cfg_.id)
+      return true;
+    // Followers only: an observer does not get proposals, so if a leader fails before the reconfig
+    // commits, an observer that the reconfig makes a voter does not know it votes, and a quorum
+    // that needs it could never form (ZooKeeper counts its forwarding followers alone too).
+    auto it = learners_.find(id);
+    return it != learners_.end() && it->second.kind == role::following && it->second.at >= phase::newleader_acked;
+  });
+}
+
+std::set<server_id> peer::members() const {
+  std::set<server_id> out;
+  for (auto& x : active_.members)
+    out.insert(x.id);
+  if (pending_)
+    for (auto& x : pending_->members)
+      out.insert(x.id);
+  out.erase(cfg_.id);
+  return out;
+}
+
+// ---- membership --------------------------------------------------------------------------------
+
+// A reconfig entry newer than the active membership was logged: quorums count both from now on.
+void peer::saw_entry(const entry& e) {
+  auto* m = config_in(e);
+  if (m == nullptr || m->version <= active_.version || (pending_ && m->version <= pending_->version))
+    return;
+  pending_ = *m;
+  ready_.configs_changed = true;
+  note("reconfig " + describe(*m) + " logged: quorums need the voters of " + describe(active_) + " and of it until " +
+       "it commits");
+}
+
+// The pending membership is the newest reconfig entry left in the history after the active one.
+void peer::recompute_pending() {
+  std::optional<membership> p;
+  for (auto& e : history_)
+    if (auto* m = config_in(e); m != nullptr && m->version > active_.version)
+      p = *m;
+  if (p == pending_)
+    return;
+  if (pending_ && !p)
+    note("reconfig " + describe(*pending_) + " is gone from the log (it never committed)");
+  pending_ = std::move(p);
+  ready_.configs_changed = true;
+}
+
+void peer::maybe_activate() {
+  if (pending_ && pending_->version <= commit_)
+    activate(*pending_);
+}
+
+void peer::activate(membership m) {
+  note("configuration " + describe(m) + " is active (it was " + describe(active_) + ")");
+  active_ = std::move(m);
+  pending_.reset();
+  ready_.configs_changed = true;
+  membership_changed_ = true; // followed once the input that activated it is fully handled
+}
+
+// After a membership change: a leader that no longer votes hands over, a learner whose role changed
+// rejoins in its new one, a removed server stops taking part.
+void peer::follow_membership() {
+  if (!std::exchange(membership_changed_, false))
+    return;
+  bool member = active_.find(cfg_.id) != nullptr || (pending_ && pending_->find(cfg_.id) != nullptr);
+  bool voter = is_voter(cfg_.id);
+  auto version = to_hex(active_.version);
+  if (role_ == role::leading && !voter) {
+    // It stops serving now and steps down at its next tick, so that the commits of this ready
+    // reach the followers first (stepping down closes their connections).
+    note("configuration " + version + (member ? " makes this server an observer" : " removes this server") +
+         ": handing over to a new leader");
+    handing_over_ = true;
+    set_serving(false);
+  } else if (role_ == role::following && !voter)
+    start_election("configuration " + version + (member ? " makes this server an observer" : " removes this server"));
+  else if (role_ == role::observing && (voter || !member))
+    start_election("configuration " + version + (voter ? " makes this server a voter" : " removes this server"));
 }
 
 void peer::send(server_id to, body b) {
@@ -101,14 +221,14 @@ void peer::set_serving(bool s) {
 
 // ---- election --------------------------------------------------------------------------------
 
+notification peer::my_notification() const { return notification{vote_, round_, role_, active_}; }
+
 void peer::broadcast_votes() {
-  notification n{vote_, round_, role_};
-  for (auto s : cfg_.voters)
-    if (s != cfg_.id)
-      send(s, n);
-  for (auto s : cfg_.observers)
-    if (s != cfg_.id)
-      send(s, n);
+  if (active_.find(cfg_.id) == nullptr && !(pending_ && pending_->find(cfg_.id) != nullptr))
+    return; // not a member: takes no part until it is added (and restarted with the new membership)
+  auto n = my_notification();
+  for (auto s : members())
+    send(s, n);
 }
 
 void peer::start_election(const std::string& why) {
@@ -128,6 +248,7 @@ void peer::start_election(const std::string& why) {
   epoch_acks_.clear();
   newleader_acks_.clear();
   pending_newleader_ack_.reset();
+  handing_over_ = false;
   ++round_;
   vote_ = vote{cfg_.id, last_logged_, ps_.current_epoch};
   note("looking (" + why + "): round " + std::to_string(round_) + ", voting for itself with last zxid " +
@@ -143,11 +264,14 @@ void peer::start_election(const std::string& why) {
       cfg_.election_timeout_ticks + static_cast<int>(rng_ % static_cast<uint64_t>(cfg_.election_timeout_ticks + 1));
   if (is_voter(cfg_.id)) {
     received_[cfg_.id] = vote_;
-    if (quorum() == 1) {
+    if (quorum_of({cfg_.id})) {
       decide(vote_);
       return;
     }
   }
+  if (active_.find(cfg_.id) == nullptr && !(pending_ && pending_->find(cfg_.id) != nullptr))
+    note("this server is not in configuration " + describe(active_) +
+         ": it takes no part (add it with reconfig, or restart it with the ensemble's current membership)");
   broadcast_votes();
 }
 
@@ -185,7 +309,7 @@ void peer::decide(const vote& v) {
   if (v.leader == cfg_.id) {
     become(role::leading);
     counter_ = 0;
-    if (quorum() == 1)
+    if (quorum_of({cfg_.id}))
       leader_propose_epoch();
     return;
   }
@@ -194,10 +318,23 @@ void peer::decide(const vote& v) {
 }
 
 void peer::on_notification(server_id from, const notification& n) {
+  if (n.config.version > active_.version) {
+    // A server that missed reconfigs (it was down, or started with an old membership) learns the
+    // committed membership from any server's vote, as ZooKeeper's notifications carry it.
+    note("server " + std::to_string(from) + " has configuration " + describe(n.config) + ", newer than " +
+         describe(active_) + ": taking it");
+    activate(n.config);
+    recompute_pending();
+    if (role_ == role::looking) {
+      broadcast_votes();
+      if (!is_voter(cfg_.id))
+        received_.clear();
+    }
+  }
   if (role_ != role::looking) {
     // Settled: tell a looking server (or an observer) who leads, so it can join.
     if (n.sender_role == role::looking)
-      send(from, notification{vote_, round_, role_});
+      send(from, my_notification());
     return;
   }
   bool from_voter = is_voter(from);
@@ -206,13 +343,13 @@ void peer::on_notification(server_id from, const notification& n) {
     if (!from_voter)
       return;
     settled_[from] = {n.v, n.sender_role};
-    size_t agree = 0;
+    std::set<server_id> agree;
     for (auto& [s, vr] : settled_)
       if (vr.first == n.v)
-        ++agree;
+        agree.insert(s);
     auto leader_it = settled_.find(n.v.leader);
     bool leader_confirmed = leader_it != settled_.end() && leader_it->second.second == role::leading;
-    if (agree >= quorum() && leader_confirmed && n.v.leader != cfg_.id) {
+    if (quorum_of(agree) && leader_confirmed && n.v.leader != cfg_.id) {
       round_ = std::max(round_, n.round);
       decide(n.v);
     }
@@ -229,7 +366,7 @@ void peer::on_notification(server_id from, const notification& n) {
          std::to_string(vote_.leader));
     broadcast_votes();
   } else if (n.round < round_) {
-    send(from, notification{vote_, round_, role_}); // help it catch up
+    send(from, my_notification()); // help it catch up
     return;
   } else if (better(n.v, vote_)) {
     vote_ = n.v;
@@ -241,16 +378,16 @@ void peer::on_notification(server_id from, const notification& n) {
     // Ours is better and the sender has not heard it: the vote we sent it may have come while it
     // still followed the old leader (it answered with that leader instead of counting ours). Tell
     // it again now, or the election waits for the resend timeout.
-    send(from, notification{vote_, round_, role_});
+    send(from, my_notification());
   }
   received_[from] = n.v;
   received_[cfg_.id] = vote_;
-  size_t agree = 0;
+  std::set<server_id> agree;
   for (auto& [s, v] : received_)
     if (v == vote_)
-      ++agree;
+      agree.insert(s);
   // Wait one tick before deciding, in case a better vote is still on its way (ZooKeeper's finalize wait).
-  decision_pending_ = agree >= quorum();
+  decision_pending_ = quorum_of(agree);
 }
 
 // ---- leader: discovery and synchronization -----------------------------------------------------
@@ -268,7 +405,7 @@ void peer::leader_propose_epoch() {
     send(s, leader_info{new_epoch_});
     advance(l, phase::leader_info_sent);
   }
-  if (quorum() == 1) {
+  if (quorum_of({cfg_.id})) {
     epoch_quorum_ = true;
     leader_try_adopt_epoch();
   }
@@ -305,11 +442,15 @@ void peer::leader_try_establish() {
       send(s, up_to_date{commit_});
       advance(x, phase::up_to_date);
     }
+  // A reconfig the old leader left pending is committed with the rest of the history.
+  maybe_activate();
 }
 
 void peer::on_follower_info(server_id from, const follower_info& fi) {
   if (role_ != role::leading)
     return;
+  if (active_.find(from) == nullptr && !(pending_ && pending_->find(from) != nullptr))
+    return; // not a member: it may join once a reconfig that adds it is logged here
   if (auto it = learners_.find(from); it != learners_.end()) {
     if (it->second.attempt == fi.attempt)
       return;            // a repeat of an attempt already under way
@@ -415,6 +556,7 @@ void peer::catch_up_learner(server_id to, learner& l) {
     if (e.zxid > from)
       s.entries.push_back(e);
   s.commit = established_ ? commit_ : std::min(commit_, last_logged_);
+  s.active = active_;
   send(to, std::move(s));
   advance(l, phase::catch_up_sent);
   l.last_zxid = last_logged_;
@@ -470,13 +612,17 @@ void peer::leader_try_commit() {
     return;
   zxid_t before = commit_;
   for (auto it = first_after(history_, commit_); it != history_.end(); ++it) {
-    size_t n = durable_ >= it->zxid ? 1 : 0;
-    for (auto& [s, l] : learners_)
-      if (l.kind == role::following && l.at >= phase::newleader_acked && l.last_zxid >= it->zxid && is_voter(s))
-        ++n;
-    if (n < quorum())
+    auto acked = [&](server_id s) {
+      if (s == cfg_.id)
+        return durable_ >= it->zxid;
+      auto l = learners_.find(s);
+      return l != learners_.end() && l->second.kind == role::following && l->second.at >= phase::newleader_acked &&
+             l->second.last_zxid >= it->zxid;
+    };
+    if (!quorum_in(active_, acked) || (pending_ && !quorum_in(*pending_, acked)))
       break;
     commit_ = it->zxid;
+    maybe_activate(); // once a reconfig commits, the entries after it need its voters only
   }
   if (commit_ == before)
     return;
@@ -500,7 +646,7 @@ void peer::leader_step_down(const std::string& why) {
 }
 
 zxid_t peer::propose(std::shared_ptr<const txn> t) {
-  if (role_ != role::leading || !established_)
+  if (role_ != role::leading || !established_ || handing_over_)
     return 0;
   if (counter_ >= cfg_.max_counter) {
     // The epoch's counter is spent: a new election starts a new epoch (and resets the counter).
@@ -523,6 +669,7 @@ void peer::append_log(const entry& e) {
   history_.push_back(e);
   last_logged_ = e.zxid;
   ready_.to_log.push_back(e);
+  saw_entry(e);
 }
 
 void peer::trim_history() {
@@ -538,6 +685,7 @@ void peer::follower_apply_commit(zxid_t z) {
     commit_ = c;
     ready_.commit_to = commit_;
     trim_history();
+    maybe_activate();
   }
 }
 
@@ -551,6 +699,7 @@ void peer::on_catch_up(const catch_up& s) {
     ready_.to_log.erase(
         std::remove_if(ready_.to_log.begin(), ready_.to_log.end(), [&](const entry& e) { return e.zxid > s.trunc_to; }),
         ready_.to_log.end());
+    recompute_pending();
   } else if (s.how == catch_up::kind::snap) {
     history_.clear();
     history_start_ = s.snap_zxid;
@@ -559,6 +708,14 @@ void peer::on_catch_up(const catch_up& s) {
     ready_.install_snapshot = std::make_pair(s.snap_zxid, s.snapshot);
     ready_.to_log.clear();
   }
+  // The leader's active membership is committed. Taken even at an equal version: a server added by
+  // reconfig starts with a membership of its own making (the ensemble plus itself, version 0).
+  if (s.active.version >= active_.version && !(s.active == active_)) {
+    note("taking the leader's configuration " + describe(s.active) + " (had " + describe(active_) + ")");
+    active_ = s.active;
+    ready_.configs_changed = true;
+  }
+  recompute_pending();
   for (auto& e : s.entries)
     if (e.zxid > last_logged_)
       append_log(e);
@@ -650,6 +807,11 @@ void peer::on_leader_message(const message& m) {
 void peer::step(const message& m) {
   if (m.to != cfg_.id || m.from == cfg_.id)
     return;
+  on_message(m);
+  follow_membership();
+}
+
+void peer::on_message(const message& m) {
   if (auto* n = std::get_if<notification>(&m.what)) {
     on_notification(m.from, *n);
     return;
@@ -690,10 +852,15 @@ void peer::disconnected(server_id other) {
 
 void peer::connected(server_id other) {
   if (role_ == role::looking)
-    send(other, notification{vote_, round_, role_});
+    send(other, my_notification());
 }
 
 void peer::logged(zxid_t zxid) {
+  on_logged(zxid);
+  follow_membership();
+}
+
+void peer::on_logged(zxid_t zxid) {
   durable_ = std::max(durable_, std::min(zxid, last_logged_));
   if (role_ == role::leading) {
     leader_try_adopt_epoch();
@@ -724,6 +891,10 @@ void peer::tick() {
       }
       return;
     case role::leading: {
+      if (handing_over_) {
+        leader_step_down("it is no longer a voter");
+        return;
+      }
       ++phase_ticks_;
       if (!established_ && phase_ticks_ > cfg_.init_limit_ticks) {
         leader_step_down("no quorum synced in time");

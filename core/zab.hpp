@@ -10,6 +10,15 @@
 // brought level by DIFF, TRUNC or SNAP; the leader is established once a quorum acks NEWLEADER);
 // broadcast (proposals pipelined, committed in zxid order once a quorum of voters has logged them).
 //
+// Membership changes (ZooKeeper's reconfig): a txn_reconfig entry carries the next membership. From
+// the moment a server logs one until it commits, every quorum this server counts (votes, epoch
+// acks, NEWLEADER acks, proposal acks, the leader's lease) must be a quorum of the active voters and
+// of the next ones; once it commits, of the next ones only. One is pending at a time (the leader
+// refuses a second: ReconfigInProgress). A new leader with one in its log finishes it: the log is
+// committed whole when the epoch is established, by a quorum of both. A leader that is no longer a
+// voter then steps down; a learner whose role changed rejoins in its new role; a removed server
+// stops taking part. The caller learns of changes through ready::configs_changed.
+//
 // The caller's contract, for every ready, in this order:
 //   1. persist accepted_epoch / current_epoch (fsync) before sending any of the ready's messages;
 //   2. truncate the log to truncate_to, then install the snapshot, then append to_log;
@@ -64,6 +73,7 @@ struct notification {
   vote v;
   uint64_t round = 0;
   role sender_role = role::looking;
+  membership config; // the sender's active membership: a server that missed reconfigs learns it here
 };
 struct follower_info {
   uint64_t accepted_epoch = 0;
@@ -94,6 +104,7 @@ struct catch_up {
   std::vector<entry> entries;
   zxid_t commit = 0;
   uint64_t new_epoch = 0;
+  membership active; // the leader's active membership (committed): the learner adopts it if newer
 };
 // A follower has logged everything up to zxid (cumulative).
 struct ack {
@@ -135,8 +146,12 @@ const char* message_name(const body& b);
 // ---- configuration and persistent state ---------------------------------------------------------
 struct config {
   server_id id = 0;
-  std::vector<server_id> voters;
+  std::vector<server_id> voters; // the membership this server starts with
   std::vector<server_id> observers;
+  zxid_t config_version = 0; // its version: the zxid of the reconfig that made it (0: the static one)
+  // The same with the servers' addresses (the server passes this; the simulation tests use the ids
+  // above). When set, voters, observers and config_version are ignored.
+  std::optional<membership> initial;
   int election_timeout_ticks = 3; // looking this long: send the votes again (randomised up to 2x);
                                   // ZooKeeper's first notification timeout is 200 ms
   int init_limit_ticks = 20;      // discovery and synchronization must finish within this
@@ -171,9 +186,12 @@ struct ready {
   // why a leader stepped down or a follower gave up on its leader): the caller logs them, and the
   // log's timestamps say how long each phase took.
   std::vector<std::string> notes;
+  // The active or the pending membership changed (peer::active_config(), peer::pending_config()):
+  // the caller admits and connects to the servers of both.
+  bool configs_changed = false;
   bool empty() const {
     return !accepted_epoch && !current_epoch && !truncate_to && !install_snapshot && to_log.empty() && commit_to == 0 &&
-           messages.empty() && disconnect.empty() && !became && !serving_changed && notes.empty();
+           messages.empty() && disconnect.empty() && !became && !serving_changed && notes.empty() && !configs_changed;
   }
 };
 
@@ -215,8 +233,15 @@ public:
   // Learners connected to this leader (0 unless leading).
   size_t learner_count() const { return role_ == role::leading ? learners_.size() : 0; }
   const config& cfg() const { return cfg_; }
+  // A voter of the active membership or of the pending one.
   bool is_voter(server_id s) const;
-  size_t quorum() const { return cfg_.voters.size() / 2 + 1; }
+  // The committed membership, and the one a logged reconfig entry proposes until it commits.
+  const membership& active_config() const { return active_; }
+  const std::optional<membership>& pending_config() const { return pending_; }
+  // Leader: whether this server and the followers synced with it are a quorum of `m`'s voters.
+  // A reconfig must be proposed only then (ZooKeeper answers NewConfigNoQuorum otherwise): the new
+  // voters a quorum needs must already follow, so that they know from the proposal that they vote.
+  bool quorum_synced(const membership& m) const;
 
 private:
   // Where a learner is in joining this leader; it only moves forward (a learner that starts over
@@ -241,6 +266,7 @@ private:
   };
 
   void send(server_id to, body b);
+  notification my_notification() const;
   void broadcast_votes();
   void start_election(const std::string& why);
   void note(std::string line) { ready_.notes.push_back(std::move(line)); }
@@ -268,19 +294,34 @@ private:
   std::vector<zxid_t> epoch_ends() const;
   zxid_t common_prefix(const learner& l) const;
   void trim_history();
+  // A quorum of the active voters and, while a reconfig is pending, of the next ones too.
   bool quorum_of(const std::set<server_id>& s) const;
+  // Membership changes: an entry was logged (or cut), the commit point moved past a pending one.
+  void saw_entry(const entry& e);
+  void recompute_pending();
+  void maybe_activate();
+  void activate(membership m);
+  // After an input that activated a membership (never in the middle of one, so that the handler
+  // that committed it does not go on in a role this server just left).
+  void follow_membership();
+  void on_message(const message& m);
+  void on_logged(zxid_t zxid);
+  std::set<server_id> members() const; // of the active and the pending membership, self excluded
 
   // Each field says how it lives: [persistent] is on disk (the caller persists it from the ready),
   // [grows] only grows for the life of the process, [election] resets when an election starts,
   // [epoch] resets when this server starts leading or following an epoch.
-  config cfg_;                    // fixed at start
-  persistent_state ps_;           // [persistent] [grows] both epochs (checked by check_invariants)
-  snapshot_source take_snapshot_; // fixed at start
-  ready ready_;                   // what the caller has not taken yet
-  role role_ = role::looking;     // [election]
-  bool serving_ = false;          // [election] set once established (leader) or up to date (learner)
-  server_id leader_ = 0;          // [election] who this server follows or itself; 0 while looking
-  uint64_t rng_;                  // election timeouts' jitter
+  config cfg_;                        // fixed at start (its voters and observers: the first active_)
+  membership active_;                 // [grows] the committed membership (its version only grows)
+  std::optional<membership> pending_; // a logged reconfig entry's membership, until it commits or is cut
+  bool membership_changed_ = false;   // activate() ran: follow_membership() is due
+  persistent_state ps_;               // [persistent] [grows] both epochs (checked by check_invariants)
+  snapshot_source take_snapshot_;     // fixed at start
+  ready ready_;                       // what the caller has not taken yet
+  role role_ = role::looking;         // [election]
+  bool serving_ = false;              // [election] set once established (leader) or up to date (learner)
+  server_id leader_ = 0;              // [election] who this server follows or itself; 0 while looking
+  uint64_t rng_;                      // election timeouts' jitter
 
   // Log and commit state: a mirror of the caller's log.
   std::deque<entry> history_; // entries after history_start_, in zxid order (TRUNC and SNAP cut it)
@@ -305,6 +346,7 @@ private:
   uint64_t new_epoch_ = 0;
   bool epoch_proposed_ = false;
   bool established_ = false;  // a quorum acked NEWLEADER: the epoch may commit and serve
+  bool handing_over_ = false; // a membership without this server as a voter is active: steps down next tick
   bool epoch_quorum_ = false; // a quorum acked the new epoch
   std::set<server_id> epoch_acks_;
   std::set<server_id> newleader_acks_;

@@ -3,6 +3,7 @@
 
 #include "schema/reader_limits.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 
@@ -138,7 +139,8 @@ void put_txn(storage::TxnRecord::Builder r, const txn& t) {
                         auto l = r.initCloseSession(static_cast<unsigned>(c.ephemerals.size()));
                         for (unsigned i = 0; i < c.ephemerals.size(); ++i)
                           l.set(i, c.ephemerals[i]);
-                      }},
+                      },
+                      [&](const txn_reconfig& c) { r.setReconfig(config_text(c.next)); }},
              t.body);
 }
 
@@ -170,6 +172,16 @@ result<txn> get_txn(storage::TxnRecord::Reader r) {
       for (auto p : r.getCloseSession())
         c.ephemerals.push_back(str(p));
       t.body = std::move(c);
+      break;
+    }
+    case W::RECONFIG: {
+      auto m = parse_config_text(str(r.getReconfig()));
+      if (!m)
+        return error_info{error_code::data_inconsistency, "a reconfig record's membership: " + m.error().detail};
+      if (m->version != t.zxid)
+        return error_info{error_code::data_inconsistency,
+                          "a reconfig record's version " + to_hex(m->version) + " is not its zxid " + to_hex(t.zxid)};
+      t.body = txn_reconfig{std::move(*m)};
       break;
     }
     default: {
@@ -350,6 +362,11 @@ std::string describe(const log_entry& e) {
                       },
                       [&](const txn_close_session& c) {
                         out += "closeSession (" + std::to_string(c.ephemerals.size()) + " ephemerals)";
+                      },
+                      [&](const txn_reconfig& c) {
+                        auto text = config_text(c.next);
+                        std::replace(text.begin(), text.end(), '\n', ' ');
+                        out += "reconfig " + text;
                       },
                       [&](const auto& single) { out += op_text(txn_op{single}); }},
              t.body);

@@ -32,6 +32,32 @@ result<entry> get_entry(peerwire::Entry::Reader r) {
   return entry{r.getZxid(), std::make_shared<const txn>(std::move(*t))};
 }
 
+void put_membership(peerwire::Membership::Builder b, const membership& m) {
+  b.setVersion(m.version);
+  auto l = b.initMembers(static_cast<unsigned>(m.members.size()));
+  for (unsigned i = 0; i < m.members.size(); ++i) {
+    auto& x = m.members[i];
+    l[i].setId(x.id);
+    l[i].setHost(x.host);
+    l[i].setQuorumPort(x.quorum_port);
+    l[i].setClientPort(x.client_port);
+    l[i].setZkPort(x.zk_port);
+    l[i].setObserver(x.observer);
+  }
+}
+
+result<membership> get_membership(peerwire::Membership::Reader r) {
+  membership m;
+  m.version = r.getVersion();
+  for (auto x : r.getMembers()) {
+    if (x.getId() < 1 || x.getId() > max_server_id || (!m.members.empty() && m.members.back().id >= x.getId()))
+      return error_info{error_code::marshalling_error, "a membership's server ids must rise from 1 to 254"};
+    m.members.push_back(
+        member{x.getId(), x.getHost(), x.getQuorumPort(), x.getClientPort(), x.getZkPort(), x.getObserver()});
+  }
+  return m;
+}
+
 void put_message(peerwire::ZabMessage::Builder b, const message& m) {
   b.setFrom(m.from);
   b.setTo(m.to);
@@ -45,6 +71,7 @@ void put_message(peerwire::ZabMessage::Builder b, const message& m) {
                  v.setEpoch(n.v.epoch);
                  g.setRound(n.round);
                  g.setSenderRole(static_cast<uint8_t>(n.sender_role));
+                 put_membership(g.initConfig(), n.config);
                },
                [&](const follower_info& f) {
                  auto g = b.initFollowerInfo();
@@ -77,6 +104,7 @@ void put_message(peerwire::ZabMessage::Builder b, const message& m) {
                    put_entry(l[i], s.entries[i]);
                  g.setCommit(s.commit);
                  g.setNewEpoch(s.new_epoch);
+                 put_membership(g.initActive(), s.active);
                },
                [&](const ack& a) { b.setAck(a.zxid); }, [&](const ack_newleader& a) { b.setAckNewLeader(a.epoch); },
                [&](const up_to_date& u) { b.setUpToDate(u.commit); },
@@ -97,8 +125,11 @@ result<message> get_message(peerwire::ZabMessage::Reader r) {
       auto g = r.getNotification();
       if (g.getSenderRole() > 3)
         return error_info{error_code::marshalling_error, "unknown role"};
+      auto config = get_membership(g.getConfig());
+      if (!config)
+        return config.error();
       m.what = notification{vote{g.getVote().getLeader(), g.getVote().getZxid(), g.getVote().getEpoch()}, g.getRound(),
-                            static_cast<role>(g.getSenderRole())};
+                            static_cast<role>(g.getSenderRole()), std::move(*config)};
       break;
     }
     case W::FOLLOWER_INFO: {
@@ -135,6 +166,10 @@ result<message> get_message(peerwire::ZabMessage::Reader r) {
       }
       s.commit = g.getCommit();
       s.new_epoch = g.getNewEpoch();
+      auto active = get_membership(g.getActive());
+      if (!active)
+        return active.error();
+      s.active = std::move(*active);
       m.what = std::move(s);
       break;
     }

@@ -15,6 +15,20 @@ struct Vote {
   epoch @2 :UInt64;
 }
 
+# An ensemble's membership (core/membership.hpp).
+struct Member {
+  id @0 :Int64;
+  host @1 :Text;
+  quorumPort @2 :UInt16;
+  clientPort @3 :UInt16;
+  zkPort @4 :Int32;
+  observer @5 :Bool;
+}
+struct Membership {
+  version @0 :Int64;             # the zxid of the reconfig that made it; 0: the static one
+  members @1 :List(Member);
+}
+
 struct Entry {
   zxid @0 :Int64;
   txn @1 :Storage.TxnRecord;
@@ -29,6 +43,7 @@ struct ZabMessage {
       vote @3 :Vote;
       round @4 :UInt64;
       senderRole @5 :UInt8;        # 0 looking, 1 following, 2 leading, 3 observing
+      config @31 :Membership;      # the sender's active membership
     }
     followerInfo :group {
       acceptedEpoch @6 :UInt64;
@@ -51,6 +66,7 @@ struct ZabMessage {
       entries @18 :List(Entry);
       commit @19 :Int64;
       newEpoch @20 :UInt64;
+      active @30 :Membership;      # the leader's active (committed) membership
     }
     ack @21 :Int64;
     upToDate @22 :Int64;

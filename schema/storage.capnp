@@ -78,6 +78,7 @@ struct TxnRecord {
     createSession @12 :CreateSessionTxn;
     closeSession @13 :List(Text);   # the ephemerals it deletes
     digestCheck @14 :Void;
+    reconfig @15 :Text;             # the new membership in /zookeeper/config's form (core/membership)
   }
 }
 

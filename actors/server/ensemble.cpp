@@ -101,6 +101,20 @@ void on_role(self_ptr self) {
   run(self, effects);
 }
 
+// The servers of the active and the pending membership: the transport admits and dials them.
+void send_peers(self_ptr self) {
+  auto& z = *self->state.zab;
+  std::map<zab::server_id, peer_address> peers;
+  for (auto* m : {&z.active_config(), z.pending_config() ? &*z.pending_config() : nullptr})
+    if (m != nullptr)
+      for (auto& x : m->members)
+        peers[x.id] = peer_address{x.id, x.host, x.quorum_port};
+  std::vector<peer_address> list;
+  for (auto& [id, p] : peers)
+    list.push_back(p);
+  self->send(self->state.transport, atoms::connect::value, std::move(list));
+}
+
 void process_ready(self_ptr self) {
   auto& st = self->state;
   for (;;) {
@@ -130,6 +144,8 @@ void process_ready(self_ptr self) {
       self->send(st.transport, atoms::close::value, s);
     for (auto& m : r.messages)
       self->send(st.transport, std::move(m));
+    if (r.configs_changed && st.transport)
+      send_peers(self); // after the messages: the roster does not close connections, it admits
     if (r.became || r.serving_changed)
       on_role(self);
   }

@@ -115,12 +115,35 @@ caf::expected<recovered> recover_data(const server_options& opts) {
   return out;
 }
 
+// The membership a server of an ensemble starts with: the one its tree holds (/zookeeper/config,
+// written by the last reconfig it applied), or corral.ensemble if no reconfig ever happened. After a
+// reconfig the data directory, not the configuration file, says who is in the ensemble, as
+// ZooKeeper's dynamic configuration file does.
+membership starting_membership(const server_options& opts, const recovered& r) {
+  membership from_options;
+  from_options.members = opts.ensemble;
+  std::sort(from_options.members.begin(), from_options.members.end(), [](auto& a, auto& b) { return a.id < b.id; });
+  auto* n = r.db->tree().find(config_path);
+  if (n == nullptr || n->data.empty())
+    return from_options;
+  auto stored = parse_config_text(n->data);
+  if (!stored) {
+    log::warn("server", "cannot read the membership in ", config_path, " (", stored.error().detail,
+              "); starting with corral.ensemble");
+    return from_options;
+  }
+  if (stored->members != from_options.members)
+    log::info("server", "starting with membership ", log::hex(stored->version),
+              " from the data directory (a reconfig changed it); corral.ensemble names the servers it started with");
+  return *stored;
+}
+
 // Step 2 (ensemble): what the ZAB core starts from.
-std::shared_ptr<ensemble_setup> make_ensemble_setup(const server_options& opts, const recovered& r) {
+std::shared_ptr<ensemble_setup> make_ensemble_setup(const server_options& opts, const recovered& r,
+                                                    const membership& initial) {
   auto setup = std::make_shared<ensemble_setup>();
   setup->zab.id = opts.server_id;
-  for (auto& m : opts.ensemble)
-    (m.observer ? setup->zab.observers : setup->zab.voters).push_back(m.id);
+  setup->zab.initial = initial;
   setup->zab.seed = static_cast<uint64_t>(wall_now());
   // A learner that missed more than a snapshot's worth of txns gets a snapshot (SNAP).
   setup->zab.history_limit = std::max<uint64_t>(opts.snapshots.every_txns, 100);
@@ -139,7 +162,8 @@ std::shared_ptr<ensemble_setup> make_ensemble_setup(const server_options& opts, 
 }
 
 // Step 3 (ensemble): the peer transport listens on the quorum port and connects to the others.
-caf::error start_quorum(caf::actor_system& sys, const server_options& opts, running_server& srv) {
+caf::error start_quorum(caf::actor_system& sys, const server_options& opts, const membership& initial,
+                        running_server& srv) {
   auto me = std::find_if(opts.ensemble.begin(), opts.ensemble.end(), [&](auto& m) { return m.id == opts.server_id; });
   transport_options topts;
   topts.self = opts.server_id;
@@ -158,11 +182,11 @@ caf::error start_quorum(caf::actor_system& sys, const server_options& opts, runn
     return fail("cannot listen on the quorum port " + me->host + ":" + std::to_string(me->quorum_port) + ": " +
                 from_caf_error(failure).detail);
   std::vector<peer_address> peers;
-  for (auto& m : opts.ensemble)
+  for (auto& m : initial.members)
     peers.push_back({m.id, m.host, m.quorum_port});
   caf::anon_send(srv.transport, atoms::connect::value, peers);
   caf::anon_send(srv.state_machine, atoms::connect::value, srv.transport);
-  log::info("server", "server ", opts.server_id, " of an ensemble of ", opts.ensemble.size(), "; quorum port ",
+  log::info("server", "server ", opts.server_id, " of an ensemble of ", initial.members.size(), "; quorum port ",
             me->quorum_port, opts.quorum_tls_server ? " over mutual TLS" : "",
             opts.peer_secret.empty() && !opts.quorum_tls_server
                 ? " (peers admitted by address only: set corral.peer-secret-file or corral.quorum-tls to "
@@ -241,10 +265,11 @@ caf::expected<running_server> start(caf::actor_system& sys, const server_options
   // first message names the state machine (nothing reaches the writer before it).
   srv.log_writer = sys.spawn<caf::detached>(log_writer, appender);
   bool ensemble = !opts.ensemble.empty();
+  auto initial = ensemble ? starting_membership(opts, *r) : membership{};
   srv.state_machine = sys.spawn(state_machine, r->db, storage, srv.log_writer, srv.snapshotter,
-                                ensemble ? make_ensemble_setup(opts, *r) : nullptr);
+                                ensemble ? make_ensemble_setup(opts, *r, initial) : nullptr);
   caf::anon_send(srv.log_writer, atoms::connect::value, log_events{srv.state_machine});
-  auto e = ensemble ? start_quorum(sys, opts, srv) : caf::error{};
+  auto e = ensemble ? start_quorum(sys, opts, initial, srv) : caf::error{};
   if (!e)
     e = open_client_ports(sys, opts, srv);
   if (e) {

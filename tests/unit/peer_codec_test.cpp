@@ -44,7 +44,11 @@ TEST(peer_codec, every_message_kind_round_trips) {
   s.entries = {make_entry(make_zxid(2, 1), "/a"), make_entry(make_zxid(2, 2), "/b")};
   s.commit = make_zxid(2, 1);
   s.new_epoch = 3;
-  std::vector<body> bodies{notification{vote{2, 77, 4}, 9, role::leading},
+  membership config;
+  config.version = make_zxid(2, 2);
+  config.members = {member{1, "127.0.0.1", 2891, 2281, 2181, false}, member{4, "10.0.0.4", 2894, 2284, -1, true}};
+  s.active = config;
+  std::vector<body> bodies{notification{vote{2, 77, 4}, 9, role::leading, config},
                            follower_info{5, 66, true},
                            leader_info{6},
                            ack_epoch{4, 55, 10, {make_zxid(1, 9), make_zxid(3, 2)}},
@@ -71,6 +75,9 @@ TEST(peer_codec, every_message_kind_round_trips) {
   ASSERT_EQ(got.entries.size(), 2u);
   EXPECT_EQ(std::get<txn_create>(got.entries[1].payload->body).path, "/b");
   EXPECT_EQ(got.entries[1].payload->session, 7);
+  EXPECT_EQ(got.active, config) << "the leader's membership travels with the catch-up";
+  EXPECT_EQ(std::get<notification>(round_trip(message{1, 2, 6, bodies[0]}).what).config, config)
+      << "and with every vote";
   auto ae = std::get<ack_epoch>(round_trip(message{1, 2, 6, bodies[3]}).what);
   EXPECT_EQ(ae.epoch_ends, (std::vector<zxid_t>{make_zxid(1, 9), make_zxid(3, 2)}));
   auto n = std::get<notification>(round_trip(message{1, 2, 0, bodies[0]}).what);

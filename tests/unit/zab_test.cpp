@@ -2,7 +2,9 @@
 // loses what is on it and both ends are told. Nodes crash and restart, losing log writes that were
 // not yet durable. After every step: at most one established leader per epoch, and every node's
 // applied txns are a prefix of one global order (so nothing committed is ever lost or reordered).
-// At the end the network heals and every node must converge.
+// At the end the network heals and every node must converge. With reconfigs on, leaders also propose
+// random membership changes (servers beyond the first membership start with it plus themselves, as
+// an operator starts a server to add), and convergence is of the members of the final membership.
 #include <gtest/gtest.h>
 
 #include <deque>
@@ -28,23 +30,53 @@ struct sim_node {
   zxid_t snap_zxid = 0;
   std::vector<int> snap_applied;
   std::vector<entry> log; // durable entries after the snapshot
+  membership snap_config; // the membership as of the snapshot (the tree holds it in /zookeeper/config)
   // Volatile state.
   std::unique_ptr<peer> p;
   std::vector<entry> pending; // written, not yet durable
   std::vector<int> applied;
   zxid_t applied_zxid = 0;
+  membership applied_config; // as of applied_zxid: what a restart starts from
   bool up = true;
 };
 
+// What a simulated snapshot holds.
+struct sim_image {
+  std::vector<int> applied;
+  membership config;
+};
+
+membership ids_only(const std::vector<server_id>& voters, const std::vector<server_id>& observers) {
+  membership m;
+  for (auto v : voters)
+    m.members.push_back(member{v, "", 0, 0, -1, false});
+  for (auto o : observers)
+    m.members.push_back(member{o, "", 0, 0, -1, true});
+  std::sort(m.members.begin(), m.members.end(), [](auto& a, auto& b) { return a.id < b.id; });
+  return m;
+}
+
 class cluster {
 public:
-  cluster(int voters, int observers, uint64_t seed, uint32_t max_counter = 0xfffffffeu)
-      : rng_(seed), seed_(seed), max_counter_(max_counter) {
-    for (int i = 1; i <= voters + observers; ++i) {
+  cluster(int voters, int observers, uint64_t seed, uint32_t max_counter = 0xfffffffeu, int extra = 0,
+          bool reconfigs = false)
+      : rng_(seed), seed_(seed), max_counter_(max_counter), reconfigs_(reconfigs) {
+    for (int i = 1; i <= voters + observers + extra; ++i) {
       auto& n = nodes_[i];
       n.id = i;
-      n.voter = i <= voters;
-      (n.voter ? voter_ids_ : observer_ids_).push_back(i);
+      n.voter = i <= voters || (i > voters + observers && i % 2 == 0);
+      if (i <= voters + observers)
+        (n.voter ? voter_ids_ : observer_ids_).push_back(i);
+    }
+    auto first = ids_only(voter_ids_, observer_ids_);
+    for (auto& [id, n] : nodes_) {
+      n.snap_config = first;
+      if (first.find(id) == nullptr) { // a server to add: the ensemble plus itself, version 0
+        n.snap_config.members.push_back(member{id, "", 0, 0, -1, !n.voter});
+        std::sort(n.snap_config.members.begin(), n.snap_config.members.end(),
+                  [](auto& a, auto& b) { return a.id < b.id; });
+      }
+      n.applied_config = n.snap_config;
     }
     for (auto& [id, n] : nodes_)
       start(n);
@@ -54,8 +86,9 @@ public:
     trace("START " + std::to_string(n.id));
     config c;
     c.id = n.id;
-    c.voters = voter_ids_;
-    c.observers = observer_ids_;
+    c.voters = n.snap_config.voters();
+    c.observers = n.snap_config.observers();
+    c.config_version = n.snap_config.version;
     c.election_timeout_ticks = 4;
     c.init_limit_ticks = 12;
     c.sync_limit_ticks = 6;
@@ -64,11 +97,12 @@ public:
     c.max_counter = max_counter_;
     n.applied = n.snap_applied;
     n.applied_zxid = n.snap_zxid;
+    n.applied_config = n.snap_config;
     n.pending.clear();
     sim_node* raw = &n;
     n.p = std::make_unique<peer>(c, n.ps, n.snap_zxid, n.log, n.applied_zxid, [raw] {
-      return std::make_pair(raw->applied_zxid,
-                            std::shared_ptr<const void>(std::make_shared<std::vector<int>>(raw->applied)));
+      return std::make_pair(raw->applied_zxid, std::shared_ptr<const void>(std::make_shared<sim_image>(
+                                                   sim_image{raw->applied, raw->applied_config})));
     });
     n.up = true;
     drain(n);
@@ -96,11 +130,14 @@ public:
       }
       if (r.install_snapshot) {
         n.snap_zxid = r.install_snapshot->first;
-        n.snap_applied = *std::static_pointer_cast<const std::vector<int>>(r.install_snapshot->second);
+        auto& image = *std::static_pointer_cast<const sim_image>(r.install_snapshot->second);
+        n.snap_applied = image.applied;
+        n.snap_config = image.config;
         n.log.clear();
         n.pending.clear();
         n.applied = n.snap_applied;
         n.applied_zxid = n.snap_zxid;
+        n.applied_config = n.snap_config;
         check_applied(n, 0);
       }
       for (auto& e : r.to_log)
@@ -110,6 +147,8 @@ public:
         confirm_later_.push_back(n.id);
       if (r.became)
         trace("node " + std::to_string(n.id) + " became " + role_name(*r.became));
+      for (auto& line : r.notes)
+        trace("node " + std::to_string(n.id) + ": " + line);
       if (r.truncate_to)
         trace("node " + std::to_string(n.id) + " truncated to " + std::to_string(*r.truncate_to));
       if (r.commit_to > n.applied_zxid) {
@@ -147,6 +186,10 @@ public:
         continue;
       n.applied.push_back(e.payload->cxid);
       n.applied_zxid = e.zxid;
+      if (auto* r = std::get_if<txn_reconfig>(&e.payload->body)) {
+        n.applied_config = r->next;
+        ++reconfigs_applied_;
+      }
     }
     if (n.applied_zxid < upto)
       fail("node " + std::to_string(n.id) + " told to apply up to " + std::to_string(upto) + " but holds only " +
@@ -295,12 +338,16 @@ public:
         trace(os.str());
         drain(n);
       }
+    } else if (r < 89) {
+      if (chaos && reconfigs_)
+        propose_reconfig(nodes_[pick()]);
     } else if (r < 90) {
       // Snapshot: what is applied moves out of the log.
       auto& n = nodes_[pick()];
       if (n.up) {
         n.snap_zxid = n.applied_zxid;
         n.snap_applied = n.applied;
+        n.snap_config = n.applied_config;
         n.log.erase(std::remove_if(n.log.begin(), n.log.end(), [&](const entry& e) { return e.zxid <= n.snap_zxid; }),
                     n.log.end());
       }
@@ -335,6 +382,39 @@ public:
     }
   }
 
+  // One random change to the active membership (add a server as a voter or an observer, remove one,
+  // or turn a voter into an observer or back), proposed by `n` if it leads, has no reconfig pending,
+  // and a quorum of the new voters follows it (ZooKeeper's NewConfigNoQuorum check; without it a
+  // reconfig can need votes from servers that do not know they vote).
+  void propose_reconfig(sim_node& n) {
+    if (!n.up || n.p->current_role() != role::leading || !n.p->serving() || n.p->pending_config())
+      return;
+    auto next = n.p->active_config();
+    next.version = 0;
+    auto id = static_cast<server_id>(1 + rng_() % nodes_.size());
+    auto it = std::find_if(next.members.begin(), next.members.end(), [&](auto& m) { return m.id == id; });
+    if (it == next.members.end()) {
+      next.members.push_back(member{id, "", 0, 0, -1, rng_() % 2 == 0});
+      std::sort(next.members.begin(), next.members.end(), [](auto& a, auto& b) { return a.id < b.id; });
+    } else if (rng_() % 2 == 0) {
+      next.members.erase(it);
+    } else {
+      it->observer = !it->observer;
+    }
+    if (next.voters().size() < 2 || !n.p->quorum_synced(next))
+      return;
+    auto t = std::make_shared<txn>();
+    t->cxid = ++next_txn_;
+    t->zxid = n.p->next_zxid();
+    next.version = t->zxid;
+    t->body = txn_reconfig{next};
+    auto z = n.p->propose(t);
+    if (z != 0 && z != t->zxid)
+      fail("a reconfig proposed as " + std::to_string(z) + " but numbered " + std::to_string(t->zxid));
+    trace("node " + std::to_string(n.id) + " proposes reconfig t" + std::to_string(t->cxid));
+    drain(n);
+  }
+
   void heal() {
     partitioned_.clear();
     for (auto& [id, n] : nodes_)
@@ -342,16 +422,23 @@ public:
         start(n);
   }
 
+  // A serving leader, and every member of its membership serving with everything applied.
   bool converged() const {
     size_t target = global_.size();
-    server_id leader = 0;
+    const sim_node* leader = nullptr;
+    for (auto& [id, n] : nodes_)
+      if (n.up && n.p->serving() && n.p->current_role() == role::leading)
+        leader = &n;
+    if (leader == nullptr)
+      return false;
+    auto& members = leader->p->active_config();
     for (auto& [id, n] : nodes_) {
+      if (members.find(id) == nullptr)
+        continue; // removed (or never added): it takes no part
       if (!n.up || !n.p->serving() || n.applied.size() != target)
         return false;
-      if (n.p->current_role() == role::leading)
-        leader = id;
     }
-    return leader != 0;
+    return !leader->p->pending_config();
   }
 
   std::map<server_id, sim_node> nodes_;
@@ -368,7 +455,9 @@ public:
   std::mt19937_64 rng_;
   uint64_t seed_;
   uint32_t max_counter_;
+  bool reconfigs_ = false;
   int next_txn_ = 0;
+  size_t reconfigs_applied_ = 0; // by any node (a count, for the test to see that reconfigs happened)
 };
 
 struct sim_result {
@@ -376,11 +465,12 @@ struct sim_result {
   size_t committed = 0;
   size_t epochs = 0;
   bool converged = false;
+  size_t reconfigs_applied = 0;
 };
 
 sim_result run(int voters, int observers, uint64_t seed, int chaos_steps, bool tracing = false,
-               uint32_t max_counter = 0xfffffffeu) {
-  cluster c(voters, observers, seed, max_counter);
+               uint32_t max_counter = 0xfffffffeu, int extra = 0, bool reconfigs = false) {
+  cluster c(voters, observers, seed, max_counter, extra, reconfigs);
   c.tracing_ = tracing;
   for (int i = 0; i < chaos_steps && c.failure_.empty(); ++i)
     c.step_randomly(true);
@@ -426,6 +516,7 @@ sim_result run(int voters, int observers, uint64_t seed, int chaos_steps, bool t
   r.committed = c.global_.size();
   r.epochs = c.leaders_.size();
   r.converged = c.converged();
+  r.reconfigs_applied = c.reconfigs_applied_;
   if (tracing) {
     for (auto& line : c.trace_)
       std::cout << line << "\n";
@@ -491,6 +582,31 @@ TEST_P(zab_sim, safety_and_convergence_over_many_seeds) {
 INSTANTIATE_TEST_SUITE_P(ensembles, zab_sim,
                          ::testing::Values(std::make_tuple(3, 0), std::make_tuple(3, 1), std::make_tuple(5, 0),
                                            std::make_tuple(5, 1), std::make_tuple(7, 0)));
+
+// Membership changes mixed with crashes, partitions, lost links and snapshots: still one order, at
+// most one leader per epoch, and the final membership's servers converge. Three servers to add
+// beyond the first membership, reconfigs proposed at random by whoever leads.
+class zab_reconfig_sim : public ::testing::TestWithParam<std::tuple<int, int, int>> {};
+
+TEST_P(zab_reconfig_sim, safety_and_convergence_with_membership_changes) {
+  auto [voters, observers, extra] = GetParam();
+  size_t reconfigs = 0;
+  uint64_t seeds = std::getenv("ZAB_SEEDS") != nullptr ? std::stoull(std::getenv("ZAB_SEEDS")) : 40;
+  for (uint64_t seed = 1; seed <= seeds; ++seed) {
+    auto s = seed * 104729 + static_cast<uint64_t>(voters * 10 + extra);
+    auto r = run(voters, observers, s, 3000, false, 0xfffffffeu, extra, true);
+    if ((!r.failure.empty() || !r.converged) && std::getenv("ZAB_TRACE") != nullptr)
+      run(voters, observers, s, 3000, true, 0xfffffffeu, extra, true);
+    ASSERT_EQ(r.failure, "") << "seed " << seed;
+    ASSERT_TRUE(r.converged) << "no convergence after healing, seed " << seed;
+    reconfigs += r.reconfigs_applied;
+  }
+  EXPECT_GT(reconfigs, seeds) << "membership changes must have committed and been applied";
+}
+
+INSTANTIATE_TEST_SUITE_P(ensembles, zab_reconfig_sim,
+                         ::testing::Values(std::make_tuple(3, 0, 3), std::make_tuple(3, 1, 2),
+                                           std::make_tuple(5, 0, 2)));
 
 // A server that notices the leader's loss first sends its vote to one that still follows the old
 // leader; that one answers with the old leader, not with a vote, and when it notices the loss a
