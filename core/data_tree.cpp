@@ -23,6 +23,7 @@ data_tree::data_tree() : root_(std::make_unique<node>()) {
   add_system_node("/zookeeper");
   add_system_node("/zookeeper/quota");
   add_system_node(config_path);
+  config_node_ = find_mutable(config_path);
 }
 
 uint64_t data_tree::node_hash(const node& n, std::string_view path) const {
@@ -92,7 +93,7 @@ node_stat data_tree::stat_of(const node& n) const {
   s.cversion = n.cversion * 2 - s.num_children;
   s.ephemeral_owner = owner::is_ephemeral_session(n.ephemeral_owner) ? n.ephemeral_owner : 0;
   s.data_length = static_cast<int32_t>(n.data.size());
-  if (auto text = quota_stats_text(n))
+  if (auto text = derived_data(n))
     s.data_length = static_cast<int32_t>(text->size());
   return s;
 }
@@ -452,10 +453,9 @@ apply_result data_tree::apply(const txn& t) {
                       },
                       [&](const txn_reconfig& r) {
                         // The new membership's text becomes /zookeeper/config's data, a change like
-                        // a setData (its version and mzxid move, its watchers hear of it).
-                        auto* n = find(config_path);
-                        CORRAL_CHECK(n != nullptr, "tree", config_path, " is missing");
-                        txn_set_data set{std::string(config_path), config_text(r.next), n->version + 1, false};
+                        // a setData (its mzxid moves, its watchers hear of it).
+                        // Version -1, as ZooKeeper's reconfig txn leaves it (its mzxid is what moves).
+                        txn_set_data set{std::string(config_path), config_text(r.next), -1, false};
                         out.ops.push_back(apply_op(txn_op{std::move(set)}, t, out.triggers));
                         out.err = out.ops.back().err;
                       },
@@ -494,6 +494,12 @@ const data_tree::quota_entry* data_tree::quota_covering(std::string_view path, s
     }
   }
   return nullptr;
+}
+
+std::optional<std::string> data_tree::derived_data(const node& n) const {
+  if (&n == config_node_ && n.data.empty() && !starting_config_.empty())
+    return starting_config_;
+  return quota_stats_text(n);
 }
 
 std::optional<std::string> data_tree::quota_stats_text(const node& n) const {

@@ -76,9 +76,15 @@ public:
   const node* find(std::string_view path) const;
   node_stat stat_of(const node& n) const;
   const acl_list& acl_of(const node& n) const { return acls_.get(n.acl); }
-  // A node's data as clients read it: the data, or for a quota's stats node its usage.
-  std::string data_of(const node& n) const { return quota_stats_text(n).value_or(n.data); }
+  // A node's data as clients read it: the data, or for a quota's stats node its usage, or for
+  // /zookeeper/config before any reconfig the membership the servers started with.
+  std::string data_of(const node& n) const { return derived_data(n).value_or(n.data); }
+  std::optional<std::string> derived_data(const node& n) const;
   std::optional<std::string> quota_stats_text(const node& n) const;
+  // What /zookeeper/config reads as until a reconfig writes it (the ensemble's starting
+  // membership; empty for a standalone server, as in ZooKeeper). Not stored: every server of an
+  // ensemble starts with the same one, and it is in no txn.
+  void set_starting_config(std::string text) { starting_config_ = std::move(text); }
   std::vector<std::string> children_of(const node& n) const;
 
   // Applies a txn. Never fails half-way: a multi either applies every op or none.
@@ -156,6 +162,8 @@ private:
   size_t node_count_ = 0;
   uint64_t digest_ = 0;
   std::map<std::string, quota_entry, std::less<>> quotas_; // by subtree
+  std::string starting_config_;
+  node* config_node_ = nullptr;
 };
 
 } // namespace corral

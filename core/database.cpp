@@ -27,6 +27,7 @@ const auth_list no_auth_ids;
 } // namespace
 
 database::database(database_options opts, int64_t now_ms) : opts_(std::move(opts)), sessions_(opts_.tick_ms) {
+  tree_.set_starting_config(opts_.starting_config);
   // ZooKeeper's initializeNextSession: time in the middle bits, the server id in the top byte.
   next_session_ = static_cast<int64_t>((static_cast<uint64_t>(now_ms) << 24) >> 8) | (opts_.server_id << 56);
   if (next_session_ <= 0)
@@ -368,7 +369,38 @@ txn_body database::prepare_close(session_id s, zxid_t zxid) {
   return txn_close_session{std::move(paths)};
 }
 
-txn database::prepare(session_id s, const request& r, int64_t wall_ms) {
+// ZooKeeper's checks, in its order: reconfig enabled (and an ensemble), the caller may write
+// /zookeeper/config (the superuser may), none pending, the version the client saw, a well-formed
+// membership, and a quorum of its voters following this leader.
+txn_body database::prepare_reconfig(session_id s, const reconfig_request& r, const membership_view* view, zxid_t zxid) {
+  // A standalone server answers as a standalone ZooKeeper with its defaults does (reconfigEnabled
+  // is off there; with it on, ZooKeeper would answer Unimplemented).
+  if (view == nullptr)
+    return txn_error{error_code::reconfig_disabled,
+                     "reconfig needs an ensemble: a standalone server has no membership"};
+  if (!view->enabled)
+    return txn_error{error_code::reconfig_disabled, "reconfig is disabled on this ensemble (corral.reconfig-enabled)"};
+  auto* config = tree_.find(config_path);
+  if (config == nullptr || !permitted(s, tree_.acl_of(*config), perm::write))
+    return txn_error{error_code::no_auth,
+                     "reconfig needs the superuser or write permission on " + std::string(config_path)};
+  if (view->pending)
+    return txn_error{error_code::reconfig_in_progress,
+                     "reconfig " + to_hex(view->pending->version) + " has not committed yet; try again after it"};
+  if (r.from_config != -1 && r.from_config != static_cast<int64_t>(view->active.version))
+    return txn_error{error_code::bad_version, "Reconfiguration from version " + to_hex(r.from_config) +
+                                                  " failed -- last seen version is " + to_hex(view->active.version)};
+  auto next = changed_membership(view->active, reconfig_change{r.joining, r.leaving, r.members});
+  if (!next)
+    return txn_error{next.error().code, next.error().detail};
+  if (!view->quorum_synced || !view->quorum_synced(*next))
+    return txn_error{error_code::new_config_no_quorum,
+                     "Reconfig failed - there must be a connected and synced quorum in new configuration"};
+  next->version = zxid;
+  return txn_reconfig{std::move(*next)};
+}
+
+txn database::prepare(session_id s, const request& r, int64_t wall_ms, const membership_view* view) {
   zxid_t zxid = next_zxid_ + 1;
   auto single = [&](result<txn_op> op) -> txn_body {
     if (!op)
@@ -383,10 +415,7 @@ txn database::prepare(session_id s, const request& r, int64_t wall_ms) {
                [&](const check_request& x) { return single(prepare_check(s, x)); },
                [&](const multi_request& m) { return prepare_multi(s, m, zxid); },
                [&](const close_request&) { return prepare_close(s, zxid); },
-               [&](const reconfig_request&) -> txn_body {
-                 return txn_error{error_code::reconfig_disabled,
-                                  "dynamic reconfiguration is not supported; change the ensemble in the config file"};
-               },
+               [&](const reconfig_request& x) { return prepare_reconfig(s, x, view, zxid); },
                [&](const auto&) -> txn_body {
                  return txn_error{error_code::bad_arguments, std::string(request_name(r.body)) + " is not a write"};
                }},
@@ -533,8 +562,9 @@ public:
       return;
     if (x.watch)
       db_.watches_.add_data(x.path, s_);
-    // A quota's stats node reads as the usage the tree keeps (data_tree::quota_stats_text).
-    if (auto usage = db_.tree_.quota_stats_text(*n))
+    // A quota's stats node reads as the usage the tree keeps, /zookeeper/config before any reconfig
+    // as the starting membership (data_tree::derived_data).
+    if (auto usage = db_.tree_.derived_data(*n))
       resp().body = data_result{*usage, db_.tree_.stat_of(*n), false};
     else
       resp().body = data_result{n->data, db_.tree_.stat_of(*n), n->null_data != 0};

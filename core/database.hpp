@@ -38,12 +38,23 @@ struct database_options {
   // ZooKeeper does with zookeeper.enforceQuota=true (its default is false: a limit nobody enforces).
   bool enforce_quota = true;
   int64_t container_check_ms = 60000;
-  std::string super_digest; // "super:base64hash"; empty: no superuser
-  int64_t server_id = 0;    // top byte of session ids
-  sasl_server_factory sasl; // SASL (ZooKeeper's op 102); empty: refused with AuthFailed
+  std::string super_digest;    // "super:base64hash"; empty: no superuser
+  int64_t server_id = 0;       // top byte of session ids
+  sasl_server_factory sasl;    // SASL (ZooKeeper's op 102); empty: refused with AuthFailed
+  std::string starting_config; // an ensemble's starting membership as text (data_tree::set_starting_config)
 };
 
 using delivery = watch_table::delivery;
+
+// What an ensemble's leader knows about its membership when it prepares a reconfig (from its ZAB
+// core): the active membership, the one pending if a reconfig has not committed, and whether a
+// quorum of a membership's voters follows it. Absent (a null pointer): a standalone server.
+struct membership_view {
+  bool enabled = true; // corral.reconfig-enabled
+  membership active;
+  std::optional<membership> pending;
+  std::function<bool(const membership&)> quorum_synced;
+};
 
 // What one request or txn produced: the answer for its session and the events for every session.
 struct outcome {
@@ -109,8 +120,9 @@ public:
   // ---- requests -------------------------------------------------------------------------------
   // Reads and session-local requests (auth, watches, ping): answered at once.
   outcome read(session_id s, const request& r);
-  // Writes: the txn to log and apply. Always a txn: a failed write is an error txn.
-  txn prepare(session_id s, const request& r, int64_t wall_ms);
+  // Writes: the txn to log and apply. Always a txn: a failed write is an error txn. A reconfig
+  // needs the leader's `view` (null: a standalone server, answered ReconfigDisabled).
+  txn prepare(session_id s, const request& r, int64_t wall_ms, const membership_view* view = nullptr);
   // Applies a txn in zxid order; for the session that sent it, the response to request `xid`.
   outcome apply(const txn& t, int32_t xid = 0);
 
@@ -170,6 +182,7 @@ private:
   result<txn_op> prepare_check(session_id s, const check_request& r);
   txn_body prepare_multi(session_id s, const multi_request& m, zxid_t zxid);
   txn_body prepare_close(session_id s, zxid_t zxid);
+  txn_body prepare_reconfig(session_id s, const reconfig_request& r, const membership_view* view, zxid_t zxid);
   void forget_records(zxid_t applied);
 
   const auth_list& auth_of(session_id s) const;

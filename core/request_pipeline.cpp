@@ -69,7 +69,7 @@ void request_pipeline::handle(session_id s, request r, int64_t now_ms, pipeline_
   }
   if (write) {
     auto xid = r.xid;
-    auto t = db.prepare(s, r, now_ms);
+    auto t = prepare(s, r, now_ms);
     waiting_[s].push_back(local_write{t.zxid, xid});
     submit(std::move(t), out);
     return;
@@ -79,6 +79,14 @@ void request_pipeline::handle(session_id s, request r, int64_t now_ms, pipeline_
     return;
   }
   answer_read(s, r, out);
+}
+
+txn request_pipeline::prepare(session_id s, const request& r, int64_t now_ms) {
+  if (std::holds_alternative<reconfig_request>(r.body) && membership_view_) {
+    auto view = membership_view_();
+    return db_->prepare(s, r, now_ms, &view);
+  }
+  return db_->prepare(s, r, now_ms);
 }
 
 void request_pipeline::submit(txn t, pipeline_effects& out) {
@@ -426,7 +434,7 @@ void request_pipeline::forwarded_write(session_id s, const request& r, const aut
     return; // the learner fails it when it notices this server no longer leads
   db_->set_auth(s, auth);
   db_->touch(s, now_ms);
-  submit(db_->prepare(s, r, now_ms), out);
+  submit(prepare(s, r, now_ms), out);
 }
 
 void request_pipeline::forwarded_open(session_id s, int32_t timeout_ms, const std::string& password, int64_t now_ms,

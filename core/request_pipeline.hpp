@@ -156,6 +156,10 @@ public:
   // Learner: the sessions that sent requests since the last call (the leader keeps them alive).
   std::vector<session_id> take_touched();
 
+  // Ensemble: where a reconfig learns the membership (the ZAB core's view); unset, a reconfig is
+  // answered as a standalone server answers it.
+  void set_membership_view(std::function<membership_view()> view) { membership_view_ = std::move(view); }
+
   // Periodic: the leader (or a standalone server) expires sessions and collects containers and TTLs.
   void timers(int64_t now_ms, pipeline_effects& out);
 
@@ -196,6 +200,7 @@ private:
   void apply_one(const txn& t, pipeline_effects& out);
   void session_opened(const txn& t, pipeline_effects& out);
   void submit(txn t, pipeline_effects& out);
+  txn prepare(session_id s, const request& r, int64_t now_ms);
   void fail_all(const std::string& why, pipeline_effects& out);
   static void deliver(outcome& o, bool respond, pipeline_effects& out);
 
@@ -208,6 +213,7 @@ private:
   std::unordered_set<session_id> expiring_;                        // close txns in flight that are expiries
   std::unordered_set<session_id> touched_;                         // learner: active since the last report
   uint64_t next_token_ = 1;
+  std::function<membership_view()> membership_view_;
 };
 
 const char* mode_name(request_pipeline::mode m);

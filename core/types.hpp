@@ -237,9 +237,13 @@ struct close_request {};
 struct sasl_request {
   std::string token;
 };
-// Dynamic reconfiguration is not supported: answered ReconfigDisabled, as ZooKeeper does when
-// reconfigEnabled is false (its default). A write, because ZooKeeper's answer is an error txn.
-struct reconfig_request {};
+// Dynamic reconfiguration (ZooKeeper's ReconfigRequest): servers joining (server lines) and leaving
+// (ids), or the whole new membership; each may be absent (null on the wire). `from_config` is the
+// membership version the client saw (-1: any). See core/membership.hpp for the forms.
+struct reconfig_request {
+  std::optional<std::string> joining, leaving, members;
+  int64_t from_config = -1;
+};
 
 using request_body =
     std::variant<create_request, delete_request, exists_request, get_data_request, set_data_request, get_acl_request,

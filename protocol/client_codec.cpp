@@ -202,7 +202,17 @@ void put_request(wire::Request::Builder b, const request& r) {
                         e.setCredentials(bytes(x.credentials));
                       },
                       [&](const who_am_i_request&) { b.setWhoAmI(); }, [&](const ping_request&) { b.setPing(); },
-                      [&](const close_request&) { b.setClose(); }, [&](const reconfig_request&) { b.setReconfig(); },
+                      [&](const close_request&) { b.setClose(); },
+                      [&](const reconfig_request& x) {
+                        auto rc = b.initReconfigChange();
+                        if (x.joining)
+                          rc.setJoining(*x.joining);
+                        if (x.leaving)
+                          rc.setLeaving(*x.leaving);
+                        if (x.members)
+                          rc.setMembers(*x.members);
+                        rc.setFromConfig(x.from_config);
+                      },
                       // SASL is ZooKeeper's protocol only; sent natively it is an auth the server refuses.
                       [&](const sasl_request& x) {
                         auto e = b.initAuth();
@@ -303,6 +313,19 @@ result<request> get_request(wire::Request::Reader r) {
     case W::PING: out.body = ping_request{}; break;
     case W::CLOSE: out.body = close_request{}; break;
     case W::RECONFIG: out.body = reconfig_request{}; break;
+    case W::RECONFIG_CHANGE: {
+      auto rc = r.getReconfigChange();
+      reconfig_request x;
+      if (rc.hasJoining())
+        x.joining = str(rc.getJoining());
+      if (rc.hasLeaving())
+        x.leaving = str(rc.getLeaving());
+      if (rc.hasMembers())
+        x.members = str(rc.getMembers());
+      x.from_config = rc.getFromConfig();
+      out.body = std::move(x);
+      break;
+    }
     default:
       return error_info{error_code::marshalling_error,
                         "unknown request type " + std::to_string(static_cast<int>(r.which()))};

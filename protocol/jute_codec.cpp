@@ -346,14 +346,20 @@ bool read_body(reader& in, op_code op, decoded_request& d) {
     case op_code::who_am_i: b = who_am_i_request{}; return true;
     case op_code::ping: b = ping_request{}; return true;
     case op_code::close_session: b = close_request{}; return true;
-    case op_code::reconfig:
-      // joiningServers, leavingServers, newMembers, curConfigId: read to check the frame, then refused.
-      in.buffer("joiningServers");
-      in.buffer("leavingServers");
-      in.buffer("newMembers");
-      in.i64();
-      b = reconfig_request{};
+    case op_code::reconfig: {
+      reconfig_request r;
+      auto text = [&](const char* what) -> std::optional<std::string> {
+        bool null = false;
+        auto s = in.data(what, null);
+        return null ? std::nullopt : std::optional<std::string>(std::move(s));
+      };
+      r.joining = text("joiningServers");
+      r.leaving = text("leavingServers");
+      r.members = text("newMembers");
+      r.from_config = in.i64();
+      b = std::move(r);
       return true;
+    }
     default: return false;
   }
 }
@@ -442,6 +448,7 @@ void write_reply_body(writer& w, const response& r, const reply_shape& shape) {
     case op_code::set_data:
     case op_code::set_acl: w.stat(stat_of()); break;
     case op_code::get_data:
+    case op_code::reconfig: // ZooKeeper answers with the new configuration's data and stat
       if (auto* d = body_as<data_result>(r))
         w.data(d->data, d->null_data);
       else
@@ -740,11 +747,10 @@ void encode_request(const request& r, const reply_shape& shape, std::vector<char
                    w.buffer(x.scheme);
                    w.buffer(x.credentials);
                  },
-                 [&](const reconfig_request&) {
-                   w.i32(-1);
-                   w.i32(-1);
-                   w.i32(-1);
-                   w.i64(-1);
+                 [&](const reconfig_request& x) {
+                   for (auto* s : {&x.joining, &x.leaving, &x.members})
+                     w.data(s->value_or(""), !s->has_value());
+                   w.i64(x.from_config);
                  },
                  [&](const sasl_request& x) { w.buffer(x.token); },
                  [&](const auto&) {}, // whoAmI, ping, closeSession: header only

@@ -101,6 +101,15 @@ struct Auth {
   credentials @1 :Data;
 }
 
+# ZooKeeper's ReconfigRequest: servers joining (server lines) and leaving (ids), or the whole new
+# membership (core/membership.hpp); an unset field is null.
+struct Reconfig {
+  joining @0 :Text;
+  leaving @1 :Text;
+  members @2 :Text;
+  fromConfig @3 :Int64 = -1;   # the membership version the client saw; -1: any
+}
+
 struct Request {
   xid @0 :Int32;
   union {
@@ -125,7 +134,8 @@ struct Request {
     whoAmI @19 :Void;
     ping @20 :Void;
     close @21 :Void;
-    reconfig @22 :Void; # answered ReconfigDisabled, as a ZooKeeper with reconfig disabled does
+    reconfig @22 :Void;          # the first form, without fields: a reconfig that changes nothing
+    reconfigChange @23 :Reconfig;
   }
 }
 

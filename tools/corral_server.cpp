@@ -132,6 +132,9 @@ struct server_config : caf::actor_system_config {
              "(the ZooKeeper port after ';' is optional); empty: standalone")
         .add(opts.zab_tick_ms, "zab-tick-ms",
              "replication tick in ms: heartbeats each tick, elections after 10-20, followers lost after 10")
+        .add(opts.reconfig_enabled, "reconfig-enabled",
+             "allow reconfig (adding and removing servers live) to the superuser and to clients with write "
+             "permission on /zookeeper/config (ZooKeeper's reconfigEnabled, off by default there)")
         .add(opts.read_only_mode, "read-only-mode",
              "a server that finds no quorum for 2 s serves reads to clients that allow read-only sessions "
              "(ZooKeeper's readonlymode.enabled; only such clients see it)")
@@ -170,17 +173,21 @@ corral::server::server_options to_options(const server_config& cfg) {
   // In an ensemble, session ids carry the server id in their top byte, and the client port is the
   // one the ensemble names for this server.
   o.db.server_id = o.server_id;
-  // The ZooKeeper port too, if the ensemble names it (";ZK_PORT"); if not, the ensemble's entry for
-  // this server gets corral.zk-port, so that /zookeeper/config can tell clients where it is.
+  // The ZooKeeper port too, if the ensemble names it (";ZK_PORT"). Only what the ensemble names goes
+  // into /zookeeper/config, so that every server reads it the same.
   for (auto& m : o.ensemble)
     if (m.id == o.server_id) {
       o.host = m.host;
       o.port = m.client_port;
       if (m.zk_port > 0)
         o.zk_port = m.zk_port;
-      else if (o.zk_port > 0)
-        m.zk_port = o.zk_port;
     }
+  if (!o.ensemble.empty()) { // what /zookeeper/config reads as until a reconfig writes it
+    corral::membership m;
+    m.members = o.ensemble;
+    std::sort(m.members.begin(), m.members.end(), [](auto& a, auto& b) { return a.id < b.id; });
+    o.db.starting_config = corral::config_text(m);
+  }
   return o;
 }
 

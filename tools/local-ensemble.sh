@@ -25,7 +25,7 @@ for ((i = 1; i <= total; i++)); do
   if ((i > voters)); then role=":observer"; fi
   sep=""
   if ((i > 1)); then sep=","; fi
-  ensemble+="${sep}\"$i=127.0.0.1:$((2280 + i)):$((2890 + i))$role\""
+  ensemble+="${sep}\"$i=127.0.0.1:$((2280 + i)):$((2890 + i))$role;$((2180 + i))\""
   servers+="${sep}127.0.0.1:$((2280 + i))"
 done
 ensemble="[$ensemble]"
@@ -50,7 +50,7 @@ for ((i = 1; i <= total; i++)); do
   dir="$data/server-$i"
   mkdir -p "$dir"
   "$bin/corral-server" --corral.server-id="$i" --corral.ensemble="$ensemble" --corral.data-dir="$dir" \
-    --corral.zk-port="$((2180 + i))" --corral.four-letter-words="srvr,ruok,stat,mntr,conf,isro" \
+    --corral.four-letter-words="srvr,ruok,stat,mntr,conf,isro" \
     --corral.peer-secret-file="$secret" --corral.log-file="$dir/server.log" &
   pids+=($!)
   kind=voter

@@ -50,6 +50,7 @@ struct ensemble_setup {
   size_t uncommitted = 0;          // how many of `log`'s last entries are not applied yet
   int64_t tick_ms = 0;             // the replication tick (server_options::zab_tick_ms)
   int64_t read_only_after_ms = -1; // looking this long: read-only mode (-1: never)
+  bool reconfig_enabled = true;    // corral.reconfig-enabled
 };
 
 struct state_machine_state {

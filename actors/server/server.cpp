@@ -158,6 +158,7 @@ std::shared_ptr<ensemble_setup> make_ensemble_setup(const server_options& opts, 
   setup->tick_ms = opts.zab_tick_ms;
   // ZooKeeper starts its read-only server max(2 s, one tick) after it began looking.
   setup->read_only_after_ms = opts.read_only_mode ? std::max<int64_t>(2000, 2 * opts.zab_tick_ms) : -1;
+  setup->reconfig_enabled = opts.reconfig_enabled;
   return setup;
 }
 

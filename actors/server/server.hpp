@@ -45,6 +45,9 @@ struct server_options {
   // Read-only mode (ZooKeeper's readonlymode.enabled): a server that finds no quorum for 2 s serves
   // reads to clients that allow read-only sessions. Only those clients see it; others move on.
   bool read_only_mode = true;
+  // Dynamic reconfiguration (ZooKeeper's reconfigEnabled): still only for the superuser or a client
+  // with write permission on /zookeeper/config.
+  bool reconfig_enabled = true;
   // The ensemble's shared secret (read from corral.peer-secret-file); empty: none.
   std::string peer_secret;
   uint64_t peer_max_unsent_bytes = 64ull << 20; // frames waiting for a peer before it is dropped (it resyncs)

@@ -357,6 +357,11 @@ state_machine_self::behavior_type state_machine(self_ptr self, std::shared_ptr<d
                                                            persistence::snapshot_bytes(s.db(), s.storage.db_id))));
         });
     self->delayed_send(self, std::chrono::milliseconds(st.zab_tick_ms), atoms::zab_tick::value);
+    st.pipe->set_membership_view([self, enabled = ensemble->reconfig_enabled] {
+      auto& z = *self->state.zab;
+      return membership_view{enabled, z.active_config(), z.pending_config(),
+                             [self](const membership& m) { return self->state.zab->quorum_synced(m); }};
+    });
   }
   if (st.storage.snapshot_at_start)
     start_snapshot(self);
