@@ -106,6 +106,9 @@ private:
   bool set_quota(const arguments& a);
   bool list_quota(const arguments& a);
   bool del_quota(const arguments& a);
+  // zkCli.sh's membership commands (cli_reconfig.cpp)
+  bool config(const arguments& a);
+  bool reconfig(const arguments& a);
   std::optional<quota::track> read_track(const std::string& path);
   bool quota_nesting_ok(const std::string& path);
   void warn_if_over(const quota::track& limits, const quota::track& stats);

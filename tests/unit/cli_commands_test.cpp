@@ -28,6 +28,7 @@ public:
   int closes = 0;
   std::map<std::string, std::string> nodes_;
   std::set<std::string> null_data_; // nodes whose data is null
+  std::vector<reconfig_request> reconfigs;
 
 private:
   response error(error_code e, const std::string& path) { return response{0, 0, e, path, {}}; }
@@ -70,6 +71,9 @@ private:
       if (!nodes_.count(e->path))
         return error(error_code::no_node, e->path);
       r.body = node_stat{};
+    } else if (auto* rc = std::get_if<reconfig_request>(&b)) {
+      reconfigs.push_back(*rc);
+      r.body = data_result{"server.1=127.0.0.1:2891:2281:participant\nversion=100000002", {}, false};
     } else if (auto* s = std::get_if<set_data_request>(&b)) {
       if (s->version > 0)
         return error(error_code::bad_version, s->path);
@@ -272,4 +276,26 @@ TEST(cli_tokenize, quotes_group_words_and_an_open_quote_is_an_error) {
   EXPECT_EQ(tokenize("set /a ''", problem), (std::vector<std::string>{"set", "/a", ""}));
   tokenize("get 'open", problem);
   EXPECT_EQ(problem, "unterminated quote");
+}
+
+// config and reconfig as zkCli.sh has them; reconfig also takes Corral's member form (corral.ensemble's).
+TEST_F(cli, reconfig_sends_zookeepers_server_lines_from_either_form_and_prints_the_new_configuration) {
+  session.nodes_["/zookeeper/config"] = "server.1=127.0.0.1:2891:2281:participant;127.0.0.1:2181\n"
+                                        "server.2=127.0.0.1:2892:2282:participant;127.0.0.1:2182\nversion=0";
+  EXPECT_TRUE(run("config -c"));
+  EXPECT_EQ(out.str(), "0 127.0.0.1:2181,127.0.0.1:2182\n");
+  out.str("");
+  EXPECT_TRUE(run("reconfig -v 100000001 -add 5=127.0.0.1:2285:2895:observer;2185,server.6=h:1:2;3 -remove 3"));
+  ASSERT_EQ(session.reconfigs.size(), 1u);
+  auto& r = session.reconfigs[0];
+  EXPECT_EQ(r.joining,
+            std::optional<std::string>("server.5=127.0.0.1:2895:2285:observer;127.0.0.1:2185,server.6=h:1:2;3"));
+  EXPECT_EQ(r.leaving, std::optional<std::string>("3"));
+  EXPECT_FALSE(r.members.has_value());
+  EXPECT_EQ(r.from_config, 0x100000001);
+  EXPECT_EQ(out.str(), "Committed new configuration:\nserver.1=127.0.0.1:2891:2281:participant\nversion=100000002\n");
+  EXPECT_FALSE(run("reconfig -add"));
+  EXPECT_FALSE(run("reconfig -grow 4"));
+  EXPECT_FALSE(run("reconfig -add 4=nonsense"));
+  EXPECT_EQ(session.reconfigs.size(), 1u) << "nothing is sent for a command that is wrong";
 }
