@@ -148,7 +148,9 @@ TEST(atomic_long, concurrent_increments_are_never_lost) {
   auto now = ask_for<ar>(self, cs[1], ar(error_code::system_error), caf::get_atom::value);
   ASSERT_TRUE(now.ok());
   EXPECT_EQ(now->post, succeeded) << "every increment that said it succeeded is in the value, and no other";
-  EXPECT_GT(succeeded, counters * each / 2);
+  // The two that fall back to the lock always succeed; the optimistic ones may all lose their three
+  // tries when the machine is busy (seen under a loaded parallel run), so at least half, not more.
+  EXPECT_GE(succeeded, counters * each / 2);
   auto cas_ok = ask_for<ar>(self, cs[0], ar(error_code::system_error), atoms::cas::value, now->post, int64_t{1000});
   auto cas_no = ask_for<ar>(self, cs[1], ar(error_code::system_error), atoms::cas::value, now->post, int64_t{2000});
   ASSERT_TRUE(cas_ok.ok() && cas_no.ok());
