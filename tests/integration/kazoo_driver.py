@@ -14,6 +14,8 @@ Curator's and Corral's mutex nodes, "__READ__" / "__WRIT__" for their read/write
   state                                                     -> kazoo's client_state (CONNECTED_RO, ...)
   await STATE MS                                            -> STATE | TIMEOUT <state>
   states                                                    -> the listener's states so far, comma-separated
+  auth SCHEME CREDENTIALS                                   add_auth                  -> AUTHED
+  reconfig JOINING|- LEAVING|-                              reconfig (- for None)     -> CONFIG <lines, comma-separated>
   quit
 Errors print "ERROR <exception>" and the driver goes on.
 """
@@ -78,6 +80,13 @@ def run(w):
         return w[1] if str(client.client_state) == w[1] else "TIMEOUT " + str(client.client_state)
     if cmd == "states":
         return ",".join(states)
+    if cmd == "auth":
+        client.add_auth(w[1], w[2])
+        return "AUTHED"
+    if cmd == "reconfig":
+        joining, leaving = [None if x == "-" else x for x in w[1:3]]
+        data, _ = client.reconfig(joining=joining, leaving=leaving, new_members=None)
+        return "CONFIG " + ",".join(data.decode().splitlines())
     if cmd == "bwait":
         return "PASSED" if client.Barrier(path).wait(timeout=int(w[2]) / 1000.0) else "TIMEOUT"
     return "ERROR unknown command " + cmd

@@ -1,7 +1,8 @@
 // Membership changes on a live ensemble under load (issue 13 §1's "done when"): an observer, then a
-// voter, added with zkCli.sh's reconfig (the new servers start with the ensemble plus themselves, as
-// ZooKeeper's procedure has it), then both removed with corral-cli's; every write acknowledged during
-// all of it is there at the end, and each server's role follows the membership.
+// voter, are added (the new servers start with the ensemble plus themselves, as ZooKeeper's procedure
+// has it) and removed, each change made by another client: zkCli.sh, corral-cli, kazoo and ZooKeeper's
+// C client. Every write acknowledged during all of it is there at the end, and each server's role
+// follows the membership.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -9,6 +10,8 @@
 
 #include "actors/client/blocking_client.hpp"
 #include "tests/integration/harness.hpp"
+
+#include <zookeeper/zookeeper.h>
 
 using namespace corral;
 using namespace corral::test;
@@ -20,10 +23,10 @@ const std::string super_digest = "--corral.super-digest=super:D/InIHSb7yEEbrWz8b
 
 struct planned {
   uint16_t client = free_port(), quorum = free_port();
-  std::string entry(int id, const std::string& role) const {
-    return "\"" + std::to_string(id) + "=127.0.0.1:" + std::to_string(client) + ":" + std::to_string(quorum) + ":" +
-           role + "\"";
+  std::string member(int id, const std::string& role) const { // corral.ensemble's form
+    return std::to_string(id) + "=127.0.0.1:" + std::to_string(client) + ":" + std::to_string(quorum) + ":" + role;
   }
+  std::string entry(int id, const std::string& role) const { return "\"" + member(id, role) + "\""; }
   std::string zk_line(int id, const std::string& role) const {
     return "server." + std::to_string(id) + "=127.0.0.1:" + std::to_string(quorum) + ":" + std::to_string(client) +
            ":" + role;
@@ -66,9 +69,30 @@ struct load {
   }
   void finish() {
     stop = true;
-    t.join();
+    if (t.joinable())
+      t.join();
   }
+  ~load() { finish(); } // a failed assertion returns early
 };
+
+// ZooKeeper's C client, as the superuser: zoo_reconfig's answer (and the new configuration in `config`).
+int c_client_reconfig(const std::string& hosts, const char* joining, const char* leaving, int64_t version,
+                      std::string& config) {
+  zoo_set_debug_level(ZOO_LOG_LEVEL_ERROR);
+  zhandle_t* h = zookeeper_init(hosts.c_str(), nullptr, 10000, nullptr, nullptr, 0);
+  if (h == nullptr)
+    return ZSYSTEMERROR;
+  eventually([&] { return zoo_state(h) == ZOO_CONNECTED_STATE; }, 10s);
+  int rc = zoo_add_auth(h, "digest", "super:test", 10, nullptr, nullptr);
+  char buf[4096];
+  int len = sizeof buf;
+  if (rc == ZOK)
+    rc = zoo_reconfig(h, joining, leaving, nullptr, version, buf, &len, nullptr);
+  if (rc == ZOK && len > 0)
+    config.assign(buf, static_cast<size_t>(len));
+  zookeeper_close(h);
+  return rc;
+}
 
 } // namespace
 
@@ -95,17 +119,28 @@ TEST(zk_reconfig, an_observer_then_a_voter_join_and_leave_a_live_ensemble_under_
   ASSERT_NE(added.out.find("Committed new configuration"), std::string::npos) << added.out << added.err;
   ASSERT_TRUE(eventually([&] { return mode_of(*s[3]) == "observer"; }, 20s)) << s[3]->log();
 
-  // A voter, the same way.
+  // A voter, with corral-cli in Corral's member form.
   s.push_back(start(5, "[" + three + "," + p[3].entry(4, "observer") + "," + p[4].entry(5, "participant") + "]"));
-  added = zkcli("reconfig -add " + p[4].zk_line(5, "participant") + "\nconfig\n");
-  ASSERT_NE(added.out.find("Committed new configuration"), std::string::npos) << added.out << added.err;
+  auto cli = run_cli({"--server", voters[0] + "," + voters[1] + "," + voters[2]},
+                     "addauth digest super:test\nreconfig -add " + p[4].member(5, "participant") + "\n", 200);
+  ASSERT_NE(cli.out.find("Committed new configuration"), std::string::npos) << cli.out << cli.err;
   ASSERT_TRUE(eventually([&] { return mode_of(*s[4]) == "follower" || mode_of(*s[4]) == "leader"; }, 20s))
       << s[4]->log();
 
-  // Both leave, with corral-cli.
-  auto removed = run_cli({"--server", voters[0] + "," + voters[1] + "," + voters[2]},
-                         "addauth digest super:test\nreconfig -remove 4\nreconfig -remove 5\nconfig\n", 200);
-  EXPECT_NE(removed.out.find("Committed new configuration"), std::string::npos) << removed.out << removed.err;
+  // The observer leaves through kazoo, the voter through the C client.
+  std::string zk_voters = s[0]->zk_address() + "," + s[1]->zk_address() + "," + s[2]->zk_address();
+  {
+    line_process kz({"/usr/bin/python3", KAZOO_DRIVER, zk_voters});
+    ASSERT_EQ(kz.read_line(60s), std::optional<std::string>("READY")) << kz.stderr_text();
+    EXPECT_EQ(kz.ask("auth digest super:test"), "AUTHED");
+    auto config = kz.ask("reconfig - 4");
+    EXPECT_EQ(config.rfind("CONFIG ", 0), 0u) << config << kz.stderr_text();
+    EXPECT_EQ(config.find("server.4"), std::string::npos) << config;
+  }
+  std::string after;
+  EXPECT_EQ(c_client_reconfig(zk_voters, nullptr, "5", 0x12345, after), ZBADVERSION) << "a stale version";
+  EXPECT_EQ(c_client_reconfig(zk_voters, nullptr, "5", -1, after), ZOK);
+  EXPECT_EQ(after.find("server.5"), std::string::npos) << after;
   ASSERT_TRUE(eventually([&] { return mode_of(*s[3]) == "" && mode_of(*s[4]) == ""; }, 20s))
       << "removed servers stop serving";
 
