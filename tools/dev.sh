@@ -2,6 +2,7 @@
 # The project's two entry points on a fresh Debian 12 machine (run as root, or with sudo available):
 #   tools/dev.sh run    install what is missing, build (Release), start a local 3-server ensemble
 #   tools/dev.sh test   install what is missing, build, run the whole test suite
+#   tools/dev.sh add [observer|participant]   add a server to the running local ensemble
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${CORRAL_BUILD_DIR:-$here/build}"
@@ -46,6 +47,10 @@ case "${1:-}" in
     build_all
     echo "==> starting a local ensemble of 3 servers on 127.0.0.1 (data under $here/data)"
     CORRAL_BIN="$build" exec bash "$here/tools/local-ensemble.sh" "${2:-3}" "${3:-0}"
+    ;;
+  add)
+    # A server joins the running local ensemble (tools/add-server.sh; docs/replication.md).
+    CORRAL_BIN="$build" exec bash "$here/tools/add-server.sh" "${2:-observer}"
     ;;
   standalone)
     install_missing

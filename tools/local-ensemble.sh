@@ -39,6 +39,15 @@ if [ ! -s "$secret" ]; then
 fi
 chmod 600 "$secret"
 
+# The superuser of this local ensemble (for reconfig: tools/add-server.sh), its password made once.
+password_file="$data/super-password"
+if [ ! -s "$password_file" ]; then
+  (umask 077 && head -c 12 /dev/urandom | base64 | tr -d '/+=' > "$password_file")
+fi
+# ZooKeeper's digest, base64(sha1("super:" + password)), with coreutils alone.
+sha1_escaped="$(printf 'super:%s' "$(cat "$password_file")" | sha1sum | cut -c1-40 | sed 's/../\\x&/g')"
+super_digest="super:$(printf '%b' "$sha1_escaped" | base64)"
+
 pids=()
 stop_all() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
@@ -51,7 +60,7 @@ for ((i = 1; i <= total; i++)); do
   mkdir -p "$dir"
   "$bin/corral-server" --corral.server-id="$i" --corral.ensemble="$ensemble" --corral.data-dir="$dir" \
     --corral.four-letter-words="srvr,ruok,stat,mntr,conf,isro" \
-    --corral.peer-secret-file="$secret" --corral.log-file="$dir/server.log" &
+    --corral.peer-secret-file="$secret" --corral.super-digest="$super_digest" --corral.log-file="$dir/server.log" &
   pids+=($!)
   kind=voter
   if ((i > voters)); then kind=observer; fi
@@ -61,6 +70,7 @@ done
 echo
 echo "connect with: $bin/corral-cli --server $servers"
 echo "         or:  zkCli.sh -server $zkservers"
+echo "add a server: tools/dev.sh add [observer|participant] (the superuser's password is in $password_file)"
 echo "stop with Ctrl-C"
 wait -n "${pids[@]}" || true
 echo "a server exited; see its log. Stopping the others." >&2
