@@ -234,3 +234,36 @@ TEST_F(curator_interop, queue_items_pass_between_curator_and_corral_both_ways) {
   std::string left;
   EXPECT_TRUE(eventually([&] { return (left = (*cur)("children /interop/q2")) == "CHILDREN "; })) << left;
 }
+
+// Curator's EnsembleTracker (on by default) reads /zookeeper/config and follows it: connected to one
+// server of an ensemble that names its ZooKeeper ports, its connection string lists all three, and
+// after a reconfig removes one, the two that remain.
+TEST(curator_ensemble, the_ensemble_tracker_follows_the_membership) {
+  std::vector<uint16_t> native, quorum, zk;
+  std::string list = "[";
+  for (int i = 0; i < 3; ++i) {
+    native.push_back(free_port());
+    quorum.push_back(free_port());
+    zk.push_back(free_port());
+    list += std::string(i ? "," : "") + "\"" + std::to_string(i + 1) + "=127.0.0.1:" + std::to_string(native.back()) +
+            ":" + std::to_string(quorum.back()) + ";" + std::to_string(zk.back()) + "\"";
+  }
+  list += "]";
+  std::vector<std::unique_ptr<server_process>> s;
+  for (int i = 0; i < 3; ++i)
+    s.push_back(std::make_unique<server_process>(std::vector<std::string>{
+        "--corral.server-id=" + std::to_string(i + 1), "--corral.ensemble=" + list, "--corral.zab-tick-ms=50",
+        "--corral.super-digest=super:D/InIHSb7yEEbrWz8b9l71RjZJU="}));
+  for (int i = 0; i < 3; ++i)
+    ASSERT_EQ(s[static_cast<size_t>(i)]->zk_port(), zk[static_cast<size_t>(i)])
+        << "the ensemble names the ZooKeeper port";
+  curator cur(s[0]->zk_address());
+  auto lists = [&](size_t i) {
+    return cur("ensemble").find("127.0.0.1:" + std::to_string(zk[i])) != std::string::npos;
+  };
+  EXPECT_TRUE(eventually([&] { return lists(0) && lists(1) && lists(2); }, 20s)) << cur("ensemble");
+  auto r = run_cli({"--server", "127.0.0.1:" + std::to_string(native[0]) + ",127.0.0.1:" + std::to_string(native[1])},
+                   "addauth digest super:test\nreconfig -remove 3\n", 200);
+  ASSERT_NE(r.out.find("Committed new configuration"), std::string::npos) << r.out << r.err;
+  EXPECT_TRUE(eventually([&] { return lists(0) && lists(1) && !lists(2); }, 20s)) << cur("ensemble");
+}

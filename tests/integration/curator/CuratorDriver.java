@@ -183,6 +183,8 @@ public class CuratorDriver {
         Collections.sort(kids);
         return "CHILDREN " + String.join(" ", kids);
       }
+      // What Curator's EnsembleTracker made of /zookeeper/config (it is on by default).
+      case "ensemble": return "ENSEMBLE " + client.getZookeeperClient().getCurrentConnectionString();
       default: return "ERROR unknown command " + w[0];
     }
   }
