@@ -127,6 +127,13 @@ TEST(zk_reconfig, an_observer_then_a_voter_join_and_leave_a_live_ensemble_under_
   ASSERT_TRUE(eventually([&] { return mode_of(*s[4]) == "follower" || mode_of(*s[4]) == "leader"; }, 20s))
       << s[4]->log();
 
+  // A server restarted with its old corral.ensemble starts with the membership in its data directory.
+  s[0]->stop();
+  s[0]->restart();
+  EXPECT_NE(s[0]->log().find("from the data directory"), std::string::npos) << s[0]->log();
+  ASSERT_TRUE(eventually([&] { return mode_of(*s[0]) == "follower" || mode_of(*s[0]) == "leader"; }, 20s))
+      << s[0]->log();
+
   // The observer leaves through kazoo, the voter through the C client.
   std::string zk_voters = s[0]->zk_address() + "," + s[1]->zk_address() + "," + s[2]->zk_address();
   {
