@@ -709,11 +709,20 @@ void peer::on_catch_up(const catch_up& s) {
     ready_.to_log.clear();
   }
   // The leader's active membership is committed. Taken even at an equal version: a server added by
-  // reconfig starts with a membership of its own making (the ensemble plus itself, version 0).
+  // reconfig starts with a membership of its own making (the ensemble plus itself, version 0). At an
+  // equal version the addresses this server knows stay its own: a starting membership is each
+  // server's view of where the others are (a proxy, another name), not the leader's.
   if (s.active.version >= active_.version && !(s.active == active_)) {
-    note("taking the leader's configuration " + describe(s.active) + " (had " + describe(active_) + ")");
-    active_ = s.active;
-    ready_.configs_changed = true;
+    auto taken = s.active;
+    if (taken.version == active_.version)
+      for (auto& m : taken.members)
+        if (auto* mine = active_.find(m.id))
+          m = member{m.id, mine->host, mine->quorum_port, mine->client_port, mine->zk_port, m.observer};
+    if (!(taken == active_)) {
+      note("taking the leader's configuration " + describe(taken) + " (had " + describe(active_) + ")");
+      active_ = std::move(taken);
+      ready_.configs_changed = true;
+    }
   }
   recompute_pending();
   for (auto& e : s.entries)

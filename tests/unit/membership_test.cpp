@@ -3,21 +3,10 @@
 #include <gtest/gtest.h>
 
 #include "core/membership.hpp"
+#include "three_servers.hpp"
 
 using namespace corral;
-
-namespace {
-
-membership three() {
-  membership m;
-  for (int64_t id = 1; id <= 3; ++id)
-    m.members.push_back({id, "127.0.0.1", static_cast<uint16_t>(2890 + id), static_cast<uint16_t>(2280 + id),
-                         static_cast<int32_t>(2180 + id), false});
-  m.version = 0x100000000;
-  return m;
-}
-
-} // namespace
+using corral::test::three_servers;
 
 TEST(membership, corrals_member_form_round_trips_and_bad_ones_say_why) {
   auto m = parse_member("5=127.0.0.1:2285:2895:observer;2185");
@@ -42,7 +31,7 @@ TEST(membership, corrals_member_form_round_trips_and_bad_ones_say_why) {
 }
 
 TEST(membership, the_config_text_is_zookeepers_and_parses_back) {
-  auto m = three();
+  auto m = three_servers(0x100000000);
   m.members[2].observer = true;
   auto text = config_text(m);
   EXPECT_EQ(text, "server.1=127.0.0.1:2891:2281:participant;127.0.0.1:2181\n"
@@ -67,7 +56,7 @@ TEST(membership, the_config_text_is_zookeepers_and_parses_back) {
 }
 
 TEST(membership, incremental_changes_add_replace_and_remove) {
-  auto cur = three();
+  auto cur = three_servers(0x100000000);
   reconfig_change add;
   add.joining = "server.5=127.0.0.1:2895:2285:observer;2185,server.4=127.0.0.1:2894:2284:participant;2184";
   auto next = changed_membership(cur, add);
@@ -94,7 +83,7 @@ TEST(membership, incremental_changes_add_replace_and_remove) {
 }
 
 TEST(membership, a_reconfig_that_would_break_the_ensemble_is_refused_with_the_reason) {
-  auto cur = three();
+  auto cur = three_servers(0x100000000);
   auto refused = [&](reconfig_change c) {
     auto r = changed_membership(cur, c);
     EXPECT_FALSE(r.ok());

@@ -4,33 +4,27 @@
 // its mzxid moves, its dataVersion stays -1 as in ZooKeeper); the jute form of the request and reply.
 #include "db_fixture.hpp"
 #include "protocol/jute_codec.hpp"
+#include "three_servers.hpp"
 
 using namespace corral;
 using corral::test::db_fixture;
+using corral::test::three_servers;
 
 namespace {
-
-membership three() {
-  membership m;
-  for (int64_t id = 1; id <= 3; ++id)
-    m.members.push_back({id, "127.0.0.1", static_cast<uint16_t>(2890 + id), static_cast<uint16_t>(2280 + id),
-                         static_cast<int32_t>(2180 + id), false});
-  return m;
-}
 
 class reconfig : public db_fixture {
 protected:
   database_options opts() {
     auto o = db_fixture::opts();
     o.super_digest = "super:D/InIHSb7yEEbrWz8b9l71RjZJU="; // super:test
-    o.starting_config = config_text(three());
+    o.starting_config = config_text(three_servers());
     return o;
   }
   void SetUp() override {
     db = std::make_unique<database>(opts(), now);
     admin = open();
     ASSERT_EQ(run(admin, auth_request{"digest", "super:test"}).resp.err, error_code::ok);
-    view.active = three();
+    view.active = three_servers();
     view.quorum_synced = [this](const membership&) { return synced; };
   }
   // Prepares and applies a reconfig from `s`; the txn's outcome.
@@ -65,7 +59,7 @@ reconfig_request add_observer() {
 
 TEST_F(reconfig, a_superuser_adds_an_observer_and_the_txn_carries_the_membership_at_its_zxid) {
   auto before = config_data();
-  EXPECT_EQ(before, config_text(three())) << "read as the starting membership until a reconfig";
+  EXPECT_EQ(before, config_text(three_servers())) << "read as the starting membership until a reconfig";
   run(admin, get_data_request{std::string(config_path), true}); // a watch
   take_events();
   auto out = ask(admin, add_observer());
@@ -105,11 +99,11 @@ TEST_F(reconfig, refusals_have_zookeepers_codes_and_change_nothing) {
   synced = false;
   EXPECT_EQ(ask(admin, add_observer()).resp.err, error_code::new_config_no_quorum);
   synced = true;
-  view.pending = three();
+  view.pending = three_servers();
   view.pending->version = 0x100000007;
   EXPECT_EQ(ask(admin, add_observer()).resp.err, error_code::reconfig_in_progress);
   EXPECT_TRUE(std::holds_alternative<txn_error>(last.body)) << "a refusal is an error txn, as ZooKeeper's";
-  EXPECT_EQ(config_data(), config_text(three()));
+  EXPECT_EQ(config_data(), config_text(three_servers()));
   EXPECT_EQ(stat(std::string(config_path)).mzxid, 0);
 }
 

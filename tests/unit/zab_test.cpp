@@ -736,6 +736,50 @@ TEST(zab, a_cut_off_leader_stops_serving_before_its_followers_look_for_another) 
   EXPECT_TRUE(said) << "the step-down and its reason are noted for the log";
 }
 
+// A starting membership is each server's view of where the others are (through a proxy, by another
+// name): a learner takes the leader's membership at the same version for its members and roles, but
+// keeps the addresses it knows.
+TEST(zab, a_learner_keeps_its_own_addresses_for_a_starting_membership) {
+  std::map<server_id, std::unique_ptr<peer>> ps;
+  std::deque<message> wire;
+  auto collect = [&](server_id id) {
+    auto r = ps[id]->take_ready();
+    for (auto& m : r.messages)
+      wire.push_back(m);
+    for (auto& e : r.to_log)
+      ps[id]->logged(e.zxid);
+  };
+  for (server_id id : {1, 2, 3}) {
+    membership m;
+    for (server_id x : {1, 2, 3})
+      m.members.push_back(member{x, id == 3 ? "via-proxy" : "direct", static_cast<uint16_t>(2890 + x), 0, -1, false});
+    config c;
+    c.id = id;
+    c.initial = m;
+    ps[id] = std::make_unique<peer>(c, persistent_state{}, 0, std::vector<entry>{}, 0,
+                                    [] { return std::make_pair(zxid_t{0}, std::shared_ptr<const void>()); });
+    collect(id);
+  }
+  for (int t = 0; t < 20; ++t) {
+    for (int guard = 0; guard < 10000 && !wire.empty(); ++guard) {
+      auto m = wire.front();
+      wire.pop_front();
+      ps[m.to]->step(m);
+      collect(m.to);
+    }
+    for (server_id id : {1, 2, 3}) {
+      ps[id]->tick();
+      collect(id);
+    }
+  }
+  ASSERT_TRUE(ps[3]->serving());
+  for (server_id x : {1, 2, 3}) {
+    ASSERT_NE(ps[3]->active_config().find(x), nullptr);
+    EXPECT_EQ(ps[3]->active_config().find(x)->host, "via-proxy");
+  }
+  EXPECT_EQ(ps[1]->active_config().find(3)->host, "direct");
+}
+
 // CORRAL_CHECK (core/fatal.hpp) stops the process with exit code 70 and says what broke and where.
 TEST(fatal_check, a_broken_invariant_stops_the_process_and_says_what_and_where) {
   EXPECT_EXIT(CORRAL_CHECK(1 + 1 == 3, "test", "arithmetic ", 42), ::testing::ExitedWithCode(70),
