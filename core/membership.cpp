@@ -19,6 +19,10 @@ bool membership::is_voter(int64_t id) const {
   return m != nullptr && !m->observer;
 }
 
+void membership::sort_by_id() {
+  std::sort(members.begin(), members.end(), [](const member& a, const member& b) { return a.id < b.id; });
+}
+
 std::vector<int64_t> membership::voters() const {
   std::vector<int64_t> out;
   for (auto& m : members)
@@ -104,37 +108,50 @@ error_info role(const std::string& r, member& m) {
 
 } // namespace
 
+namespace {
+
+// What both forms have after "ID=": HOST:PORT:PORT[:ROLE][;[HOST:]ZK_PORT], the two ports in
+// `order`. `shape` describes the form for errors, `who` names the input.
+enum class port_order { native_first, quorum_first };
+result<member> parse_address(int64_t id, std::string v, port_order order, const std::string& shape,
+                             const std::string& who) {
+  member m;
+  m.id = id;
+  if (auto semi = v.find(';'); semi != std::string::npos) {
+    auto client = trim(v.substr(semi + 1));
+    auto colon = client.rfind(':');
+    auto zk = port(colon == std::string::npos ? client : client.substr(colon + 1));
+    if (!zk)
+      return bad(shape);
+    m.zk_port = *zk;
+    v = trim(v.substr(0, semi));
+  }
+  auto [host, fields] = host_and_fields(v);
+  if (host.empty() || (fields.size() != 2 && fields.size() != 3))
+    return bad(shape);
+  m.host = host;
+  auto first = port(fields[0]), second = port(fields[1]);
+  if (!first || !second)
+    return bad(shape);
+  m.client_port = order == port_order::native_first ? *first : *second;
+  m.quorum_port = order == port_order::native_first ? *second : *first;
+  if (fields.size() == 3)
+    if (auto e = role(fields[2], m); e.code != error_code::ok)
+      return bad("'" + who + "': " + e.detail);
+  return m;
+}
+
+} // namespace
+
 result<member> parse_member(const std::string& text) {
   auto shape = "'" + text + "' is not ID=HOST:CLIENT_PORT:QUORUM_PORT[:participant|:observer][;ZK_PORT]";
   auto eq = text.find('=');
   if (eq == std::string::npos)
     return bad(shape);
-  member m;
   auto id = number(trim(text.substr(0, eq)), 1, max_server_id);
   if (!id)
     return bad("'" + text + "': server ids go from 1 to " + std::to_string(max_server_id));
-  m.id = *id;
-  auto rest = trim(text.substr(eq + 1));
-  if (auto semi = rest.find(';'); semi != std::string::npos) {
-    auto zk = port(rest.substr(semi + 1));
-    if (!zk)
-      return bad(shape);
-    m.zk_port = *zk;
-    rest = rest.substr(0, semi);
-  }
-  auto [host, fields] = host_and_fields(rest);
-  if (host.empty() || (fields.size() != 2 && fields.size() != 3))
-    return bad(shape);
-  m.host = host;
-  auto client = port(fields[0]), quorum = port(fields[1]);
-  if (!client || !quorum)
-    return bad(shape);
-  m.client_port = *client;
-  m.quorum_port = *quorum;
-  if (fields.size() == 3)
-    if (auto e = role(fields[2], m); e.code != error_code::ok)
-      return bad("'" + text + "': " + e.detail);
-  return m;
+  return parse_address(*id, trim(text.substr(eq + 1)), port_order::native_first, shape, text);
 }
 
 std::string member_text(const member& m) {
@@ -151,34 +168,10 @@ result<member> parse_server_line(const std::string& key, const std::string& valu
                "' is not server.ID=HOST:QUORUM_PORT:NATIVE_PORT[:participant|:observer][;[HOST:]ZK_PORT]";
   if (k.rfind("server.", 0) != 0)
     return bad(shape);
-  member m;
   auto id = number(k.substr(7), 1, max_server_id);
   if (!id)
     return bad("'" + k + "': server ids go from 1 to " + std::to_string(max_server_id));
-  m.id = *id;
-  auto v = trim(value);
-  if (auto semi = v.find(';'); semi != std::string::npos) {
-    auto client = trim(v.substr(semi + 1));
-    auto colon = client.rfind(':');
-    auto zk = port(colon == std::string::npos ? client : client.substr(colon + 1));
-    if (!zk)
-      return bad(shape);
-    m.zk_port = *zk;
-    v = trim(v.substr(0, semi));
-  }
-  auto [host, fields] = host_and_fields(v);
-  if (host.empty() || (fields.size() != 2 && fields.size() != 3))
-    return bad(shape);
-  m.host = host;
-  auto quorum = port(fields[0]), native = port(fields[1]);
-  if (!quorum || !native)
-    return bad(shape);
-  m.quorum_port = *quorum;
-  m.client_port = *native;
-  if (fields.size() == 3)
-    if (auto e = role(fields[2], m); e.code != error_code::ok)
-      return bad("'" + k + "': " + e.detail);
-  return m;
+  return parse_address(*id, trim(value), port_order::quorum_first, shape, k);
 }
 
 std::string server_line(const member& m) {
@@ -228,7 +221,7 @@ result<membership> parse_lines(const std::string& text, bool allow_version) {
       return bad("server " + std::to_string(m->id) + " is named twice");
     out.members.push_back(*m);
   }
-  std::sort(out.members.begin(), out.members.end(), [](auto& a, auto& b) { return a.id < b.id; });
+  out.sort_by_id();
   return out;
 }
 
@@ -295,7 +288,7 @@ result<membership> changed_membership(const membership& current, const reconfig_
         next.members.push_back(j);
       }
     }
-    std::sort(next.members.begin(), next.members.end(), [](auto& a, auto& b) { return a.id < b.id; });
+    next.sort_by_id();
   }
   if (auto e = check_membership(next); e.code != error_code::ok)
     return e;

@@ -40,12 +40,13 @@ struct member {
 
 struct membership {
   zxid_t version = 0;
-  std::vector<member> members; // sorted by id, ids unique
+  std::vector<member> members; // sorted by id (sort_by_id()), ids unique
 
   const member* find(int64_t id) const;
   bool is_voter(int64_t id) const;
   std::vector<int64_t> voters() const;
   std::vector<int64_t> observers() const;
+  void sort_by_id();
   friend bool operator==(const membership& a, const membership& b) {
     return a.version == b.version && a.members == b.members;
   }

@@ -53,7 +53,7 @@ peer::peer(config cfg, persistent_state ps, zxid_t snapshot_zxid, std::vector<en
       active_.members.push_back(member{id, "", 0, 0, -1, false});
     for (auto id : cfg_.observers)
       active_.members.push_back(member{id, "", 0, 0, -1, true});
-    std::sort(active_.members.begin(), active_.members.end(), [](auto& a, auto& b) { return a.id < b.id; });
+    active_.sort_by_id();
   }
   // The caller's state has every entry up to `applied` (its membership is the one it passed); a
   // reconfig entry after it is pending.
@@ -62,6 +62,10 @@ peer::peer(config cfg, persistent_state ps, zxid_t snapshot_zxid, std::vector<en
 }
 
 bool peer::is_voter(server_id s) const { return active_.is_voter(s) || (pending_ && pending_->is_voter(s)); }
+
+bool peer::is_member(server_id s) const {
+  return active_.find(s) != nullptr || (pending_ && pending_->find(s) != nullptr);
+}
 
 namespace {
 
@@ -164,7 +168,7 @@ void peer::activate(membership m) {
 void peer::follow_membership() {
   if (!std::exchange(membership_changed_, false))
     return;
-  bool member = active_.find(cfg_.id) != nullptr || (pending_ && pending_->find(cfg_.id) != nullptr);
+  bool member = is_member(cfg_.id);
   bool voter = is_voter(cfg_.id);
   auto version = to_hex(active_.version);
   if (role_ == role::leading && !voter) {
@@ -224,7 +228,7 @@ void peer::set_serving(bool s) {
 notification peer::my_notification() const { return notification{vote_, round_, role_, active_}; }
 
 void peer::broadcast_votes() {
-  if (active_.find(cfg_.id) == nullptr && !(pending_ && pending_->find(cfg_.id) != nullptr))
+  if (!is_member(cfg_.id))
     return; // not a member: takes no part until it is added (and restarted with the new membership)
   auto n = my_notification();
   for (auto s : members())
@@ -269,7 +273,7 @@ void peer::start_election(const std::string& why) {
       return;
     }
   }
-  if (active_.find(cfg_.id) == nullptr && !(pending_ && pending_->find(cfg_.id) != nullptr))
+  if (!is_member(cfg_.id))
     note("this server is not in configuration " + describe(active_) +
          ": it takes no part (add it with reconfig, or restart it with the ensemble's current membership)");
   broadcast_votes();
@@ -449,7 +453,7 @@ void peer::leader_try_establish() {
 void peer::on_follower_info(server_id from, const follower_info& fi) {
   if (role_ != role::leading)
     return;
-  if (active_.find(from) == nullptr && !(pending_ && pending_->find(from) != nullptr))
+  if (!is_member(from))
     return; // not a member: it may join once a reconfig that adds it is logged here
   if (auto it = learners_.find(from); it != learners_.end()) {
     if (it->second.attempt == fi.attempt)

@@ -233,8 +233,9 @@ public:
   // Learners connected to this leader (0 unless leading).
   size_t learner_count() const { return role_ == role::leading ? learners_.size() : 0; }
   const config& cfg() const { return cfg_; }
-  // A voter of the active membership or of the pending one.
+  // A voter of the active membership or of the pending one; a member (voter or observer) of either.
   bool is_voter(server_id s) const;
+  bool is_member(server_id s) const;
   // The committed membership, and the one a logged reconfig entry proposes until it commits.
   const membership& active_config() const { return active_; }
   const std::optional<membership>& pending_config() const { return pending_; }

@@ -182,12 +182,6 @@ corral::server::server_options to_options(const server_config& cfg) {
       if (m.zk_port > 0)
         o.zk_port = m.zk_port;
     }
-  if (!o.ensemble.empty()) { // what /zookeeper/config reads as until a reconfig writes it
-    corral::membership m;
-    m.members = o.ensemble;
-    std::sort(m.members.begin(), m.members.end(), [](auto& a, auto& b) { return a.id < b.id; });
-    o.db.starting_config = corral::config_text(m);
-  }
   return o;
 }
 

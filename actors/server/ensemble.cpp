@@ -179,9 +179,7 @@ void maybe_read_only(self_ptr self) {
   if (st.read_only_after_ms < 0 || st.pipe->current_mode() != mode::not_serving ||
       st.zab->current_role() != zab::role::looking)
     return;
-  auto& z = *st.zab;
-  if (z.active_config().find(z.cfg().id) == nullptr &&
-      !(z.pending_config() && z.pending_config()->find(z.cfg().id) != nullptr))
+  if (!st.zab->is_member(st.zab->cfg().id))
     return; // a server removed from the ensemble serves nothing, not even stale reads
   auto waited =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - st.looking_since)

@@ -74,6 +74,14 @@ persistence::log_options log_options_of(const server_options& opts) {
   return lopts;
 }
 
+// corral.ensemble as a membership (version 0).
+membership ensemble_of(const server_options& opts) {
+  membership m;
+  m.members = opts.ensemble;
+  m.sort_by_id();
+  return m;
+}
+
 // Step 1: open the data directory and recover it (refusing corruption, with the reason).
 caf::expected<recovered> recover_data(const server_options& opts) {
   auto t0 = std::chrono::steady_clock::now();
@@ -89,7 +97,10 @@ caf::expected<recovered> recover_data(const server_options& opts) {
   // A txn batch and the digest checks written unsynced before it may be torn together.
   ropts.torn_window = 2 * (log_options_of(opts).max_batch_bytes + persistence::max_record_bytes);
   log::info("server", "recovering from ", opts.data_dir);
-  auto rec = persistence::recover(opts.data_dir, *id, opts.db, ropts);
+  auto db_options = opts.db;
+  if (ensemble) // what /zookeeper/config reads as until a reconfig writes it
+    db_options.starting_config = config_text(ensemble_of(opts));
+  auto rec = persistence::recover(opts.data_dir, *id, db_options, ropts);
   if (!rec)
     return fail("cannot recover " + opts.data_dir + ": " + rec.error().detail);
   for (auto& note : rec->notes)
@@ -120,9 +131,7 @@ caf::expected<recovered> recover_data(const server_options& opts) {
 // reconfig the data directory, not the configuration file, says who is in the ensemble, as
 // ZooKeeper's dynamic configuration file does.
 membership starting_membership(const server_options& opts, const recovered& r) {
-  membership from_options;
-  from_options.members = opts.ensemble;
-  std::sort(from_options.members.begin(), from_options.members.end(), [](auto& a, auto& b) { return a.id < b.id; });
+  auto from_options = ensemble_of(opts);
   auto* n = r.db->tree().find(config_path);
   if (n == nullptr || n->data.empty())
     return from_options;

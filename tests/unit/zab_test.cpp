@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <random>
 #include <cstdlib>
@@ -52,7 +53,7 @@ membership ids_only(const std::vector<server_id>& voters, const std::vector<serv
     m.members.push_back(member{v, "", 0, 0, -1, false});
   for (auto o : observers)
     m.members.push_back(member{o, "", 0, 0, -1, true});
-  std::sort(m.members.begin(), m.members.end(), [](auto& a, auto& b) { return a.id < b.id; });
+  m.sort_by_id();
   return m;
 }
 
@@ -73,8 +74,7 @@ public:
       n.snap_config = first;
       if (first.find(id) == nullptr) { // a server to add: the ensemble plus itself, version 0
         n.snap_config.members.push_back(member{id, "", 0, 0, -1, !n.voter});
-        std::sort(n.snap_config.members.begin(), n.snap_config.members.end(),
-                  [](auto& a, auto& b) { return a.id < b.id; });
+        n.snap_config.sort_by_id();
       }
       n.applied_config = n.snap_config;
     }
@@ -395,7 +395,7 @@ public:
     auto it = std::find_if(next.members.begin(), next.members.end(), [&](auto& m) { return m.id == id; });
     if (it == next.members.end()) {
       next.members.push_back(member{id, "", 0, 0, -1, rng_() % 2 == 0});
-      std::sort(next.members.begin(), next.members.end(), [](auto& a, auto& b) { return a.id < b.id; });
+      next.sort_by_id();
     } else if (rng_() % 2 == 0) {
       next.members.erase(it);
     } else {
@@ -608,69 +608,91 @@ INSTANTIATE_TEST_SUITE_P(ensembles, zab_reconfig_sim,
                          ::testing::Values(std::make_tuple(3, 0, 3), std::make_tuple(3, 1, 2),
                                            std::make_tuple(5, 0, 2)));
 
-// A server that notices the leader's loss first sends its vote to one that still follows the old
-// leader; that one answers with the old leader, not with a vote, and when it notices the loss a
-// moment later it votes for itself. The first must tell it its (better) vote again at once: waiting
-// for the resend timeout is what made elections at the defaults take 1.5-2 s now and then.
-TEST(zab, a_vote_that_reached_a_still_following_server_is_told_again_at_once) {
+namespace {
+
+// Three peers over one FIFO wire, stepped by hand: for the tests that script a scenario message by
+// message (`cluster` above is the random simulation).
+struct scripted {
   std::map<server_id, std::unique_ptr<peer>> ps;
   std::deque<message> wire;
-  auto collect = [&](server_id id) {
+  std::vector<std::string> notes; // "ID: line"
+
+  explicit scripted(const std::function<config(server_id)>& make) {
+    for (server_id id : {1, 2, 3}) {
+      ps[id] = std::make_unique<peer>(make(id), persistent_state{}, 0, std::vector<entry>{}, 0,
+                                      [] { return std::make_pair(zxid_t{0}, std::shared_ptr<const void>()); });
+      collect(id);
+    }
+  }
+  // Takes a server's ready: its messages go on the wire, its log writes are durable at once.
+  void collect(server_id id) {
     auto r = ps[id]->take_ready();
     for (auto& m : r.messages)
       wire.push_back(m);
     for (auto& e : r.to_log)
       ps[id]->logged(e.zxid);
-  };
-  for (server_id id : {1, 2, 3}) {
-    config c;
-    c.id = id;
-    c.voters = {1, 2, 3};
-    c.election_timeout_ticks = 50; // a resend would take 50+ ticks: the test must not rely on it
-    ps[id] = std::make_unique<peer>(c, persistent_state{}, 0, std::vector<entry>{}, 0,
-                                    [] { return std::make_pair(zxid_t{0}, std::shared_ptr<const void>()); });
-    collect(id);
+    for (auto& n : r.notes)
+      notes.push_back(std::to_string(id) + ": " + n);
   }
-  // Deliver everything (ticking, so decisions land) until 3 leads and 1 and 2 follow it.
-  auto run = [&](const std::set<server_id>& up, int ticks) {
-    for (int t = 0; t < ticks; ++t) {
-      for (int guard = 0; guard < 10000 && !wire.empty(); ++guard) {
-        auto m = wire.front();
-        wire.pop_front();
-        if (up.count(m.to) && up.count(m.from)) {
-          ps[m.to]->step(m);
-          collect(m.to);
-        }
-      }
-      for (auto id : up) {
-        ps[id]->tick();
-        collect(id);
-      }
+  // Delivers up to `limit` messages in order; those to or from a server in `cut` are lost.
+  void deliver(const std::set<server_id>& cut = {}, int limit = 10000) {
+    for (int guard = 0; guard < limit && !wire.empty(); ++guard) {
+      auto m = wire.front();
+      wire.pop_front();
+      if (cut.count(m.to) || cut.count(m.from))
+        continue;
+      ps[m.to]->step(m);
+      collect(m.to);
     }
-  };
-  run({1, 2, 3}, 10);
+  }
+  // Delivers, then ticks the servers of `ticked`.
+  void round(const std::set<server_id>& ticked, const std::set<server_id>& cut = {}) {
+    deliver(cut);
+    for (auto id : ticked) {
+      ps[id]->tick();
+      collect(id);
+    }
+  }
+};
+
+config voter_of_three(server_id id) {
+  config c;
+  c.id = id;
+  c.voters = {1, 2, 3};
+  return c;
+}
+
+} // namespace
+
+// A server that notices the leader's loss first sends its vote to one that still follows the old
+// leader; that one answers with the old leader, not with a vote, and when it notices the loss a
+// moment later it votes for itself. The first must tell it its (better) vote again at once: waiting
+// for the resend timeout is what made elections at the defaults take 1.5-2 s now and then.
+TEST(zab, a_vote_that_reached_a_still_following_server_is_told_again_at_once) {
+  scripted s([](server_id id) {
+    auto c = voter_of_three(id);
+    c.election_timeout_ticks = 50; // a resend would take 50+ ticks: the test must not rely on it
+    return c;
+  });
+  // Deliver everything (ticking, so decisions land) until 3 leads and 1 and 2 follow it.
+  for (int t = 0; t < 10; ++t)
+    s.round({1, 2, 3});
+  auto& ps = s.ps;
   ASSERT_EQ(ps[3]->current_role(), role::leading);
   ASSERT_EQ(ps[1]->current_role(), role::following);
   ASSERT_EQ(ps[2]->current_role(), role::following);
-  wire.clear();
+  s.wire.clear();
   // 3 dies. 2 notices first; its vote reaches 1 while 1 still follows 3 (1 answers with leader 3).
   ps[2]->disconnected(3);
-  collect(2);
-  for (int guard = 0; guard < 100 && !wire.empty(); ++guard) {
-    auto m = wire.front();
-    wire.pop_front();
-    if (m.to == 3 || m.from == 3)
-      continue;
-    ps[m.to]->step(m);
-    collect(m.to);
-  }
+  s.collect(2);
+  s.deliver({3}, 100);
   ASSERT_EQ(ps[1]->current_role(), role::following);
   // Now 1 notices, and votes for itself (2's vote for 2 is better: same zxid, higher id).
   ps[1]->disconnected(3);
-  collect(1);
+  s.collect(1);
   int ticks = 0;
   while (ticks < 10 && !(ps[2]->current_role() == role::leading && ps[1]->current_role() == role::following)) {
-    run({1, 2}, 1);
+    s.round({1, 2}, {3});
     ++ticks;
   }
   EXPECT_EQ(ps[2]->current_role(), role::leading);
@@ -681,47 +703,15 @@ TEST(zab, a_vote_that_reached_a_still_following_server_is_told_again_at_once) {
 // The leader lease: a leader cut off from its followers stops serving ticks before any of them can
 // start an election, so a read it answers can never miss a write another leader committed.
 TEST(zab, a_cut_off_leader_stops_serving_before_its_followers_look_for_another) {
-  std::map<server_id, std::unique_ptr<peer>> ps;
-  std::deque<message> wire;
-  std::vector<std::string> notes;
-  auto collect = [&](server_id id) {
-    auto r = ps[id]->take_ready();
-    for (auto& m : r.messages)
-      wire.push_back(m);
-    for (auto& e : r.to_log)
-      ps[id]->logged(e.zxid);
-    for (auto& n : r.notes)
-      notes.push_back(std::to_string(id) + ": " + n);
-  };
-  for (server_id id : {1, 2, 3}) {
-    config c;
-    c.id = id;
-    c.voters = {1, 2, 3};
-    ps[id] = std::make_unique<peer>(c, persistent_state{}, 0, std::vector<entry>{}, 0,
-                                    [] { return std::make_pair(zxid_t{0}, std::shared_ptr<const void>()); });
-    collect(id);
-  }
-  auto run_tick = [&](const std::set<server_id>& cut_off) {
-    for (int guard = 0; guard < 10000 && !wire.empty(); ++guard) {
-      auto m = wire.front();
-      wire.pop_front();
-      if (cut_off.count(m.to) || cut_off.count(m.from))
-        continue;
-      ps[m.to]->step(m);
-      collect(m.to);
-    }
-    for (server_id id : {1, 2, 3}) {
-      ps[id]->tick();
-      collect(id);
-    }
-  };
+  scripted s(voter_of_three);
+  auto& ps = s.ps;
   for (int t = 0; t < 10; ++t)
-    run_tick({});
+    s.round({1, 2, 3});
   ASSERT_EQ(ps[3]->current_role(), role::leading);
   ASSERT_TRUE(ps[3]->serving());
   int leader_stopped = -1, follower_looked = -1;
   for (int t = 1; t <= 30 && (leader_stopped < 0 || follower_looked < 0); ++t) {
-    run_tick({3});
+    s.round({1, 2, 3}, {3});
     if (leader_stopped < 0 && !ps[3]->serving())
       leader_stopped = t;
     if (follower_looked < 0 && (ps[1]->current_role() != role::following || ps[2]->current_role() != role::following))
@@ -731,7 +721,7 @@ TEST(zab, a_cut_off_leader_stops_serving_before_its_followers_look_for_another) 
   ASSERT_GT(follower_looked, 0);
   EXPECT_LE(leader_stopped + 2, follower_looked) << "the leader must stop well before its followers give up on it";
   bool said = false;
-  for (auto& n : notes)
+  for (auto& n : s.notes)
     said = said || n.find("3: stepping down as leader of epoch 1: only {3} heard") != std::string::npos;
   EXPECT_TRUE(said) << "the step-down and its reason are noted for the log";
 }
@@ -740,44 +730,25 @@ TEST(zab, a_cut_off_leader_stops_serving_before_its_followers_look_for_another) 
 // name): a learner takes the leader's membership at the same version for its members and roles, but
 // keeps the addresses it knows.
 TEST(zab, a_learner_keeps_its_own_addresses_for_a_starting_membership) {
-  std::map<server_id, std::unique_ptr<peer>> ps;
-  std::deque<message> wire;
-  auto collect = [&](server_id id) {
-    auto r = ps[id]->take_ready();
-    for (auto& m : r.messages)
-      wire.push_back(m);
-    for (auto& e : r.to_log)
-      ps[id]->logged(e.zxid);
-  };
-  for (server_id id : {1, 2, 3}) {
+  scripted s([](server_id id) {
     membership m;
     for (server_id x : {1, 2, 3})
       m.members.push_back(member{x, id == 3 ? "via-proxy" : "direct", static_cast<uint16_t>(2890 + x), 0, -1, false});
     config c;
     c.id = id;
     c.initial = m;
-    ps[id] = std::make_unique<peer>(c, persistent_state{}, 0, std::vector<entry>{}, 0,
-                                    [] { return std::make_pair(zxid_t{0}, std::shared_ptr<const void>()); });
-    collect(id);
-  }
-  for (int t = 0; t < 20; ++t) {
-    for (int guard = 0; guard < 10000 && !wire.empty(); ++guard) {
-      auto m = wire.front();
-      wire.pop_front();
-      ps[m.to]->step(m);
-      collect(m.to);
-    }
-    for (server_id id : {1, 2, 3}) {
-      ps[id]->tick();
-      collect(id);
-    }
-  }
-  ASSERT_TRUE(ps[3]->serving());
+    return c;
+  });
+  for (int t = 0; t < 20; ++t)
+    s.round({1, 2, 3});
+  auto& ps = s.ps;
+  ASSERT_EQ(ps[3]->current_role(), role::leading) << "the highest id leads: its view is the one sent";
+  ASSERT_TRUE(ps[1]->serving());
   for (server_id x : {1, 2, 3}) {
     ASSERT_NE(ps[3]->active_config().find(x), nullptr);
     EXPECT_EQ(ps[3]->active_config().find(x)->host, "via-proxy");
+    EXPECT_EQ(ps[1]->active_config().find(x)->host, "direct") << "the learner keeps its own view";
   }
-  EXPECT_EQ(ps[1]->active_config().find(3)->host, "direct");
 }
 
 // CORRAL_CHECK (core/fatal.hpp) stops the process with exit code 70 and says what broke and where.
