@@ -5,6 +5,7 @@
 //   config_watcher --server 127.0.0.1:2281 --name app --changes 3
 #include <iostream>
 
+#include "actors/scheduler.hpp"
 #include "actors/client/session.hpp"
 
 using namespace corral;
@@ -16,6 +17,7 @@ struct watcher_config : caf::actor_system_config {
   std::string name = "app";
   int changes = 0;
   watcher_config() {
+    corral::use_quiet_scheduler(*this); // no CPU while waiting (actors/scheduler.hpp)
     opt_group{custom_options_, "global"}
         .add(server, "server", "Corral server, host:port")
         .add(name, "name", "watch /config/NAME")

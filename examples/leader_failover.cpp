@@ -6,6 +6,7 @@
 //   build/leader_failover --server=127.0.0.1:2281 --id=b &
 #include <iostream>
 
+#include "actors/scheduler.hpp"
 #include "actors/client/election.hpp"
 
 using namespace corral;
@@ -16,6 +17,7 @@ struct failover_config : caf::actor_system_config {
   std::string server = "127.0.0.1:2281", id = "member", path = "/election/failover";
   int session_ms = 4000;
   failover_config() {
+    corral::use_quiet_scheduler(*this); // no CPU while waiting (actors/scheduler.hpp)
     opt_group{custom_options_, "global"}
         .add(server, "server", "a Corral server, host:port")
         .add(id, "id", "this participant's id")

@@ -10,6 +10,7 @@
 #include <iostream>
 #include <map>
 
+#include "actors/scheduler.hpp"
 #include "actors/client/persistent_node.hpp"
 #include "core/path.hpp"
 
@@ -21,6 +22,7 @@ struct discovery_config : caf::actor_system_config {
   std::string server = "127.0.0.1:2281", service = "api", id = "instance", address = "127.0.0.1:8000";
   int session_ms = 4000;
   discovery_config() {
+    corral::use_quiet_scheduler(*this); // no CPU while waiting (actors/scheduler.hpp)
     opt_group{custom_options_, "global"}
         .add(server, "server", "a Corral server, host:port")
         .add(service, "service", "the service this instance provides")

@@ -17,6 +17,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "actors/scheduler.hpp"
 #include "actors/client/lock.hpp"
 
 using namespace corral;
@@ -27,6 +28,7 @@ struct pool_config : caf::actor_system_config {
   std::string server = "127.0.0.1:2281", name = "worker", ledger = "ledger", lock = "/pool/lock";
   int jobs = 5, work_ms = 20, session_ms = 4000;
   pool_config() {
+    corral::use_quiet_scheduler(*this); // no CPU while waiting (actors/scheduler.hpp)
     opt_group{custom_options_, "global"}
         .add(server, "server", "a Corral server, host:port")
         .add(name, "name", "this worker's name in the ledger")

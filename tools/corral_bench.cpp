@@ -12,6 +12,7 @@
 #include <map>
 #include <sstream>
 
+#include "actors/scheduler.hpp"
 #include "actors/client/session.hpp"
 
 using namespace corral;
@@ -42,7 +43,7 @@ struct bench_config : caf::actor_system_config {
         .add(populate, "populate", "create every key before measuring")
         .add(root, "root", "parent znode of the keys (default /bench)")
         .add(json, "json", "print the result as JSON");
-    set("scheduler.max-threads", 2);
+    corral::use_quiet_scheduler(*this);
   }
 };
 

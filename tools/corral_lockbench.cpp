@@ -11,6 +11,7 @@
 #include <iostream>
 #include <mutex>
 
+#include "actors/scheduler.hpp"
 #include "actors/client/lock.hpp"
 
 using namespace corral;
@@ -30,7 +31,7 @@ struct lockbench_config : caf::actor_system_config {
         .add(duration_s, "duration-s", "seconds of measured contention (default 5)")
         .add(hold_us, "hold-us", "microseconds each holder keeps the lock (default 0)")
         .add(path, "path", "the lock's path (default /lockbench)");
-    set("scheduler.max-threads", 2);
+    corral::use_quiet_scheduler(*this);
   }
 };
 

@@ -12,6 +12,7 @@
 #include <caf/io/all.hpp>
 
 #include "actors/logging.hpp"
+#include "actors/scheduler.hpp"
 #include "actors/server/server.hpp"
 #include "security/sasl_digest.hpp"
 #include "security/secret_file.hpp"
@@ -144,8 +145,7 @@ struct server_config : caf::actor_system_config {
         .add(opts.repair_log, "repair-log",
              "start even if the log is corrupt, cutting it at the damage (loses what follows)")
         .add(unsafe_no_fsync, "unsafe-no-fsync", "UNSAFE: do not fsync the log; a crash can lose acknowledged writes");
-    // Two cores are the expected machine: do not start more workers than that by default.
-    set("scheduler.max-threads", 2);
+    corral::use_quiet_scheduler(*this); // work sharing, one worker per core (actors/scheduler.hpp)
   }
 
   // Corral's own options (CAF's --help shows only its global ones; --long-help shows CAF's too).

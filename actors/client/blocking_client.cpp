@@ -10,12 +10,13 @@
 #include "actors/client/lock.hpp"
 #include "actors/client/queue.hpp"
 #include "actors/client/session.hpp"
+#include "actors/scheduler.hpp"
 
 namespace corral::client {
 
 namespace {
 struct client_config : caf::actor_system_config {
-  client_config() { set("scheduler.max-threads", 2); }
+  client_config() { use_quiet_scheduler(*this); }
 };
 } // namespace
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "actors/client/session.hpp"
+#include "actors/scheduler.hpp"
 
 namespace corral::test {
 
@@ -17,6 +18,7 @@ struct actor_env {
   std::vector<caf::actor> owned;
   actor_env() {
     cfg.load<caf::io::middleman>();
+    use_quiet_scheduler(cfg);
     sys = std::make_unique<caf::actor_system>(cfg);
   }
   caf::actor own(caf::actor a) {
