@@ -154,8 +154,10 @@ struct connection {
   session_actor session;
   bool opening = false;
   bool answering_word = false; // a four-letter word: nothing more is read, the answer closes it
-  // Requests that arrived before the session was attached.
-  std::vector<std::variant<request, protocol::jute::decoded_request>> queued;
+  // Requests decoded from what arrived and not yet sent to the session (one message per read, see
+  // client_listener's flush_requests); before the session is attached they wait here too.
+  std::vector<request> native_requests;
+  std::vector<protocol::jute::decoded_request> jute_requests;
   std::string peer;       // the client's address: its ip identity for ACLs
   uint16_t peer_port = 0; // for the four-letter words' connection lists
   // For the four-letter words: packets in and out; when each unanswered request arrived.

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <utility>
 
 #include "actors/errors.hpp"
 #include "actors/logging.hpp"
@@ -80,6 +81,23 @@ void reply_and_close(self_ptr self, const client_conn& to, const Bytes& bytes) {
   self->close(to.hdl);
 }
 
+// Sends the requests decoded so far to the connection's session, in one message (nothing before
+// the session is attached: they wait for it).
+void flush_requests(self_ptr self, connection& c) {
+  if (!c.session)
+    return;
+  if (!c.native_requests.empty())
+    self->send(c.session, std::exchange(c.native_requests, {}));
+  if (!c.jute_requests.empty())
+    self->send(c.session, std::exchange(c.jute_requests, {}));
+}
+
+// Closes a connection whose input is bad, after passing on the requests read before the bad part.
+void refuse(self_ptr self, connection_handle hdl, connection& c, const std::string& why) {
+  flush_requests(self, c);
+  drop(self, hdl, why);
+}
+
 void attach(self_ptr self, const client_conn& to, protocol::connect_response& resp, session_actor& sess) {
   auto* found = find(self, to);
   if (found == nullptr) {
@@ -106,9 +124,7 @@ void attach(self_ptr self, const client_conn& to, protocol::connect_response& re
   c.session = sess;
   self->send(sess, atoms::attach::value, to, caf::actor_cast<listener_actor>(self), std::move(resp),
              static_cast<int32_t>(c.kind));
-  for (auto& r : c.queued)
-    std::visit([&](auto& x) { self->send(sess, std::move(x)); }, r);
-  c.queued.clear();
+  flush_requests(self, c); // what arrived before the session was open
 }
 
 // ---- backpressure (core/flow_control decides, this does) -----------------------------------------
@@ -162,26 +178,22 @@ void open_session(self_ptr self, connection_handle hdl, connection& c, protocol:
             });
 }
 
-// A request (native `request` or jute `decoded_request`) for the connection's session; false if the
-// connection was closed.
+// A request (native `request` or jute `decoded_request`) for the connection's session, queued until
+// the end of the read (flush_requests); false if the connection was closed.
 template <class Request>
-bool on_request(self_ptr self, connection_handle hdl, connection& c, Request& req, size_t bytes) {
-  if (c.session) {
-    count_request(self, c, bytes);
-    self->send(c.session, std::move(req));
-    return true;
-  }
-  if (!c.opening) {
+bool on_request(self_ptr self, connection_handle hdl, connection& c, Request& req, size_t bytes,
+                std::vector<Request>& queue) {
+  if (!c.session && !c.opening) {
     drop(self, hdl, "the first frame must be Connect");
     return false;
   }
   constexpr size_t max_queued = 10000;
-  if (c.queued.size() >= max_queued) {
+  if (!c.session && queue.size() >= max_queued) {
     drop(self, hdl, "too many requests before the session was open");
     return false;
   }
   count_request(self, c, bytes);
-  c.queued.push_back(std::move(req));
+  queue.push_back(std::move(req));
   return true;
 }
 
@@ -189,13 +201,13 @@ bool on_request(self_ptr self, connection_handle hdl, connection& c, Request& re
 bool on_message(self_ptr self, connection_handle hdl, connection& c, protocol::client_message& msg, size_t bytes) {
   if (auto* creq = std::get_if<protocol::connect_request>(&msg)) {
     if (c.opening || c.session) {
-      drop(self, hdl, "a second Connect frame on one connection");
+      refuse(self, hdl, c, "a second Connect frame on one connection");
       return false;
     }
     open_session(self, hdl, c, *creq);
     return true;
   }
-  return on_request(self, hdl, c, std::get<request>(msg), bytes);
+  return on_request(self, hdl, c, std::get<request>(msg), bytes, c.native_requests);
 }
 
 // Four-letter words ("ruok", "srvr", ...): answered in text, then the connection closes.
@@ -242,10 +254,12 @@ bool pump_jute(self_ptr self, connection_handle hdl, connection& c) {
   std::string body;
   while (self->state.flow.may_read(c.serial)) {
     auto st = c.packets.next(body);
-    if (st == protocol::jute::packet_reader::status::need_more)
+    if (st == protocol::jute::packet_reader::status::need_more) {
+      flush_requests(self, c);
       return true;
+    }
     if (st != protocol::jute::packet_reader::status::packet) {
-      drop(self, hdl, c.packets.reason());
+      refuse(self, hdl, c, c.packets.reason());
       return false;
     }
     ++c.received;
@@ -261,12 +275,13 @@ bool pump_jute(self_ptr self, connection_handle hdl, connection& c) {
     }
     auto d = protocol::jute::decode_request(body);
     if (!d) {
-      drop(self, hdl, d.error().detail);
+      refuse(self, hdl, c, d.error().detail);
       return false;
     }
-    if (!on_request(self, hdl, c, *d, body.size() + 4))
+    if (!on_request(self, hdl, c, *d, body.size() + 4, c.jute_requests))
       return false;
   }
+  flush_requests(self, c);
   pause(self, hdl, c);
   return true;
 }
@@ -275,21 +290,24 @@ bool pump_native(self_ptr self, connection_handle hdl, connection& c) {
   while (self->state.flow.may_read(c.serial)) {
     kj::ArrayPtr<const capnp::word> frame;
     auto st = c.reader.next(frame);
-    if (st == protocol::frame_reader::status::need_more)
+    if (st == protocol::frame_reader::status::need_more) {
+      flush_requests(self, c);
       return true;
+    }
     if (st != protocol::frame_reader::status::frame) {
-      drop(self, hdl, c.reader.reason());
+      refuse(self, hdl, c, c.reader.reason());
       return false;
     }
     ++c.received;
     auto msg = protocol::decode_client(frame);
     if (!msg) {
-      drop(self, hdl, msg.error().detail);
+      refuse(self, hdl, c, msg.error().detail);
       return false;
     }
     if (!on_message(self, hdl, c, *msg, frame.size() * sizeof(capnp::word)))
       return false;
   }
+  flush_requests(self, c);
   pause(self, hdl, c);
   return true;
 }

@@ -3,10 +3,10 @@
 // file to learn who talks to whom inside a server:
 //
 //   client_listener --open, stats--------------------------> state_machine
-//   client_listener --attach, detach, request--------------> session
-//   session --request, detach------------------------------> state_machine
+//   client_listener --attach, detach, requests-------------> session
+//   session --requests, detach-----------------------------> state_machine
 //   session --write, close---------------------------------> client_listener
-//   state_machine --response, watch_event, close, ...------> session
+//   state_machine --session_output, close, ...-------------> session
 //   state_machine --append, truncate, purge, resume--------> log_writer --durable, log_failed--> state_machine
 //   state_machine --snapshot, chunk, finish, purge, stats--> snapshotter (answers, or a caf::error)
 //   state_machine --zab::message, peer_frame, close--------> transport --connected, gone, ...--> state_machine
@@ -19,6 +19,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include <caf/io/connection_handle.hpp>
@@ -45,6 +46,14 @@ struct client_conn {
   uint64_t serial = 0;
   friend bool operator==(const client_conn& a, const client_conn& b) { return a.hdl == b.hdl && a.serial == b.serial; }
   friend bool operator!=(const client_conn& a, const client_conn& b) { return !(a == b); }
+};
+
+// What the state machine has for one session after one of its turns: responses and watch events in
+// the order the client must see them (a txn's events before the response that reflects it). One
+// message per session per turn, not one per answer: under load a turn answers many requests, and each
+// CAF message costs an allocation, a mailbox operation and often a thread wake-up.
+struct session_output {
+  std::vector<std::variant<response, watch_event>> items;
 };
 
 // A server of the ensemble, as the transport dials it.
@@ -98,9 +107,10 @@ using session_actor =
     caf::typed_actor<caf::reacts_to<atoms::attach, client_conn, listener_actor, protocol::connect_response,
                                     int32_t>, // the connection's wire (see actors.hpp)
                      caf::reacts_to<atoms::detach, client_conn>,
-                     caf::reacts_to<request>,                         // native
-                     caf::reacts_to<protocol::jute::decoded_request>, // ZooKeeper's
-                     caf::reacts_to<response>, caf::reacts_to<watch_event>,
+                     // What the client sent, in order: all the requests one read from its socket held.
+                     caf::reacts_to<std::vector<request>>,                         // native
+                     caf::reacts_to<std::vector<protocol::jute::decoded_request>>, // ZooKeeper's
+                     caf::reacts_to<session_output>,
                      caf::reacts_to<atoms::expired>, // the session expired: tell the client, end
                      caf::reacts_to<atoms::close>,   // the client closed it: end
                      caf::reacts_to<atoms::stop>>;   // this server stopped serving: drop the connection only
@@ -128,8 +138,8 @@ using state_machine_actor = caf::typed_actor<
     // resumed a session, the session's actor (null otherwise).
     caf::replies_to<atoms::open, protocol::connect_request, std::string, std::string>::with<protocol::connect_response,
                                                                                             session_actor>,
-    caf::reacts_to<atoms::request, session_id, request>, // from the session's actor, in its order
-    caf::reacts_to<atoms::detach, session_id>,           // its connection closed
+    caf::reacts_to<atoms::request, session_id, std::vector<request>>, // from the session's actor, in its order
+    caf::reacts_to<atoms::detach, session_id>,                        // its connection closed
     caf::replies_to<atoms::stats>::with<protocol::server_stats>,
     caf::reacts_to<atoms::connect, transport_actor>> // the ensemble's transport, once
     ::extend_with<log_events, peer_events>;
@@ -138,6 +148,9 @@ using state_machine_actor = caf::typed_actor<
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::server::node_chunk)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::server::client_conn)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::server::session_output)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<corral::request>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<corral::protocol::jute::decoded_request>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<corral::server::peer_address>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::optional<corral::zxid_t>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::zab::message)

@@ -20,16 +20,6 @@ void close_connection(self_ptr self) {
   st.attached = false;
 }
 
-void write(self_ptr self, protocol::server_message msg) {
-  auto& st = self->state;
-  if (!st.attached)
-    return; // the client re-reads and re-arms its watches when it reconnects
-  int32_t answers = std::holds_alternative<response>(msg) ? 1 : 0;
-  std::vector<char> buf;
-  protocol::encode(msg, buf);
-  send_bytes(self, std::move(buf), answers);
-}
-
 // The shape of the reply to `xid`: the oldest waiting request with that xid (responses come in
 // request order, so it is the front one). False if the request came on another connection than the
 // one attached now: its answer goes nowhere (the client that asked saw ConnectionLoss).
@@ -46,36 +36,61 @@ bool take_shape(self_ptr self, int32_t xid, protocol::jute::reply_shape& shape) 
   return false;
 }
 
-void write_jute_reply(self_ptr self, const response& r) {
+// Bytes for the attached connection, gathered over one batch of answers and sent as one write.
+struct outgoing {
+  std::vector<char> buf;
+  int32_t answers = 0;
+  bool close_after = false; // ZooKeeper closes the connection after a failed auth or SASL step
+};
+
+void encode_response(self_ptr self, response& r, outgoing& out) {
   protocol::jute::reply_shape shape;
   if (!take_shape(self, r.xid, shape))
     return;
-  std::vector<char> buf;
-  protocol::jute::encode_reply(r, shape, buf);
-  send_bytes(self, std::move(buf), 1);
-  // ZooKeeper closes the connection after a failed auth or SASL step (the client goes to AUTH_FAILED).
+  ++out.answers;
+  if (self->state.kind == wire::native) {
+    protocol::encode(protocol::server_message{std::move(r)}, out.buf);
+    return;
+  }
+  protocol::jute::encode_reply(r, shape, out.buf);
   if ((shape.op == op_code::auth || shape.op == op_code::sasl) && r.err != error_code::ok) {
     log::warn("session", "session ", log::hex(self->state.id), ": ", r.detail, "; closing its connection");
-    close_connection(self);
+    out.close_after = true;
   }
 }
 
-void write_jute_event(self_ptr self, const watch_event& e) {
+void encode_event(self_ptr self, watch_event& e, outgoing& out) {
   if (!self->state.attached)
-    return;
-  std::vector<char> buf;
-  protocol::jute::encode_event(e, buf);
-  send_bytes(self, std::move(buf), 0);
+    return; // the client re-reads and re-arms its watches when it reconnects
+  if (self->state.kind == wire::native)
+    protocol::encode(protocol::server_message{std::move(e)}, out.buf);
+  else
+    protocol::jute::encode_event(e, out.buf);
+}
+
+void write_output(self_ptr self, session_output& batch) {
+  outgoing out;
+  for (auto& item : batch.items) {
+    if (auto* r = std::get_if<response>(&item))
+      encode_response(self, *r, out);
+    else
+      encode_event(self, std::get<watch_event>(item), out);
+    if (out.close_after)
+      break; // the connection closes: nothing after the failed auth reaches it
+  }
+  if (!out.buf.empty() && self->state.attached)
+    send_bytes(self, std::move(out.buf), out.answers);
+  if (out.close_after)
+    close_connection(self);
 }
 
 void write_connected(self_ptr self, protocol::connect_response& resp) {
   auto& st = self->state;
-  if (st.kind == wire::native) {
-    write(self, std::move(resp));
-    return;
-  }
   std::vector<char> buf;
-  protocol::jute::encode_connect_response(resp, st.kind == wire::jute, buf);
+  if (st.kind == wire::native)
+    protocol::encode(protocol::server_message{std::move(resp)}, buf);
+  else
+    protocol::jute::encode_connect_response(resp, st.kind == wire::jute, buf);
   send_bytes(self, std::move(buf), 0);
 }
 
@@ -103,36 +118,31 @@ session_actor::behavior_type session(self_ptr self, session_id id, state_machine
         st.attached = false;
         self->send(st.sm, atoms::detach::value, st.id);
       },
-      [=](request& r) {
+      [=](std::vector<request>& rs) {
         auto& st = self->state;
-        st.replies.push_back({r.xid, {}, st.conn});
-        self->send(st.sm, atoms::request::value, st.id, std::move(r));
+        for (auto& r : rs)
+          st.replies.push_back({r.xid, {}, st.conn});
+        self->send(st.sm, atoms::request::value, st.id, std::move(rs));
       },
-      [=](protocol::jute::decoded_request& d) {
+      [=](std::vector<protocol::jute::decoded_request>& ds) {
         auto& st = self->state;
-        st.replies.push_back({d.req.xid, std::move(d.shape), st.conn});
-        self->send(st.sm, atoms::request::value, st.id, std::move(d.req));
-      },
-      [=](response& r) {
-        if (self->state.kind != wire::native) {
-          write_jute_reply(self, r);
-          return;
+        std::vector<request> rs;
+        rs.reserve(ds.size());
+        for (auto& d : ds) {
+          st.replies.push_back({d.req.xid, std::move(d.shape), st.conn});
+          rs.push_back(std::move(d.req));
         }
-        protocol::jute::reply_shape unused;
-        if (take_shape(self, r.xid, unused))
-          write(self, std::move(r));
+        self->send(st.sm, atoms::request::value, st.id, std::move(rs));
       },
-      [=](watch_event& e) {
-        if (self->state.kind == wire::native)
-          write(self, std::move(e));
-        else
-          write_jute_event(self, e);
-      },
+      [=](session_output& batch) { write_output(self, batch); },
       [=](atoms::expired) {
         // ZooKeeper's server just closes the connection; its client learns of the expiry when it
         // reconnects. The native client is told.
-        if (self->state.kind == wire::native)
-          write(self, watch_event{event_type::none, keeper_state::expired, "", 0});
+        if (self->state.kind == wire::native && self->state.attached) {
+          std::vector<char> buf;
+          protocol::encode(protocol::server_message{watch_event{event_type::none, keeper_state::expired, "", 0}}, buf);
+          send_bytes(self, std::move(buf), 0);
+        }
         close_connection(self);
         self->quit();
       },

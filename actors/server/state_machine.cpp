@@ -62,18 +62,40 @@ void answer_open(self_ptr self, uint64_t ticket, protocol::connect_response resp
   opening.erase(it);
 }
 
+// Responses and events gathered per session over one run of effects, sent as one message each.
+class outbox {
+public:
+  void add(session_id s, std::variant<response, watch_event> item) {
+    auto [it, fresh] = index_.try_emplace(s, batches_.size());
+    if (fresh)
+      batches_.emplace_back(s, session_output{});
+    batches_[it->second].second.items.push_back(std::move(item));
+  }
+  // Sends what is gathered (before anything else goes to a session, so that order holds).
+  void flush(self_ptr self) {
+    auto& sessions = self->state.sessions;
+    for (auto& [s, batch] : batches_)
+      if (auto it = sessions.find(s); it != sessions.end())
+        self->send(it->second, std::move(batch));
+    batches_.clear();
+    index_.clear();
+  }
+
+private:
+  std::vector<std::pair<session_id, session_output>> batches_;
+  std::unordered_map<session_id, size_t> index_;
+};
+
 // Carries out what the pipeline asked for, in its order (events before responses).
 void run(self_ptr self, pipeline_effects& effects) {
   auto& st = self->state;
-  auto to_session = [&](session_id s, auto&& msg) {
-    if (auto it = st.sessions.find(s); it != st.sessions.end())
-      self->send(it->second, std::forward<decltype(msg)>(msg));
-  };
+  outbox out;
   auto to_leader = [&](auto&& frame) {
     self->send(st.transport, atoms::peer_frame::value, st.zab->leader(),
                protocol::peer_frame{std::forward<decltype(frame)>(frame)});
   };
   auto end_session = [&](session_id s, auto atom) {
+    out.flush(self);
     if (auto it = st.sessions.find(s); it != st.sessions.end()) {
       self->send(it->second, atom);
       st.sessions.erase(it);
@@ -81,11 +103,14 @@ void run(self_ptr self, pipeline_effects& effects) {
   };
   for (auto& e : effects)
     std::visit(overload{
-                   [&](effect::respond& x) { to_session(x.session, std::move(x.resp)); },
-                   [&](effect::notify& x) { to_session(x.session, std::move(x.event)); },
+                   [&](effect::respond& x) { out.add(x.session, std::move(x.resp)); },
+                   [&](effect::notify& x) { out.add(x.session, std::move(x.event)); },
                    [&](effect::close_session& x) { end_session(x.session, atoms::close::value); },
                    [&](effect::expire_session& x) { end_session(x.session, atoms::expired::value); },
-                   [&](effect::submit& x) { submit(self, x.txn); },
+                   [&](effect::submit& x) {
+                     out.flush(self); // a leader's proposal may commit at once and answer sessions itself
+                     submit(self, x.txn);
+                   },
                    [&](effect::forward_write& x) {
                      to_leader(protocol::forwarded_request{x.session, std::move(x.req), std::move(x.auth)});
                    },
@@ -111,6 +136,7 @@ void run(self_ptr self, pipeline_effects& effects) {
                      answer_open(self, x.ticket, std::move(resp), session_actor{});
                    },
                    [&](effect::disconnect_all&) {
+                     out.flush(self);
                      for (auto& [s, a] : st.sessions)
                        self->send(a, atoms::stop::value); // close the client connection, keep the session
                    },
@@ -122,6 +148,7 @@ void run(self_ptr self, pipeline_effects& effects) {
                    },
                },
                e);
+  out.flush(self);
   effects.clear();
 }
 
@@ -240,14 +267,16 @@ void on_log_failed(self_ptr self, const std::string& reason, bool fatal) {
 
 // ---- requests -------------------------------------------------------------------------------
 
-void on_request(self_ptr self, session_id s, request& r) {
+void on_requests(self_ptr self, session_id s, std::vector<request>& rs) {
   auto& st = self->state;
   // A server whose tick is due (or that missed ticks while it was paused) first catches up: a leader
   // whose lease ran out steps down here, and the request is not answered from a stale tree.
   if (st.zab && std::chrono::steady_clock::now() - st.last_zab_tick >= std::chrono::milliseconds(st.zab_tick_ms))
     on_zab_tick(self);
   pipeline_effects effects;
-  st.pipe->handle(s, std::move(r), wall_now(), effects);
+  auto now = wall_now();
+  for (auto& r : rs)
+    st.pipe->handle(s, std::move(r), now, effects);
   run(self, effects);
 }
 
@@ -370,7 +399,7 @@ state_machine_self::behavior_type state_machine(self_ptr self, std::shared_ptr<d
       [=](atoms::open, protocol::connect_request& req, std::string& peer, std::string& subject) {
         return on_open(self, req, peer, subject);
       },
-      [=](atoms::request, session_id s, request& r) { on_request(self, s, r); },
+      [=](atoms::request, session_id s, std::vector<request>& rs) { on_requests(self, s, rs); },
       [=](atoms::durable, zxid_t z) { on_durable(self, z); },
       [=](atoms::log_failed, std::string& reason, bool fatal) { on_log_failed(self, reason, fatal); },
       [=](atoms::detach, session_id s) { self->state.db().connection_lost(s); },

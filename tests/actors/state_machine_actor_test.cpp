@@ -75,13 +75,16 @@ listener_actor::behavior_type fake_listener(std::shared_ptr<recorder> rec) {
   return {
       [](atoms::open, std::string&, uint16_t port, bool, bool) -> uint16_t { return port; },
       [=](atoms::write, client_conn& to, std::vector<char>& bytes, int32_t) {
+        // One write carries every answer of one of the state machine's turns: each is a frame.
         protocol::frame_reader reader(1 << 20);
         reader.feed(bytes.data(), bytes.size());
         kj::ArrayPtr<const capnp::word> frame;
         ASSERT_EQ(reader.next(frame), protocol::frame_reader::status::frame);
-        auto msg = protocol::decode_server(frame);
-        ASSERT_TRUE(msg.ok());
-        rec->written.emplace_back(to, std::move(*msg));
+        do {
+          auto msg = protocol::decode_server(frame);
+          ASSERT_TRUE(msg.ok());
+          rec->written.emplace_back(to, std::move(*msg));
+        } while (reader.next(frame) == protocol::frame_reader::status::frame);
       },
       [=](atoms::close, client_conn& to) { rec->closed.push_back(to); },
   };
@@ -220,8 +223,8 @@ const response& as_response(const protocol::server_message& m) {
 TEST_F(state_machine_actor_test, a_read_waits_behind_its_sessions_write_until_the_write_is_durable) {
   start();
   auto [sess, conn] = open_session();
-  caf::anon_send(sess, create(1, "/a"));
-  caf::anon_send(sess, get(2, "/a"));
+  caf::anon_send(sess, std::vector<request>{create(1, "/a")});
+  caf::anon_send(sess, std::vector<request>{get(2, "/a")});
   sched.run();
   EXPECT_TRUE(take_written(conn).empty()) << "answered before the log said durable";
   ASSERT_EQ(rec->appended.size(), 2u); // the session's creation and the create
@@ -240,8 +243,8 @@ TEST_F(state_machine_actor_test, another_sessions_read_is_not_held_by_a_pending_
   start();
   auto [writer, wconn] = open_session();
   auto [reader, rconn] = open_session();
-  caf::anon_send(writer, create(1, "/b"));
-  caf::anon_send(reader, get(7, "/b"));
+  caf::anon_send(writer, std::vector<request>{create(1, "/b")});
+  caf::anon_send(reader, std::vector<request>{get(7, "/b")});
   sched.run();
   auto out = take_written(rconn);
   ASSERT_EQ(out.size(), 1u);
@@ -258,15 +261,15 @@ TEST_F(state_machine_actor_test, the_watch_event_reaches_the_session_before_the_
   start();
   auto [a, aconn] = open_session();
   auto [b, bconn] = open_session();
-  caf::anon_send(a, create(1, "/w"));
+  caf::anon_send(a, std::vector<request>{create(1, "/w")});
   sched.run();
   ASSERT_EQ(take_written(aconn).size(), 1u);
-  caf::anon_send(a, get(2, "/w", true));
-  caf::anon_send(b, get(1, "/w", true));
+  caf::anon_send(a, std::vector<request>{get(2, "/w", true)});
+  caf::anon_send(b, std::vector<request>{get(1, "/w", true)});
   sched.run();
   ASSERT_EQ(take_written(aconn).size(), 1u);
   ASSERT_EQ(take_written(bconn).size(), 1u);
-  caf::anon_send(a, set(3, "/w", "new"));
+  caf::anon_send(a, std::vector<request>{set(3, "/w", "new")});
   sched.run();
   auto out = take_written(aconn);
   ASSERT_EQ(out.size(), 2u);
@@ -284,7 +287,7 @@ TEST_F(state_machine_actor_test, closing_a_session_answers_closes_its_connection
   rec->auto_durable = true;
   start();
   auto [sess, conn] = open_session();
-  caf::anon_send(sess, request{9, close_request{}});
+  caf::anon_send(sess, std::vector<request>{request{9, close_request{}}});
   sched.run();
   auto out = take_written(conn);
   ASSERT_EQ(out.size(), 1u);
@@ -420,13 +423,13 @@ TEST_F(ensemble_actor_test, a_leader_stepping_down_answers_its_pending_write_and
     tick();
   ASSERT_TRUE(leading()) << "server 3 (the highest id) should lead";
   auto [sess, conn] = open_session();
-  caf::anon_send(sess, create(1, "/pending"));
+  caf::anon_send(sess, std::vector<request>{create(1, "/pending")});
   sched.run();
   ASSERT_FALSE(rec->to_peers.empty()) << "the create was not proposed";
   rec->to_peers.clear(); // the followers never hear of it, and are silent from now on
   // Past the lease: the next request ticks the leader up to now, and it steps down first.
   std::this_thread::sleep_for(std::chrono::milliseconds(tick_ms * (config_of(3).sync_limit_ticks + 1)));
-  caf::anon_send(sess, get(2, "/"));
+  caf::anon_send(sess, std::vector<request>{get(2, "/")});
   sched.run();
   auto out = take_written(conn);
   ASSERT_GE(out.size(), 1u);
@@ -442,7 +445,7 @@ TEST_F(ensemble_actor_test, a_leader_stepping_down_answers_its_pending_write_and
   protocol::connect_response resp;
   resp.session = 0;
   caf::anon_send(sess, atoms::attach::value, again, listener, resp, static_cast<int32_t>(wire::native));
-  caf::anon_send(sess, get(3, "/"));
+  caf::anon_send(sess, std::vector<request>{get(3, "/")});
   sched.run();
   auto later = take_written(again);
   ASSERT_EQ(later.size(), 1u) << "the session's read waited for the dropped proposal";
