@@ -36,6 +36,7 @@ using truncate = caf::atom_constant<caf::atom("truncate")>;
 using zab_tick = caf::atom_constant<caf::atom("zabtick")>;
 using stats = caf::atom_constant<caf::atom("stats")>;
 using commit = caf::atom_constant<caf::atom("commit")>;
+using touch = caf::atom_constant<caf::atom("touch")>;
 // Recipes (actors/client): take and give back a lock, a lease, leadership; a waiter's deadline.
 using acquire = caf::atom_constant<caf::atom("acquire")>;
 using release = caf::atom_constant<caf::atom("release")>;

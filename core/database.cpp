@@ -543,14 +543,15 @@ void database::sasl_step(session_id s, const sasl_request& a, outcome& out) {
 // fills the outcome's response (and, for setWatches, its events) for session `s`.
 class read_ops {
 public:
-  read_ops(database& db, session_id s, const request& r, outcome& out) : db_(db), s_(s), r_(r), out_(out) {}
+  read_ops(database& db, session_id s, const request& r, outcome& out, std::optional<watch_wish>* wish = nullptr)
+      : db_(db), s_(s), r_(r), out_(out), wish_(wish) {}
 
   void operator()(const exists_request& x) {
     if (!check_path(x.path))
       return;
     auto* n = db_.tree_.find(x.path);
     if (x.watch)
-      db_.watches_.add_data(x.path, s_);
+      watch(x.path, false);
     if (n == nullptr)
       return fail(error_code::no_node, x.path);
     resp().body = db_.tree_.stat_of(*n);
@@ -561,7 +562,7 @@ public:
     if (n == nullptr)
       return;
     if (x.watch)
-      db_.watches_.add_data(x.path, s_);
+      watch(x.path, false);
     // A quota's stats node reads as the usage the tree keeps, /zookeeper/config before any reconfig
     // as the starting membership (data_tree::derived_data).
     if (auto usage = db_.tree_.derived_data(*n))
@@ -575,7 +576,7 @@ public:
     if (n == nullptr)
       return;
     if (x.watch)
-      db_.watches_.add_child(x.path, s_);
+      watch(x.path, true);
     resp().body = children_result{db_.tree_.children_of(*n), db_.tree_.stat_of(*n)};
   }
 
@@ -712,6 +713,15 @@ public:
 
 private:
   response& resp() { return out_.resp; }
+  // Sets the watch, or, for read_shared, tells the caller to.
+  void watch(const std::string& path, bool child) {
+    if (wish_ != nullptr)
+      *wish_ = watch_wish{path, child};
+    else if (child)
+      db_.watches_.add_child(path, s_);
+    else
+      db_.watches_.add_data(path, s_);
+  }
   void fail(error_code err, std::string detail) {
     resp().err = err;
     resp().detail = std::move(detail);
@@ -743,6 +753,7 @@ private:
   session_id s_;
   const request& r_;
   outcome& out_;
+  std::optional<watch_wish>* wish_;
 };
 
 outcome database::read(session_id s, const request& r) {
@@ -751,6 +762,24 @@ outcome database::read(session_id s, const request& r) {
   out.resp.xid = r.xid;
   out.resp.zxid = last_applied_;
   std::visit(read_ops{*this, s, r, out}, r.body);
+  return out;
+}
+
+bool database::is_shared_read(const request_body& r) {
+  return std::holds_alternative<get_data_request>(r) || std::holds_alternative<exists_request>(r) ||
+         std::holds_alternative<get_children_request>(r) || std::holds_alternative<get_acl_request>(r) ||
+         std::holds_alternative<get_all_children_number_request>(r);
+}
+
+outcome database::read_shared(session_id s, const request& r, std::optional<watch_wish>& wish) {
+  CORRAL_CHECK(is_shared_read(r.body), "database", request_name(r.body),
+               " is not a read that may be answered in parallel");
+  wish.reset();
+  outcome out;
+  out.session = s;
+  out.resp.xid = r.xid;
+  out.resp.zxid = last_applied_;
+  std::visit(read_ops{*this, s, r, out, &wish}, r.body);
   return out;
 }
 

@@ -64,6 +64,12 @@ struct outcome {
   bool ends_session = false; // close or expiry: the session is gone after this
 };
 
+// The watch a read asks for, when the caller adds it itself (database::read_shared).
+struct watch_wish {
+  std::string path;
+  bool child = false; // getChildren's; else getData's or exists'
+};
+
 // A session as a snapshot stores it.
 struct session_image {
   session_id id = 0;
@@ -120,6 +126,21 @@ public:
   // ---- requests -------------------------------------------------------------------------------
   // Reads and session-local requests (auth, watches, ping): answered at once.
   outcome read(session_id s, const request& r);
+  // Reads that may be answered from several threads at once, beside the thread that changes the
+  // database (the server's session actors do, actors/server/shared_reads.hpp): getData, exists,
+  // getChildren(2), getACL and getAllChildrenNumber. True if `r` is one of them.
+  static bool is_shared_read(const request_body& r);
+  // Answers such a read and changes nothing, so that callers may run it in parallel while nothing
+  // else changes the database (their lock's job). The watch it sets, if any, is returned in `wish`
+  // for the caller to add with add_watch() under a lock of its own, before anything changes the
+  // tree. The session's identities are read from the session table.
+  outcome read_shared(session_id s, const request& r, std::optional<watch_wish>& wish);
+  void add_watch(session_id s, const watch_wish& w) {
+    if (w.child)
+      watches_.add_child(w.path, s);
+    else
+      watches_.add_data(w.path, s);
+  }
   // Writes: the txn to log and apply. Always a txn: a failed write is an error txn. A reconfig
   // needs the leader's `view` (null: a standalone server, answered ReconfigDisabled).
   txn prepare(session_id s, const request& r, int64_t wall_ms, const membership_view* view = nullptr);

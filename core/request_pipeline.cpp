@@ -462,6 +462,11 @@ void request_pipeline::sync_reply(uint64_t token, pipeline_effects& out) {
   }
 }
 
+void request_pipeline::touch(session_id s, int64_t now_ms) {
+  if (db_->touch(s, now_ms) && mode_ == mode::following)
+    touched_.insert(s);
+}
+
 std::vector<session_id> request_pipeline::take_touched() {
   std::vector<session_id> v(touched_.begin(), touched_.end());
   touched_.clear();

@@ -151,6 +151,9 @@ public:
   void forwarded_open(session_id s, int32_t timeout_ms, const std::string& password, int64_t now_ms,
                       pipeline_effects& out);
   void touches(const std::vector<session_id>& sessions, int64_t now_ms);
+  // A session that answered reads without this pipeline is alive (as if a request had come): on a
+  // learner the leader hears of it with the other touched sessions.
+  void touch(session_id s, int64_t now_ms);
   // The learner's side: the leader answered the sync with this token.
   void sync_reply(uint64_t token, pipeline_effects& out);
   // Learner: the sessions that sent requests since the last call (the leader keeps them alive).

@@ -251,6 +251,31 @@ def zkbench(args, port, op, sessions, inflight, client, duration, root=None, key
     return result
 
 
+class FsyncCounter:
+    """Counts the fdatasync and fsync calls of the given processes (perf's syscall tracepoints), if
+    perf can; count() is None otherwise."""
+
+    def __init__(self, pids):
+        self.proc = None
+        if shutil.which("perf") and pids:
+            self.proc = subprocess.Popen(
+                ["perf", "stat", "-x,", "-e", "syscalls:sys_enter_fdatasync,syscalls:sys_enter_fsync",
+                 "-p", ",".join(str(p) for p in pids)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            time.sleep(0.2)  # perf attaches
+
+    def count(self):
+        if not self.proc:
+            return None
+        self.proc.send_signal(signal.SIGINT)
+        _, err = self.proc.communicate()
+        total = 0
+        for line in err.decode().splitlines():
+            fields = line.split(",")
+            if len(fields) > 2 and "sys_enter_f" in fields[2] and fields[0].isdigit():
+                total += int(fields[0])
+        return total if self.proc.returncode == 0 or total else None
+
+
 def measured(system, fn):
     """Runs fn() and returns (its result, server CPU seconds, machine busy fraction, seconds)."""
     cpu0, (b0, t0), w0 = system.cpu(), machine_busy(), time.monotonic()
@@ -272,8 +297,8 @@ def section_load(args, layout, systems):
     print(f"\n### Load, {layout} ({n} server{'s' if n > 1 else ''}), {args.value_bytes}-byte values, "
           f"{args.keys} keys, {args.duration} s per cell\n")
     print("| op | in flight | generator | system | ops/s | p50 / p99 / p99.9 ms | server CPU per op | "
-          "generator CPU per op | machine busy | Corral / ZK |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "generator CPU per op | writes per fsync | machine busy | Corral / ZK |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     roots = {}
     for sysm in systems:
         target = sysm.leader()
@@ -296,11 +321,15 @@ def section_load(args, layout, systems):
                 for sysm in order:
                     target, root = roots[sysm.kind]
                     log(f"{sysm.name} {layout}: {op} {shape} {client} client")
+                    fsyncs = FsyncCounter(sysm.pids() if op != "get" else [])
                     r, server_cpu, busy, secs = measured(sysm, lambda: zkbench(
                         args, target.zk_port, op, sessions, inflight, client, args.duration, root=root))
+                    syncs = fsyncs.count()
                     ops = max(1, r["ops"])
+                    # Every server logs every write: per server, writes per fsync.
+                    per_sync = f"{ops * len(sysm.servers) / syncs:.1f}" if syncs else "-"
                     rows[sysm.kind] = dict(r, server_us=server_cpu * 1e6 / ops,
-                                           client_us=r["client_cpu_s"] * 1e6 / ops, busy=busy)
+                                           client_us=r["client_cpu_s"] * 1e6 / ops, busy=busy, per_sync=per_sync)
                 for sysm in systems:
                     x = rows[sysm.kind]
                     other = rows["zookeeper" if sysm.kind == "corral" else "corral"] if len(rows) > 1 else None
@@ -312,7 +341,7 @@ def section_load(args, layout, systems):
                     SUMMARY.append((layout, op, shape, client, sysm.kind, x))
                     print(f"| {op} | {shape} | {client} | {sysm.name} | {x['ops_per_s']:,.0f}{err} | "
                           f"{x['p50_ms']:.2f} / {x['p99_ms']:.2f} / {x['p999_ms']:.2f} | {x['server_us']:.1f} us | "
-                          f"{x['client_us']:.1f} us | {100 * x['busy']:.0f}% | {rat} |", flush=True)
+                          f"{x['client_us']:.1f} us | {x['per_sync']} | {100 * x['busy']:.0f}% | {rat} |", flush=True)
 
 
 def section_summary(args):
@@ -367,7 +396,7 @@ def newest_snapshot_bytes(sysm):
     best = (0, 0)
     for base, _dirs, files in os.walk(d):
         for f in files:
-            if "snap" in f:
+            if f.startswith("snapshot.") and not f.endswith(".tmp"):  # a .tmp one is being written
                 p = os.path.join(base, f)
                 best = max(best, (os.path.getmtime(p), os.path.getsize(p)))
     return best[1]
@@ -429,7 +458,8 @@ def main():
     p.add_argument("--sections", default="load,idle,footprint,failover")
     p.add_argument("--layouts", default="standalone,ensemble")
     p.add_argument("--systems", default="corral,zookeeper")
-    p.add_argument("--ops", default="create,set,get")
+    # Creates grow the tree (and with it the cost of every snapshot), so they go last.
+    p.add_argument("--ops", default="get,set,create")
     p.add_argument("--shapes", default="1x1,4x64,8x128")
     p.add_argument("--clients", default="c,raw")
     p.add_argument("--duration", type=int, default=5)

@@ -139,6 +139,9 @@ struct server_config : caf::actor_system_config {
         .add(opts.read_only_mode, "read-only-mode",
              "a server that finds no quorum for 2 s serves reads to clients that allow read-only sessions "
              "(ZooKeeper's readonlymode.enabled; only such clients see it)")
+        .add(opts.parallel_reads, "parallel-reads",
+             "sessions answer reads themselves, on every core, beside the one writer (off: every request goes "
+             "through the state machine actor)")
         .add(peer_secret_file, "peer-secret-file",
              "a file (chmod 600) holding a secret of 16+ bytes shared by every server; peers prove they know it "
              "(HMAC challenge-response) before they are admitted; none: peers admitted by address only")

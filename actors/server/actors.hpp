@@ -22,6 +22,7 @@
 #include "actors/server/broker_io.hpp"
 #include "actors/server/interfaces.hpp"
 #include "actors/server/peer_transport.hpp"
+#include "actors/server/shared_reads.hpp"
 #include "core/flow_control.hpp"
 #include "core/request_pipeline.hpp"
 #include "core/zab.hpp"
@@ -59,7 +60,13 @@ struct state_machine_state {
   storage_config storage;
   log_writer_actor log_writer;
   snapshotter_actor snapshotter;
-  std::unordered_map<session_id, session_actor> sessions;
+  // Every session's actor and what it shares with this actor (shared_reads.hpp).
+  struct session_entry {
+    session_actor actor;
+    std::shared_ptr<session_link> link;
+  };
+  std::unordered_map<session_id, session_entry> sessions;
+  std::shared_ptr<shared_reads> reads;
   std::mt19937_64 rng{std::random_device{}()};
   // Connects waiting for their answer, by the pipeline's ticket.
   std::unordered_map<uint64_t, caf::typed_response_promise<protocol::connect_response, session_actor>> opening;
@@ -95,7 +102,8 @@ using state_machine_self = state_machine_actor::extend<caf::reacts_to<atoms::tic
 state_machine_self::behavior_type state_machine(state_machine_self::stateful_pointer<state_machine_state> self,
                                                 std::shared_ptr<database> db, storage_config storage,
                                                 log_writer_actor log_writer, snapshotter_actor snapshotter,
-                                                std::shared_ptr<ensemble_setup> ensemble);
+                                                std::shared_ptr<ensemble_setup> ensemble,
+                                                std::shared_ptr<shared_reads> reads);
 
 struct log_writer_state {
   std::shared_ptr<persistence::log_appender> app;
@@ -139,10 +147,22 @@ struct session_state {
     client_conn conn;
   };
   std::deque<pending_reply> replies;
+  // Reading in parallel (shared_reads.hpp).
+  std::shared_ptr<shared_reads> reads;
+  std::shared_ptr<session_link> link;
+  size_t at_state_machine = 0; // requests sent to the state machine and not answered yet
+  uint64_t events_seen = 0;    // watch events received from the state machine
+  // Answers to reads made here that reflect changes whose events have not arrived yet: sent once
+  // `events_seen` reaches `held_until`.
+  std::vector<char> held;
+  int32_t held_answers = 0;
+  uint64_t held_until = 0;
+  std::chrono::steady_clock::time_point last_touch{};
   static inline const char* name = "session";
 };
 session_actor::behavior_type session(session_actor::stateful_pointer<session_state> self, session_id id,
-                                     state_machine_actor sm);
+                                     state_machine_actor sm, std::shared_ptr<shared_reads> reads,
+                                     std::shared_ptr<session_link> link);
 
 struct connection {
   connection(size_t max_frame, size_t max_packet) : reader(max_frame), packets(max_packet) {}

@@ -140,6 +140,7 @@ using state_machine_actor = caf::typed_actor<
                                                                                             session_actor>,
     caf::reacts_to<atoms::request, session_id, std::vector<request>>, // from the session's actor, in its order
     caf::reacts_to<atoms::detach, session_id>,                        // its connection closed
+    caf::reacts_to<atoms::touch, session_id>, // it answered reads by itself (shared_reads.hpp): keep it alive
     caf::replies_to<atoms::stats>::with<protocol::server_stats>,
     caf::reacts_to<atoms::connect, transport_actor>> // the ensemble's transport, once
     ::extend_with<log_events, peer_events>;

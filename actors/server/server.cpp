@@ -276,8 +276,11 @@ caf::expected<running_server> start(caf::actor_system& sys, const server_options
   srv.log_writer = sys.spawn<caf::detached>(log_writer, appender);
   bool ensemble = !opts.ensemble.empty();
   auto initial = ensemble ? starting_membership(opts, *r) : membership{};
+  auto reads = std::make_shared<shared_reads>();
+  reads->enabled = opts.parallel_reads;
+  reads->touch_interval_ms = std::max<int64_t>(1, opts.db.tick_ms / 2);
   srv.state_machine = sys.spawn(state_machine, r->db, storage, srv.log_writer, srv.snapshotter,
-                                ensemble ? make_ensemble_setup(opts, *r, initial) : nullptr);
+                                ensemble ? make_ensemble_setup(opts, *r, initial) : nullptr, reads);
   caf::anon_send(srv.log_writer, atoms::connect::value, log_events{srv.state_machine});
   auto e = ensemble ? start_quorum(sys, opts, initial, srv) : caf::error{};
   if (!e)

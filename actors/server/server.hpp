@@ -48,6 +48,9 @@ struct server_options {
   // Dynamic reconfiguration (ZooKeeper's reconfigEnabled): still only for the superuser or a client
   // with write permission on /zookeeper/config.
   bool reconfig_enabled = true;
+  // Session actors answer reads themselves, on every core, instead of passing them through the one
+  // state machine actor (actors/server/shared_reads.hpp); off: every request goes through it.
+  bool parallel_reads = true;
   // The ensemble's shared secret (read from corral.peer-secret-file); empty: none.
   std::string peer_secret;
   uint64_t peer_max_unsent_bytes = 64ull << 20; // frames waiting for a peer before it is dropped (it resyncs)

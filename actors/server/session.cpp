@@ -68,13 +68,33 @@ void encode_event(self_ptr self, watch_event& e, outgoing& out) {
     protocol::jute::encode_event(e, out.buf);
 }
 
+// Answers of reads made here, held until the events they must follow have arrived, join `out`.
+void release_held(self_ptr self, outgoing& out) {
+  auto& st = self->state;
+  if (st.held.empty())
+    return;
+  out.buf.insert(out.buf.end(), st.held.begin(), st.held.end());
+  out.answers += st.held_answers;
+  st.held.clear();
+  st.held_answers = 0;
+}
+
 void write_output(self_ptr self, session_output& batch) {
+  auto& st = self->state;
   outgoing out;
   for (auto& item : batch.items) {
-    if (auto* r = std::get_if<response>(&item))
+    if (auto* r = std::get_if<response>(&item)) {
+      // Every request sent to the state machine is answered once. (A held read is older than any
+      // request the state machine answers now: its events came in an earlier turn.)
+      st.at_state_machine -= st.at_state_machine > 0 ? 1 : 0;
+      release_held(self, out);
       encode_response(self, *r, out);
-    else
+    } else {
+      ++st.events_seen; // counted even if the connection is gone: the state machine counted it
       encode_event(self, std::get<watch_event>(item), out);
+      if (st.events_seen >= st.held_until)
+        release_held(self, out);
+    }
     if (out.close_after)
       break; // the connection closes: nothing after the failed auth reaches it
   }
@@ -82,6 +102,99 @@ void write_output(self_ptr self, session_output& batch) {
     send_bytes(self, std::move(out.buf), out.answers);
   if (out.close_after)
     close_connection(self);
+}
+
+// ---- reads answered here (shared_reads.hpp) ----------------------------------------------------
+
+int64_t steady_ns() { return std::chrono::steady_clock::now().time_since_epoch().count(); }
+
+// Whether this session may try to answer `r` itself: a read that may run in parallel, nothing of
+// the session's at the state machine, a connection to answer, and a serving server whose lease holds.
+bool may_read_here(self_ptr self, const request& r) {
+  auto& st = self->state;
+  auto& reads = *st.reads;
+  return reads.enabled && st.attached && st.at_state_machine == 0 && database::is_shared_read(r.body) &&
+         reads.serving.load(std::memory_order_relaxed) &&
+         steady_ns() < reads.lease_until_ns.load(std::memory_order_relaxed);
+}
+
+// Answers `r` from the shared database into `out` (or into the held answers, if it reflects changes
+// whose events have not arrived here yet). False if the state machine is in a turn (or waits to
+// begin one), or the session is closing: then the read goes to the state machine.
+bool read_here(self_ptr self, const request& r, const protocol::jute::reply_shape& shape, outgoing& out) {
+  auto& st = self->state;
+  auto& reads = *st.reads;
+  if (!reads.lock.try_lock_shared())
+    return false;
+  auto& db = *reads.db;
+  auto* info = db.sessions().find(st.id);
+  if (info == nullptr || info->closing || !reads.serving.load(std::memory_order_relaxed)) {
+    reads.lock.unlock_shared();
+    return false;
+  }
+  std::optional<watch_wish> wish;
+  auto o = db.read_shared(st.id, r, wish);
+  if (wish) {
+    std::lock_guard<std::mutex> guard(reads.watch_lock);
+    db.add_watch(st.id, *wish);
+  }
+  auto events_before = st.link->events_sent.load(std::memory_order_relaxed);
+  reads.lock.unlock_shared();
+  reads.answered.fetch_add(1, std::memory_order_relaxed);
+  bool hold = events_before > st.events_seen || !st.held.empty();
+  auto& buf = hold ? st.held : out.buf;
+  if (st.kind == wire::native)
+    protocol::encode(protocol::server_message{std::move(o.resp)}, buf);
+  else
+    protocol::jute::encode_reply(o.resp, shape, buf);
+  if (hold) {
+    ++st.held_answers;
+    st.held_until = std::max(st.held_until, events_before);
+  } else {
+    ++out.answers;
+  }
+  return true;
+}
+
+// A session whose reads never reach the state machine still keeps itself alive there.
+void touch_if_due(self_ptr self) {
+  auto& st = self->state;
+  auto now = std::chrono::steady_clock::now();
+  if (now - st.last_touch < std::chrono::milliseconds(st.reads->touch_interval_ms))
+    return;
+  st.last_touch = now;
+  self->send(st.sm, atoms::touch::value, st.id);
+}
+
+request& request_of(request& r) { return r; }
+request& request_of(protocol::jute::decoded_request& d) { return d.req; }
+protocol::jute::reply_shape shape_of(request&) { return {}; }
+protocol::jute::reply_shape& shape_of(protocol::jute::decoded_request& d) { return d.shape; }
+
+// A batch of the client's requests, in order: reads answered here while nothing of the session's is
+// at the state machine; from the first request that must go there on, the rest follow it.
+template <class Item>
+void take_requests(self_ptr self, std::vector<Item>& items) {
+  auto& st = self->state;
+  outgoing out;
+  std::vector<request> to_state_machine;
+  bool read_any = false;
+  for (auto& item : items) {
+    auto& r = request_of(item);
+    if (may_read_here(self, r) && read_here(self, r, shape_of(item), out)) {
+      read_any = true;
+      continue;
+    }
+    st.replies.push_back({r.xid, std::move(shape_of(item)), st.conn});
+    ++st.at_state_machine;
+    to_state_machine.push_back(std::move(r));
+  }
+  if (!out.buf.empty())
+    send_bytes(self, std::move(out.buf), out.answers);
+  if (!to_state_machine.empty())
+    self->send(st.sm, atoms::request::value, st.id, std::move(to_state_machine));
+  if (read_any)
+    touch_if_due(self);
 }
 
 void write_connected(self_ptr self, protocol::connect_response& resp) {
@@ -96,15 +209,22 @@ void write_connected(self_ptr self, protocol::connect_response& resp) {
 
 } // namespace
 
-session_actor::behavior_type session(self_ptr self, session_id id, state_machine_actor sm) {
+session_actor::behavior_type session(self_ptr self, session_id id, state_machine_actor sm,
+                                     std::shared_ptr<shared_reads> reads, std::shared_ptr<session_link> link) {
   self->state.id = id;
   self->state.sm = sm;
+  self->state.reads = std::move(reads);
+  self->state.link = std::move(link);
   return {
       [=](atoms::attach, const client_conn& conn, listener_actor broker, protocol::connect_response& resp,
           int32_t kind) {
         auto& st = self->state;
         if (st.attached && st.conn != conn)
           close_connection(self); // the client moved to a new connection before the old one died
+        if (st.conn != conn) {    // answers held for the old connection go nowhere
+          st.held.clear();
+          st.held_answers = 0;
+        }
         st.conn = conn;
         st.broker = broker;
         st.attached = true;
@@ -118,22 +238,8 @@ session_actor::behavior_type session(self_ptr self, session_id id, state_machine
         st.attached = false;
         self->send(st.sm, atoms::detach::value, st.id);
       },
-      [=](std::vector<request>& rs) {
-        auto& st = self->state;
-        for (auto& r : rs)
-          st.replies.push_back({r.xid, {}, st.conn});
-        self->send(st.sm, atoms::request::value, st.id, std::move(rs));
-      },
-      [=](std::vector<protocol::jute::decoded_request>& ds) {
-        auto& st = self->state;
-        std::vector<request> rs;
-        rs.reserve(ds.size());
-        for (auto& d : ds) {
-          st.replies.push_back({d.req.xid, std::move(d.shape), st.conn});
-          rs.push_back(std::move(d.req));
-        }
-        self->send(st.sm, atoms::request::value, st.id, std::move(rs));
-      },
+      [=](std::vector<request>& rs) { take_requests(self, rs); },
+      [=](std::vector<protocol::jute::decoded_request>& ds) { take_requests(self, ds); },
       [=](session_output& batch) { write_output(self, batch); },
       [=](atoms::expired) {
         // ZooKeeper's server just closes the connection; its client learns of the expiry when it

@@ -31,10 +31,45 @@ std::string random_password(std::mt19937_64& rng) {
 }
 
 void spawn_session(self_ptr self, session_id s) {
-  auto& sessions = self->state.sessions;
-  if (sessions.count(s) == 0)
-    sessions[s] = self->spawn<caf::linked>(session, s, caf::actor_cast<state_machine_actor>(self));
+  auto& st = self->state;
+  if (st.sessions.count(s) > 0)
+    return;
+  auto link = std::make_shared<session_link>();
+  auto actor = self->spawn<caf::linked>(session, s, caf::actor_cast<state_machine_actor>(self), st.reads, link);
+  st.sessions.emplace(s, state_machine_state::session_entry{std::move(actor), std::move(link)});
 }
+
+// Tells the session actors whether this server may answer reads now, and until when (shared_reads.hpp).
+void publish_read_state(self_ptr self) {
+  auto& st = self->state;
+  auto& r = *st.reads;
+  r.db = &st.db();
+  auto m = st.pipe->current_mode();
+  using mode = request_pipeline::mode;
+  r.serving.store(r.enabled && (m == mode::standalone || m == mode::leading || m == mode::following),
+                  std::memory_order_relaxed);
+  // An ensemble server's reads are good until its next tick is due: one that missed it (paused,
+  // starved) passes reads through here, where the tick is caught up first (on_requests).
+  auto until =
+      st.zab ? (st.last_zab_tick + std::chrono::milliseconds(st.zab_tick_ms)).time_since_epoch().count() : INT64_MAX;
+  r.lease_until_ns.store(until, std::memory_order_relaxed);
+}
+
+// One turn of this actor: it holds the write lock of the session actors' reads throughout, and
+// tells them at its end what they may read (shared_reads.hpp). Every handler begins with one.
+class turn {
+public:
+  explicit turn(self_ptr self) : self_(self) { self->state.reads->lock.lock(); }
+  ~turn() {
+    publish_read_state(self_);
+    self_->state.reads->lock.unlock();
+  }
+  turn(const turn&) = delete;
+  turn& operator=(const turn&) = delete;
+
+private:
+  self_ptr self_;
+};
 
 void submit(self_ptr self, const shared_txn& t) {
   auto& st = self->state;
@@ -65,7 +100,13 @@ void answer_open(self_ptr self, uint64_t ticket, protocol::connect_response resp
 // Responses and events gathered per session over one run of effects, sent as one message each.
 class outbox {
 public:
-  void add(session_id s, std::variant<response, watch_event> item) {
+  void add(self_ptr self, session_id s, std::variant<response, watch_event> item) {
+    auto& sessions = self->state.sessions;
+    auto entry = sessions.find(s);
+    if (entry == sessions.end())
+      return; // no actor here (a session of another server's client, or one that ended)
+    if (std::holds_alternative<watch_event>(item)) // under the write lock: see shared_reads.hpp
+      entry->second.link->events_sent.fetch_add(1, std::memory_order_relaxed);
     auto [it, fresh] = index_.try_emplace(s, batches_.size());
     if (fresh)
       batches_.emplace_back(s, session_output{});
@@ -76,7 +117,7 @@ public:
     auto& sessions = self->state.sessions;
     for (auto& [s, batch] : batches_)
       if (auto it = sessions.find(s); it != sessions.end())
-        self->send(it->second, std::move(batch));
+        self->send(it->second.actor, std::move(batch));
     batches_.clear();
     index_.clear();
   }
@@ -97,14 +138,14 @@ void run(self_ptr self, pipeline_effects& effects) {
   auto end_session = [&](session_id s, auto atom) {
     out.flush(self);
     if (auto it = st.sessions.find(s); it != st.sessions.end()) {
-      self->send(it->second, atom);
+      self->send(it->second.actor, atom);
       st.sessions.erase(it);
     }
   };
   for (auto& e : effects)
     std::visit(overload{
-                   [&](effect::respond& x) { out.add(x.session, std::move(x.resp)); },
-                   [&](effect::notify& x) { out.add(x.session, std::move(x.event)); },
+                   [&](effect::respond& x) { out.add(self, x.session, std::move(x.resp)); },
+                   [&](effect::notify& x) { out.add(self, x.session, std::move(x.event)); },
                    [&](effect::close_session& x) { end_session(x.session, atoms::close::value); },
                    [&](effect::expire_session& x) { end_session(x.session, atoms::expired::value); },
                    [&](effect::submit& x) {
@@ -126,7 +167,7 @@ void run(self_ptr self, pipeline_effects& effects) {
                      resp.password = std::move(x.password);
                      resp.last_zxid = x.last_zxid;
                      resp.read_only = x.read_only;
-                     answer_open(self, x.ticket, std::move(resp), st.sessions[x.session]);
+                     answer_open(self, x.ticket, std::move(resp), st.sessions[x.session].actor);
                    },
                    [&](effect::refused& x) {
                      protocol::connect_response resp;
@@ -137,8 +178,8 @@ void run(self_ptr self, pipeline_effects& effects) {
                    },
                    [&](effect::disconnect_all&) {
                      out.flush(self);
-                     for (auto& [s, a] : st.sessions)
-                       self->send(a, atoms::stop::value); // close the client connection, keep the session
+                     for (auto& [s, entry] : st.sessions)
+                       self->send(entry.actor, atoms::stop::value); // close the client connection, keep the session
                    },
                    [&](effect::note& x) {
                      if (x.warning)
@@ -358,12 +399,15 @@ using namespace sm;
 
 state_machine_self::behavior_type state_machine(self_ptr self, std::shared_ptr<database> db, storage_config storage,
                                                 log_writer_actor log_writer, snapshotter_actor snapshotter,
-                                                std::shared_ptr<ensemble_setup> ensemble) {
+                                                std::shared_ptr<ensemble_setup> ensemble,
+                                                std::shared_ptr<shared_reads> reads) {
   auto tick = std::chrono::milliseconds(std::max<int64_t>(10, db->options().tick_ms / 2));
   auto& st = self->state;
   st.pipe = std::make_unique<request_pipeline>(std::move(db), ensemble ? request_pipeline::mode::not_serving
                                                                        : request_pipeline::mode::standalone);
   st.storage = std::move(storage);
+  st.reads = std::move(reads);
+  publish_read_state(self); // not serving yet in an ensemble; nothing reads before the first turn
   st.log_writer = log_writer;
   st.snapshotter = snapshotter;
   st.last_purge = wall_now();
@@ -397,23 +441,46 @@ state_machine_self::behavior_type state_machine(self_ptr self, std::shared_ptr<d
   self->delayed_send(self, tick, atoms::tick::value);
   return {
       [=](atoms::open, protocol::connect_request& req, std::string& peer, std::string& subject) {
+        turn t(self);
         return on_open(self, req, peer, subject);
       },
-      [=](atoms::request, session_id s, std::vector<request>& rs) { on_requests(self, s, rs); },
-      [=](atoms::durable, zxid_t z) { on_durable(self, z); },
-      [=](atoms::log_failed, std::string& reason, bool fatal) { on_log_failed(self, reason, fatal); },
-      [=](atoms::detach, session_id s) { self->state.db().connection_lost(s); },
-      [=](atoms::stats) { return on_stats(self); },
+      [=](atoms::request, session_id s, std::vector<request>& rs) {
+        turn t(self);
+        on_requests(self, s, rs);
+      },
+      [=](atoms::durable, zxid_t z) {
+        turn t(self);
+        on_durable(self, z);
+      },
+      [=](atoms::log_failed, std::string& reason, bool fatal) {
+        turn t(self);
+        on_log_failed(self, reason, fatal);
+      },
+      [=](atoms::detach, session_id s) {
+        turn t(self);
+        self->state.db().connection_lost(s);
+      },
+      [=](atoms::touch, session_id s) {
+        turn t(self);
+        self->state.pipe->touch(s, wall_now());
+      },
+      [=](atoms::stats) {
+        turn t(self);
+        return on_stats(self);
+      },
       [=](atoms::tick) {
+        turn t(self);
         run_timers(self);
         self->delayed_send(self, tick, atoms::tick::value);
       },
       // Ensemble.
       [=](atoms::connect, transport_actor& transport) {
+        turn t(self);
         self->state.transport = transport;
         process_ready(self); // the first votes
       },
       [=](atoms::zab_tick) {
+        turn t(self);
         on_zab_tick(self);
         // The next tick is due one interval after the last one counted (a request may have counted it).
         auto interval = std::chrono::milliseconds(self->state.zab_tick_ms);
@@ -422,24 +489,30 @@ state_machine_self::behavior_type state_machine(self_ptr self, std::shared_ptr<d
         self->delayed_send(self, std::clamp(wait, std::chrono::milliseconds(1), interval), atoms::zab_tick::value);
       },
       [=](zab::message& m) {
+        turn t(self);
         if (self->state.zab) {
           self->state.zab->step(m);
           process_ready(self);
         }
       },
       [=](atoms::connected, zab::server_id id) {
+        turn t(self);
         if (self->state.zab) {
           self->state.zab->connected(id);
           process_ready(self);
         }
       },
       [=](atoms::gone, zab::server_id id) {
+        turn t(self);
         if (self->state.zab) {
           self->state.zab->disconnected(id);
           process_ready(self);
         }
       },
-      [=](atoms::peer_frame, zab::server_id from, protocol::peer_frame& f) { on_peer_frame(self, from, f); },
+      [=](atoms::peer_frame, zab::server_id from, protocol::peer_frame& f) {
+        turn t(self);
+        on_peer_frame(self, from, f);
+      },
   };
 }
 

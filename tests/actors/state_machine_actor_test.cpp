@@ -135,13 +135,14 @@ protected:
   log_writer_actor log = sys.spawn(fake_log_writer, rec);
   listener_actor listener = sys.spawn(fake_listener, rec);
   state_machine_actor sm;
+  std::shared_ptr<shared_reads> reads = std::make_shared<shared_reads>();
   caf::scoped_actor self{sys};
   uint64_t next_serial = 1;
 
   void start(std::shared_ptr<ensemble_setup> ensemble = nullptr) {
     auto snap = sys.spawn(fake_snapshotter);
     sm = sys.spawn(state_machine, std::make_shared<database>(db_options(ensemble ? 3 : 0), wall_now()), storage(), log,
-                   snap, ensemble);
+                   snap, ensemble, reads);
     caf::anon_send(log, atoms::connect::value, log_events{sm});
     sched.run();
   }
@@ -280,6 +281,39 @@ TEST_F(state_machine_actor_test, the_watch_event_reaches_the_session_before_the_
   auto other = take_written(bconn);
   ASSERT_EQ(other.size(), 1u);
   EXPECT_TRUE(std::holds_alternative<watch_event>(other[0]));
+}
+
+// A read the session answers by itself (beside the state machine) that sees a change whose watch
+// event is still on its way to the session waits until the event has arrived: the client sees the
+// event first, as ZooKeeper guarantees (shared_reads.hpp).
+TEST_F(state_machine_actor_test, a_read_answered_by_the_session_waits_for_the_event_of_the_change_it_sees) {
+  start();
+  auto [a, aconn] = open_session();
+  auto [b, bconn] = open_session();
+  caf::anon_send(b, std::vector<request>{create(1, "/w")});
+  sched.run();
+  durable();
+  ASSERT_EQ(take_written(bconn).size(), 1u);
+  auto answered = reads->answered.load();
+  caf::anon_send(a, std::vector<request>{get(1, "/w", true)});
+  sched.run();
+  ASSERT_EQ(take_written(aconn).size(), 1u);
+  EXPECT_EQ(reads->answered.load(), answered + 1) << "the session did not answer the read itself";
+  caf::anon_send(b, std::vector<request>{set(2, "/w", "new")});
+  sched.run(); // prepared and sent to the log, not durable yet
+  // A's next read is in its mailbox before the state machine applies the change (and sends A the
+  // event), but A runs after it: the read sees "new" while the event is still in A's mailbox.
+  caf::anon_send(a, std::vector<request>{get(2, "/w")});
+  caf::anon_send(sm, atoms::durable::value, rec->appended.back()->zxid);
+  ASSERT_TRUE(sched.prioritize(sm));
+  sched.run_once();
+  sched.run();
+  EXPECT_EQ(reads->answered.load(), answered + 2);
+  auto out = take_written(aconn);
+  ASSERT_EQ(out.size(), 2u);
+  ASSERT_TRUE(std::holds_alternative<watch_event>(out[0])) << "the read's answer came before the event";
+  EXPECT_EQ(std::get<watch_event>(out[0]).type, event_type::node_data_changed);
+  EXPECT_EQ(std::get<data_result>(as_response(out[1]).body).data, "new");
 }
 
 // A session the client closes is answered, its connection is closed, and the tree forgets it.
