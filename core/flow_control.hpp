@@ -33,6 +33,7 @@ struct flow_limits {
   uint64_t max_in_flight_bytes = 16ull << 20; // per connection: bytes of unanswered requests
   uint64_t pause_unsent = 4ull << 20;         // per connection: answers waiting to be sent
   uint64_t max_unsent = 64ull << 20;          // per connection: beyond this the client is dropped
+  uint64_t max_unread = 1ull << 20;           // per connection: received while paused; beyond, stop reading it
 };
 
 class flow_control {

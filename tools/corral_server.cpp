@@ -116,6 +116,10 @@ struct server_config : caf::actor_system_config {
              "answers waiting to be sent to one client before the server stops reading its requests", true)
         .add(flow.max_unsent, "client-max-unsent-bytes",
              "answers and events waiting to be sent to one client before it is dropped", true)
+        .add(flow.max_unread, "client-max-unread-bytes",
+             "bytes received from one client while the server is not taking its requests (its limits, or the "
+             "global one) before the server stops reading its socket",
+             true)
         .add(log_level, "log-level", "debug, info, warn, error or off")
         .add(log_file, "log-file", "append the log to this file instead of stderr")
         .add(ready_file, "ready-file", "once listening, write the port to this file (for scripts and tests)")

@@ -174,6 +174,7 @@ struct connection {
   session_actor session;
   bool opening = false;
   bool answering_word = false; // a four-letter word: nothing more is read, the answer closes it
+  bool halted = false;         // its socket is not read (client_listener's hold_back)
   // Requests decoded from what arrived and not yet sent to the session (one message per read, see
   // client_listener's flush_requests); before the session is attached they wait here too.
   std::vector<request> native_requests;
@@ -212,7 +213,8 @@ struct listener_state {
   static inline const char* name = "client_listener";
 };
 // The listener with CAF's I/O events and the `resume` it sends itself (client_listener.cpp).
-using listener_self = listener_actor::extend_with<broker_io>::extend<caf::reacts_to<atoms::resume, client_conn>>;
+using listener_self = listener_actor::extend_with<broker_io>::extend<caf::reacts_to<atoms::resume, client_conn>,
+                                                                     caf::reacts_to<atoms::retry, client_conn>>;
 listener_self::behavior_type client_listener(listener_self::stateful_broker_pointer<listener_state> self,
                                              state_machine_actor sm, size_t max_frame, flow_limits limits,
                                              zookeeper_front_end zk, std::shared_ptr<security::tls_context> tls);

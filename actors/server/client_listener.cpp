@@ -129,11 +129,30 @@ void attach(self_ptr self, const client_conn& to, protocol::connect_response& re
 
 // ---- backpressure (core/flow_control decides, this does) -----------------------------------------
 
-void pause(self_ptr self, connection_handle hdl, connection& c) {
-  if (self->state.flow.is_paused(c.serial))
+// A paused connection's requests wait, undecoded, in its reader until flow_control lets it go on;
+// its socket is read on until max_unread bytes wait there, and only then halted (the kernel then
+// holds the client back). Why not halt at once: CAF 0.17 applies halt() and trigger() to its event
+// loop only at the end of a loop iteration, and a trigger() in the same iteration as a halt() is
+// lost (the stream still looks active, so the re-add is skipped, then the removal is applied): the
+// connection is never read again. A resume sent through the clock (1 ms) did not separate the two
+// under load, when one turn of the loop takes longer (seen: ZooKeeper's C client with 8 x 128
+// writes in flight against the global limit, a connection stalled until its client gave up after
+// 20 s); and a trigger() on a stream that reads resets what it has half read, so it cannot simply be
+// repeated. A pipelining client sends at most its window while it waits, far below max_unread, so
+// only a client that floods is halted, and resumed 10 ms after it may go on.
+size_t unread(const connection& c) { return c.kind == wire::native ? c.reader.buffered_bytes() : c.packets.buffered(); }
+
+void hold_back(self_ptr self, connection_handle hdl, connection& c) {
+  if (c.halted || unread(c) <= self->state.flow.limits().max_unread)
     return;
-  self->state.flow.paused(c.serial);
+  c.halted = true;
   self->halt(hdl);
+}
+
+void pause(self_ptr self, connection_handle hdl, connection& c) {
+  if (!self->state.flow.is_paused(c.serial))
+    self->state.flow.paused(c.serial);
+  hold_back(self, hdl, c);
 }
 
 // Counts a request in (`bytes`: its packet's size).
@@ -143,26 +162,32 @@ void count_request(self_ptr self, connection& c, size_t bytes) {
   self->state.flow.took(c.serial, bytes);
 }
 
-// Connections that flow_control lets read again. CAF 0.17 applies halt() and trigger() to its event
-// loop only at the end of a loop iteration, and a trigger() in the same iteration as a halt() is
-// lost (the stream still looks active, so the re-add is skipped, then the removal is applied): the
-// connection would never be read again. So the resume goes through the clock, which can only
-// deliver it in a later iteration.
+// Connections that flow_control lets go on: handled after the current message (the caller may be
+// in the middle of one connection's bookkeeping).
 void resume_later(self_ptr self, const std::vector<uint64_t>& serials) {
   for (auto serial : serials)
     if (auto h = self->state.by_serial.find(serial); h != self->state.by_serial.end())
-      self->delayed_send(self, std::chrono::milliseconds(1), atoms::resume::value, client_conn{h->second, serial});
+      self->send(self, atoms::resume::value, client_conn{h->second, serial});
 }
 
 bool pump(self_ptr self, connection_handle hdl, connection& c);
 
-// The answer to resume_later: what was read before the pause comes first, then reading goes on.
+// The answer to resume_later: what arrived while the connection was paused is handled now.
 void resume(self_ptr self, const client_conn& to) {
   auto* c = find(self, to);
   if (c == nullptr || c->answering_word || self->state.flow.is_paused(c->serial))
     return; // gone, a four-letter word, or paused again meanwhile
-  if (pump(self, to.hdl, *c) && !self->state.flow.is_paused(c->serial))
-    self->trigger(to.hdl);
+  if (pump(self, to.hdl, *c) && c->halted && !self->state.flow.is_paused(c->serial))
+    self->delayed_send(self, std::chrono::milliseconds(10), atoms::retry::value, to);
+}
+
+// A halted connection that may go on is read again (see hold_back).
+void read_again(self_ptr self, const client_conn& to) {
+  auto* c = find(self, to);
+  if (c == nullptr || !c->halted || self->state.flow.is_paused(c->serial))
+    return; // gone, already reading, or paused again (then a later resume comes here again)
+  c->halted = false;
+  self->trigger(to.hdl);
 }
 
 void open_session(self_ptr self, connection_handle hdl, connection& c, protocol::connect_request& creq) {
@@ -362,7 +387,10 @@ void on_data(self_ptr self, caf::io::new_data_msg& m) {
       }
     }
   }
-  pump(self, m.handle, c);
+  if (self->state.flow.is_paused(c.serial))
+    hold_back(self, m.handle, c); // it waits in the reader
+  else
+    pump(self, m.handle, c);
 }
 
 // Refuses a new connection over corral.max-connections or corral.max-client-cnxns; logs the first
@@ -475,6 +503,7 @@ listener_self::behavior_type client_listener(self_ptr self, state_machine_actor 
           resume_later(self, self->state.flow.waiting(it->second->serial, m.remaining));
       },
       [=](atoms::resume, const client_conn& to) { resume(self, to); },
+      [=](atoms::retry, const client_conn& to) { read_again(self, to); },
       [=](atoms::close, const client_conn& to) {
         if (find(self, to) == nullptr)
           return;
