@@ -115,12 +115,13 @@ void use_quiet_scheduler(caf::actor_system_config& cfg) {
   // state machine writing the epochs file) from stalling every other.
   cfg.set("scheduler.max-threads", static_cast<int64_t>(std::max(2u, std::thread::hardware_concurrency())));
   // An actor gives its worker up after this many messages (CAF's default: never, while its mailbox
-  // refills). Without a bound, the job a worker keeps for later (see handoff_sharing) could wait
-  // behind a session actor that its client keeps busy, and if that job is the state machine, a
-  // leader missed its followers' acks for 700 ms and stepped down (seen under 8x128 writes).
+  // refills). Without a bound, the job a worker keeps for later (see handoff_sharing) could wait as
+  // long as the actor before it finds messages, e.g. a session actor whose client pipelines without
+  // pause; if the kept job were the state machine, the whole server would wait with it.
   cfg.set("scheduler.max-throughput", int64_t{100});
   // The scheduler is made when the actor system starts, after the config file and the command line
-  // were read: CAF's own policies stay one setting away (scheduler.policy = 'sharing' or 'stealing').
+  // were read: CAF's own policies stay one setting away (scheduler.policy = 'sharing' or 'stealing';
+  // any other value is this one).
   cfg.module_factories.push_back([](caf::actor_system& sys) -> caf::actor_system::module* {
     auto policy = caf::get_or(sys.config(), "scheduler.policy", caf::atom("handoff"));
     if (policy == caf::atom("stealing"))

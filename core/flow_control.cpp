@@ -107,6 +107,10 @@ std::vector<flow_control::conn_id> flow_control::resumable(conn_id c) {
         s.paused = false;
         out.push_back(id);
       }
+    std::sort(out.begin(), out.end());
+    std::rotate(out.begin(), std::upper_bound(out.begin(), out.end(), last_first_), out.end());
+    if (!out.empty())
+      last_first_ = out.front();
     return out;
   }
   if (auto it = conns_.find(c); it != conns_.end() && it->second.paused && well_under(it->second)) {

@@ -80,6 +80,10 @@ private:
   size_t allowed_in_flight(const state& s) const;
   bool well_under(const state& s) const;
   // Resumable connections: all paused ones if the global throttle just ended, else `c` if it may.
+  // The caller resumes them in the order given, and the first ones take what the limit allows, so
+  // the order turns: each end of the throttle starts after the connection that started the last one
+  // (in a fixed order a connection could wait behind the others every time, until its session
+  // expired: seen under AddressSanitizer with 8 clients pipelining 64 writes against a limit of 50).
   std::vector<conn_id> resumable(conn_id c);
 
   flow_limits limits_;
@@ -87,6 +91,7 @@ private:
   size_t outstanding_ = 0;
   bool throttled_ = false;
   uint64_t throttle_waits_ = 0;
+  conn_id last_first_ = 0; // the connection resumed first when the throttle last ended
 };
 
 } // namespace corral

@@ -23,6 +23,7 @@
 #include "actors/server/interfaces.hpp"
 #include "actors/server/peer_transport.hpp"
 #include "actors/server/shared_reads.hpp"
+#include "core/answer_order.hpp"
 #include "core/flow_control.hpp"
 #include "core/request_pipeline.hpp"
 #include "core/zab.hpp"
@@ -147,16 +148,10 @@ struct session_state {
     client_conn conn;
   };
   std::deque<pending_reply> replies;
-  // Reading in parallel (shared_reads.hpp).
+  // Reading in parallel (shared_reads.hpp); `order` places the answers (core/answer_order.hpp).
   std::shared_ptr<shared_reads> reads;
   std::shared_ptr<session_link> link;
-  size_t at_state_machine = 0; // requests sent to the state machine and not answered yet
-  uint64_t events_seen = 0;    // watch events received from the state machine
-  // Answers to reads made here that reflect changes whose events have not arrived yet: sent once
-  // `events_seen` reaches `held_until`.
-  std::vector<char> held;
-  int32_t held_answers = 0;
-  uint64_t held_until = 0;
+  answer_order order;
   std::chrono::steady_clock::time_point last_touch{};
   static inline const char* name = "session";
 };
@@ -212,7 +207,8 @@ struct listener_state {
   int64_t latency_min_ms = 0, latency_max_ms = 0, latency_sum_ms = 0, latency_count = 0;
   static inline const char* name = "client_listener";
 };
-// The listener with CAF's I/O events and the `resume` it sends itself (client_listener.cpp).
+// The listener with CAF's I/O events and what it sends itself (client_listener.cpp): `resume` a
+// paused connection, `retry` reading a halted one.
 using listener_self = listener_actor::extend_with<broker_io>::extend<caf::reacts_to<atoms::resume, client_conn>,
                                                                      caf::reacts_to<atoms::retry, client_conn>>;
 listener_self::behavior_type client_listener(listener_self::stateful_broker_pointer<listener_state> self,

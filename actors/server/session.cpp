@@ -37,9 +37,7 @@ bool take_shape(self_ptr self, int32_t xid, protocol::jute::reply_shape& shape) 
 }
 
 // Bytes for the attached connection, gathered over one batch of answers and sent as one write.
-struct outgoing {
-  std::vector<char> buf;
-  int32_t answers = 0;
+struct outgoing : answer_batch {
   bool close_after = false; // ZooKeeper closes the connection after a failed auth or SASL step
 };
 
@@ -49,10 +47,10 @@ void encode_response(self_ptr self, response& r, outgoing& out) {
     return;
   ++out.answers;
   if (self->state.kind == wire::native) {
-    protocol::encode(protocol::server_message{std::move(r)}, out.buf);
+    protocol::encode(protocol::server_message{std::move(r)}, out.bytes);
     return;
   }
-  protocol::jute::encode_reply(r, shape, out.buf);
+  protocol::jute::encode_reply(r, shape, out.bytes);
   if ((shape.op == op_code::auth || shape.op == op_code::sasl) && r.err != error_code::ok) {
     log::warn("session", "session ", log::hex(self->state.id), ": ", r.detail, "; closing its connection");
     out.close_after = true;
@@ -63,20 +61,9 @@ void encode_event(self_ptr self, watch_event& e, outgoing& out) {
   if (!self->state.attached)
     return; // the client re-reads and re-arms its watches when it reconnects
   if (self->state.kind == wire::native)
-    protocol::encode(protocol::server_message{std::move(e)}, out.buf);
+    protocol::encode(protocol::server_message{std::move(e)}, out.bytes);
   else
-    protocol::jute::encode_event(e, out.buf);
-}
-
-// Answers of reads made here, held until the events they must follow have arrived, join `out`.
-void release_held(self_ptr self, outgoing& out) {
-  auto& st = self->state;
-  if (st.held.empty())
-    return;
-  out.buf.insert(out.buf.end(), st.held.begin(), st.held.end());
-  out.answers += st.held_answers;
-  st.held.clear();
-  st.held_answers = 0;
+    protocol::jute::encode_event(e, out.bytes);
 }
 
 void write_output(self_ptr self, session_output& batch) {
@@ -84,22 +71,17 @@ void write_output(self_ptr self, session_output& batch) {
   outgoing out;
   for (auto& item : batch.items) {
     if (auto* r = std::get_if<response>(&item)) {
-      // Every request sent to the state machine is answered once. (A held read is older than any
-      // request the state machine answers now: its events came in an earlier turn.)
-      st.at_state_machine -= st.at_state_machine > 0 ? 1 : 0;
-      release_held(self, out);
+      st.order.answer_arrived(out);
       encode_response(self, *r, out);
     } else {
-      ++st.events_seen; // counted even if the connection is gone: the state machine counted it
       encode_event(self, std::get<watch_event>(item), out);
-      if (st.events_seen >= st.held_until)
-        release_held(self, out);
+      st.order.event_arrived(out);
     }
     if (out.close_after)
       break; // the connection closes: nothing after the failed auth reaches it
   }
-  if (!out.buf.empty() && self->state.attached)
-    send_bytes(self, std::move(out.buf), out.answers);
+  if (!out.bytes.empty() && self->state.attached)
+    send_bytes(self, std::move(out.bytes), out.answers);
   if (out.close_after)
     close_connection(self);
 }
@@ -113,13 +95,13 @@ int64_t steady_ns() { return std::chrono::steady_clock::now().time_since_epoch()
 bool may_read_here(self_ptr self, const request& r) {
   auto& st = self->state;
   auto& reads = *st.reads;
-  return reads.enabled && st.attached && st.at_state_machine == 0 && database::is_shared_read(r.body) &&
+  return st.attached && st.order.may_answer_here() && database::is_shared_read(r.body) &&
          reads.serving.load(std::memory_order_relaxed) &&
          steady_ns() < reads.lease_until_ns.load(std::memory_order_relaxed);
 }
 
-// Answers `r` from the shared database into `out` (or into the held answers, if it reflects changes
-// whose events have not arrived here yet). False if the state machine is in a turn (or waits to
+// Answers `r` from the shared database into `out` (where st.order may hold it back, if it reflects
+// changes whose events have not arrived here yet). False if the state machine is in a turn (or waits to
 // begin one), or the session is closing: then the read goes to the state machine.
 bool read_here(self_ptr self, const request& r, const protocol::jute::reply_shape& shape, outgoing& out) {
   auto& st = self->state;
@@ -138,21 +120,15 @@ bool read_here(self_ptr self, const request& r, const protocol::jute::reply_shap
     std::lock_guard<std::mutex> guard(reads.watch_lock);
     db.add_watch(st.id, *wish);
   }
-  auto events_before = st.link->events_sent.load(std::memory_order_relaxed);
+  auto events_sent = st.link->events_sent.load(std::memory_order_relaxed);
   reads.lock.unlock_shared();
   reads.answered.fetch_add(1, std::memory_order_relaxed);
-  bool hold = events_before > st.events_seen || !st.held.empty();
-  auto& buf = hold ? st.held : out.buf;
+  auto from = out.bytes.size();
   if (st.kind == wire::native)
-    protocol::encode(protocol::server_message{std::move(o.resp)}, buf);
+    protocol::encode(protocol::server_message{std::move(o.resp)}, out.bytes);
   else
-    protocol::jute::encode_reply(o.resp, shape, buf);
-  if (hold) {
-    ++st.held_answers;
-    st.held_until = std::max(st.held_until, events_before);
-  } else {
-    ++out.answers;
-  }
+    protocol::jute::encode_reply(o.resp, shape, out.bytes);
+  st.order.answered_here(events_sent, out, from);
   return true;
 }
 
@@ -186,11 +162,11 @@ void take_requests(self_ptr self, std::vector<Item>& items) {
       continue;
     }
     st.replies.push_back({r.xid, std::move(shape_of(item)), st.conn});
-    ++st.at_state_machine;
+    st.order.sent_to_state_machine();
     to_state_machine.push_back(std::move(r));
   }
-  if (!out.buf.empty())
-    send_bytes(self, std::move(out.buf), out.answers);
+  if (!out.bytes.empty())
+    send_bytes(self, std::move(out.bytes), out.answers);
   if (!to_state_machine.empty())
     self->send(st.sm, atoms::request::value, st.id, std::move(to_state_machine));
   if (read_any)
@@ -221,10 +197,8 @@ session_actor::behavior_type session(self_ptr self, session_id id, state_machine
         auto& st = self->state;
         if (st.attached && st.conn != conn)
           close_connection(self); // the client moved to a new connection before the old one died
-        if (st.conn != conn) {    // answers held for the old connection go nowhere
-          st.held.clear();
-          st.held_answers = 0;
-        }
+        if (st.conn != conn)
+          st.order.connection_replaced();
         st.conn = conn;
         st.broker = broker;
         st.attached = true;

@@ -61,8 +61,8 @@ struct shared_reads {
   std::mutex watch_lock;  // readers adding watches to db's watch table
   std::atomic<bool> serving{false};
   std::atomic<int64_t> lease_until_ns{0}; // steady clock
-  std::atomic<uint64_t> answered{0};      // reads the session actors answered (for stats and tests)
-  bool enabled = true;                    // corral.parallel-reads
+  std::atomic<uint64_t> answered{0};      // reads the session actors answered (tests look)
+  bool enabled = true;                    // corral.parallel-reads (off: `serving` stays false)
   int64_t touch_interval_ms = 1000;       // how often a session reading by itself keeps its session alive
 };
 

@@ -115,6 +115,34 @@ TEST(flow_control, the_global_limit_pauses_everyone_and_the_end_resumes_everyone
   EXPECT_FALSE(f.throttled());
 }
 
+// Each end of the throttle resumes the paused connections starting after the one that went first
+// the last time: under a limit that is hit again at once, no connection is always last.
+TEST(flow_control, the_order_in_which_throttled_connections_go_on_turns) {
+  flow_limits l = small();
+  l.global_outstanding = 8;
+  flow_control f(l);
+  for (flow_control::conn_id c = 1; c <= 4; ++c)
+    f.opened(c);
+  std::vector<flow_control::conn_id> firsts;
+  for (int round = 0; round < 5; ++round) {
+    for (int i = 0; i < 8; ++i) // the limit: everyone pauses
+      f.took(1 + static_cast<flow_control::conn_id>(i % 4), 10);
+    ASSERT_TRUE(f.throttled());
+    for (flow_control::conn_id c = 1; c <= 4; ++c)
+      f.paused(c);
+    ids resumed;
+    for (flow_control::conn_id c = 1; c <= 4 && resumed.empty(); ++c)
+      for (int i = 0; i < 2 && resumed.empty(); ++i)
+        resumed = f.answered(c, 1, 10);
+    ASSERT_EQ(resumed.size(), 4u) << "round " << round;
+    firsts.push_back(resumed.front());
+    for (flow_control::conn_id c = 1; c <= 4; ++c) // the rest of this round's answers
+      while (f.outstanding(c) > 0)
+        f.answered(c, 1, 10);
+  }
+  EXPECT_EQ(firsts, (ids{1, 2, 3, 4, 1}));
+}
+
 TEST(flow_control, a_connection_that_closes_while_all_are_throttled_frees_the_others) {
   // The bug this guards against: its requests never get answered (it is gone), so only its
   // closing can end the throttle.
