@@ -200,7 +200,8 @@ TEST(client_limits, outstanding_requests_return_to_zero) {
 // at 8 x 128 in flight, seen with tools/bench-compare.py. It fails if a paused connection is never
 // resumed.)
 TEST(client_limits, pipelining_clients_held_at_the_global_limit_are_never_left_stalled) {
-  test::server_process server({"--corral.global-outstanding-limit=50"});
+  // Long sessions: a connection left waiting shows as a stall below, not as an expiry.
+  test::server_process server({"--corral.global-outstanding-limit=50", "--corral.max-session-timeout-ms=60000"});
   auto port = static_cast<uint16_t>(server.zk_port());
   {
     client::blocking_client setup(at(server.address()));
@@ -212,7 +213,7 @@ TEST(client_limits, pipelining_clients_held_at_the_global_limit_are_never_left_s
   for (int c = 0; c < clients; ++c)
     threads.emplace_back([&] {
       test::raw_jute_client client(port);
-      client.handshake();
+      client.handshake(0, std::string(16, '\0'), 30000);
       int32_t sent = 0, answered = 0;
       auto send_one = [&] {
         ++sent;
