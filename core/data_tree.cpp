@@ -301,7 +301,7 @@ op_result data_tree::do_set_acl(const txn_set_acl& s) {
 node_image data_tree::image_of(const node& n, std::string path) const {
   node_image img;
   img.path = std::move(path);
-  img.data = n.data;
+  img.data = n.data.str();
   img.null_data = n.null_data;
   img.acl = acls_.get(n.acl);
   img.czxid = n.czxid;
@@ -354,40 +354,54 @@ bool data_tree::visit_after(std::string& cursor, size_t max, std::vector<node_im
 }
 
 void data_tree::restore(const node_image& img) {
-  auto* n = find_mutable(img.path);
-  if (n == nullptr) {
+  // Snapshot nodes come in pre-order. One that does not (a damaged snapshot whose frames still pass
+  // their checksums) is skipped: the tree's digest then differs from the one the snapshot recorded,
+  // and recovery says so and tries an older snapshot.
+  node* n = nullptr;
+  if (img.path == "/") {
+    n = root_.get();
+  } else {
     auto* parent = find_mutable(parent_of(img.path));
-    // Snapshot nodes come in pre-order. One that does not (a damaged snapshot whose frames still
-    // pass their checksums) is skipped: the tree's digest then differs from the one the snapshot
-    // recorded, and recovery says so and tries an older snapshot.
     if (parent == nullptr)
       return;
-    auto child = std::make_unique<node>();
-    child->name = std::string(basename_of(img.path));
-    child->parent = parent;
-    child->set_acl(acls_.intern(open_acl_unsafe()));
-    n = parent->children.insert(std::move(child));
-    ++node_count_;
-    digest_in(*n, img.path);
+    n = parent->children.find(basename_of(img.path));
+    if (n == nullptr) {
+      // A new node is filled in and hashed once (a restart builds every node this way).
+      auto child = std::make_unique<node>();
+      child->name = std::string(basename_of(img.path));
+      child->parent = parent;
+      child->set_acl(acls_.intern(img.acl));
+      n = parent->children.insert(std::move(child));
+      ++node_count_;
+      fill_from_image(*n, img);
+      index_add(img.path, img.ephemeral_owner);
+      digest_in(*n, img.path);
+      return;
+    }
   }
+  // One that exists already (the root, /zookeeper and its system nodes) is overwritten.
   digest_out(*n, img.path);
   index_remove(img.path, n->ephemeral_owner);
-  n->data = img.data;
-  n->null_data = img.null_data;
   auto acl = acls_.intern(img.acl);
   acls_.release(n->acl);
   n->set_acl(acl);
-  n->czxid = img.czxid;
-  n->mzxid = img.mzxid;
-  n->pzxid = img.pzxid;
-  n->ctime = img.ctime;
-  n->mtime = img.mtime;
-  n->ephemeral_owner = img.ephemeral_owner;
-  n->version = img.version;
-  n->cversion = img.cversion;
-  n->aversion = img.aversion;
+  fill_from_image(*n, img);
   index_add(img.path, img.ephemeral_owner);
   digest_in(*n, img.path);
+}
+
+void data_tree::fill_from_image(node& n, const node_image& img) {
+  n.data = img.data;
+  n.null_data = img.null_data;
+  n.czxid = img.czxid;
+  n.mzxid = img.mzxid;
+  n.pzxid = img.pzxid;
+  n.ctime = img.ctime;
+  n.mtime = img.mtime;
+  n.ephemeral_owner = img.ephemeral_owner;
+  n.version = img.version;
+  n.cversion = img.cversion;
+  n.aversion = img.aversion;
 }
 
 op_result data_tree::apply_op(const txn_op& op, const txn& t, std::vector<trigger>& triggers) {
@@ -545,7 +559,7 @@ quota::usage data_tree::count_subtree(const std::string& subtree) const {
 void data_tree::quota_after_create(const std::string& path, int64_t bytes) {
   if (under_quota_root(path)) {
     if (auto sub = quota::subtree_of_limit_node(path)) {
-      register_quota(*sub, find(path)->data);
+      register_quota(*sub, find(path)->data.str());
       recount_enclosing(*sub);
     }
     return;
@@ -600,7 +614,7 @@ void data_tree::rebuild_quotas() {
     n.children.for_each([&](const node& c) {
       auto child = path + "/" + c.name;
       if (auto sub = quota::subtree_of_limit_node(child))
-        found.emplace_back(*sub, c.data);
+        found.emplace_back(*sub, c.data.str());
       walk(c, child);
     });
   };

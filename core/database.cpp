@@ -568,7 +568,7 @@ public:
     if (auto usage = db_.tree_.derived_data(*n))
       resp().body = data_result{*usage, db_.tree_.stat_of(*n), false};
     else
-      resp().body = data_result{n->data, db_.tree_.stat_of(*n), n->null_data != 0};
+      resp().body = data_result{n->data.str(), db_.tree_.stat_of(*n), n->null_data != 0};
   }
 
   void operator()(const get_children_request& x) {

@@ -3,9 +3,12 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <utility>
 
 #include <boost/filesystem.hpp>
 
@@ -87,27 +90,73 @@ std::vector<std::pair<std::string, int64_t>> list_hex_named(const std::string& d
   return out;
 }
 
-error_info read_words(const std::string& path, word_buffer& buf, uint64_t& size) {
-  int fd = ::open(path.c_str(), O_RDONLY);
+result<mapped_file> mapped_file::open(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return io_error("cannot open", path, errno);
-  auto end = ::lseek(fd, 0, SEEK_END);
-  size = end < 0 ? 0 : static_cast<uint64_t>(end);
-  buf.assign_zeros(size / 8 + 2);
-  uint64_t done = 0;
-  while (done < size) {
-    auto n = ::pread(fd, reinterpret_cast<char*>(buf.data()) + done, size - done, static_cast<off_t>(done));
-    if (n < 0 && errno == EINTR)
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    int err = errno;
+    ::close(fd);
+    return io_error("cannot stat", path, err);
+  }
+  mapped_file out;
+  out.size_ = static_cast<uint64_t>(st.st_size);
+  if (out.size_ > 0) {
+    void* p = ::mmap(nullptr, out.size_, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p == MAP_FAILED) {
+      int err = errno;
+      ::close(fd);
+      return io_error("cannot map", path, err);
+    }
+    // Recovery reads front to back: ask for large read-ahead.
+    ::madvise(p, out.size_, MADV_SEQUENTIAL);
+    out.base_ = p;
+  }
+  ::close(fd); // the mapping keeps the file open
+  return out;
+}
+
+mapped_file::mapped_file(mapped_file&& other) noexcept
+    : base_(std::exchange(other.base_, nullptr)), size_(std::exchange(other.size_, 0)) {}
+
+mapped_file& mapped_file::operator=(mapped_file&& other) noexcept {
+  if (this != &other) {
+    if (base_ != nullptr)
+      ::munmap(base_, size_);
+    base_ = std::exchange(other.base_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+  }
+  return *this;
+}
+
+mapped_file::~mapped_file() {
+  if (base_ != nullptr)
+    ::munmap(base_, size_);
+}
+
+result<std::string> read_prefix(const std::string& path, size_t n) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return io_error("cannot open", path, errno);
+  std::string out(n, '\0');
+  size_t done = 0;
+  while (done < n) {
+    auto got = ::pread(fd, out.data() + done, n - done, static_cast<off_t>(done));
+    if (got < 0 && errno == EINTR)
       continue;
-    if (n <= 0) {
-      int err = n < 0 ? errno : EIO;
+    if (got < 0) {
+      int err = errno;
       ::close(fd);
       return io_error("cannot read", path, err);
     }
-    done += static_cast<uint64_t>(n);
+    if (got == 0)
+      break;
+    done += static_cast<size_t>(got);
   }
   ::close(fd);
-  return {};
+  out.resize(done);
+  return out;
 }
 
 result<std::string> read_file(const std::string& path) {

@@ -118,12 +118,11 @@ result<log_scan> scan_log(const std::string& dir, uint64_t db_id, zxid_t after,
 }
 
 uint64_t segment_db_id(const std::string& path) {
-  word_buffer buf;
-  uint64_t size = 0;
-  if (read_words(path, buf, size).code != error_code::ok || size < segment_header_bytes)
+  auto head = read_prefix(path, segment_header_bytes);
+  if (!head || head->size() < segment_header_bytes)
     return 0;
   uint64_t id;
-  std::memcpy(&id, reinterpret_cast<const char*>(buf.data()) + 16, 8);
+  std::memcpy(&id, head->data() + 16, 8);
   return id;
 }
 
@@ -143,9 +142,12 @@ public:
     for (size_t i = 0; i < segs.size(); ++i) {
       seg_ = &segs[i];
       newest_ = i + 1 == segs.size();
-      if (auto e = read_words(seg_->path, buf_, size_); e.code != error_code::ok)
-        return e;
-      bytes_ = reinterpret_cast<const char*>(buf_.data());
+      auto mapped = mapped_file::open(seg_->path);
+      if (!mapped)
+        return mapped.error();
+      file_ = std::move(*mapped);
+      bytes_ = file_.bytes();
+      size_ = file_.size();
       out_.tail_segment = seg_->path;
       out_.tail_offset = 0;
       if (auto problem = check_header(bytes_, size_, db_id_, seg_->first_zxid); !problem.empty()) {
@@ -181,17 +183,16 @@ private:
   error_info scan_records() {
     uint64_t pos = segment_header_bytes;
     uint32_t len = 0;
-    while (auto entry = read_record(pos, len)) {
-      zxid_t z = entry_zxid(*entry);
-      if (std::holds_alternative<txn>(*entry)) {
-        if (check_sequence_ && !in_sequence(z, pos))
+    while (auto rec = read_record(pos, len)) {
+      if (rec->is_txn) {
+        if (check_sequence_ && !in_sequence(rec->zxid, pos))
           return {};
-        prev_ = z;
-        out_.last_zxid = z;
+        prev_ = rec->zxid;
+        out_.last_zxid = rec->zxid;
       }
-      if (z > after_) {
+      if (rec->entry) {
         ++out_.entries;
-        if (auto e = visit_(std::move(*entry), seg_->path, pos); e.code != error_code::ok)
+        if (auto e = visit_(std::move(*rec->entry), seg_->path, pos); e.code != error_code::ok)
           return e;
       }
       pos += record_header_bytes + len;
@@ -203,8 +204,16 @@ private:
     return {};
   }
 
+  // A record the scan has checked: its kind and zxid, and the entry itself if it is after `after_`
+  // (the ones before are not decoded; nobody visits them).
+  struct record {
+    bool is_txn = false;
+    zxid_t zxid = 0;
+    std::optional<log_entry> entry;
+  };
+
   // The record at `pos`, or nothing at the segment's end (damage() says if the end was not clean).
-  std::optional<log_entry> read_record(uint64_t pos, uint32_t& len) {
+  std::optional<record> read_record(uint64_t pos, uint32_t& len) {
     if (pos + record_header_bytes > size_) {
       if (nonzero_end(bytes_, pos, size_) > pos)
         damage(pos, "a record header is cut short by the end of the file");
@@ -228,16 +237,28 @@ private:
       damage(pos, "record checksum mismatch (zxid field " + to_hex(static_cast<uint64_t>(z)) + ")");
       return std::nullopt;
     }
-    auto entry = decode_entry(kj::arrayPtr(buf_.data() + (pos + record_header_bytes) / 8, len / 8));
-    if (!entry) {
-      damage(pos, entry.error().detail);
-      return std::nullopt;
+    auto body = kj::arrayPtr(file_.words() + (pos + record_header_bytes) / 8, len / 8);
+    record out;
+    if (z > after_) {
+      auto entry = decode_entry(body);
+      if (!entry) {
+        damage(pos, entry.error().detail);
+        return std::nullopt;
+      }
+      out = {std::holds_alternative<txn>(*entry), entry_zxid(*entry), std::move(*entry)};
+    } else {
+      auto peek = peek_entry(body);
+      if (!peek) {
+        damage(pos, peek.error().detail);
+        return std::nullopt;
+      }
+      out = {peek->is_txn, peek->zxid, std::nullopt};
     }
-    if (entry_zxid(*entry) != z) {
+    if (out.zxid != z) {
       damage(pos, "record zxid does not match its header");
       return std::nullopt;
     }
-    return std::move(*entry);
+    return out;
   }
 
   // Txns after `after_` follow one another with no gap; a gap or a step back is damage, never a torn
@@ -273,7 +294,7 @@ private:
   zxid_t prev_ = 0; // the last txn seen
   const segment_info* seg_ = nullptr;
   bool newest_ = false;
-  word_buffer buf_;
+  mapped_file file_;
   uint64_t size_ = 0;
   const char* bytes_ = nullptr;
 };

@@ -220,6 +220,14 @@ result<log_entry> decode_entry(kj::ArrayPtr<const capnp::word> words) {
   });
 }
 
+result<entry_peek> peek_entry(kj::ArrayPtr<const capnp::word> words) {
+  return guarded([&]() -> result<entry_peek> {
+    capnp::FlatArrayMessageReader reader(words, schema::bounded_reading(words.size()));
+    auto r = reader.getRoot<storage::TxnRecord>();
+    return entry_peek{r.which() != storage::TxnRecord::DIGEST_CHECK, r.getZxid()};
+  });
+}
+
 kj::Array<capnp::word> encode_snapshot_frame(const snapshot_frame& f) {
   capnp::MallocMessageBuilder mb;
   auto r = mb.initRoot<storage::SnapshotFrame>();
@@ -295,6 +303,7 @@ result<snapshot_frame> decode_snapshot_frame(kj::ArrayPtr<const capnp::word> wor
         for (auto a : r.getChunk().getAcls())
           table.push_back(get_acl(a.getEntries()));
         std::vector<node_image> nodes;
+        nodes.reserve(r.getChunk().getNodes().size());
         for (auto b : r.getChunk().getNodes()) {
           node_image n;
           n.path = str(b.getPath());

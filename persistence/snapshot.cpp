@@ -111,13 +111,13 @@ error_info snapshot_writer::finish(const snapshot_trailer& trailer) {
 result<snapshot_contents> read_snapshot(const std::string& path, uint64_t db_id,
                                         const std::function<void(const snapshot_header&)>& on_header,
                                         const std::function<void(std::vector<node_image>&&)>& on_nodes) {
-  // Read into word-aligned memory once and parse every frame in place (frames start 8 bytes after
-  // a whole number of words, so their payloads are aligned).
-  word_buffer buf;
-  uint64_t size = 0;
-  if (auto e = read_words(path, buf, size); e.code != error_code::ok)
-    return e;
-  std::string_view bytes(reinterpret_cast<const char*>(buf.data()), size);
+  // Map the file and parse every frame in place (frames start 8 bytes after a whole number of
+  // words, so their payloads are aligned).
+  auto mapped = mapped_file::open(path);
+  if (!mapped)
+    return mapped.error();
+  const mapped_file& file = *mapped;
+  std::string_view bytes(file.bytes(), file.size());
   auto bad = [&](uint64_t offset, const std::string& why) {
     return error_info{error_code::data_inconsistency,
                       "snapshot " + path + " is damaged at offset " + std::to_string(offset) + ": " + why};
@@ -143,7 +143,7 @@ result<snapshot_contents> read_snapshot(const std::string& path, uint64_t db_id,
       return bad(pos, "frame length " + std::to_string(len) + " is not valid here");
     if (crc32c(bytes.data() + pos + 8, len) != crc)
       return bad(pos, "frame checksum mismatch");
-    auto frame = decode_snapshot_frame(kj::arrayPtr(buf.data() + (pos + 8) / 8, len / 8));
+    auto frame = decode_snapshot_frame(kj::arrayPtr(file.words() + (pos + 8) / 8, len / 8));
     if (!frame)
       return bad(pos, frame.error().detail);
     if (auto* h = std::get_if<snapshot_header>(&*frame)) {

@@ -135,7 +135,7 @@ membership starting_membership(const server_options& opts, const recovered& r) {
   auto* n = r.db->tree().find(config_path);
   if (n == nullptr || n->data.empty())
     return from_options;
-  auto stored = parse_config_text(n->data);
+  auto stored = parse_config_text(n->data.str());
   if (!stored) {
     log::warn("server", "cannot read the membership in ", config_path, " (", stored.error().detail,
               "); starting with corral.ensemble");

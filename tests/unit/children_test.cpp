@@ -43,3 +43,27 @@ TEST(sorted_children, behaves_like_a_sorted_set_across_block_splits) {
   EXPECT_EQ(kids.upper_bound("zzz"), nullptr);
   EXPECT_EQ(kids.upper_bound("")->name, *oracle.begin());
 }
+
+// A leaf's children cost one null pointer; the body comes with the first child and goes with the
+// last, and an emptied set behaves like a new one.
+TEST(sorted_children, an_emptied_set_is_empty_again_and_takes_new_children) {
+  corral::sorted_children<item> kids;
+  EXPECT_EQ(sizeof kids, sizeof(void*));
+  EXPECT_TRUE(kids.empty());
+  EXPECT_EQ(kids.front(), nullptr);
+  EXPECT_EQ(kids.find("a"), nullptr);
+  EXPECT_EQ(kids.upper_bound("a"), nullptr);
+  EXPECT_EQ(kids.erase("a"), nullptr);
+  kids.insert(std::make_unique<item>(item{"b"}));
+  kids.insert(std::make_unique<item>(item{"a"}));
+  EXPECT_EQ(kids.size(), 2u);
+  EXPECT_NE(kids.erase("a"), nullptr);
+  EXPECT_NE(kids.erase("b"), nullptr);
+  EXPECT_TRUE(kids.empty());
+  EXPECT_EQ(kids.size(), 0u);
+  EXPECT_EQ(kids.front(), nullptr);
+  kids.insert(std::make_unique<item>(item{"c"}));
+  ASSERT_NE(kids.front(), nullptr);
+  EXPECT_EQ(kids.front()->name, "c");
+  EXPECT_EQ(kids.upper_bound("b")->name, "c");
+}

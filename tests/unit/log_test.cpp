@@ -40,10 +40,11 @@ std::vector<uint64_t> record_offsets(const std::vector<char>& bytes) {
   return out;
 }
 
-size_t count_entries(const std::string& dir, uint64_t db_id, log_scan* scan_out, uint64_t window = 8 << 20) {
+size_t count_entries(const std::string& dir, uint64_t db_id, log_scan* scan_out, uint64_t window = 8 << 20,
+                     zxid_t after = 0) {
   size_t n = 0;
   auto scan = scan_log(
-      dir, db_id, 0,
+      dir, db_id, after,
       [&](log_entry&&, const std::string&, uint64_t) {
         ++n;
         return error_info{};
@@ -124,6 +125,34 @@ TEST_F(log_format, a_flipped_bit_anywhere_is_found_and_only_the_prefix_before_it
   log_scan scan;
   count_entries(dir, db_id, &scan);
   EXPECT_EQ(scan.damage.what, log_damage::kind::torn_tail);
+}
+
+// Recovery passes over the records its snapshot holds without decoding them (peek_entry): they are
+// still checked, and still count towards the log's last zxid.
+TEST_F(log_format, records_a_snapshot_covers_are_checked_but_not_visited) {
+  workload(12);
+  log.reset();
+  auto seg = list_segments(dir).at(0).path;
+  auto original = read_bytes(seg);
+  auto offsets = record_offsets(original);
+  log_scan all;
+  auto total = count_entries(dir, db_id, &all);
+  ASSERT_GT(total, 8u);
+  zxid_t after = all.last_zxid - 3;
+  log_scan tail;
+  auto visited = count_entries(dir, db_id, &tail, 8 << 20, after);
+  EXPECT_GE(visited, 3u) << "the txns after `after` (and their digest checks) are visited";
+  EXPECT_LT(visited, total);
+  EXPECT_EQ(tail.last_zxid, all.last_zxid);
+  EXPECT_EQ(tail.damage.what, log_damage::kind::none);
+  // A flipped bit in the first record, which nobody visits, is still corruption.
+  auto bytes = original;
+  bytes[offsets[0] + 24] ^= 4;
+  write_bytes(seg, bytes);
+  log_scan scan;
+  EXPECT_EQ(count_entries(dir, db_id, &scan, 0, after), 0u);
+  EXPECT_EQ(scan.damage.what, log_damage::kind::corrupt);
+  EXPECT_EQ(scan.damage.offset, offsets[0]);
 }
 
 TEST_F(log_format, recovery_refuses_corruption_before_the_tail_and_repair_cuts_it) {

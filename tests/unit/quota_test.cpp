@@ -162,7 +162,7 @@ TEST_F(quotas, a_tree_rebuilt_from_a_snapshot_counts_the_same_usage_and_digest) 
   auto* stats = copy.tree().find(quota::stat_path("/r"));
   ASSERT_NE(stats, nullptr);
   EXPECT_EQ(copy.tree().data_of(*stats), "count=2,bytes=5");
-  EXPECT_EQ(stats->data, "count=0,bytes=0"); // as its create wrote it
+  EXPECT_EQ(stats->data.str(), "count=0,bytes=0"); // as its create wrote it
   // And it enforces the same.
   auto sess = copy.prepare_open_session(1000, "pw", now);
   copy.apply(sess);

@@ -261,3 +261,26 @@ TEST_F(tree, null_data_is_kept_apart_from_empty_data) {
   EXPECT_TRUE(ops[0].null_data);
   EXPECT_FALSE(ops[1].null_data);
 }
+
+// A node's data: empty costs no allocation, any bytes (zeros included) round-trip, replacement and
+// moves keep exactly one owner.
+TEST(compact_bytes, holds_any_bytes_and_replaces_them_whole) {
+  corral::compact_bytes b;
+  EXPECT_EQ(sizeof b, sizeof(void*));
+  EXPECT_TRUE(b.empty());
+  EXPECT_EQ(b.size(), 0u);
+  EXPECT_EQ(b.str(), "");
+  std::string with_zeros("a\0b\0", 4);
+  b = with_zeros;
+  EXPECT_FALSE(b.empty());
+  EXPECT_EQ(b.size(), 4u);
+  EXPECT_EQ(b.str(), with_zeros);
+  b = std::string(1000, 'x');
+  EXPECT_EQ(b.size(), 1000u);
+  EXPECT_EQ(b.view(), std::string(1000, 'x'));
+  corral::compact_bytes moved(std::move(b));
+  EXPECT_EQ(moved.size(), 1000u);
+  EXPECT_TRUE(b.empty()); // NOLINT(bugprone-use-after-move): a moved-from value is empty
+  moved = std::string_view();
+  EXPECT_TRUE(moved.empty());
+}
