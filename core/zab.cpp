@@ -941,8 +941,10 @@ void peer::tick() {
         }
       }
       for (auto& [s, l] : learners_)
-        if (l.at == phase::up_to_date)
+        if (l.at == phase::up_to_date && ++l.unpinged_ticks >= ping_interval_ticks()) {
+          l.unpinged_ticks = 0;
           send(s, ping{commit_});
+        }
       return;
     }
     case role::following:

@@ -14,6 +14,7 @@
 #include "core/format.hpp"
 #include "persistence/txn_capnp.hpp"
 #include "storage.capnp.h"
+#include "schema/scratch_builder.hpp"
 
 namespace corral::persistence {
 
@@ -195,7 +196,7 @@ result<txn> get_txn(storage::TxnRecord::Reader r) {
 }
 
 kj::Array<capnp::word> encode_entry(const log_entry& e) {
-  capnp::MallocMessageBuilder mb;
+  scratch_builder mb;
   auto r = mb.initRoot<storage::TxnRecord>();
   if (auto* d = std::get_if<digest_check>(&e)) {
     r.setZxid(d->zxid);

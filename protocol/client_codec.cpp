@@ -10,6 +10,7 @@
 #include "client.capnp.h"
 #include "protocol/client_capnp.hpp"
 #include "protocol/frame.hpp"
+#include "schema/scratch_builder.hpp"
 
 namespace corral::protocol {
 
@@ -455,7 +456,7 @@ auto guarded(F&& f) -> decltype(f()) {
 } // namespace
 
 void encode(const client_message& msg, std::vector<char>& out) {
-  capnp::MallocMessageBuilder builder;
+  scratch_builder builder;
   auto root = builder.initRoot<wire::ClientFrame>();
   std::visit(overload{[&](const connect_request& c) {
                         auto b = root.initConnect();
@@ -472,7 +473,7 @@ void encode(const client_message& msg, std::vector<char>& out) {
 }
 
 void encode(const server_message& msg, std::vector<char>& out) {
-  capnp::MallocMessageBuilder builder;
+  scratch_builder builder;
   auto root = builder.initRoot<wire::ServerFrame>();
   std::visit(overload{[&](const connect_response& c) {
                         auto b = root.initConnected();

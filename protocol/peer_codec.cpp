@@ -11,6 +11,7 @@
 #include "persistence/txn_capnp.hpp"
 #include "protocol/client_capnp.hpp"
 #include "protocol/frame.hpp"
+#include "schema/scratch_builder.hpp"
 
 namespace corral::protocol {
 
@@ -207,7 +208,7 @@ std::string string_of(capnp::Data::Reader d) { return std::string(reinterpret_ca
 } // namespace
 
 void encode(const peer_frame& f, std::vector<char>& out) {
-  capnp::MallocMessageBuilder mb;
+  scratch_builder mb;
   auto root = mb.initRoot<peerwire::PeerFrame>();
   std::visit(overload{[&](const peer_hello& h) {
                         auto g = root.initHello();

@@ -181,6 +181,26 @@ TEST(codec, frames_split_at_every_chunk_size) {
   }
 }
 
+// Frames are built in one reused scratch segment (schema/scratch_builder.hpp): what a big message
+// or one with every field set left there must not show through in the next, small one.
+TEST(codec, a_frame_encoded_after_a_bigger_one_carries_only_its_own_fields) {
+  acl_list acl{{perm::all, "digest", "user:secret"}};
+  auto big = round_trip(
+      request{7, create_request{"/full", std::string(20000, 'x'), acl, create_mode::ephemeral_sequential, 0}});
+  EXPECT_EQ(std::get<create_request>(big.body).data.size(), 20000u);
+  auto small = round_trip(request{8, get_data_request{"/g", false}});
+  EXPECT_EQ(small.xid, 8);
+  auto* g = std::get_if<get_data_request>(&small.body);
+  ASSERT_NE(g, nullptr);
+  EXPECT_EQ(g->path, "/g");
+  EXPECT_FALSE(g->watch);
+  auto plain = round_trip(request{9, create_request{"/p", "", {}, create_mode::persistent, -1}});
+  auto& c = std::get<create_request>(plain.body);
+  EXPECT_EQ(c.data, "");
+  EXPECT_TRUE(c.acl.empty());
+  EXPECT_EQ(c.mode, create_mode::persistent);
+}
+
 TEST(codec, oversize_frames_are_refused_before_they_arrive) {
   auto bytes = frame_of(request{1, set_data_request{"/big", std::string(200000, 'x'), -1}});
   frame_reader reader(100000);

@@ -726,6 +726,31 @@ TEST(zab, a_cut_off_leader_stops_serving_before_its_followers_look_for_another) 
   EXPECT_TRUE(said) << "the step-down and its reason are noted for the log";
 }
 
+// An idle ensemble: the leader pings each follower every ping_every_ticks ticks, not every tick
+// (every ping wakes two servers), and that is enough to keep the leader's lease and the followers'
+// patience for the whole time.
+TEST(zab, an_idle_leader_pings_every_few_ticks_and_keeps_its_lease) {
+  scripted s(voter_of_three);
+  auto& ps = s.ps;
+  for (int t = 0; t < 10; ++t)
+    s.round({1, 2, 3});
+  ASSERT_EQ(ps[3]->current_role(), role::leading);
+  int pings = 0, ticks = 60;
+  for (int t = 0; t < ticks; ++t) {
+    for (auto& m : s.wire)
+      pings += m.from == 3 && std::holds_alternative<ping>(m.what);
+    s.round({1, 2, 3});
+  }
+  EXPECT_EQ(ps[3]->current_role(), role::leading);
+  EXPECT_TRUE(ps[3]->serving()) << "the lease never ran out";
+  EXPECT_EQ(ps[1]->current_role(), role::following);
+  EXPECT_EQ(ps[2]->current_role(), role::following);
+  int every = config{}.ping_every_ticks;
+  ASSERT_GT(every, 1);
+  EXPECT_LE(pings, 2 * (ticks / every + 1)) << "pings to 2 followers, one per " << every << " ticks";
+  EXPECT_GE(pings, 2 * (ticks / every - 1));
+}
+
 // A starting membership is each server's view of where the others are (through a proxy, by another
 // name): a learner takes the leader's membership at the same version for its members and roles, but
 // keeps the addresses it knows.
