@@ -75,6 +75,8 @@ using log_events =
 using log_writer_actor =
     caf::typed_actor<caf::reacts_to<atoms::connect, log_events>, // who hears `durable` (sent once, first)
                      caf::reacts_to<atoms::append, shared_txn>,
+                     // a standalone state machine's txns of one turn, in zxid order: one message, not one each
+                     caf::reacts_to<atoms::append, std::vector<shared_txn>>,
                      caf::reacts_to<atoms::append, persistence::digest_check>, caf::reacts_to<atoms::resume>,
                      caf::reacts_to<atoms::purge, zxid_t>,            // segments wholly before this zxid
                      caf::reacts_to<atoms::truncate, zxid_t, zxid_t>, // cut after the first, report the second durable
@@ -151,6 +153,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::server::node_chunk)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::server::client_conn)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::server::session_output)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<corral::request>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<corral::shared_txn>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<corral::protocol::jute::decoded_request>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<corral::server::peer_address>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::optional<corral::zxid_t>)

@@ -60,6 +60,14 @@ log_writer_self::behavior_type log_writer(log_writer_self::stateful_pointer<log_
         self->state.has_txns = true;
         batched(self);
       },
+      [=](atoms::append, std::vector<shared_txn>& ts) {
+        if (self->state.rejecting || ts.empty())
+          return;
+        for (auto& t : ts)
+          self->state.app->add(*t);
+        self->state.has_txns = true;
+        batched(self);
+      },
       [=](atoms::append, persistence::digest_check& d) {
         if (self->state.rejecting)
           return;

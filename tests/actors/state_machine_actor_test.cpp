@@ -53,6 +53,13 @@ log_writer_actor::behavior_type fake_log_writer(log_writer_actor::pointer self, 
         if (rec->auto_durable)
           self->send(rec->sm, atoms::durable::value, t->zxid);
       },
+      [=](atoms::append, std::vector<shared_txn>& ts) {
+        for (auto& t : ts) {
+          rec->appended.push_back(t);
+          if (rec->auto_durable)
+            self->send(rec->sm, atoms::durable::value, t->zxid);
+        }
+      },
       [=](atoms::append, persistence::digest_check&) {},
       [=](atoms::resume) {},
       [=](atoms::purge, zxid_t) {},
