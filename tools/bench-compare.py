@@ -118,6 +118,14 @@ def answers_read(port, path="/", timeout=1.0):
         return False
 
 
+def settle():
+    """Before each cell: the disk and the machine start quiet. Both systems share one disk and one
+    machine, and what a cell leaves behind (dirty pages, ZooKeeper's log preallocation and
+    snapshots, its JIT and GC threads) should not be measured in the next one."""
+    os.sync()
+    time.sleep(1)
+
+
 def wait_serving(port, deadline_s, path="/"):
     """Seconds until the server answers a read, polling every 10 ms; None after deadline_s."""
     start = time.monotonic()
@@ -320,6 +328,7 @@ def section_load(args, layout, systems):
                 rows = {}
                 for sysm in order:
                     target, root = roots[sysm.kind]
+                    settle()
                     log(f"{sysm.name} {layout}: {op} {shape} {client} client")
                     fsyncs = FsyncCounter(sysm.pids() if op != "get" else [])
                     r, server_cpu, busy, secs = measured(sysm, lambda: zkbench(
