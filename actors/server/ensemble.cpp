@@ -134,9 +134,14 @@ void process_ready(self_ptr self) {
     }
     if (r.install_snapshot)
       install_snapshot(self, *r.install_snapshot);
-    for (auto& e : r.to_log) {
-      st.pipe->logged(e.payload);
-      self->send(st.log_writer, atoms::append::value, e.payload);
+    if (!r.to_log.empty()) {
+      std::vector<shared_txn> appends;
+      appends.reserve(r.to_log.size());
+      for (auto& e : r.to_log) {
+        st.pipe->logged(e.payload);
+        appends.push_back(e.payload);
+      }
+      self->send(st.log_writer, atoms::append::value, std::move(appends));
     }
     if (r.commit_to != 0)
       apply_committed(self, r.commit_to);

@@ -74,8 +74,8 @@ using log_events =
 // groups, cuts or purges the log. After a failed write it drops appends until `resume`.
 using log_writer_actor =
     caf::typed_actor<caf::reacts_to<atoms::connect, log_events>, // who hears `durable` (sent once, first)
-                     caf::reacts_to<atoms::append, shared_txn>,
-                     // a standalone state machine's txns of one turn, in zxid order: one message, not one each
+                                                                 // txns in zxid order: a turn's (standalone) or a
+                                                                 // ready's (ensemble), one message
                      caf::reacts_to<atoms::append, std::vector<shared_txn>>,
                      caf::reacts_to<atoms::append, persistence::digest_check>, caf::reacts_to<atoms::resume>,
                      caf::reacts_to<atoms::purge, zxid_t>,            // segments wholly before this zxid

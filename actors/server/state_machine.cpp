@@ -133,7 +133,8 @@ void run(self_ptr self, pipeline_effects& effects) {
   auto& st = self->state;
   outbox out;
   // A batch of writes from one socket read becomes one message to the log writer: with one each,
-  // the writer's mailbox took as many messages as the batch had writes (89 per fsync at 4x64).
+  // the writer's mailbox took as many messages as the batch had writes (89 per fsync at 4x64). An
+  // ensemble's txns go the same way, a ready's at a time (ensemble.cpp).
   std::vector<shared_txn> appends;
   auto to_leader = [&](auto&& frame) {
     self->send(st.transport, atoms::peer_frame::value, st.zab->leader(),

@@ -53,13 +53,6 @@ log_writer_self::behavior_type log_writer(log_writer_self::stateful_pointer<log_
   self->state.app = std::move(app);
   return {
       [=](atoms::connect, log_events& sm) { self->state.sm = std::move(sm); },
-      [=](atoms::append, shared_txn& t) {
-        if (self->state.rejecting)
-          return;
-        self->state.app->add(*t);
-        self->state.has_txns = true;
-        batched(self);
-      },
       [=](atoms::append, std::vector<shared_txn>& ts) {
         if (self->state.rejecting || ts.empty())
           return;

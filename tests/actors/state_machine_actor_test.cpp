@@ -48,11 +48,6 @@ struct recorder {
 log_writer_actor::behavior_type fake_log_writer(log_writer_actor::pointer self, std::shared_ptr<recorder> rec) {
   return {
       [=](atoms::connect, log_events& sm) { rec->sm = sm; },
-      [=](atoms::append, shared_txn& t) {
-        rec->appended.push_back(t);
-        if (rec->auto_durable)
-          self->send(rec->sm, atoms::durable::value, t->zxid);
-      },
       [=](atoms::append, std::vector<shared_txn>& ts) {
         for (auto& t : ts) {
           rec->appended.push_back(t);
