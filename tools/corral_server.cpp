@@ -335,8 +335,8 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   // glibc raises its mmap threshold each time a large block is freed, and its heap-trim threshold
   // to twice that: after a snapshot's 1 MiB write buffer, several MiB of freed memory stay resident
-  // in each malloc arena. A fixed threshold keeps glibc's default trimming (100k znodes: 289 bytes of
-  // RSS each instead of 312; setData throughput unchanged; docs/benchmarks.md).
+  // in each malloc arena. A fixed threshold keeps glibc's default trimming (100k znodes: 286-289 bytes
+  // of RSS each instead of 312; setData throughput unchanged; docs/benchmarks.md).
   mallopt(M_MMAP_THRESHOLD, 4 << 20);
   server_config cfg;
   for (int i = 1; i < argc; ++i) {
