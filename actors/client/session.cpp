@@ -1,5 +1,7 @@
 #include "actors/client/session.hpp"
 
+#include "actors/client/connection.hpp"
+
 #include <deque>
 #include <random>
 #include <map>
@@ -28,7 +30,6 @@ const char* to_string(connection_state s) {
 namespace {
 
 using namespace std::chrono;
-using caf::io::connection_handle;
 
 enum class watch_kind { data, exist, child, persistent, recursive };
 
@@ -53,6 +54,10 @@ struct registered_watch {
   caf::actor actor;
 };
 
+// The connection's thread (actors/client/connection.hpp) sends these to the session.
+using received = caf::atom_constant<caf::atom("received")>; // (received, generation, bytes)
+using hangup = caf::atom_constant<caf::atom("hangup")>;     // (hangup, generation, why)
+
 enum class phase { connecting, handshaking, connected, closing, expired, closed };
 
 struct state {
@@ -60,8 +65,10 @@ struct state {
   size_t next_server = 0;
   uint64_t generation = 0; // bumps on every connection attempt; stale timers and connects check it
   phase ph = phase::connecting;
-  connection_handle hdl;
-  bool has_hdl = false;
+  std::shared_ptr<connection> conn; // null: not connected
+  uint64_t conn_generation = 0;     // the generation conn belongs to; its bytes carry it
+  std::vector<char> out;            // frames of this turn, sent by one `write` behind them
+  bool flush_queued = false;
   std::unique_ptr<protocol::frame_reader> reader;
   std::unique_ptr<security::tls_stream> tls; // with opts.tls: everything goes through it
   std::string host;                          // the server's host, for its certificate's name
@@ -83,9 +90,15 @@ struct state {
   int outstanding_deliveries = 0;            // watch actors that have not confirmed an event yet
   std::deque<protocol::server_message> held; // frames that arrived after such an event
   static inline const char* name = "corral_session";
+  state() = default;
+  state(const state&) = delete;
+  ~state() {
+    if (conn)
+      conn->close(); // the connection's thread ends with it
+  }
 };
 
-using self_ptr = caf::io::stateful_broker<state>*;
+using self_ptr = caf::stateful_actor<state>*;
 
 void publish(self_ptr self, connection_state s) {
   log::debug("client", "session ", log::hex(self->state.id), " is ", to_string(s));
@@ -93,20 +106,46 @@ void publish(self_ptr self, connection_state s) {
     self->send(sub, s);
 }
 
+// Frames written in one turn go out in one send: the first asks for a `write` message, which
+// queues behind every request already in the mailbox.
+void queue_flush(self_ptr self) {
+  auto& st = self->state;
+  if (st.flush_queued || st.out.empty())
+    return;
+  st.flush_queued = true;
+  self->send(self, atoms::write::value);
+}
+
+void flush(self_ptr self) {
+  auto& st = self->state;
+  st.flush_queued = false;
+  if (st.conn && !st.out.empty())
+    st.conn->write(st.out.data(), st.out.size()); // a failure comes back as the connection's `closed`
+  st.out.clear();
+}
+
 void write(self_ptr self, const protocol::client_message& msg) {
   auto& st = self->state;
-  if (!st.has_hdl)
+  if (!st.conn)
     return;
-  auto& buf = self->wr_buf(st.hdl);
   if (st.tls) {
     std::vector<char> plain;
     protocol::encode(msg, plain);
     st.tls->send(plain.data(), plain.size());
-    st.tls->take_output(buf);
+    st.tls->take_output(st.out);
   } else {
-    protocol::encode(msg, buf);
+    protocol::encode(msg, st.out);
   }
-  self->flush(st.hdl);
+  queue_flush(self);
+}
+
+void close_connection(self_ptr self) {
+  auto& st = self->state;
+  if (!st.conn)
+    return;
+  flush(self); // a close request written this turn still goes out
+  st.conn->close();
+  st.conn.reset();
 }
 
 void send_now(self_ptr self, pending p) {
@@ -300,10 +339,7 @@ milliseconds reconnect_delay(int failures, size_t servers) {
 
 void drop_connection(self_ptr self, const std::string& why) {
   auto& st = self->state;
-  if (st.has_hdl) {
-    self->close(st.hdl);
-    st.has_hdl = false;
-  }
+  close_connection(self);
   bool was_connected = st.ph == phase::connected;
   if (st.ph == phase::closing) {
     st.ph = phase::closed;
@@ -327,10 +363,7 @@ void drop_connection(self_ptr self, const std::string& why) {
 void expire(self_ptr self, const std::string& why) {
   auto& st = self->state;
   log::info("client", "session ", log::hex(st.id), " expired: ", why);
-  if (st.has_hdl) {
-    self->close(st.hdl);
-    st.has_hdl = false;
-  }
+  close_connection(self);
   st.ph = phase::expired;
   fail_all(self, error_code::session_expired, why, true);
   for (auto& [path, w] : st.watches)
@@ -375,6 +408,22 @@ void start_connect(self_ptr self) {
   self->delayed_send(self, milliseconds(st.opts.connect_timeout_ms), atoms::tick::value, gen, true);
 }
 
+// The connection's callbacks hold the session weakly: an app that drops its last handle to the
+// session ends it (and with it the connection), the connection's thread does not keep it alive.
+std::shared_ptr<connection> open_connection(self_ptr self, int fd, uint64_t gen) {
+  caf::weak_actor_ptr weak{self->ctrl()};
+  connection::callbacks cb;
+  cb.data = [weak, gen](std::vector<char>&& bytes) {
+    if (auto strong = weak.lock())
+      caf::anon_send(caf::actor_cast<caf::actor>(strong), received::value, gen, std::move(bytes));
+  };
+  cb.closed = [weak, gen](const std::string& why) {
+    if (auto strong = weak.lock())
+      caf::anon_send(caf::actor_cast<caf::actor>(strong), hangup::value, gen, why);
+  };
+  return connection::start(fd, std::move(cb));
+}
+
 void on_connected_socket(self_ptr self, uint64_t gen, int64_t fd, const std::string& target) {
   auto& st = self->state;
   if (gen != st.generation || st.ph != phase::connecting) {
@@ -387,17 +436,21 @@ void on_connected_socket(self_ptr self, uint64_t gen, int64_t fd, const std::str
     drop_connection(self, "cannot connect to " + target);
     return;
   }
-  st.hdl = self->add_scribe(static_cast<caf::io::network::native_socket>(fd));
-  st.has_hdl = true;
+  st.conn = open_connection(self, static_cast<int>(fd), gen);
+  if (!st.conn) {
+    drop_connection(self, "cannot start a connection to " + target);
+    return;
+  }
+  st.conn_generation = gen;
+  st.out.clear();
   st.reader = std::make_unique<protocol::frame_reader>(st.opts.max_frame_bytes);
   st.tls.reset();
   st.host = target.substr(0, target.rfind(':'));
   st.host_checked = false;
   if (st.opts.tls) {
     st.tls = std::make_unique<security::tls_stream>(st.opts.tls);
-    st.tls->take_output(self->wr_buf(st.hdl)); // the ClientHello; the Connect waits for the handshake
+    st.tls->take_output(st.out); // the ClientHello; the Connect waits for the handshake
   }
-  self->configure_read(st.hdl, caf::io::receive_policy::at_most(64 * 1024));
   st.ph = phase::handshaking;
   st.last_recv = steady_clock::now();
   protocol::connect_request req;
@@ -464,10 +517,7 @@ void on_response(self_ptr self, response& resp) {
     st.ph = phase::closed;
     fail_all(self, error_code::session_expired, "session closed", true);
     publish(self, connection_state::closed);
-    if (st.has_hdl) {
-      self->close(st.hdl);
-      st.has_hdl = false;
-    }
+    close_connection(self);
     p.rp.deliver(resp);
     self->quit();
     return;
@@ -510,15 +560,15 @@ void process_held(self_ptr self) {
   }
 }
 
-void on_data(self_ptr self, caf::io::new_data_msg& m) {
+void on_data(self_ptr self, uint64_t gen, const std::vector<char>& bytes) {
   auto& st = self->state;
-  if (!st.has_hdl || m.handle != st.hdl)
+  if (!st.conn || gen != st.conn_generation)
     return;
   st.last_recv = steady_clock::now();
   if (st.tls) {
     std::string plain;
-    bool ok = st.tls->receive(m.buf.data(), m.buf.size(), plain, self->wr_buf(st.hdl));
-    self->flush(st.hdl);
+    bool ok = st.tls->receive(bytes.data(), bytes.size(), plain, st.out);
+    queue_flush(self);
     if (!ok) {
       log::warn("client", "TLS with ", st.host, " failed: ", st.tls->reason());
       drop_connection(self, "TLS failed: " + st.tls->reason());
@@ -534,7 +584,7 @@ void on_data(self_ptr self, caf::io::new_data_msg& m) {
     }
     st.reader->feed(plain.data(), plain.size());
   } else {
-    st.reader->feed(m.buf.data(), m.buf.size());
+    st.reader->feed(bytes.data(), bytes.size());
   }
   for (;;) {
     kj::ArrayPtr<const capnp::word> frame;
@@ -551,7 +601,7 @@ void on_data(self_ptr self, caf::io::new_data_msg& m) {
       return;
     }
     dispatch(self, std::move(*msg));
-    if (!st.has_hdl || st.ph == phase::expired || st.ph == phase::closed)
+    if (!st.conn || st.ph == phase::expired || st.ph == phase::closed)
       return;
   }
 }
@@ -621,13 +671,12 @@ caf::behavior session_impl(self_ptr self, session_options opts) {
         on_connected_socket(self, gen, fd, target);
       },
       [=](atoms::tick, uint64_t gen, bool connect_timer) { on_timer(self, gen, connect_timer); },
-      [=](caf::io::new_data_msg& m) { on_data(self, m); },
-      [=](const caf::io::connection_closed_msg& m) {
-        if (self->state.has_hdl && m.handle == self->state.hdl) {
-          self->state.has_hdl = false;
-          drop_connection(self, "connection closed by the server");
-        }
+      [=](received, uint64_t gen, const std::vector<char>& bytes) { on_data(self, gen, bytes); },
+      [=](hangup, uint64_t gen, const std::string& why) {
+        if (self->state.conn && gen == self->state.conn_generation)
+          drop_connection(self, why);
       },
+      [=](atoms::write) { flush(self); },
       [=](request_body& body) -> caf::result<response> {
         submit(self, std::move(body), watch_target{caf::actor_cast<caf::actor>(self->current_sender()), {}});
         return caf::delegated<response>{};
@@ -665,8 +714,7 @@ caf::behavior session_impl(self_ptr self, session_options opts) {
         st.ph = phase::closed;
         fail_all(self, error_code::session_expired, "session closed", true);
         publish(self, connection_state::closed);
-        if (st.has_hdl)
-          self->close(st.hdl);
+        close_connection(self);
         self->quit();
         return error_response(0, error_code::ok, "");
       },
@@ -689,7 +737,7 @@ caf::behavior sink_impl(caf::event_based_actor* self, sink_callbacks cb) {
 } // namespace
 
 caf::actor spawn_session(caf::actor_system& sys, session_options opts) {
-  return sys.middleman().spawn_broker(session_impl, std::move(opts));
+  return sys.spawn(session_impl, std::move(opts));
 }
 
 caf::actor spawn_sink(caf::actor_system& sys, sink_callbacks callbacks) {

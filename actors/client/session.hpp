@@ -4,7 +4,9 @@
 // auth and re-arms watches (with the last zxid it saw, so the server fires what was missed), pings at
 // a third of the timeout, and publishes its connection state to subscribers. Requests made before
 // the first connection wait for it; requests made while reconnecting fail with ConnectionLoss at once
-// (as ZooKeeper's clients do), and so do requests in flight when a connection drops.
+// (as ZooKeeper's clients do), and so do requests in flight when a connection drops. It is a plain
+// scheduled actor: it writes its socket from its own turn and a thread of the connection reads it
+// (actors/client/connection.hpp), so a request costs no hop through CAF's I/O thread.
 //
 // Messages it understands (send or request them):
 //   request_body                          -> response   (a watch flag delivers events to the sender)
