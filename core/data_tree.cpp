@@ -341,14 +341,40 @@ const data_tree::node* data_tree::next_in_preorder(const std::string& path, std:
   return nullptr;
 }
 
+// The node after `n` in pre-order, by pointers; `path` (n's) becomes the next node's.
+const data_tree::node* data_tree::step_preorder(const node* n, std::string& path) const {
+  if (auto* first = n->children.front()) {
+    if (path.size() > 1)
+      path += '/';
+    path += first->name;
+    return first;
+  }
+  while (n->parent != nullptr) {
+    auto* parent = n->parent;
+    path.resize(path.size() - n->name.size());
+    if (auto* next = parent->children.upper_bound(n->name)) {
+      path += next->name;
+      return next;
+    }
+    if (path.size() > 1)
+      path.pop_back(); // the '/' before n's name
+    n = parent;
+  }
+  return nullptr;
+}
+
+// The chunk's first node is found from the cursor's path (the tree may have changed since the last
+// chunk); within a chunk nothing changes (the walk runs in one turn of the tree's one writer), so
+// the rest follow by pointers instead of a search from the root for every node.
 bool data_tree::visit_after(std::string& cursor, size_t max, std::vector<node_image>& out) const {
+  std::string path;
+  auto* n = next_in_preorder(cursor, path);
   for (size_t i = 0; i < max; ++i) {
-    std::string next;
-    auto* n = next_in_preorder(cursor, next);
     if (n == nullptr)
       return false;
-    out.push_back(image_of(*n, next));
-    cursor = std::move(next);
+    out.push_back(image_of(*n, path));
+    cursor = path;
+    n = step_preorder(n, path);
   }
   return true;
 }

@@ -154,6 +154,7 @@ private:
   void digest_in(const node& n, std::string_view path) { digest_ += node_hash(n, path); }
   void digest_out(const node& n, std::string_view path) { digest_ -= node_hash(n, path); }
   const node* next_in_preorder(const std::string& path, std::string& next_path) const;
+  const node* step_preorder(const node* n, std::string& path) const;
   void quota_after_create(const std::string& path, int64_t bytes);
   void quota_after_delete(const std::string& path, int64_t bytes);
   void quota_after_set(const std::string& path, int64_t old_bytes, int64_t new_bytes);
