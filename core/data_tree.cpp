@@ -366,17 +366,22 @@ const data_tree::node* data_tree::step_preorder(const node* n, std::string& path
 // The chunk's first node is found from the cursor's path (the tree may have changed since the last
 // chunk); within a chunk nothing changes (the walk runs in one turn of the tree's one writer), so
 // the rest follow by pointers instead of a search from the root for every node.
-bool data_tree::visit_after(std::string& cursor, size_t max, std::vector<node_image>& out) const {
+bool data_tree::for_each_after(std::string& cursor, size_t max,
+                               const std::function<void(const node&, const std::string& path)>& f) const {
   std::string path;
   auto* n = next_in_preorder(cursor, path);
   for (size_t i = 0; i < max; ++i) {
     if (n == nullptr)
       return false;
-    out.push_back(image_of(*n, path));
+    f(*n, path);
     cursor = path;
     n = step_preorder(n, path);
   }
   return true;
+}
+
+bool data_tree::visit_after(std::string& cursor, size_t max, std::vector<node_image>& out) const {
+  return for_each_after(cursor, max, [&](const node& n, const std::string& path) { out.push_back(image_of(n, path)); });
 }
 
 void data_tree::restore(const node_image& img) {

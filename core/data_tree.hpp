@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <set>
@@ -78,6 +79,7 @@ public:
   const node* find(std::string_view path) const;
   node_stat stat_of(const node& n) const;
   const acl_list& acl_of(const node& n) const { return acls_.get(n.acl); }
+  const acl_list& acl_of_id(uint32_t id) const { return acls_.get(id); }
   // A node's data as clients read it: the data, or for a quota's stats node its usage, or for
   // /zookeeper/config before any reconfig the membership the servers started with.
   std::string data_of(const node& n) const {
@@ -115,6 +117,10 @@ public:
   // Snapshots walk the tree in pre-order, a chunk at a time, while it keeps changing: `cursor` is
   // the last path visited ("" to start). Appends up to `max` nodes; false once the walk is done.
   bool visit_after(std::string& cursor, size_t max, std::vector<node_image>& out) const;
+  // The same walk, handing each node and its path to `f` in place, without an image (the snapshot
+  // encoder reads the nodes themselves). `f` must not change the tree.
+  bool for_each_after(std::string& cursor, size_t max,
+                      const std::function<void(const node&, const std::string& path)>& f) const;
   node_image image_of(const node& n, std::string path) const;
 
   // Rebuilds a node from a snapshot; parents come before their children. Overwrites a node that

@@ -285,6 +285,57 @@ kj::Array<capnp::word> encode_snapshot_frame(const snapshot_frame& f) {
   return capnp::messageToFlatArray(mb);
 }
 
+kj::Array<capnp::word> encode_tree_chunk(const data_tree& tree, std::string& cursor, size_t max, uint64_t& nodes) {
+  // First pass: the nodes and their paths (one buffer), and the size of the message to come, so
+  // that it is built in one segment of the right size.
+  std::vector<const data_tree::node*> picked;
+  std::vector<std::pair<size_t, size_t>> path_at; // offset, length in `paths`
+  std::string paths;
+  size_t words = 16;
+  picked.reserve(std::min<size_t>(max, 4096));
+  path_at.reserve(picked.capacity());
+  tree.for_each_after(cursor, max, [&](const data_tree::node& n, const std::string& path) {
+    picked.push_back(&n);
+    path_at.emplace_back(paths.size(), path.size());
+    paths += path;
+    words += 12 + (path.size() + 8) / 8 + (n.data.size() + 7) / 8; // struct, text, data
+  });
+  nodes = picked.size();
+  if (picked.empty())
+    return nullptr;
+  capnp::MallocMessageBuilder mb(static_cast<unsigned>(std::min<size_t>(words + 64, 1u << 28)),
+                                 capnp::AllocationStrategy::FIXED_SIZE);
+  auto chunk = mb.initRoot<storage::SnapshotFrame>().initChunk();
+  std::vector<uint32_t> table; // the tree's ACL ids this chunk uses, in order of first use
+  auto l = chunk.initNodes(static_cast<unsigned>(picked.size()));
+  for (unsigned i = 0; i < picked.size(); ++i) {
+    auto& n = *picked[i];
+    auto b = l[i];
+    b.setPath(capnp::Text::Reader(paths.data() + path_at[i].first, path_at[i].second));
+    b.setData(capnp::Data::Reader(reinterpret_cast<const kj::byte*>(n.data.data()), n.data.size()));
+    b.setNullData(n.null_data != 0);
+    auto it = std::find(table.begin(), table.end(), static_cast<uint32_t>(n.acl));
+    if (it == table.end())
+      it = table.insert(table.end(), static_cast<uint32_t>(n.acl));
+    b.setAclIndex(static_cast<uint32_t>(it - table.begin()));
+    b.setCzxid(n.czxid);
+    b.setMzxid(n.mzxid);
+    b.setPzxid(n.pzxid);
+    b.setCtime(n.ctime);
+    b.setMtime(n.mtime);
+    b.setEphemeralOwner(n.ephemeral_owner);
+    b.setVersion(n.version);
+    b.setCversion(n.cversion);
+    b.setAversion(n.aversion);
+  }
+  auto acls = chunk.initAcls(static_cast<unsigned>(table.size()));
+  for (unsigned k = 0; k < table.size(); ++k) {
+    auto& acl = tree.acl_of_id(table[k]);
+    put_acl(acls[k].initEntries(static_cast<unsigned>(acl.size())), acl);
+  }
+  return capnp::messageToFlatArray(mb);
+}
+
 result<snapshot_frame> decode_snapshot_frame(kj::ArrayPtr<const capnp::word> words) {
   return guarded([&]() -> result<snapshot_frame> {
     capnp::FlatArrayMessageReader reader(words, schema::bounded_reading(words.size()));

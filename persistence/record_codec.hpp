@@ -49,6 +49,11 @@ struct snapshot_trailer {
 using snapshot_frame = std::variant<snapshot_header, std::vector<node_image>, snapshot_trailer>;
 
 kj::Array<capnp::word> encode_snapshot_frame(const snapshot_frame& f);
+// The next chunk of the tree's pre-order walk after `cursor` (up to `max` nodes) as a snapshot
+// frame's payload, encoded from the nodes in place: what encode_snapshot_frame makes of visit_after's
+// images, without the images (three heap copies per node: path, data, ACL). `nodes` is set to the
+// count; an empty array when the walk is done. For the tree's one writer, between changes.
+kj::Array<capnp::word> encode_tree_chunk(const data_tree& tree, std::string& cursor, size_t max, uint64_t& nodes);
 result<snapshot_frame> decode_snapshot_frame(kj::ArrayPtr<const capnp::word> words);
 
 // One line per entry for corral-logdump: "zxid time session op path".

@@ -24,8 +24,7 @@ constexpr size_t flush_bytes = 1 << 20;
 
 // One frame: u32 length | u32 crc32c(payload) | payload.
 template <class Out>
-void put_frame(Out& out, const snapshot_frame& f) {
-  auto words = encode_snapshot_frame(f);
+void put_payload(Out& out, const kj::Array<capnp::word>& words) {
   auto payload = words.asBytes();
   uint32_t len = static_cast<uint32_t>(payload.size());
   uint32_t crc = crc32c(payload.begin(), payload.size());
@@ -34,6 +33,11 @@ void put_frame(Out& out, const snapshot_frame& f) {
   out.insert(out.end(), l, l + 4);
   out.insert(out.end(), c, c + 4);
   out.insert(out.end(), reinterpret_cast<const char*>(payload.begin()), reinterpret_cast<const char*>(payload.end()));
+}
+
+template <class Out>
+void put_frame(Out& out, const snapshot_frame& f) {
+  put_payload(out, encode_snapshot_frame(f));
 }
 } // namespace
 
@@ -91,6 +95,13 @@ error_info snapshot_writer::add(const snapshot_frame& frame) {
   if (failed_.code != error_code::ok)
     return failed_;
   put_frame(buf_, frame);
+  return buf_.size() >= flush_bytes ? flush() : error_info{};
+}
+
+error_info snapshot_writer::add_chunk(const kj::Array<capnp::word>& payload) {
+  if (failed_.code != error_code::ok)
+    return failed_;
+  put_payload(buf_, payload);
   return buf_.size() >= flush_bytes ? flush() : error_info{};
 }
 
@@ -183,12 +194,13 @@ std::string snapshot_bytes(const database& db, uint64_t db_id) {
   frame(snapshot_header{db_id, db.last_applied(), db.session_images()});
   std::string cursor;
   uint64_t count = 0;
-  for (bool more = true; more;) {
-    std::vector<node_image> chunk;
-    more = db.tree().visit_after(cursor, 2000, chunk);
-    count += chunk.size();
-    if (!chunk.empty())
-      frame(std::move(chunk));
+  for (;;) {
+    uint64_t n = 0;
+    auto chunk = encode_tree_chunk(db.tree(), cursor, chunk_nodes, n);
+    if (n == 0)
+      break;
+    count += n;
+    put_payload(out, chunk);
   }
   frame(snapshot_trailer{db.last_applied(), count, db.tree().digest()});
   return out;

@@ -24,6 +24,10 @@ struct snapshot_policy {
   int64_t purge_interval_ms = 3600000; // how often old ones are removed besides after each snapshot
 };
 
+// Nodes per snapshot chunk: one turn of the state machine's walk, one frame (~0.5 MiB at 100 bytes
+// of data per znode).
+constexpr size_t chunk_nodes = 2000;
+
 struct snapshot_file {
   std::string path;
   zxid_t start_zxid = 0;
@@ -37,6 +41,8 @@ public:
   snapshot_writer(std::string dir, zxid_t start_zxid, bool sync);
   ~snapshot_writer();
   error_info add(const snapshot_frame& frame);
+  // A chunk's payload as encode_tree_chunk made it.
+  error_info add_chunk(const kj::Array<capnp::word>& payload);
   // Writes the trailer, syncs and renames into place.
   error_info finish(const snapshot_trailer& trailer);
   const std::string& final_path() const { return final_; }

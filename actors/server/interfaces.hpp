@@ -28,13 +28,17 @@
 
 #include "actors/atoms.hpp"
 #include "actors/message_types.hpp" // request, response, watch_event, shared_txn, connect_*, snapshot_*
+#include <capnp/common.h>
+#include <kj/array.h>
+
 #include "core/zab.hpp"
 #include "protocol/peer_codec.hpp" // peer_frame
 
 namespace corral::server {
 
-// Snapshot chunks travel to the snapshotter without a copy (txns too: shared_txn, core).
-using node_chunk = std::shared_ptr<std::vector<node_image>>;
+// Snapshot chunks travel to the snapshotter without a copy (txns too: shared_txn, core): a chunk's
+// frame payload, encoded from the tree by the state machine (persistence::encode_tree_chunk).
+using node_chunk = std::shared_ptr<const kj::Array<capnp::word>>;
 
 // Which client connection a message is about. A broker's connection handle is the socket
 // descriptor, which the operating system hands to the next connection as soon as this one closes;

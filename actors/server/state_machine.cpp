@@ -241,15 +241,16 @@ void purge(self_ptr self) {
 // Walks the tree a chunk at a time; writes go on between chunks (the snapshot is fuzzy).
 void snapshot_step(self_ptr self) {
   auto& st = self->state;
-  auto nodes = std::make_shared<std::vector<node_image>>();
-  bool more = st.db().tree().visit_after(st.cursor, 2000, *nodes);
-  st.snap_nodes += nodes->size();
+  uint64_t count = 0;
+  auto nodes = std::make_shared<const kj::Array<capnp::word>>(
+      persistence::encode_tree_chunk(st.db().tree(), st.cursor, persistence::chunk_nodes, count));
+  st.snap_nodes += count;
   auto fail = [=](caf::error& e) {
     log::error("snapshot", "snapshot failed in ", self->state.storage.dir, ": ", from_caf_error(e).detail,
                "; will retry after more txns");
     self->state.snapshotting = false;
   };
-  if (more || !nodes->empty()) {
+  if (count != 0) {
     self->request(st.snapshotter, caf::infinite, atoms::chunk::value, nodes)
         .then([=]() { snapshot_step(self); }, // once the walk is done, this finds nothing and finishes
               fail);

@@ -112,7 +112,7 @@ snapshotter_actor::behavior_type snapshotter(snapshotter_actor::stateful_pointer
         auto& st = self->state;
         if (!st.writer)
           return no_snapshot();
-        if (auto e = st.writer->add(std::move(*nodes)); e.code != error_code::ok) {
+        if (auto e = st.writer->add_chunk(*nodes); e.code != error_code::ok) {
           st.writer.reset(); // removes the temporary file
           return to_caf_error(e);
         }

@@ -18,14 +18,13 @@ protected:
     EXPECT_EQ(w.add(snapshot_header{db_id, db->last_applied(), db->session_images()}).code, error_code::ok);
     std::string cursor;
     uint64_t count = 0;
-    bool more = true;
-    while (more) {
-      std::vector<node_image> chunk;
-      more = db->tree().visit_after(cursor, 3, chunk);
-      count += chunk.size();
-      if (!chunk.empty()) {
-        EXPECT_EQ(w.add(chunk).code, error_code::ok);
-      }
+    for (;;) {
+      uint64_t n = 0;
+      auto chunk = encode_tree_chunk(db->tree(), cursor, 3, n); // as the state machine does
+      if (n == 0)
+        break;
+      count += n;
+      EXPECT_EQ(w.add_chunk(chunk).code, error_code::ok);
       between();
     }
     EXPECT_EQ(w.finish(snapshot_trailer{db->last_applied(), count, db->tree().digest()}).code, error_code::ok);
@@ -200,6 +199,46 @@ TEST_F(snapshots, files_a_crash_left_unfinished_are_removed_at_recovery_and_name
 // Each chunk of a snapshot walk finds its place by path; a walk in one chunk and a walk in chunks of
 // one node must give the same pre-order, over nested folders and leaves alike (the guard for a walk
 // that follows pointers within a chunk, which is what a faster snapshot needs).
+// The state machine encodes chunks from the nodes in place; they must decode to exactly the images
+// visit_after makes (every field, the ACLs through the chunk's table, null data).
+TEST_F(snapshots, a_chunk_encoded_from_the_tree_decodes_to_the_nodes_images) {
+  workload(40, "/a");
+  write(create_request{"/a/null", "", open_acl_unsafe(), create_mode::persistent, -1, true});
+  write(create_request{"/locked", "secret", {acl_entry{perm::read, "digest", "bob:xyz"}}, create_mode::persistent, -1});
+  write(create_request{
+      "/a/ro", "r", {acl_entry{perm::read | perm::admin, "world", "anyone"}}, create_mode::persistent, -1});
+  write(set_acl_request{"/a/n7", {acl_entry{perm::all, "ip", "127.0.0.1"}}, -1});
+  std::string enc_cursor, img_cursor;
+  size_t total = 0;
+  for (;;) {
+    uint64_t n = 0;
+    auto payload = encode_tree_chunk(db->tree(), enc_cursor, 7, n);
+    std::vector<node_image> want;
+    db->tree().visit_after(img_cursor, 7, want);
+    ASSERT_EQ(n, want.size());
+    EXPECT_EQ(enc_cursor, img_cursor);
+    if (n == 0)
+      break;
+    auto frame = decode_snapshot_frame(payload);
+    ASSERT_TRUE(frame.ok()) << frame.error().detail;
+    auto& got = std::get<std::vector<node_image>>(*frame);
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t i = 0; i < got.size(); ++i) {
+      auto &g = got[i], &w = want[i];
+      EXPECT_EQ(g.path, w.path);
+      EXPECT_EQ(g.data, w.data) << w.path;
+      EXPECT_EQ(g.null_data, w.null_data) << w.path;
+      EXPECT_EQ(g.acl, w.acl) << w.path;
+      EXPECT_EQ(
+          std::tie(g.czxid, g.mzxid, g.pzxid, g.ctime, g.mtime, g.ephemeral_owner, g.version, g.cversion, g.aversion),
+          std::tie(w.czxid, w.mzxid, w.pzxid, w.ctime, w.mtime, w.ephemeral_owner, w.version, w.cversion, w.aversion))
+          << w.path;
+    }
+    total += n;
+  }
+  EXPECT_EQ(total, db->tree().node_count());
+}
+
 TEST_F(snapshots, a_walk_in_one_chunk_visits_what_a_walk_in_chunks_of_one_does) {
   workload(60, "/a");
   workload(40, "/a/b");
