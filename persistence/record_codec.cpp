@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 
 #include <capnp/message.h>
@@ -285,55 +286,83 @@ kj::Array<capnp::word> encode_snapshot_frame(const snapshot_frame& f) {
   return capnp::messageToFlatArray(mb);
 }
 
-kj::Array<capnp::word> encode_tree_chunk(const data_tree& tree, std::string& cursor, size_t max, uint64_t& nodes) {
+uint64_t chunk_encoder::encode(const data_tree& tree, std::string& cursor, size_t max, std::vector<capnp::word>& out) {
   // First pass: the nodes and their paths (one buffer), and the size of the message to come, so
-  // that it is built in one segment of the right size.
-  std::vector<const data_tree::node*> picked;
-  std::vector<std::pair<size_t, size_t>> path_at; // offset, length in `paths`
-  std::string paths;
+  // that it fits in the first segment.
+  picked_.clear();
+  path_at_.clear();
+  paths_.clear();
+  acl_ids_.clear();
+  out.clear();
   size_t words = 16;
-  picked.reserve(std::min<size_t>(max, 4096));
-  path_at.reserve(picked.capacity());
   tree.for_each_after(cursor, max, [&](const data_tree::node& n, const std::string& path) {
-    picked.push_back(&n);
-    path_at.emplace_back(paths.size(), path.size());
-    paths += path;
+    picked_.push_back(&n);
+    path_at_.emplace_back(paths_.size(), path.size());
+    paths_ += path;
     words += 12 + (path.size() + 8) / 8 + (n.data.size() + 7) / 8; // struct, text, data
   });
-  nodes = picked.size();
-  if (picked.empty())
-    return nullptr;
-  capnp::MallocMessageBuilder mb(static_cast<unsigned>(std::min<size_t>(words + 64, 1u << 28)),
-                                 capnp::AllocationStrategy::FIXED_SIZE);
-  auto chunk = mb.initRoot<storage::SnapshotFrame>().initChunk();
-  std::vector<uint32_t> table; // the tree's ACL ids this chunk uses, in order of first use
-  auto l = chunk.initNodes(static_cast<unsigned>(picked.size()));
-  for (unsigned i = 0; i < picked.size(); ++i) {
-    auto& n = *picked[i];
-    auto b = l[i];
-    b.setPath(capnp::Text::Reader(paths.data() + path_at[i].first, path_at[i].second));
-    b.setData(capnp::Data::Reader(reinterpret_cast<const kj::byte*>(n.data.data()), n.data.size()));
-    b.setNullData(n.null_data != 0);
-    auto it = std::find(table.begin(), table.end(), static_cast<uint32_t>(n.acl));
-    if (it == table.end())
-      it = table.insert(table.end(), static_cast<uint32_t>(n.acl));
-    b.setAclIndex(static_cast<uint32_t>(it - table.begin()));
-    b.setCzxid(n.czxid);
-    b.setMzxid(n.mzxid);
-    b.setPzxid(n.pzxid);
-    b.setCtime(n.ctime);
-    b.setMtime(n.mtime);
-    b.setEphemeralOwner(n.ephemeral_owner);
-    b.setVersion(n.version);
-    b.setCversion(n.cversion);
-    b.setAversion(n.aversion);
+  if (picked_.empty())
+    return 0;
+  words = std::min(words + 256, max_first_segment_words); // + the ACL table
+  if (first_.size() < words) {
+    first_ = kj::heapArray<capnp::word>(words);
+    std::memset(first_.begin(), 0, words * sizeof(capnp::word));
   }
-  auto acls = chunk.initAcls(static_cast<unsigned>(table.size()));
-  for (unsigned k = 0; k < table.size(); ++k) {
-    auto& acl = tree.acl_of_id(table[k]);
-    put_acl(acls[k].initEntries(static_cast<unsigned>(acl.size())), acl);
-  }
-  return capnp::messageToFlatArray(mb);
+  {
+    capnp::MallocMessageBuilder mb(first_.asPtr(), capnp::AllocationStrategy::GROW_HEURISTICALLY);
+    auto chunk = mb.initRoot<storage::SnapshotFrame>().initChunk();
+    auto l = chunk.initNodes(static_cast<unsigned>(picked_.size()));
+    for (unsigned i = 0; i < picked_.size(); ++i) {
+      auto& n = *picked_[i];
+      auto b = l[i];
+      b.setPath(capnp::Text::Reader(paths_.data() + path_at_[i].first, path_at_[i].second));
+      b.setData(capnp::Data::Reader(reinterpret_cast<const kj::byte*>(n.data.data()), n.data.size()));
+      b.setNullData(n.null_data != 0);
+      auto it = std::find(acl_ids_.begin(), acl_ids_.end(), static_cast<uint32_t>(n.acl));
+      if (it == acl_ids_.end())
+        it = acl_ids_.insert(acl_ids_.end(), static_cast<uint32_t>(n.acl));
+      b.setAclIndex(static_cast<uint32_t>(it - acl_ids_.begin()));
+      b.setCzxid(n.czxid);
+      b.setMzxid(n.mzxid);
+      b.setPzxid(n.pzxid);
+      b.setCtime(n.ctime);
+      b.setMtime(n.mtime);
+      b.setEphemeralOwner(n.ephemeral_owner);
+      b.setVersion(n.version);
+      b.setCversion(n.cversion);
+      b.setAversion(n.aversion);
+    }
+    auto acls = chunk.initAcls(static_cast<unsigned>(acl_ids_.size()));
+    for (unsigned k = 0; k < acl_ids_.size(); ++k) {
+      auto& acl = tree.acl_of_id(acl_ids_[k]);
+      put_acl(acls[k].initEntries(static_cast<unsigned>(acl.size())), acl);
+    }
+    // Cap'n Proto's flat format, into `out`: the segment table, then the segments.
+    auto segments = mb.getSegmentsForOutput();
+    size_t table_words = (segments.size() + 2) / 2;
+    size_t total = table_words;
+    for (auto seg : segments)
+      total += seg.size();
+    out.resize(total);
+    auto* table = reinterpret_cast<uint32_t*>(out.data());
+    std::memset(table, 0, table_words * sizeof(capnp::word));
+    table[0] = static_cast<uint32_t>(segments.size() - 1);
+    auto* at = out.data() + table_words;
+    for (size_t k = 0; k < segments.size(); ++k) {
+      table[k + 1] = static_cast<uint32_t>(segments[k].size());
+      std::memcpy(at, segments[k].begin(), segments[k].size() * sizeof(capnp::word));
+      at += segments[k].size();
+    }
+  } // the builder zeroes what it used of first_
+  return picked_.size();
+}
+
+void chunk_encoder::release() {
+  first_ = nullptr;
+  picked_ = {};
+  path_at_ = {};
+  paths_ = {};
+  acl_ids_ = {};
 }
 
 result<snapshot_frame> decode_snapshot_frame(kj::ArrayPtr<const capnp::word> words) {

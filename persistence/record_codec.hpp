@@ -49,11 +49,31 @@ struct snapshot_trailer {
 using snapshot_frame = std::variant<snapshot_header, std::vector<node_image>, snapshot_trailer>;
 
 kj::Array<capnp::word> encode_snapshot_frame(const snapshot_frame& f);
-// The next chunk of the tree's pre-order walk after `cursor` (up to `max` nodes) as a snapshot
-// frame's payload, encoded from the nodes in place: what encode_snapshot_frame makes of visit_after's
-// images, without the images (three heap copies per node: path, data, ACL). `nodes` is set to the
-// count; an empty array when the walk is done. For the tree's one writer, between changes.
-kj::Array<capnp::word> encode_tree_chunk(const data_tree& tree, std::string& cursor, size_t max, uint64_t& nodes);
+// Encodes a snapshot's chunks from the tree's nodes in place: what encode_snapshot_frame makes of
+// visit_after's images, without the images (three heap copies per node: path, data, ACL), into
+// memory reused from chunk to chunk. Fresh memory per chunk is what a snapshot of a big tree cost
+// most (docs/benchmarks.md: the page faults of a new 0.5 MiB segment and flat array per chunk).
+// Owned by the tree's one writer (the state machine); used between changes of the tree.
+class chunk_encoder {
+public:
+  // The next chunk of the pre-order walk after `cursor` (up to `max` nodes) as a frame's payload in
+  // `out` (overwritten; its capacity is kept). Returns the node count; 0 once the walk is done.
+  uint64_t encode(const data_tree& tree, std::string& cursor, size_t max, std::vector<capnp::word>& out);
+  // Gives the reused memory back (after a snapshot, so that it does not stay resident).
+  void release();
+
+  // The builder's first segment grows to fit a chunk up to this size; a bigger chunk (large znodes)
+  // takes further segments from the heap for that chunk only.
+  static constexpr size_t max_first_segment_words = 1u << 20; // 8 MiB
+
+private:
+  kj::Array<capnp::word> first_; // all zero between chunks (the builder zeroes what it used)
+  std::vector<const data_tree::node*> picked_;
+  std::vector<std::pair<size_t, size_t>> path_at_; // offset, length in paths_
+  std::string paths_;
+  std::vector<uint32_t> acl_ids_; // the tree's ACL ids the chunk uses, in order of first use
+};
+
 result<snapshot_frame> decode_snapshot_frame(kj::ArrayPtr<const capnp::word> words);
 
 // One line per entry for corral-logdump: "zxid time session op path".

@@ -24,7 +24,7 @@ constexpr size_t flush_bytes = 1 << 20;
 
 // One frame: u32 length | u32 crc32c(payload) | payload.
 template <class Out>
-void put_payload(Out& out, const kj::Array<capnp::word>& words) {
+void put_payload(Out& out, kj::ArrayPtr<const capnp::word> words) {
   auto payload = words.asBytes();
   uint32_t len = static_cast<uint32_t>(payload.size());
   uint32_t crc = crc32c(payload.begin(), payload.size());
@@ -98,7 +98,7 @@ error_info snapshot_writer::add(const snapshot_frame& frame) {
   return buf_.size() >= flush_bytes ? flush() : error_info{};
 }
 
-error_info snapshot_writer::add_chunk(const kj::Array<capnp::word>& payload) {
+error_info snapshot_writer::add_chunk(kj::ArrayPtr<const capnp::word> payload) {
   if (failed_.code != error_code::ok)
     return failed_;
   put_payload(buf_, payload);
@@ -194,13 +194,11 @@ std::string snapshot_bytes(const database& db, uint64_t db_id) {
   frame(snapshot_header{db_id, db.last_applied(), db.session_images()});
   std::string cursor;
   uint64_t count = 0;
-  for (;;) {
-    uint64_t n = 0;
-    auto chunk = encode_tree_chunk(db.tree(), cursor, chunk_nodes, n);
-    if (n == 0)
-      break;
+  chunk_encoder encoder;
+  std::vector<capnp::word> chunk;
+  while (auto n = encoder.encode(db.tree(), cursor, chunk_nodes, chunk)) {
     count += n;
-    put_payload(out, chunk);
+    put_payload(out, kj::ArrayPtr<const capnp::word>(chunk.data(), chunk.size()));
   }
   frame(snapshot_trailer{db.last_applied(), count, db.tree().digest()});
   return out;

@@ -41,8 +41,8 @@ public:
   snapshot_writer(std::string dir, zxid_t start_zxid, bool sync);
   ~snapshot_writer();
   error_info add(const snapshot_frame& frame);
-  // A chunk's payload as encode_tree_chunk made it.
-  error_info add_chunk(const kj::Array<capnp::word>& payload);
+  // A chunk's payload as chunk_encoder made it.
+  error_info add_chunk(kj::ArrayPtr<const capnp::word> payload);
   // Writes the trailer, syncs and renames into place.
   error_info finish(const snapshot_trailer& trailer);
   const std::string& final_path() const { return final_; }

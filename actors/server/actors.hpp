@@ -76,6 +76,8 @@ struct state_machine_state {
   bool snapshotting = false;
   std::string cursor;
   uint64_t snap_nodes = 0;
+  std::unique_ptr<persistence::chunk_encoder> chunks; // reused memory for the chunks, while under way
+  node_chunk chunk_buffer;                            // the payload buffer, back from the snapshotter
   uint64_t since_snapshot = 0;
   int64_t last_purge = 0;
   // Ensemble (all empty for a standalone server).

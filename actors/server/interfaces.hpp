@@ -29,7 +29,6 @@
 #include "actors/atoms.hpp"
 #include "actors/message_types.hpp" // request, response, watch_event, shared_txn, connect_*, snapshot_*
 #include <capnp/common.h>
-#include <kj/array.h>
 
 #include "core/zab.hpp"
 #include "protocol/peer_codec.hpp" // peer_frame
@@ -37,8 +36,9 @@
 namespace corral::server {
 
 // Snapshot chunks travel to the snapshotter without a copy (txns too: shared_txn, core): a chunk's
-// frame payload, encoded from the tree by the state machine (persistence::encode_tree_chunk).
-using node_chunk = std::shared_ptr<const kj::Array<capnp::word>>;
+// frame payload, encoded from the tree by the state machine (persistence::chunk_encoder). The
+// snapshotter answers with the same buffer, which the state machine fills with the next chunk.
+using node_chunk = std::shared_ptr<std::vector<capnp::word>>;
 
 // Which client connection a message is about. A broker's connection handle is the socket
 // descriptor, which the operating system hands to the next connection as soon as this one closes;
@@ -90,7 +90,7 @@ using log_writer_actor =
 // measures the data directory. Each step answers, or fails with a caf::error saying why.
 using snapshotter_actor =
     caf::typed_actor<caf::replies_to<atoms::snapshot, persistence::snapshot_header>::with<void>, // begin
-                     caf::replies_to<atoms::chunk, node_chunk>::with<void>,
+                     caf::replies_to<atoms::chunk, node_chunk>::with<node_chunk>,
                      caf::replies_to<atoms::finish, persistence::snapshot_trailer>::with<std::string>, // the file's
                                                                                                        // path
                      // Keeps the newest `keep`; answers the oldest kept one's start zxid (none: no snapshot left).

@@ -202,6 +202,15 @@ void run(self_ptr self, pipeline_effects& effects) {
 
 void snapshot_step(self_ptr self);
 
+// A snapshot ended (written or failed): its chunk memory goes back, so that it does not stay
+// resident between snapshots.
+void end_snapshot(self_ptr self) {
+  auto& st = self->state;
+  st.snapshotting = false;
+  st.chunks.reset();
+  st.chunk_buffer.reset();
+}
+
 void start_snapshot(self_ptr self) {
   auto& st = self->state;
   if (st.snapshotting)
@@ -219,7 +228,7 @@ void start_snapshot(self_ptr self) {
             [=](caf::error& e) {
               log::error("snapshot", "cannot start a snapshot in ", self->state.storage.dir, " (",
                          from_caf_error(e).detail, "); will retry after more txns");
-              self->state.snapshotting = false;
+              end_snapshot(self);
             });
 }
 
@@ -241,19 +250,24 @@ void purge(self_ptr self) {
 // Walks the tree a chunk at a time; writes go on between chunks (the snapshot is fuzzy).
 void snapshot_step(self_ptr self) {
   auto& st = self->state;
-  uint64_t count = 0;
-  auto nodes = std::make_shared<const kj::Array<capnp::word>>(
-      persistence::encode_tree_chunk(st.db().tree(), st.cursor, persistence::chunk_nodes, count));
+  if (!st.chunks)
+    st.chunks = std::make_unique<persistence::chunk_encoder>();
+  auto nodes = st.chunk_buffer ? std::move(st.chunk_buffer) : std::make_shared<std::vector<capnp::word>>();
+  auto count = st.chunks->encode(st.db().tree(), st.cursor, persistence::chunk_nodes, *nodes);
   st.snap_nodes += count;
   auto fail = [=](caf::error& e) {
     log::error("snapshot", "snapshot failed in ", self->state.storage.dir, ": ", from_caf_error(e).detail,
                "; will retry after more txns");
-    self->state.snapshotting = false;
+    end_snapshot(self);
   };
   if (count != 0) {
     self->request(st.snapshotter, caf::infinite, atoms::chunk::value, nodes)
-        .then([=]() { snapshot_step(self); }, // once the walk is done, this finds nothing and finishes
-              fail);
+        .then(
+            [=](node_chunk& back) {
+              self->state.chunk_buffer = std::move(back);
+              snapshot_step(self); // once the walk is done, this finds nothing and finishes
+            },
+            fail);
     return;
   }
   auto& db = st.db();
@@ -263,7 +277,7 @@ void snapshot_step(self_ptr self) {
           [=](std::string& path) {
             log::info("snapshot", "wrote ", path, " (", self->state.snap_nodes, " znodes, through zxid ",
                       log::hex(self->state.db().last_applied()), ")");
-            self->state.snapshotting = false;
+            end_snapshot(self);
             purge(self);
           },
           fail);

@@ -108,15 +108,16 @@ snapshotter_actor::behavior_type snapshotter(snapshotter_actor::stateful_pointer
         }
         return caf::unit;
       },
-      [=](atoms::chunk, node_chunk& nodes) -> caf::result<void> {
+      [=](atoms::chunk, node_chunk& nodes) -> caf::result<node_chunk> {
         auto& st = self->state;
         if (!st.writer)
           return no_snapshot();
-        if (auto e = st.writer->add_chunk(*nodes); e.code != error_code::ok) {
+        if (auto e = st.writer->add_chunk(kj::ArrayPtr<const capnp::word>(nodes->data(), nodes->size()));
+            e.code != error_code::ok) {
           st.writer.reset(); // removes the temporary file
           return to_caf_error(e);
         }
-        return caf::unit;
+        return std::move(nodes); // back to the state machine for the next chunk
       },
       [=](atoms::finish, persistence::snapshot_trailer& t) -> caf::result<std::string> {
         auto& st = self->state;

@@ -66,7 +66,7 @@ log_writer_actor::behavior_type fake_log_writer(log_writer_actor::pointer self, 
 snapshotter_actor::behavior_type fake_snapshotter() {
   return {
       [](atoms::snapshot, persistence::snapshot_header&) -> caf::result<void> { return caf::unit; },
-      [](atoms::chunk, node_chunk&) -> caf::result<void> { return caf::unit; },
+      [](atoms::chunk, node_chunk& c) -> caf::result<node_chunk> { return c; },
       [](atoms::finish, persistence::snapshot_trailer&) -> caf::result<std::string> { return std::string("snap"); },
       [](atoms::purge, uint64_t) -> std::optional<zxid_t> { return std::nullopt; },
       [](atoms::stats) -> uint64_t { return 0; },

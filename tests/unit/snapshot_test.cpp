@@ -18,13 +18,11 @@ protected:
     EXPECT_EQ(w.add(snapshot_header{db_id, db->last_applied(), db->session_images()}).code, error_code::ok);
     std::string cursor;
     uint64_t count = 0;
-    for (;;) {
-      uint64_t n = 0;
-      auto chunk = encode_tree_chunk(db->tree(), cursor, 3, n); // as the state machine does
-      if (n == 0)
-        break;
+    chunk_encoder encoder; // as the state machine does: one encoder and one buffer for every chunk
+    std::vector<capnp::word> chunk;
+    while (auto n = encoder.encode(db->tree(), cursor, 3, chunk)) {
       count += n;
-      EXPECT_EQ(w.add_chunk(chunk).code, error_code::ok);
+      EXPECT_EQ(w.add_chunk(kj::ArrayPtr<const capnp::word>(chunk.data(), chunk.size())).code, error_code::ok);
       between();
     }
     EXPECT_EQ(w.finish(snapshot_trailer{db->last_applied(), count, db->tree().digest()}).code, error_code::ok);
@@ -210,16 +208,17 @@ TEST_F(snapshots, a_chunk_encoded_from_the_tree_decodes_to_the_nodes_images) {
   write(set_acl_request{"/a/n7", {acl_entry{perm::all, "ip", "127.0.0.1"}}, -1});
   std::string enc_cursor, img_cursor;
   size_t total = 0;
+  chunk_encoder encoder;
+  std::vector<capnp::word> payload;
   for (;;) {
-    uint64_t n = 0;
-    auto payload = encode_tree_chunk(db->tree(), enc_cursor, 7, n);
+    auto n = encoder.encode(db->tree(), enc_cursor, 7, payload);
     std::vector<node_image> want;
     db->tree().visit_after(img_cursor, 7, want);
     ASSERT_EQ(n, want.size());
     EXPECT_EQ(enc_cursor, img_cursor);
     if (n == 0)
       break;
-    auto frame = decode_snapshot_frame(payload);
+    auto frame = decode_snapshot_frame(kj::ArrayPtr<const capnp::word>(payload.data(), payload.size()));
     ASSERT_TRUE(frame.ok()) << frame.error().detail;
     auto& got = std::get<std::vector<node_image>>(*frame);
     ASSERT_EQ(got.size(), want.size());
