@@ -148,6 +148,12 @@ private:
   // Everything restore() takes from an image except the name, parent and ACL.
   static void fill_from_image(node& n, const node_image& img);
   op_result apply_op(const txn_op& op, const txn& t, std::vector<trigger>& triggers);
+  op_result apply_single(const txn_create& c, const txn& t, std::vector<trigger>& triggers);
+  op_result apply_single(const txn_delete& d, const txn& t, std::vector<trigger>& triggers);
+  op_result apply_single(const txn_set_data& s, const txn& t, std::vector<trigger>& triggers);
+  op_result apply_single(const txn_set_acl& s, const txn& t, std::vector<trigger>& triggers);
+  op_result apply_single(const txn_check& c, const txn& t, std::vector<trigger>& triggers);
+  op_result apply_single(const txn_error& e, const txn& t, std::vector<trigger>& triggers);
   op_result do_create(const txn_create& c, const txn& t, std::vector<trigger>& triggers);
   op_result do_delete(const std::string& path, zxid_t zxid, std::vector<trigger>& triggers);
   op_result do_set_data(const txn_set_data& s, const txn& t, std::vector<trigger>& triggers);

@@ -349,10 +349,26 @@ error_info log_appender::open(const log_scan& scan) {
 }
 
 void log_appender::add(const log_entry& e) {
-  auto words = encode_entry(e);
+  std::visit([&](const auto& x) { add(x); }, e);
+}
+
+// A txn is encoded where it is: wrapping it in a log_entry would copy its path, data and ACL.
+void log_appender::add(const txn& t) {
+  zxid_t z = t.zxid;
+  CORRAL_CHECK(z > std::max(last_zxid_, batch_last_), "log", "txn ", to_hex(z), " appended after ",
+               to_hex(std::max(last_zxid_, batch_last_)), ": the log must grow in zxid order");
+  add_record(z, encode_entry(t));
+  if (batch_first_ == 0)
+    batch_first_ = z;
+  batch_last_ = z;
+  batch_has_txns_ = true;
+}
+
+void log_appender::add(const digest_check& d) { add_record(d.zxid, encode_entry(d)); }
+
+void log_appender::add_record(zxid_t z, const kj::Array<capnp::word>& words) {
   auto payload = words.asBytes();
   uint32_t len = static_cast<uint32_t>(payload.size());
-  zxid_t z = entry_zxid(e);
   char header[record_header_bytes];
   std::memcpy(header, &len, 4);
   std::memcpy(header + 8, &z, 8);
@@ -361,14 +377,6 @@ void log_appender::add(const log_entry& e) {
   std::memcpy(header + 4, &crc, 4);
   batch_.insert(batch_.end(), header, header + record_header_bytes);
   batch_.insert(batch_.end(), payload.begin(), payload.end());
-  if (std::holds_alternative<txn>(e)) {
-    CORRAL_CHECK(z > std::max(last_zxid_, batch_last_), "log", "txn ", to_hex(z), " appended after ",
-                 to_hex(std::max(last_zxid_, batch_last_)), ": the log must grow in zxid order");
-    if (batch_first_ == 0)
-      batch_first_ = z;
-    batch_last_ = z;
-    batch_has_txns_ = true;
-  }
   ++batch_count_;
 }
 

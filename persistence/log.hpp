@@ -91,6 +91,8 @@ public:
   error_info open(const log_scan& scan);
 
   void add(const log_entry& e);
+  void add(const txn& t);
+  void add(const digest_check& d);
   size_t batch_bytes() const { return batch_.size(); }
   size_t batch_entries() const { return batch_count_; }
   bool batch_full() const { return batch_.size() >= opts_.max_batch_bytes; }
@@ -113,6 +115,7 @@ public:
   std::vector<std::string> purge_through(zxid_t zxid);
 
 private:
+  void add_record(zxid_t z, const kj::Array<capnp::word>& words);
   // `sync_failed`: a sync (of the new file or of the directory) failed, which stops the server.
   error_info start_segment(zxid_t first, bool& sync_failed);
   error_info ensure_space(uint64_t end);

@@ -197,15 +197,21 @@ result<txn> get_txn(storage::TxnRecord::Reader r) {
 }
 
 kj::Array<capnp::word> encode_entry(const log_entry& e) {
+  return std::visit([](const auto& x) { return encode_entry(x); }, e);
+}
+
+kj::Array<capnp::word> encode_entry(const txn& t) {
+  scratch_builder mb;
+  put_txn(mb.initRoot<storage::TxnRecord>(), t);
+  return capnp::messageToFlatArray(mb);
+}
+
+kj::Array<capnp::word> encode_entry(const digest_check& d) {
   scratch_builder mb;
   auto r = mb.initRoot<storage::TxnRecord>();
-  if (auto* d = std::get_if<digest_check>(&e)) {
-    r.setZxid(d->zxid);
-    r.setDigest(d->digest);
-    r.setDigestCheck();
-  } else {
-    put_txn(r, std::get<txn>(e));
-  }
+  r.setZxid(d.zxid);
+  r.setDigest(d.digest);
+  r.setDigestCheck();
   return capnp::messageToFlatArray(mb);
 }
 

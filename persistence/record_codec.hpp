@@ -25,6 +25,8 @@ struct digest_check {
 using log_entry = std::variant<txn, digest_check>;
 
 kj::Array<capnp::word> encode_entry(const log_entry& e);
+kj::Array<capnp::word> encode_entry(const txn& t);
+kj::Array<capnp::word> encode_entry(const digest_check& d);
 result<log_entry> decode_entry(kj::ArrayPtr<const capnp::word> words);
 
 // What a record is without decoding its body: recovery passes over the records a snapshot already
