@@ -305,6 +305,7 @@ uint64_t chunk_encoder::encode(const data_tree& tree, std::string& cursor, size_
     picked_.push_back(&n);
     path_at_.emplace_back(paths_.size(), path.size());
     paths_ += path;
+    paths_ += '\0';                                                // a capnp::Text::Reader must end in a NUL
     words += 12 + (path.size() + 8) / 8 + (n.data.size() + 7) / 8; // struct, text, data
   });
   if (picked_.empty())
