@@ -27,6 +27,20 @@ kj::ArrayPtr<const kj::byte> bytes(const std::string& s) {
 std::string str(capnp::Data::Reader d) { return std::string(reinterpret_cast<const char*>(d.begin()), d.size()); }
 std::string str(capnp::Text::Reader t) { return std::string(t.begin(), t.size()); }
 
+// A snapshot node's stat fields, from a node_image or from the tree's node itself (the same names).
+template <class Node>
+void put_node_stat(storage::NodeImage::Builder b, const Node& n) {
+  b.setCzxid(n.czxid);
+  b.setMzxid(n.mzxid);
+  b.setPzxid(n.pzxid);
+  b.setCtime(n.ctime);
+  b.setMtime(n.mtime);
+  b.setEphemeralOwner(n.ephemeral_owner);
+  b.setVersion(n.version);
+  b.setCversion(n.cversion);
+  b.setAversion(n.aversion);
+}
+
 void put_acl(capnp::List<storage::Acl>::Builder b, const acl_list& acl) {
   for (unsigned i = 0; i < acl.size(); ++i) {
     b[i].setPerms(acl[i].perms);
@@ -268,15 +282,7 @@ kj::Array<capnp::word> encode_snapshot_frame(const snapshot_frame& f) {
                           b.setData(bytes(n.data));
                           b.setNullData(n.null_data);
                           b.setAclIndex(index_of(n.acl));
-                          b.setCzxid(n.czxid);
-                          b.setMzxid(n.mzxid);
-                          b.setPzxid(n.pzxid);
-                          b.setCtime(n.ctime);
-                          b.setMtime(n.mtime);
-                          b.setEphemeralOwner(n.ephemeral_owner);
-                          b.setVersion(n.version);
-                          b.setCversion(n.cversion);
-                          b.setAversion(n.aversion);
+                          put_node_stat(b, n);
                         }
                         auto acls = chunk.initAcls(static_cast<unsigned>(table.size()));
                         for (unsigned k = 0; k < table.size(); ++k)
@@ -329,15 +335,7 @@ uint64_t chunk_encoder::encode(const data_tree& tree, std::string& cursor, size_
       if (it == acl_ids_.end())
         it = acl_ids_.insert(acl_ids_.end(), static_cast<uint32_t>(n.acl));
       b.setAclIndex(static_cast<uint32_t>(it - acl_ids_.begin()));
-      b.setCzxid(n.czxid);
-      b.setMzxid(n.mzxid);
-      b.setPzxid(n.pzxid);
-      b.setCtime(n.ctime);
-      b.setMtime(n.mtime);
-      b.setEphemeralOwner(n.ephemeral_owner);
-      b.setVersion(n.version);
-      b.setCversion(n.cversion);
-      b.setAversion(n.aversion);
+      put_node_stat(b, n);
     }
     auto acls = chunk.initAcls(static_cast<unsigned>(acl_ids_.size()));
     for (unsigned k = 0; k < acl_ids_.size(); ++k) {

@@ -55,27 +55,39 @@ void connection::wake() {
   [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
 }
 
+// Sends what the socket takes now; `sent` counts it. False on an error (recorded as broken_why_).
+// The caller holds mu_.
+bool connection::send_now(const char* data, size_t size, size_t& sent) {
+  sent = 0;
+  while (sent < size) {
+    auto n = ::send(fd_, data + sent, size - sent, MSG_NOSIGNAL);
+    if (n > 0) {
+      sent += static_cast<size_t>(n);
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      return true;
+    } else {
+      broken_why_ = errno_text("send");
+      broken_ = true;
+      return false;
+    }
+  }
+  return true;
+}
+
 bool connection::write(const char* data, size_t size) {
   std::lock_guard<std::mutex> guard(mu_);
   if (broken_.load() || stopping_.load())
     return false;
   if (backlog_.empty()) {
-    while (size > 0) {
-      auto n = ::send(fd_, data, size, MSG_NOSIGNAL);
-      if (n > 0) {
-        data += n;
-        size -= static_cast<size_t>(n);
-      } else if (n < 0 && errno == EINTR) {
-        continue;
-      } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        break;
-      } else {
-        broken_why_ = errno_text("send");
-        broken_ = true;
-        wake();
-        return false;
-      }
+    size_t sent = 0;
+    if (!send_now(data, size, sent)) {
+      wake();
+      return false;
     }
+    data += sent;
+    size -= sent;
     if (size == 0)
       return true;
   }
@@ -94,24 +106,11 @@ bool connection::write(const char* data, size_t size) {
 bool connection::flush_backlog() {
   std::lock_guard<std::mutex> guard(mu_);
   size_t sent = 0;
-  while (sent < backlog_.size()) {
-    auto n = ::send(fd_, backlog_.data() + sent, backlog_.size() - sent, MSG_NOSIGNAL);
-    if (n > 0) {
-      sent += static_cast<size_t>(n);
-    } else if (n < 0 && errno == EINTR) {
-      continue;
-    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      break;
-    } else {
-      broken_why_ = errno_text("send");
-      broken_ = true;
-      return false;
-    }
-  }
+  bool ok = send_now(backlog_.data(), backlog_.size(), sent);
   backlog_.erase(backlog_.begin(), backlog_.begin() + static_cast<std::ptrdiff_t>(sent));
   if (backlog_.empty())
     want_out_ = false;
-  return true;
+  return ok;
 }
 
 void connection::close() {

@@ -55,6 +55,7 @@ private:
   connection(int fd, int wake_fd, callbacks cb);
   void run();
   bool flush_backlog(); // on the connection's thread, when the socket is writable again
+  bool send_now(const char* data, size_t size, size_t& sent);
   void wake();
 
   const int fd_;
