@@ -298,14 +298,13 @@ kj::Array<capnp::word> encode_snapshot_frame(const snapshot_frame& f) {
   return capnp::messageToFlatArray(mb);
 }
 
-uint64_t chunk_encoder::encode(const data_tree& tree, std::string& cursor, size_t max, std::vector<capnp::word>& out) {
+uint64_t chunk_encoder::encode(const data_tree& tree, std::string& cursor, size_t max, word_buffer& out) {
   // First pass: the nodes and their paths (one buffer), and the size of the message to come, so
   // that it fits in the first segment.
   picked_.clear();
   path_at_.clear();
   paths_.clear();
   acl_ids_.clear();
-  out.clear();
   size_t words = 16;
   tree.for_each_after(cursor, max, [&](const data_tree::node& n, const std::string& path) {
     picked_.push_back(&n);

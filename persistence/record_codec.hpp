@@ -13,6 +13,7 @@
 
 #include "core/database.hpp"
 #include "core/txn.hpp"
+#include "schema/word_buffer.hpp"
 
 namespace corral::persistence {
 
@@ -60,7 +61,7 @@ class chunk_encoder {
 public:
   // The next chunk of the pre-order walk after `cursor` (up to `max` nodes) as a frame's payload in
   // `out` (overwritten; its capacity is kept). Returns the node count; 0 once the walk is done.
-  uint64_t encode(const data_tree& tree, std::string& cursor, size_t max, std::vector<capnp::word>& out);
+  uint64_t encode(const data_tree& tree, std::string& cursor, size_t max, word_buffer& out);
   // Gives the reused memory back (after a snapshot, so that it does not stay resident).
   void release();
 

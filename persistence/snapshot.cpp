@@ -195,7 +195,7 @@ std::string snapshot_bytes(const database& db, uint64_t db_id) {
   std::string cursor;
   uint64_t count = 0;
   chunk_encoder encoder;
-  std::vector<capnp::word> chunk;
+  word_buffer chunk;
   while (auto n = encoder.encode(db.tree(), cursor, chunk_nodes, chunk)) {
     count += n;
     put_payload(out, kj::ArrayPtr<const capnp::word>(chunk.data(), chunk.size()));

@@ -32,13 +32,14 @@
 
 #include "core/zab.hpp"
 #include "protocol/peer_codec.hpp" // peer_frame
+#include "schema/word_buffer.hpp"
 
 namespace corral::server {
 
 // Snapshot chunks travel to the snapshotter without a copy (txns too: shared_txn, core): a chunk's
 // frame payload, encoded from the tree by the state machine (persistence::chunk_encoder). The
 // snapshotter answers with the same buffer, which the state machine fills with the next chunk.
-using node_chunk = std::shared_ptr<std::vector<capnp::word>>;
+using node_chunk = std::shared_ptr<word_buffer>;
 
 // Which client connection a message is about. A broker's connection handle is the socket
 // descriptor, which the operating system hands to the next connection as soon as this one closes;

@@ -252,7 +252,7 @@ void snapshot_step(self_ptr self) {
   auto& st = self->state;
   if (!st.chunks)
     st.chunks = std::make_unique<persistence::chunk_encoder>();
-  auto nodes = st.chunk_buffer ? std::move(st.chunk_buffer) : std::make_shared<std::vector<capnp::word>>();
+  auto nodes = st.chunk_buffer ? std::move(st.chunk_buffer) : std::make_shared<word_buffer>();
   auto count = st.chunks->encode(st.db().tree(), st.cursor, persistence::chunk_nodes, *nodes);
   st.snap_nodes += count;
   auto fail = [=](caf::error& e) {

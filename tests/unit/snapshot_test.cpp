@@ -19,7 +19,7 @@ protected:
     std::string cursor;
     uint64_t count = 0;
     chunk_encoder encoder; // as the state machine does: one encoder and one buffer for every chunk
-    std::vector<capnp::word> chunk;
+    word_buffer chunk;
     while (auto n = encoder.encode(db->tree(), cursor, 3, chunk)) {
       count += n;
       EXPECT_EQ(w.add_chunk(kj::ArrayPtr<const capnp::word>(chunk.data(), chunk.size())).code, error_code::ok);
@@ -209,7 +209,7 @@ TEST_F(snapshots, a_chunk_encoded_from_the_tree_decodes_to_the_nodes_images) {
   std::string enc_cursor, img_cursor;
   size_t total = 0;
   chunk_encoder encoder;
-  std::vector<capnp::word> payload;
+  word_buffer payload;
   for (;;) {
     auto n = encoder.encode(db->tree(), enc_cursor, 7, payload);
     std::vector<node_image> want;
