@@ -239,21 +239,12 @@ TEST_F(curator_interop, queue_items_pass_between_curator_and_corral_both_ways) {
 // server of an ensemble that names its ZooKeeper ports, its connection string lists all three, and
 // after a reconfig removes one, the two that remain.
 TEST(curator_ensemble, the_ensemble_tracker_follows_the_membership) {
-  std::vector<uint16_t> native, quorum, zk;
-  std::string list = "[";
-  for (int i = 0; i < 3; ++i) {
-    native.push_back(free_port());
-    quorum.push_back(free_port());
-    zk.push_back(free_port());
-    list += std::string(i ? "," : "") + "\"" + std::to_string(i + 1) + "=127.0.0.1:" + std::to_string(native.back()) +
-            ":" + std::to_string(quorum.back()) + ";" + std::to_string(zk.back()) + "\"";
-  }
-  list += "]";
-  std::vector<std::unique_ptr<server_process>> s;
-  for (int i = 0; i < 3; ++i)
-    s.push_back(std::make_unique<server_process>(std::vector<std::string>{
-        "--corral.server-id=" + std::to_string(i + 1), "--corral.ensemble=" + list, "--corral.zab-tick-ms=50",
-        "--corral.super-digest=super:D/InIHSb7yEEbrWz8b9l71RjZJU="}));
+  // local_ensemble picks the ports again if one was taken before its server bound it (another
+  // test's connection can land on a port picked as free).
+  local_ensemble e(3, 0, {"--corral.super-digest=super:D/InIHSb7yEEbrWz8b9l71RjZJU="}, true);
+  auto& s = e.servers;
+  auto& zk = e.zk_ports;
+  auto& native = e.client_ports;
   for (int i = 0; i < 3; ++i)
     ASSERT_EQ(s[static_cast<size_t>(i)]->zk_port(), zk[static_cast<size_t>(i)])
         << "the ensemble names the ZooKeeper port";

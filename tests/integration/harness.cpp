@@ -601,20 +601,24 @@ uint16_t free_port() {
   return ntohs(addr.sin_port);
 }
 
-local_ensemble::local_ensemble(int voters, int observers, std::vector<std::string> extra) : extra_(std::move(extra)) {
+local_ensemble::local_ensemble(int voters, int observers, std::vector<std::string> extra, bool name_zk_ports)
+    : extra_(std::move(extra)) {
   // A port that was free when picked can be taken before its server binds it (another server's
   // outgoing connection or free ZooKeeper port may land on it): then start over with new ports.
   for (int attempt = 1;; ++attempt) {
     client_ports.clear();
     quorum_ports.clear();
+    zk_ports.clear();
     servers.clear();
     list_ = "[";
     for (int i = 1; i <= voters + observers; ++i) {
       client_ports.push_back(free_port());
       quorum_ports.push_back(free_port());
+      if (name_zk_ports)
+        zk_ports.push_back(free_port());
       list_ += (i > 1 ? "," : "") + std::string("\"") + std::to_string(i) +
                "=127.0.0.1:" + std::to_string(client_ports.back()) + ":" + std::to_string(quorum_ports.back()) +
-               (i > voters ? ":observer" : "") + "\"";
+               (i > voters ? ":observer" : "") + (name_zk_ports ? ";" + std::to_string(zk_ports.back()) : "") + "\"";
     }
     list_ += "]";
     try {

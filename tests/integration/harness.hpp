@@ -191,8 +191,11 @@ uint16_t free_port();
 // A local ensemble of corral-server processes on 127.0.0.1.
 struct local_ensemble {
   // `voters` servers start now; `observers` more are named in the configuration (with higher ids, so
-  // they connect to the voters) and start when start(id) is called.
-  explicit local_ensemble(int voters, int observers = 0, std::vector<std::string> extra = {});
+  // they connect to the voters) and start when start(id) is called. With `name_zk_ports` the
+  // configuration names each server's ZooKeeper port too (`;port`, as ZooKeeper's dynamic config
+  // does; what Curator's EnsembleTracker reads), picked like the others, in `zk_ports`.
+  explicit local_ensemble(int voters, int observers = 0, std::vector<std::string> extra = {},
+                          bool name_zk_ports = false);
   void start(int id);
   // The native-protocol address of server i (0-based), and all of them.
   std::string address(int i) const;
@@ -204,7 +207,7 @@ struct local_ensemble {
 
   std::string list_;
   std::vector<std::string> extra_;
-  std::vector<uint16_t> client_ports, quorum_ports;
+  std::vector<uint16_t> client_ports, quorum_ports, zk_ports;
   std::vector<std::unique_ptr<server_process>> servers;
 };
 
