@@ -41,6 +41,12 @@ void put_frame(Out& out, const snapshot_frame& f) {
 }
 } // namespace
 
+uint64_t snapshot_policy::txns_before_snapshot(uint64_t node_count, uint64_t roll) const {
+  uint64_t t = std::max<uint64_t>({every_txns, node_count / 2, 1});
+  uint64_t low = t / 2 + 1; // t == 1: low == 1 == t
+  return low + roll % (t - low + 1);
+}
+
 std::string snapshot_name(zxid_t start_zxid) {
   char buf[40];
   std::snprintf(buf, sizeof buf, "snapshot.%016llx", static_cast<unsigned long long>(start_zxid));

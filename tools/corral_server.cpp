@@ -125,7 +125,8 @@ struct server_config : caf::actor_system_config {
         .add(log_level, "log-level", "debug, info, warn, error or off")
         .add(log_file, "log-file", "append the log to this file instead of stderr")
         .add(ready_file, "ready-file", "once listening, write the port to this file (for scripts and tests)")
-        .add(opts.snapshots.every_txns, "snap-count", "txns between snapshots")
+        .add(opts.snapshots.every_txns, "snap-count",
+             "txns between snapshots, at least (more for a big tree: half its znode count)")
         .add(opts.snapshots.retain, "snap-retain", "snapshots kept, with the log they need")
         .add(opts.snapshots.purge_interval_ms, "purge-interval-ms",
              "how often old snapshots and log segments are removed (they also go after each snapshot)")

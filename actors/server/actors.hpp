@@ -79,6 +79,7 @@ struct state_machine_state {
   std::unique_ptr<persistence::chunk_encoder> chunks; // reused memory for the chunks, while under way
   node_chunk chunk_buffer;                            // the payload buffer, back from the snapshotter
   uint64_t since_snapshot = 0;
+  uint64_t snapshot_due = 0; // since_snapshot at which the next one starts (snapshot_policy)
   int64_t last_purge = 0;
   // Ensemble (all empty for a standalone server).
   std::unique_ptr<zab::peer> zab;

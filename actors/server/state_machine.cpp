@@ -217,6 +217,7 @@ void start_snapshot(self_ptr self) {
     return;
   st.snapshotting = true;
   st.since_snapshot = 0;
+  st.snapshot_due = st.storage.snapshots.txns_before_snapshot(st.db().tree().node_count(), st.rng());
   st.cursor.clear();
   st.snap_nodes = 0;
   auto& db = st.db();
@@ -294,7 +295,7 @@ void apply_committed(self_ptr self, zxid_t upto) {
   self->send(st.log_writer, atoms::append::value,
              persistence::digest_check{st.db().last_applied(), st.db().tree().digest()});
   st.since_snapshot += applied;
-  if (st.since_snapshot >= st.storage.snapshots.every_txns)
+  if (st.since_snapshot >= st.snapshot_due)
     start_snapshot(self);
 }
 
@@ -434,6 +435,7 @@ state_machine_self::behavior_type state_machine(self_ptr self, std::shared_ptr<d
   st.snapshotter = snapshotter;
   st.last_purge = wall_now();
   st.started_ms = wall_now();
+  st.snapshot_due = st.storage.snapshots.txns_before_snapshot(st.db().tree().node_count(), st.rng());
   // Sessions that survived a restart: their actors wait for the clients to come back.
   for (auto& s : st.db().session_images())
     spawn_session(self, s.id);

@@ -1,6 +1,7 @@
 // Snapshots: a fuzzy snapshot taken while writes go on, plus the log after it, rebuilds exactly the
 // live tree; damaged snapshots are skipped for older ones; a tree that does not match stops recovery.
 #include <fstream>
+#include <random>
 
 #include "persistence/files.hpp"
 #include "storage_fixture.hpp"
@@ -252,4 +253,28 @@ TEST_F(snapshots, a_walk_in_one_chunk_visits_what_a_walk_in_chunks_of_one_does) 
   ASSERT_EQ(whole.size(), db->tree().node_count());
   for (size_t i = 0; i < whole.size(); ++i)
     EXPECT_EQ(whole[i].path, single[i].path) << i;
+}
+
+TEST(snapshot_policy, the_txns_before_a_snapshot_are_drawn_in_zookeepers_range_and_grow_with_the_tree) {
+  snapshot_policy p;
+  p.every_txns = 100000;
+  uint64_t lowest = UINT64_MAX, highest = 0;
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 10000; ++i) {
+    auto n = p.txns_before_snapshot(1000, rng());
+    lowest = std::min(lowest, n);
+    highest = std::max(highest, n);
+  }
+  EXPECT_GE(lowest, 50001u);
+  EXPECT_LE(highest, 100000u);
+  EXPECT_LT(lowest, 51000u) << "the draw spreads over the range";
+  EXPECT_GT(highest, 99000u);
+  // A tree bigger than twice snap-count: half its size bounds the draw instead.
+  EXPECT_EQ(p.txns_before_snapshot(1000000, 0), 250001u);
+  EXPECT_EQ(p.txns_before_snapshot(1000000, 249999), 500000u);
+  EXPECT_EQ(p.txns_before_snapshot(1000000, 250000), 250001u);
+  // The smallest setting still snapshots after every txn.
+  p.every_txns = 1;
+  EXPECT_EQ(p.txns_before_snapshot(0, 12345), 1u);
+  EXPECT_EQ(p.txns_before_snapshot(1, 0), 1u);
 }
