@@ -86,10 +86,14 @@ void reply_and_close(self_ptr self, const client_conn& to, const Bytes& bytes) {
 void flush_requests(self_ptr self, connection& c) {
   if (!c.session)
     return;
-  if (!c.native_requests.empty())
+  if (!c.native_requests.empty()) {
+    c.last_batch = c.native_requests.size();
     self->send(c.session, std::exchange(c.native_requests, {}));
-  if (!c.jute_requests.empty())
+  }
+  if (!c.jute_requests.empty()) {
+    c.last_batch = c.jute_requests.size();
     self->send(c.session, std::exchange(c.jute_requests, {}));
+  }
 }
 
 // Closes a connection whose input is bad, after passing on the requests read before the bad part.
@@ -218,6 +222,8 @@ bool on_request(self_ptr self, connection_handle hdl, connection& c, Request& re
     return false;
   }
   count_request(self, c, bytes);
+  if (queue.empty())
+    queue.reserve(std::clamp<size_t>(c.last_batch, 1, 128)); // bounded: one burst does not pin memory
   queue.push_back(std::move(req));
   return true;
 }

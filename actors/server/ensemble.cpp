@@ -159,7 +159,8 @@ void process_ready(self_ptr self) {
 void on_peer_frame(self_ptr self, zab::server_id from, protocol::peer_frame& f) {
   auto& st = self->state;
   auto now = wall_now();
-  pipeline_effects effects;
+  effects_lease lease(self);
+  auto& effects = lease.v;
   if (auto* fwd = std::get_if<protocol::forwarded_request>(&f)) {
     st.pipe->forwarded_write(fwd->session, fwd->req, fwd->auth, now, effects);
   } else if (auto* open = std::get_if<protocol::open_session_request>(&f)) {

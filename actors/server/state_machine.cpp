@@ -287,9 +287,9 @@ void snapshot_step(self_ptr self) {
 // Applies the txns committed up to `upto` (standalone: durable is committed), in zxid order.
 void apply_committed(self_ptr self, zxid_t upto) {
   auto& st = self->state;
-  pipeline_effects effects;
-  auto applied = st.pipe->commit(upto, effects);
-  run(self, effects);
+  effects_lease effects(self);
+  auto applied = st.pipe->commit(upto, effects.v);
+  run(self, effects.v);
   if (applied == 0)
     return;
   self->send(st.log_writer, atoms::append::value,
@@ -337,11 +337,11 @@ void on_requests(self_ptr self, session_id s, std::vector<request>& rs) {
   // whose lease ran out steps down here, and the request is not answered from a stale tree.
   if (st.zab && std::chrono::steady_clock::now() - st.last_zab_tick >= std::chrono::milliseconds(st.zab_tick_ms))
     on_zab_tick(self);
-  pipeline_effects effects;
+  effects_lease effects(self);
   auto now = wall_now();
   for (auto& r : rs)
-    st.pipe->handle(s, std::move(r), now, effects);
-  run(self, effects);
+    st.pipe->handle(s, std::move(r), now, effects.v);
+  run(self, effects.v);
 }
 
 protocol::server_stats stats_of(self_ptr self) {
