@@ -183,6 +183,11 @@ result<acl_list> fix_acl(const acl_list& requested, const auth_list& ids) {
   return out;
 }
 
+const std::shared_ptr<const acl_list>& acl_cache::empty_list() {
+  static const std::shared_ptr<const acl_list> empty = std::make_shared<const acl_list>();
+  return empty;
+}
+
 uint32_t acl_cache::intern(const acl_list& acl) {
   auto it = by_value_.find(acl);
   if (it != by_value_.end()) {
@@ -193,10 +198,10 @@ uint32_t acl_cache::intern(const acl_list& acl) {
   if (!free_.empty()) {
     id = free_.back();
     free_.pop_back();
-    entries_[id] = entry{acl, 1};
+    entries_[id] = entry{std::make_shared<const acl_list>(acl), 1};
   } else {
     id = static_cast<uint32_t>(entries_.size());
-    entries_.push_back(entry{acl, 1});
+    entries_.push_back(entry{std::make_shared<const acl_list>(acl), 1});
   }
   by_value_.emplace(acl, id);
   return id;
@@ -207,8 +212,8 @@ void acl_cache::release(uint32_t id) {
   if (e.refs == 0)
     return;
   if (--e.refs == 0) {
-    by_value_.erase(e.acl);
-    e.acl.clear();
+    by_value_.erase(*e.acl);
+    e.acl = empty_list();
     free_.push_back(id);
   }
 }

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -78,14 +79,18 @@ class acl_cache {
 public:
   uint32_t intern(const acl_list& acl); // adds one reference
   void release(uint32_t id);            // drops one reference
-  const acl_list& get(uint32_t id) const { return entries_.at(id).acl; }
+  const acl_list& get(uint32_t id) const { return *entries_.at(id).acl; }
+  // The list itself, shared: the write processor's pending records hold it without copying it
+  // (it outlives its release here while they do).
+  const std::shared_ptr<const acl_list>& shared(uint32_t id) const { return entries_.at(id).acl; }
   size_t size() const { return by_value_.size(); }
 
 private:
   struct entry {
-    acl_list acl;
+    std::shared_ptr<const acl_list> acl = empty_list(); // never null
     uint64_t refs = 0;
   };
+  static const std::shared_ptr<const acl_list>& empty_list();
   std::vector<entry> entries_;
   std::vector<uint32_t> free_;
   std::map<acl_list, uint32_t> by_value_;

@@ -80,6 +80,7 @@ public:
   node_stat stat_of(const node& n) const;
   const acl_list& acl_of(const node& n) const { return acls_.get(n.acl); }
   const acl_list& acl_of_id(uint32_t id) const { return acls_.get(id); }
+  const std::shared_ptr<const acl_list>& shared_acl_of(const node& n) const { return acls_.shared(n.acl); }
   // A node's data as clients read it: the data, or for a quota's stats node its usage, or for
   // /zookeeper/config before any reconfig the membership the servers started with.
   std::string data_of(const node& n) const {

@@ -115,26 +115,43 @@ database::record database::lookup(const std::string& path) const {
   rec.aversion = n->aversion;
   rec.ephemeral_owner = n->ephemeral_owner;
   rec.child_count = static_cast<int32_t>(n->children.size());
-  rec.acl = tree_.acl_of(*n);
+  rec.acl = tree_.shared_acl_of(*n);
   return rec;
 }
 
 void database::put(const std::string& path, record rec, saved_records* undo) {
-  if (undo != nullptr) {
-    auto it = pending_.find(path);
-    undo->emplace_back(path, it == pending_.end() ? std::nullopt : std::optional<record>(it->second));
+  auto [it, inserted] = pending_.try_emplace(path);
+  if (undo != nullptr)
+    undo->emplace_back(path, inserted ? std::nullopt : std::optional<record>(it->second));
+  auto refs = it->second.refs;
+  it->second = std::move(rec);
+  it->second.refs = refs + 1;
+  pending_order_.emplace_back(it->second.zxid, &*it);
+}
+
+// Takes back the last put (a failed multi's, newest first), as if it had not happened.
+void database::unput(const std::string& path, const std::optional<record>& before) {
+  CORRAL_CHECK(!pending_order_.empty() && pending_order_.back().second->first == path, "database", "undoing a put of ",
+               path, " that is not the last one");
+  auto& rec = pending_order_.back().second->second;
+  pending_order_.pop_back();
+  if (!before) {
+    CORRAL_CHECK(rec.refs == 1, "database", "undoing the first put of ", path, " with ", rec.refs, " puts named");
+    pending_.erase(path);
+    return;
   }
-  pending_order_.emplace_back(rec.zxid, path);
-  pending_[path] = std::move(rec);
+  auto refs = rec.refs - 1;
+  rec = *before;
+  rec.refs = refs;
 }
 
 void database::forget_records(zxid_t applied) {
   while (!pending_order_.empty() && pending_order_.front().first <= applied) {
-    auto& [zxid, path] = pending_order_.front();
-    auto it = pending_.find(path);
-    if (it != pending_.end() && it->second.zxid <= applied)
-      pending_.erase(it);
+    auto* entry = pending_order_.front().second;
     pending_order_.pop_front();
+    // The last put of a path is the newest: once it is applied, so is every other.
+    if (--entry->second.refs == 0)
+      pending_.erase(pending_.find(entry->first));
   }
 }
 
@@ -166,7 +183,7 @@ result<txn_op> database::prepare_create(session_id s, const create_request& c, z
   auto parent = lookup(parent_path);
   if (!parent.exists)
     return fail(error_code::no_node, c.path);
-  if (!permitted(s, parent.acl, perm::create))
+  if (!permitted(s, *parent.acl, perm::create))
     return fail(error_code::no_auth, c.path);
   std::string path = c.path;
   if (is_sequential(c.mode))
@@ -190,13 +207,14 @@ result<txn_op> database::prepare_create(session_id s, const create_request& c, z
   parent.child_count += 1;
   parent.zxid = zxid;
   int32_t parent_cversion = parent.cversion;
-  put(parent_path, std::move(parent), undo);
   record rec;
   rec.exists = true;
   rec.ephemeral_owner = owner;
-  rec.acl = *acl;
+  // Children mostly carry their parent's ACL (OPEN_ACL_UNSAFE everywhere, or a subtree's): share it.
+  rec.acl = *parent.acl == *acl ? parent.acl : std::make_shared<const acl_list>(*acl);
   rec.zxid = zxid;
-  put(path, rec, undo);
+  put(parent_path, std::move(parent), undo);
+  put(path, std::move(rec), undo);
   return txn_op{txn_create{path, c.data, std::move(*acl), owner, parent_cversion, c.null_data}};
 }
 
@@ -227,7 +245,7 @@ result<txn_op> database::prepare_delete(session_id s, const delete_request& d, z
   auto node = lookup(d.path);
   if (!parent.exists || !node.exists)
     return fail(error_code::no_node, d.path);
-  if (!permitted(s, parent.acl, perm::remove))
+  if (!permitted(s, *parent.acl, perm::remove))
     return fail(error_code::no_auth, d.path);
   if (auto v = next_version(node.version, d.version, d.path); !v)
     return v.error();
@@ -251,7 +269,7 @@ result<txn_op> database::prepare_set_data(session_id s, const set_data_request& 
   auto node = lookup(r.path);
   if (!node.exists)
     return fail(error_code::no_node, r.path);
-  if (!permitted(s, node.acl, perm::write))
+  if (!permitted(s, *node.acl, perm::write))
     return fail(error_code::no_auth, r.path);
   auto v = next_version(node.version, r.version, r.path);
   if (!v)
@@ -275,13 +293,13 @@ result<txn_op> database::prepare_set_acl(session_id s, const set_acl_request& r,
   auto node = lookup(r.path);
   if (!node.exists)
     return fail(error_code::no_node, r.path);
-  if (!permitted(s, node.acl, perm::admin))
+  if (!permitted(s, *node.acl, perm::admin))
     return fail(error_code::no_auth, r.path);
   auto v = next_version(node.aversion, r.version, r.path);
   if (!v)
     return v.error();
   node.aversion = *v;
-  node.acl = *acl;
+  node.acl = std::make_shared<const acl_list>(*acl);
   node.zxid = zxid;
   put(r.path, std::move(node), undo);
   return txn_op{txn_set_acl{r.path, std::move(*acl), *v}};
@@ -293,7 +311,7 @@ result<txn_op> database::prepare_check(session_id s, const check_request& r) {
   auto node = lookup(r.path);
   if (!node.exists)
     return fail(error_code::no_node, r.path);
-  if (!permitted(s, node.acl, perm::read))
+  if (!permitted(s, *node.acl, perm::read))
     return fail(error_code::no_auth, r.path);
   if (r.version != -1 && r.version != node.version)
     return fail(error_code::bad_version, r.path);
@@ -328,12 +346,8 @@ txn_body database::prepare_multi(session_id s, const multi_request& m, zxid_t zx
     return out;
   // Roll the overlay back and report ZooKeeper's way: ok before the failure, the error at it,
   // RuntimeInconsistency after it.
-  for (auto it = undo.rbegin(); it != undo.rend(); ++it) {
-    if (it->second)
-      pending_[it->first] = *it->second;
-    else
-      pending_.erase(it->first);
-  }
+  for (auto it = undo.rbegin(); it != undo.rend(); ++it)
+    unput(it->first, it->second);
   txn_multi failed;
   for (size_t i = 0; i < m.ops.size(); ++i) {
     auto code = i < failed_at ? error_code::ok : i == failed_at ? failure : error_code::runtime_inconsistency;

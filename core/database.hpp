@@ -187,13 +187,15 @@ private:
     int32_t aversion = 0;
     int64_t ephemeral_owner = 0;
     int32_t child_count = 0;
-    acl_list acl;
-    zxid_t zxid = 0; // the txn that made this record; 0: read from the tree
+    std::shared_ptr<const acl_list> acl; // shared with the tree's ACL table or other records: never copied
+    zxid_t zxid = 0;                     // the txn that made this record; 0: read from the tree
+    uint32_t refs = 0;                   // entries of pending_order_ naming it (pending_ only)
   };
   using saved_records = std::vector<std::pair<std::string, std::optional<record>>>;
 
   record lookup(const std::string& path) const;
   void put(const std::string& path, record rec, saved_records* undo);
+  void unput(const std::string& path, const std::optional<record>& before);
   result<txn_op> prepare_op(session_id s, const multi_op& op, zxid_t zxid, saved_records* undo);
   result<txn_op> prepare_create(session_id s, const create_request& c, zxid_t zxid, saved_records* undo);
   result<txn_op> prepare_delete(session_id s, const delete_request& d, zxid_t zxid, saved_records* undo);
@@ -220,8 +222,12 @@ private:
   session_table sessions_;
   watch_table watches_;
   std::unordered_map<session_id, std::unique_ptr<sasl_server>> sasl_; // exchanges under way
-  std::unordered_map<std::string, record> pending_;
-  std::deque<std::pair<zxid_t, std::string>> pending_order_;
+  // What txns prepared and not yet applied did to each path, and which path each put changed, in
+  // order: forget_records drops a record once every txn that put it is applied. The order names
+  // the map's element (elements stay put when the map rehashes), not a copy of its path.
+  using pending_map = std::unordered_map<std::string, record>;
+  pending_map pending_;
+  std::deque<std::pair<zxid_t, pending_map::value_type*>> pending_order_;
   zxid_t next_zxid_ = 0;
   std::vector<std::string> quota_warnings_;
   zxid_t last_applied_ = 0;

@@ -118,3 +118,42 @@ TEST_F(multi, pipelined_prepares_see_each_other_before_apply) {
   EXPECT_EQ(db->apply(t3).resp.err, error_code::node_exists);
   EXPECT_EQ(stat("/p").num_children, 1);
 }
+
+TEST_F(multi, a_failed_multi_between_pipelined_writes_leaves_their_pending_records_as_they_were) {
+  // Writes prepared and not yet applied are seen through the processor's pending records; a multi
+  // that fails takes back what it put there (one path put twice, one put over a pending record),
+  // and each record stays until the last txn that put it is applied.
+  auto s = open();
+  auto seq = [](const std::string& path) {
+    return create_request{path, "", open_acl_unsafe(), create_mode::persistent_sequential, -1};
+  };
+  auto t1 = db->prepare(s, request{1, create_request{"/p", "", open_acl_unsafe(), create_mode::persistent, -1}}, now);
+  multi_request m;
+  m.ops.push_back(create_request{"/p/a", "", open_acl_unsafe(), create_mode::persistent, -1});
+  m.ops.push_back(create_request{"/p/b", "", open_acl_unsafe(), create_mode::persistent, -1});
+  m.ops.push_back(set_data_request{"/p/a", "x", 0});
+  m.ops.push_back(check_request{"/p", 5});
+  auto t2 = db->prepare(s, request{2, m}, now);
+  auto t3 = db->prepare(s, request{3, create_request{"/p/a", "", open_acl_unsafe(), create_mode::persistent, -1}}, now);
+  ASSERT_TRUE(std::holds_alternative<txn_create>(t3.body)) << "the failed multi's create of /p/a was taken back";
+  auto t4 = db->prepare(s, request{4, seq("/p/s-")}, now);
+  ASSERT_TRUE(std::holds_alternative<txn_create>(t4.body));
+  EXPECT_EQ(std::get<txn_create>(t4.body).path, "/p/s-0000000001") << "/p counts t3's create, not the multi's";
+  EXPECT_EQ(db->apply(t1).resp.err, error_code::ok);
+  EXPECT_EQ(db->apply(t2).resp.err, error_code::bad_version);
+  // /p's record (put by t1, t3 and t4) outlives t1's apply: the next sequence number still counts t4.
+  auto t5 = db->prepare(s, request{5, seq("/p/s-")}, now);
+  ASSERT_TRUE(std::holds_alternative<txn_create>(t5.body));
+  EXPECT_EQ(std::get<txn_create>(t5.body).path, "/p/s-0000000002");
+  auto t6 = db->prepare(s, request{6, set_data_request{"/p/a", "y", 0}}, now);
+  EXPECT_TRUE(std::holds_alternative<txn_set_data>(t6.body)) << "t3's /p/a is seen before it is applied";
+  for (auto* t : {&t3, &t4, &t5, &t6})
+    EXPECT_EQ(db->apply(*t).resp.err, error_code::ok);
+  EXPECT_FALSE(exists("/p/b"));
+  EXPECT_EQ(stat("/p").num_children, 3);
+  EXPECT_EQ(stat("/p/a").version, 1);
+  // Everything applied: the records are gone and the tree answers alone.
+  auto t7 = db->prepare(s, request{7, seq("/p/s-")}, now);
+  ASSERT_TRUE(std::holds_alternative<txn_create>(t7.body));
+  EXPECT_EQ(std::get<txn_create>(t7.body).path, "/p/s-0000000003");
+}
