@@ -147,8 +147,10 @@ void process_ready(self_ptr self) {
       apply_committed(self, r.commit_to);
     for (auto s : r.disconnect)
       self->send(st.transport, atoms::close::value, s);
-    for (auto& m : r.messages)
-      self->send(st.transport, std::move(m));
+    if (r.messages.size() == 1)
+      self->send(st.transport, std::move(r.messages.front()));
+    else if (!r.messages.empty())
+      self->send(st.transport, std::move(r.messages));
     if (r.configs_changed && st.transport)
       send_peers(self); // after the messages: the roster does not close connections, it admits
     if (r.became || r.serving_changed)

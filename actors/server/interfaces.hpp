@@ -132,7 +132,8 @@ using peer_events = caf::typed_actor<caf::reacts_to<atoms::connected, zab::serve
 // The peer transport (peer_transport.cpp) as its owner sees it.
 using transport_actor = caf::typed_actor<caf::replies_to<atoms::open>::with<uint16_t>, // bind: the port
                                          caf::reacts_to<atoms::connect, std::vector<peer_address>>,
-                                         caf::reacts_to<zab::message>, // to m.to, if connected
+                                         caf::reacts_to<zab::message>,              // to m.to, if connected
+                                         caf::reacts_to<std::vector<zab::message>>, // each, one flush per peer
                                          caf::reacts_to<atoms::peer_frame, zab::server_id, protocol::peer_frame>,
                                          caf::reacts_to<atoms::close, zab::server_id>>;
 
@@ -163,4 +164,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<corral::protocol::jute::decoded_reques
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<corral::server::peer_address>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::optional<corral::zxid_t>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::zab::message)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<corral::zab::message>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::protocol::peer_frame)

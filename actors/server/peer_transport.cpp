@@ -158,7 +158,8 @@ void on_written(self_ptr self, const caf::io::data_transferred_msg& m) {
   }
 }
 
-void write(self_ptr self, connection_handle hdl, const protocol::peer_frame& f) {
+// Adds the frame to the connection's output; `flush` starts the write (a batch flushes once).
+void write(self_ptr self, connection_handle hdl, const protocol::peer_frame& f, bool flush = true) {
   auto& buf = self->wr_buf(hdl);
   // Checked before adding, so one frame bigger than the limit (a SNAP of a big tree) still goes to a
   // peer that keeps up.
@@ -176,7 +177,8 @@ void write(self_ptr self, connection_handle hdl, const protocol::peer_frame& f) 
   } else {
     protocol::encode(f, buf);
   }
-  self->flush(hdl);
+  if (flush)
+    self->flush(hdl);
 }
 
 // A new connection, before admission.
@@ -386,6 +388,20 @@ transport_self::behavior_type transport(self_ptr self, transport_options opts, p
         auto it = self->state.by_peer.find(m.to);
         if (it != self->state.by_peer.end())
           write(self, it->second, protocol::peer_frame{std::move(m)});
+      },
+      [=](std::vector<zab::message>& ms) {
+        std::vector<connection_handle> written;
+        for (auto& m : ms) {
+          auto it = self->state.by_peer.find(m.to);
+          if (it == self->state.by_peer.end())
+            continue;
+          write(self, it->second, protocol::peer_frame{std::move(m)}, false);
+          if (std::find(written.begin(), written.end(), it->second) == written.end())
+            written.push_back(it->second);
+        }
+        for (auto hdl : written)
+          if (self->state.links.count(hdl) != 0) // a write that overflowed dropped its connection
+            self->flush(hdl);
       },
       [=](atoms::peer_frame, server_id to, protocol::peer_frame& f) {
         auto it = self->state.by_peer.find(to);

@@ -72,14 +72,22 @@ private:
 };
 
 // `appends` collects a standalone server's txns for the log writer; run() sends them in one message.
-void submit(self_ptr self, const shared_txn& t, std::vector<shared_txn>& appends) {
+// A leader's proposals: `proposed` says that run() must take ZAB's ready once its effects are done,
+// so that a batch's proposals go to the log writer and to each follower as one message each (taken
+// per txn, each txn was a message to the log writer and one to the transport per follower).
+void submit(self_ptr self, const shared_txn& t, std::vector<shared_txn>& appends, bool& proposed) {
   auto& st = self->state;
   if (st.zab) {
     // The leader proposes; the entry comes back in the ready's to_log, like a learner's.
     // propose() refuses (0) only when this server stops leading (its epoch's zxid counter is spent):
-    // the ready below makes the pipeline leave the leading mode, which fails this txn's request.
+    // the ready makes the pipeline leave the leading mode, which fails this txn's request. A
+    // proposal cannot commit before the leader's own log says it is durable, so nothing is answered
+    // late by taking the ready at the end of the run.
     auto z = st.zab->propose(t);
-    process_ready(self);
+    if (z == 0)
+      process_ready(self);
+    else
+      proposed = true;
     CORRAL_CHECK(z == 0 ? st.pipe->current_mode() != request_pipeline::mode::leading : z == t->zxid, "server",
                  "the database prepared zxid ", to_hex(t->zxid), " but ZAB proposed ", to_hex(z),
                  ": their numbering must agree (both restart at each epoch)");
@@ -136,6 +144,7 @@ void run(self_ptr self, pipeline_effects& effects) {
   // the writer's mailbox took as many messages as the batch had writes (89 per fsync at 4x64). An
   // ensemble's txns go the same way, a ready's at a time (ensemble.cpp).
   std::vector<shared_txn> appends;
+  bool proposed = false;
   auto to_leader = [&](auto&& frame) {
     self->send(st.transport, atoms::peer_frame::value, st.zab->leader(),
                protocol::peer_frame{std::forward<decltype(frame)>(frame)});
@@ -155,7 +164,7 @@ void run(self_ptr self, pipeline_effects& effects) {
                    [&](effect::expire_session& x) { end_session(x.session, atoms::expired::value); },
                    [&](effect::submit& x) {
                      out.flush(self); // a leader's proposal may commit at once and answer sessions itself
-                     submit(self, x.txn, appends);
+                     submit(self, x.txn, appends, proposed);
                    },
                    [&](effect::forward_write& x) {
                      to_leader(protocol::forwarded_request{x.session, std::move(x.req), std::move(x.auth)});
@@ -198,6 +207,8 @@ void run(self_ptr self, pipeline_effects& effects) {
     self->send(st.log_writer, atoms::append::value, std::move(appends));
   out.flush(self);
   effects.clear();
+  if (proposed)
+    process_ready(self);
 }
 
 void snapshot_step(self_ptr self);

@@ -97,6 +97,10 @@ transport_actor::behavior_type fake_transport(std::shared_ptr<recorder> rec) {
       [](atoms::open) -> uint16_t { return 0; },
       [](atoms::connect, std::vector<peer_address>&) {},
       [=](zab::message& m) { rec->to_peers.push_back(std::move(m)); },
+      [=](std::vector<zab::message>& ms) {
+        for (auto& m : ms)
+          rec->to_peers.push_back(std::move(m));
+      },
       [](atoms::peer_frame, zab::server_id, protocol::peer_frame&) {},
       [=](atoms::close, zab::server_id id) { rec->dropped_links.push_back(id); },
   };
