@@ -395,9 +395,10 @@ transport_self::behavior_type transport(self_ptr self, transport_options opts, p
           auto it = self->state.by_peer.find(m.to);
           if (it == self->state.by_peer.end())
             continue;
-          write(self, it->second, protocol::peer_frame{std::move(m)}, false);
-          if (std::find(written.begin(), written.end(), it->second) == written.end())
-            written.push_back(it->second);
+          auto hdl = it->second; // a peer that does not keep up is dropped by write(), and `it` with it
+          write(self, hdl, protocol::peer_frame{std::move(m)}, false);
+          if (std::find(written.begin(), written.end(), hdl) == written.end())
+            written.push_back(hdl);
         }
         for (auto hdl : written)
           if (self->state.links.count(hdl) != 0) // a write that overflowed dropped its connection
