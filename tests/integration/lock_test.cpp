@@ -181,6 +181,9 @@ TEST(rw_lock, readers_share_writers_exclude_and_a_writer_downgrades) {
   ASSERT_TRUE(rb->acquire(5s, client::lock_kind::read).ok()); // two readers at once
   EXPECT_EQ(wc->acquire(200ms, client::lock_kind::write).code(), error_code::operation_timeout);
   EXPECT_EQ(ra->acquire(1s, client::lock_kind::write).code(), error_code::bad_arguments); // no upgrade
+  // The timed-out writer's node goes after its answer: wait for that, or the count of 3 below could
+  // be that node's and the late reader would come before the new one (seen on a loaded machine).
+  ASSERT_TRUE(eventually([&] { return children_of(a, "/locks/rw") == 2; }));
   // A writer waits for the readers; a reader that comes after a waiting writer waits for it.
   std::atomic<bool> writer_has_it{false};
   std::thread writer([&] {
