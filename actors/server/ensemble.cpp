@@ -147,9 +147,7 @@ void process_ready(self_ptr self) {
       apply_committed(self, r.commit_to);
     for (auto s : r.disconnect)
       self->send(st.transport, atoms::close::value, s);
-    if (r.messages.size() == 1)
-      self->send(st.transport, std::move(r.messages.front()));
-    else if (!r.messages.empty())
+    if (!r.messages.empty())
       self->send(st.transport, std::move(r.messages));
     if (r.configs_changed && st.transport)
       send_peers(self); // after the messages: the roster does not close connections, it admits

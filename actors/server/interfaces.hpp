@@ -9,7 +9,7 @@
 //   state_machine --session_output, close, ...-------------> session
 //   state_machine --append, truncate, purge, resume--------> log_writer --durable, log_failed--> state_machine
 //   state_machine --snapshot, chunk, finish, purge, stats--> snapshotter (answers, or a caf::error)
-//   state_machine --zab::message, peer_frame, close--------> transport --connected, gone, ...--> state_machine
+//   state_machine --zab::messages, peer_frame, close-------> transport --connected, gone, ...--> state_machine
 //
 // Only CAF's typed-actor headers and the message types: include this where a handle is held or a
 // behaviour is defined; sending needs actors/messages.hpp (all of CAF) in the .cpp.
@@ -132,8 +132,8 @@ using peer_events = caf::typed_actor<caf::reacts_to<atoms::connected, zab::serve
 // The peer transport (peer_transport.cpp) as its owner sees it.
 using transport_actor = caf::typed_actor<caf::replies_to<atoms::open>::with<uint16_t>, // bind: the port
                                          caf::reacts_to<atoms::connect, std::vector<peer_address>>,
-                                         caf::reacts_to<zab::message>,              // to m.to, if connected
-                                         caf::reacts_to<std::vector<zab::message>>, // each, one flush per peer
+                                         // each to m.to if connected, in order; one flush per peer
+                                         caf::reacts_to<std::vector<zab::message>>,
                                          caf::reacts_to<atoms::peer_frame, zab::server_id, protocol::peer_frame>,
                                          caf::reacts_to<atoms::close, zab::server_id>>;
 

@@ -384,11 +384,6 @@ transport_self::behavior_type transport(self_ptr self, transport_options opts, p
       [=](const caf::io::data_transferred_msg& m) { on_written(self, m); },
       [=](const caf::io::connection_closed_msg& m) { drop(self, m.handle, "closed by the other side"); },
       [=](const caf::io::acceptor_closed_msg&) { log::warn("peer", "the quorum port closed"); },
-      [=](zab::message& m) {
-        auto it = self->state.by_peer.find(m.to);
-        if (it != self->state.by_peer.end())
-          write(self, it->second, protocol::peer_frame{std::move(m)});
-      },
       [=](std::vector<zab::message>& ms) {
         std::vector<connection_handle> written;
         for (auto& m : ms) {

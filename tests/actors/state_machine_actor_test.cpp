@@ -96,7 +96,6 @@ transport_actor::behavior_type fake_transport(std::shared_ptr<recorder> rec) {
   return {
       [](atoms::open) -> uint16_t { return 0; },
       [](atoms::connect, std::vector<peer_address>&) {},
-      [=](zab::message& m) { rec->to_peers.push_back(std::move(m)); },
       [=](std::vector<zab::message>& ms) {
         for (auto& m : ms)
           rec->to_peers.push_back(std::move(m));
