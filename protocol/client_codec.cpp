@@ -472,6 +472,12 @@ void encode(const client_message& msg, std::vector<char>& out) {
   append_frame(out, builder.getSegmentsForOutput());
 }
 
+void encode(const request& r, std::vector<char>& out) {
+  scratch_builder builder;
+  put_request(builder.initRoot<wire::ClientFrame>().initRequest(), r);
+  append_frame(out, builder.getSegmentsForOutput());
+}
+
 void encode(const server_message& msg, std::vector<char>& out) {
   scratch_builder builder;
   auto root = builder.initRoot<wire::ServerFrame>();

@@ -19,6 +19,8 @@ namespace corral::protocol {
 // Appends one frame to `out`.
 void encode(const client_message& msg, std::vector<char>& out);
 void encode(const server_message& msg, std::vector<char>& out);
+// The same frame as encode(client_message{r}), without copying the request into the variant.
+void encode(const request& r, std::vector<char>& out);
 
 // Decodes one frame (as handed out by frame_reader). MarshallingError with a reason on bad input.
 result<client_message> decode_client(kj::ArrayPtr<const capnp::word> frame);

@@ -101,17 +101,19 @@ using done_atom = caf::atom_constant<caf::atom("done")>;
 
 struct driver_state {
   caf::actor session;
+  op_mix mix;
   std::mt19937_64 rng;
   std::string value;
+  std::vector<std::string> keys; // made once: the generator's own string building is not the client's cost
   steady_clock::time_point start, stop;
   int outstanding = 0;
   driver_result result;
   caf::actor reporter;
 };
 
-request_body make_op(driver_state& st, const op_mix& mix, const std::string& root, int keys) {
-  auto key = root + "/k" + std::to_string(st.rng() % static_cast<uint64_t>(keys));
-  switch (mix.pick(st.rng)) {
+request_body make_op(driver_state& st) {
+  const auto& key = st.keys[st.rng() % st.keys.size()];
+  switch (st.mix.pick(st.rng)) {
     case op::create: return create_request{key, st.value, open_acl_unsafe(), create_mode::persistent, -1};
     case op::set: return set_data_request{key, st.value, -1};
     case op::get: return get_data_request{key, false};
@@ -120,7 +122,9 @@ request_body make_op(driver_state& st, const op_mix& mix, const std::string& roo
   return get_data_request{key, false};
 }
 
-void issue(caf::stateful_actor<driver_state>* self, const op_mix& mix, const std::string& root, int keys) {
+// The response handler captures only what differs per request (its start time): a capture of the
+// mix by value copied its vector into every request's handler.
+void issue(caf::stateful_actor<driver_state>* self) {
   auto& st = self->state;
   if (steady_clock::now() >= st.stop) {
     if (st.outstanding == 0) {
@@ -131,7 +135,7 @@ void issue(caf::stateful_actor<driver_state>* self, const op_mix& mix, const std
   }
   auto t0 = steady_clock::now();
   ++st.outstanding;
-  self->request(st.session, caf::infinite, make_op(st, mix, root, keys)).then([=](response& r) {
+  self->request(st.session, caf::infinite, make_op(st)).then([=](response& r) {
     auto& s = self->state;
     --s.outstanding;
     auto us = duration_cast<microseconds>(steady_clock::now() - t0).count();
@@ -142,7 +146,7 @@ void issue(caf::stateful_actor<driver_state>* self, const op_mix& mix, const std
       ++s.result.errors;
       ++s.result.by_code[static_cast<int32_t>(r.err)];
     }
-    issue(self, mix, root, keys);
+    issue(self);
   });
 }
 
@@ -150,13 +154,16 @@ caf::behavior driver(caf::stateful_actor<driver_state>* self, caf::actor session
                      std::string root, int keys, int inflight, int value_bytes, int duration_s, uint64_t seed) {
   auto& st = self->state;
   st.session = session;
+  st.mix = std::move(mix);
   st.reporter = reporter;
   st.rng.seed(seed);
   st.value.assign(static_cast<size_t>(value_bytes), 'v');
+  for (int k = 0; k < std::max(keys, 1); ++k)
+    st.keys.push_back(root + "/k" + std::to_string(k));
   st.start = steady_clock::now();
   st.stop = st.start + seconds(duration_s);
   for (int i = 0; i < inflight; ++i)
-    issue(self, mix, root, keys);
+    issue(self);
   return {[](response&) {}};
 }
 

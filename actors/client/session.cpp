@@ -2,6 +2,7 @@
 
 #include "actors/client/connection.hpp"
 
+#include <algorithm>
 #include <deque>
 #include <random>
 #include <map>
@@ -82,7 +83,10 @@ struct state {
   bool new_session = false; // renewing after expiry: the next handshake is a new session
   int failures = 0;
   steady_clock::time_point last_recv;
-  std::map<int32_t, pending> in_flight;
+  // Sent and not answered, in the order sent: the server answers a session's requests in that order
+  // (as ZooKeeper does), so an answer is the front's; a deque, because a map's node per request cost
+  // an allocation and a rebalance each way.
+  std::deque<pending> in_flight;
   std::deque<pending> queued;
   std::vector<caf::actor> subscribers;
   std::multimap<std::string, registered_watch> watches;
@@ -124,7 +128,8 @@ void flush(self_ptr self) {
   st.out.clear();
 }
 
-void write(self_ptr self, const protocol::client_message& msg) {
+template <class Message> // protocol::client_message, or a request (encoded without a copy into the variant)
+void write(self_ptr self, const Message& msg) {
   auto& st = self->state;
   if (!st.conn)
     return;
@@ -153,8 +158,8 @@ void send_now(self_ptr self, pending p) {
   p.req.xid = st.next_xid++;
   if (st.next_xid <= 0)
     st.next_xid = 1;
-  write(self, protocol::client_message{p.req});
-  st.in_flight.emplace(p.req.xid, std::move(p));
+  write(self, p.req);
+  st.in_flight.push_back(std::move(p));
 }
 
 response error_response(int32_t xid, error_code code, std::string detail) {
@@ -167,9 +172,9 @@ response error_response(int32_t xid, error_code code, std::string detail) {
 
 void fail_all(self_ptr self, error_code code, const std::string& why, bool include_queued) {
   auto& st = self->state;
-  for (auto& [xid, p] : st.in_flight)
+  for (auto& p : st.in_flight)
     if (!p.internal)
-      p.rp.deliver(error_response(xid, code, why));
+      p.rp.deliver(error_response(p.req.xid, code, why));
   st.in_flight.clear();
   if (include_queued) {
     for (auto& p : st.queued)
@@ -497,11 +502,14 @@ void on_response(self_ptr self, response& resp) {
   auto& st = self->state;
   if (resp.zxid > st.last_zxid)
     st.last_zxid = resp.zxid;
-  auto it = st.in_flight.find(resp.xid);
-  if (it == st.in_flight.end())
+  auto& q = st.in_flight;
+  auto it = !q.empty() && q.front().req.xid == resp.xid
+                ? q.begin()
+                : std::find_if(q.begin(), q.end(), [&](const pending& x) { return x.req.xid == resp.xid; });
+  if (it == q.end())
     return;
-  auto p = std::move(it->second);
-  st.in_flight.erase(it);
+  auto p = std::move(*it);
+  q.erase(it);
   if (resp.err == error_code::session_expired) {
     if (!p.internal)
       p.rp.deliver(resp);
