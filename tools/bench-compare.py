@@ -4,7 +4,8 @@
 Starts both systems with the same layout on 127.0.0.1 (standalone, then 3 voters), drives both with
 the same ZooKeeper-protocol load generator (build/corral-zkbench, with ZooKeeper's own C client and
 with its raw batching client), one cell at a time, alternating which system goes first, and prints
-one Markdown table per section with the ratio Corral / ZooKeeper:
+one Markdown table per section with the ratio Corral / ZooKeeper. Every load cell runs --rounds times
+(all rounds of an op before the next op) and the tables give medians, the ratios with their range:
 
   load       create / set / get at 1x1, 4x64 and 8x128 in flight (sessions x per session):
              ops/s, latency p50 / p99 / p99.9, server CPU per op (utime + stime of every server
@@ -17,7 +18,8 @@ one Markdown table per section with the ratio Corral / ZooKeeper:
 ZooKeeper is Debian's package (zkServer.sh start-foreground, fsync on, its defaults otherwise, a fixed
 heap: --zk-heap). Corral runs with its defaults (every write fsynced before its answer).
 
-  tools/bench-compare.py                               # everything (about 15 minutes)
+  tools/bench-compare.py                               # everything (about 35 minutes)
+  tools/bench-compare.py --rounds 1                    # each load cell once (about 15 minutes)
   tools/bench-compare.py --sections load --layouts standalone --ops set --shapes 4x64 --clients c
   tools/bench-compare.py --corral-arg=--scheduler.policy=sharing --systems corral   # try a setting
 
@@ -30,6 +32,7 @@ import os
 import shutil
 import signal
 import socket
+import statistics
 import struct
 import subprocess
 import sys
@@ -300,10 +303,52 @@ def ratio(c, z, lower_is_better=False):
     return f"{(c / z):.2f}" + (" (lower is better)" if lower_is_better else "")
 
 
+def median_row(rows):
+    """One cell's figures over its rounds: the median of each number, errors summed."""
+    out = {}
+    for k in rows[0]:
+        vals = [r[k] for r in rows]
+        if k in ("errors", "failed_sessions"):
+            out[k] = sum(vals)
+        elif k == "per_sync":
+            nums = [float(v) for v in vals if v != "-"]
+            out[k] = f"{statistics.median(nums):.1f}" if nums else "-"
+        elif all(isinstance(v, (int, float)) for v in vals):
+            out[k] = statistics.median(vals)
+        else:
+            out[k] = vals[0]
+    return out
+
+
+def spread(values, fmt="{:.2f}"):
+    """'median (min-max)' of per-round figures; just the figure for one round."""
+    m = fmt.format(statistics.median(values))
+    return m if len(values) < 2 else f"{m} ({fmt.format(min(values))}-{fmt.format(max(values))})"
+
+
+def run_cell(args, layout, sysm, roots, op, sessions, inflight, client):
+    target, root = roots[sysm.kind]
+    settle()
+    log(f"{sysm.name} {layout}: {op} {sessions}x{inflight} {client} client")
+    fsyncs = FsyncCounter(sysm.pids() if op != "get" else [])
+    r, server_cpu, busy, secs = measured(sysm, lambda: zkbench(
+        args, target.zk_port, op, sessions, inflight, client, args.duration, root=root))
+    syncs = fsyncs.count()
+    ops = max(1, r["ops"])
+    # Every server logs every write: per server, writes per fsync.
+    per_sync = f"{ops * len(sysm.servers) / syncs:.1f}" if syncs else "-"
+    return dict(r, server_us=server_cpu * 1e6 / ops, client_us=r["client_cpu_s"] * 1e6 / ops, busy=busy,
+                per_sync=per_sync)
+
+
 def section_load(args, layout, systems):
     n = 1 if layout == "standalone" else 3
+    rounds = f", median of {args.rounds} rounds" if args.rounds > 1 else ""
     print(f"\n### Load, {layout} ({n} server{'s' if n > 1 else ''}), {args.value_bytes}-byte values, "
-          f"{args.keys} keys, {args.duration} s per cell\n")
+          f"{args.keys} keys, {args.duration} s per cell{rounds}\n")
+    if args.rounds > 1:
+        print("Each cell ran once per round, the systems alternating; figures are the median over the rounds, and "
+              "the ratio column gives the median of the rounds' ratios with their lowest and highest.\n")
     print("| op | in flight | generator | system | ops/s | p50 / p99 / p99.9 ms | server CPU per op | "
           "generator CPU per op | writes per fsync | machine busy | Corral / ZK |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
@@ -319,40 +364,36 @@ def section_load(args, layout, systems):
             log(f"{sysm.name} {layout}: warming up with {op} for {args.warmup} s")
             zkbench(args, target.zk_port, op, 4, 64, "raw", args.warmup, root=root)
     flip = False
+    # All rounds of one op before the next: creates grow the tree (and the cost of every snapshot), so
+    # every round of get and set runs before the first create.
     for op in args.ops:
-        for shape in args.shapes:
-            sessions, inflight = (int(x) for x in shape.split("x"))
-            for client in args.clients:
-                order = list(reversed(systems)) if flip else systems
-                flip = not flip
-                rows = {}
-                for sysm in order:
-                    target, root = roots[sysm.kind]
-                    settle()
-                    log(f"{sysm.name} {layout}: {op} {shape} {client} client")
-                    fsyncs = FsyncCounter(sysm.pids() if op != "get" else [])
-                    r, server_cpu, busy, secs = measured(sysm, lambda: zkbench(
-                        args, target.zk_port, op, sessions, inflight, client, args.duration, root=root))
-                    syncs = fsyncs.count()
-                    ops = max(1, r["ops"])
-                    # Every server logs every write: per server, writes per fsync.
-                    per_sync = f"{ops * len(sysm.servers) / syncs:.1f}" if syncs else "-"
-                    rows[sysm.kind] = dict(r, server_us=server_cpu * 1e6 / ops,
-                                           client_us=r["client_cpu_s"] * 1e6 / ops, busy=busy, per_sync=per_sync)
-                for sysm in systems:
-                    x = rows[sysm.kind]
-                    other = rows["zookeeper" if sysm.kind == "corral" else "corral"] if len(rows) > 1 else None
-                    rat = ""
-                    if sysm.kind == "corral" and other:
-                        rat = (f"{ratio(x['ops_per_s'], other['ops_per_s'])} ops/s, "
-                               f"{ratio(x['server_us'], other['server_us'])} CPU")
-                    err = f" ({x['errors']} errors)" if x["errors"] else ""
-                    if x["failed_sessions"]:
-                        err += f" ({x['failed_sessions']} sessions failed)"
-                    SUMMARY.append((layout, op, shape, client, sysm.kind, x))
-                    print(f"| {op} | {shape} | {client} | {sysm.name} | {x['ops_per_s']:,.0f}{err} | "
-                          f"{x['p50_ms']:.2f} / {x['p99_ms']:.2f} / {x['p999_ms']:.2f} | {x['server_us']:.1f} us | "
-                          f"{x['client_us']:.1f} us | {x['per_sync']} | {100 * x['busy']:.0f}% | {rat} |", flush=True)
+        cells = {}  # (shape, client) -> system kind -> one row per round
+        for _ in range(args.rounds):
+            for shape in args.shapes:
+                sessions, inflight = (int(x) for x in shape.split("x"))
+                for client in args.clients:
+                    order = list(reversed(systems)) if flip else systems
+                    flip = not flip
+                    for sysm in order:
+                        row = run_cell(args, layout, sysm, roots, op, sessions, inflight, client)
+                        cells.setdefault((shape, client), {}).setdefault(sysm.kind, []).append(row)
+        for (shape, client), by_kind in cells.items():
+            for sysm in systems:
+                x = median_row(by_kind[sysm.kind])
+                other = by_kind.get("zookeeper" if sysm.kind == "corral" else "corral")
+                rat = ""
+                if sysm.kind == "corral" and other:
+                    pairs = list(zip(by_kind["corral"], other))
+                    ops_r = [c["ops_per_s"] / max(1, z["ops_per_s"]) for c, z in pairs]
+                    cpu_r = [c["server_us"] / max(1e-9, z["server_us"]) for c, z in pairs]
+                    rat = f"{spread(ops_r)} ops/s, {spread(cpu_r)} CPU"
+                err = f" ({x['errors']} errors)" if x["errors"] else ""
+                if x["failed_sessions"]:
+                    err += f" ({x['failed_sessions']} sessions failed)"
+                SUMMARY.append((layout, op, shape, client, sysm.kind, x))
+                print(f"| {op} | {shape} | {client} | {sysm.name} | {x['ops_per_s']:,.0f}{err} | "
+                      f"{x['p50_ms']:.2f} / {x['p99_ms']:.2f} / {x['p999_ms']:.2f} | {x['server_us']:.1f} us | "
+                      f"{x['client_us']:.1f} us | {x['per_sync']} | {100 * x['busy']:.0f}% | {rat} |", flush=True)
 
 
 def section_summary(args):
@@ -480,6 +521,8 @@ def main():
     p.add_argument("--shapes", default="1x1,4x64,8x128")
     p.add_argument("--clients", default="c,raw")
     p.add_argument("--duration", type=int, default=5)
+    p.add_argument("--rounds", type=int, default=3,
+                   help="runs of every load cell (the median is reported): one 5 s cell moves 10-30%% between runs")
     p.add_argument("--idle", type=int, default=20)
     p.add_argument("--warmup", type=int, default=3, help="seconds of each op before a layout's cells")
     p.add_argument("--keys", type=int, default=1000)
