@@ -141,9 +141,25 @@ void fail(self_ptr self, uint64_t id, error_code code, const std::string& detail
   auto* p = find(self, id);
   if (p == nullptr)
     return;
-  if (p->rp.pending())
-    p->rp.deliver(grant_result(code, detail));
-  abandon(self, id);
+  if (p->node.empty() || !p->rp.pending()) {
+    if (p->rp.pending())
+      p->rp.deliver(grant_result(code, detail));
+    abandon(self, id);
+    return;
+  }
+  // As Curator does: the node is deleted before the caller hears that the attempt failed, so a caller
+  // that looks at the lock's children next does not find it. A delete lost to a disconnect is retried
+  // after the reconnect (doomed_nodes); the answer does not wait for that.
+  auto child = p->node;
+  auto rp = std::move(p->rp);
+  self->state.live->erase(child);
+  self->state.parts.erase(id);
+  ask(self, delete_request{child_path(self, child), -1},
+      [self, child, rp, answer = grant_result(code, detail)](response& r) mutable {
+        if (r.err == error_code::connection_loss)
+          self->state.doomed_nodes.insert(child);
+        rp.deliver(std::move(answer));
+      });
 }
 
 void notify(self_ptr self, participant& p, lock_notice_kind what) {

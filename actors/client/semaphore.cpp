@@ -3,6 +3,8 @@
 // K lease nodes exist.
 #include "actors/client/semaphore.hpp"
 
+#include <functional>
+
 #include <deque>
 #include <map>
 #include <set>
@@ -54,11 +56,15 @@ std::string lease_path(self_ptr self, const std::string& node) { return self->st
 
 void next_request(self_ptr self);
 
-void delete_lease(self_ptr self, const std::string& node) {
+// `then` runs once the server answered the delete (a delete lost to a disconnect is retried after the
+// reconnect, from `doomed`; `then` does not wait for that).
+void delete_lease(self_ptr self, const std::string& node, std::function<void()> then = {}) {
   self->state.live->erase(node);
-  detail::ask(self, self->state.session, delete_request{lease_path(self, node), -1}, [self, node](response& r) {
+  detail::ask(self, self->state.session, delete_request{lease_path(self, node), -1}, [self, node, then](response& r) {
     if (r.err == error_code::connection_loss)
       self->state.doomed.insert(node);
+    if (then)
+      then();
   });
 }
 
@@ -67,12 +73,19 @@ void end_current(self_ptr self, grant_result out) {
   auto& st = self->state;
   ++st.gen;
   st.watching = false;
-  if (out.ok())
-    st.held[st.node] = st.current.owner;
-  else if (!st.node.empty())
-    delete_lease(self, st.node);
-  if (st.current.rp.pending())
-    st.current.rp.deliver(std::move(out));
+  if (!out.ok() && !st.node.empty()) {
+    // As Curator does: a failed attempt's lease node is deleted before the caller hears of the
+    // failure, so a caller that counts the leases next does not count it.
+    delete_lease(self, st.node, [rp = std::move(st.current.rp), out]() mutable {
+      if (rp.pending())
+        rp.deliver(std::move(out));
+    });
+  } else {
+    if (out.ok())
+      st.held[st.node] = st.current.owner;
+    if (st.current.rp.pending())
+      st.current.rp.deliver(std::move(out));
+  }
   st.node.clear();
   self->request(st.mutex, caf::infinite, atoms::release::value).then([self](corral::result<unit>&) {
     self->state.busy = false;
@@ -298,12 +311,11 @@ caf::behavior semaphore(self_ptr self, caf::actor session, std::string path, int
         auto& state = self->state;
         if (gen != state.gen || !state.busy)
           return;
-        if (state.current.rp.pending())
-          state.current.rp.deliver(
-              grant_result(error_code::operation_timeout, "no lease of " + state.path + " in time"));
+        auto out = grant_result(error_code::operation_timeout, "no lease of " + state.path + " in time");
         if (!state.node.empty() || state.watching)
-          end_current(self, grant_result(error_code::operation_timeout, "timed out"));
-        // (still waiting for the mutex: its own timeout ends the request)
+          end_current(self, std::move(out)); // answers once the lease node is gone
+        else if (state.current.rp.pending())
+          state.current.rp.deliver(std::move(out)); // (still waiting for the mutex: its own timeout ends it)
       },
       [self](watch_event& e) {
         if (e.type != event_type::none && self->state.watching) {

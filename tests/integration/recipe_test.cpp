@@ -173,8 +173,13 @@ TEST(semaphore, at_most_k_leases_and_a_release_lets_the_next_in) {
   auto l2 = ask_for<gr>(self, sems[1], none, atoms::acquire::value, int64_t{5000});
   ASSERT_TRUE(l1.ok() && l2.ok());
   EXPECT_NE(l1->node, l2->node);
+  client::blocking_client c(client_at(srv.address()));
+  ASSERT_TRUE(c.wait_connected(5s));
   auto l3 = ask_for<gr>(self, sems[2], none, atoms::acquire::value, int64_t{300});
   EXPECT_EQ(l3.code(), error_code::operation_timeout) << "only two leases";
+  auto after_timeout = c.children("/sem/s/leases");
+  ASSERT_TRUE(after_timeout.ok());
+  EXPECT_EQ(after_timeout->children.size(), 2u) << "the timed-out request's node went before its answer";
   self->send(sems[2], atoms::acquire::value, int64_t{10000});
   std::this_thread::sleep_for(200ms);
   EXPECT_EQ(ask_for<result<unit>>(self, sems[1], result<unit>(error_code::system_error), atoms::release::value,
@@ -187,8 +192,6 @@ TEST(semaphore, at_most_k_leases_and_a_release_lets_the_next_in) {
   gr l4 = none;
   self->receive([&](gr& g) { l4 = g; }, caf::after(5s) >> [] {});
   ASSERT_TRUE(l4.ok()) << l4.error().to_string();
-  client::blocking_client c(client_at(srv.address()));
-  ASSERT_TRUE(c.wait_connected(5s));
   auto kids = c.children("/sem/s/leases");
   ASSERT_TRUE(kids.ok());
   EXPECT_EQ(kids->children.size(), 2u) << "the timed-out request left no lease node";
