@@ -149,7 +149,7 @@ void database::forget_records(zxid_t applied) {
   while (!pending_order_.empty() && pending_order_.front().first <= applied) {
     auto* entry = pending_order_.front().second;
     pending_order_.pop_front();
-    // The last put of a path is the newest: once it is applied, so is every other.
+    // A record stays while a put of it is not applied yet (a later txn's put replaced it in place).
     if (--entry->second.refs == 0)
       pending_.erase(pending_.find(entry->first));
   }

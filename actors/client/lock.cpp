@@ -5,6 +5,7 @@
 // after the participant gave up or restarted is recognised and only cleaned up after.
 #include "actors/client/lock.hpp"
 
+#include <functional>
 #include <map>
 #include <set>
 
@@ -116,11 +117,15 @@ void ask_watch(self_ptr self, request_body body, reply_fn fn) {
   detail::ask_watch(self, self->state.session, std::move(body), std::move(fn));
 }
 
-void delete_node(self_ptr self, const std::string& child) {
+// `then` runs once the server answered the delete (a delete lost to a disconnect is retried after the
+// reconnect, from doomed_nodes; `then` does not wait for that).
+void delete_node(self_ptr self, const std::string& child, std::function<void()> then = {}) {
   self->state.live->erase(child);
-  ask(self, delete_request{child_path(self, child), -1}, [self, child](response& r) {
+  ask(self, delete_request{child_path(self, child), -1}, [self, child, then](response& r) {
     if (r.err == error_code::connection_loss)
       self->state.doomed_nodes.insert(child); // Curator's guaranteed delete
+    if (then)
+      then();
   });
 }
 
@@ -148,18 +153,11 @@ void fail(self_ptr self, uint64_t id, error_code code, const std::string& detail
     return;
   }
   // As Curator does: the node is deleted before the caller hears that the attempt failed, so a caller
-  // that looks at the lock's children next does not find it. A delete lost to a disconnect is retried
-  // after the reconnect (doomed_nodes); the answer does not wait for that.
+  // that looks at the lock's children next does not find it.
   auto child = p->node;
   auto rp = std::move(p->rp);
-  self->state.live->erase(child);
   self->state.parts.erase(id);
-  ask(self, delete_request{child_path(self, child), -1},
-      [self, child, rp, answer = grant_result(code, detail)](response& r) mutable {
-        if (r.err == error_code::connection_loss)
-          self->state.doomed_nodes.insert(child);
-        rp.deliver(std::move(answer));
-      });
+  delete_node(self, child, [rp, answer = grant_result(code, detail)]() mutable { rp.deliver(std::move(answer)); });
 }
 
 void notify(self_ptr self, participant& p, lock_notice_kind what) {

@@ -3,9 +3,8 @@
 // K lease nodes exist.
 #include "actors/client/semaphore.hpp"
 
-#include <functional>
-
 #include <deque>
+#include <functional>
 #include <map>
 #include <set>
 
