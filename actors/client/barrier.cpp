@@ -242,11 +242,13 @@ void leave_step(double_ptr self) {
     auto it = std::find(kids.begin(), kids.end(), state.ours);
     if (it == kids.end() && state.ours_should_exist)
       return finish(self, bool_result(error_code::no_node, "our node in " + state.path + " is gone (session lost?)"));
-    if (kids.size() == 1) {
-      if (state.ours_should_exist)
-        detail::ask(self, state.session, delete_request{in(self, state.ours), -1}, [](response&) {});
+    if (kids.size() == 1 && it != kids.end()) { // the last one in is us
+      detail::ask(self, state.session, delete_request{in(self, state.ours), -1}, [](response&) {});
       return done();
     }
+    // One node left that is not ours (we deleted ours): its owner has not left yet, so wait for it
+    // below like every other non-lowest member. A step runs on any event of the session, not only
+    // on our watch; Curator's loop, which wakes only on its own watches, breaks out here instead.
     // The lowest waits for the highest; everyone else deletes its node and waits for the lowest.
     bool lowest = it == kids.begin();
     auto watch = lowest ? kids.back() : kids.front();

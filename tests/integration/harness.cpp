@@ -1,5 +1,7 @@
 #include "tests/integration/harness.hpp"
 
+#include "tools/torture/processes.hpp"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -119,7 +121,20 @@ server_process::server_process(std::vector<std::string> extra_args, std::vector<
     : extra_(std::move(extra_args)), env_(std::move(env)) {
   dir_ = (fs::temp_directory_path() / fs::unique_path("corral-test-%%%%-%%%%-%%%%")).string();
   fs::create_directories(dir_);
-  start(0);
+  // Ports picked here rather than by the server's bind(0), which hands out ports from the range that
+  // outgoing connections use too: a restart on the old ports then sometimes found a client's
+  // connection (of a test running beside this one) sitting on them. Something else can still take a
+  // port between the pick and the bind; then new ports, as local_ensemble does.
+  for (int attempt = 1;; ++attempt) {
+    zk_port_ = free_port();
+    try {
+      start(free_port());
+      return;
+    } catch (const std::runtime_error& e) {
+      if (attempt == 3 || std::string(e.what()).find("cannot listen") == std::string::npos)
+        throw;
+    }
+  }
 }
 
 void server_process::start(uint16_t port) {
@@ -589,17 +604,7 @@ namespace corral::test {
 
 // ---- local_ensemble ----------------------------------------------------------------------------
 
-uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
+uint16_t free_port() { return torture::free_port(); }
 
 local_ensemble::local_ensemble(int voters, int observers, std::vector<std::string> extra, bool name_zk_ports)
     : extra_(std::move(extra)) {

@@ -185,7 +185,7 @@ std::string four_letter_word(uint16_t port, const std::string& word);
 // Options for a client of the server at `address`: this session timeout, requests answered within 10 s.
 client::client_options client_at(const std::string& address, int32_t session_timeout_ms = 4000);
 
-// A port that was free a moment ago (for configurations that must name ports up front).
+// A port for a server this test starts (tools/torture/processes.hpp says how it is picked and kept).
 uint16_t free_port();
 
 // A local ensemble of corral-server processes on 127.0.0.1.

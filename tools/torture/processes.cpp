@@ -4,32 +4,94 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <mutex>
+#include <random>
+#include <set>
 #include <stdexcept>
 
 namespace corral::torture {
 
-uint16_t free_port() {
+namespace {
+
+// The lowest port the kernel hands to outgoing connections and to bind(port 0).
+uint16_t ephemeral_floor() {
+  int low = 32768, high = 60999;
+  if (FILE* f = std::fopen("/proc/sys/net/ipv4/ip_local_port_range", "r")) {
+    if (std::fscanf(f, "%d %d", &low, &high) != 2)
+      low = 32768;
+    std::fclose(f);
+  }
+  return static_cast<uint16_t>(std::clamp(low, 1024, 65535));
+}
+
+bool can_bind(uint16_t port) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0)
-    throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
+    return false;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ::close(fd);
-    throw std::runtime_error(std::string("cannot bind a port on 127.0.0.1: ") + std::strerror(errno));
-  }
+  addr.sin_port = htons(port);
+  bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
   ::close(fd);
-  return ntohs(addr.sin_port);
+  return ok;
+}
+
+// Holds `port` for this process's lifetime against every other process that picks ports this way:
+// an exclusive flock on a file named after the port, released by the kernel when the process ends.
+bool claim(uint16_t port) {
+  static const std::string dir = [] {
+    auto d = (std::filesystem::temp_directory_path() / "corral-test-ports").string();
+    std::error_code ec;
+    std::filesystem::create_directories(d, ec);
+    ::chmod(d.c_str(), 01777); // shared by every user's tests, like /tmp itself
+    return d;
+  }();
+  int fd = ::open((dir + "/" + std::to_string(port)).c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0666);
+  if (fd < 0)
+    return false;
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return false;
+  }
+  return true; // the descriptor stays open on purpose: it is the claim
+}
+
+} // namespace
+
+uint16_t free_port() {
+  // Below the ephemeral range, so that no outgoing connection (of this test or another running beside
+  // it) can take the port while its server is down between a kill and a restart; and claimed, so that
+  // no other test process picks it. The kernel's bind(port 0) gave ports from the ephemeral range,
+  // and a server restarted on its old port sometimes found a client's connection sitting on it.
+  static std::mutex mutex;
+  static std::set<uint16_t> handed_out;
+  static std::mt19937 random(static_cast<unsigned>(::getpid()) ^
+                             static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count()));
+  std::lock_guard<std::mutex> guard(mutex);
+  uint16_t top = ephemeral_floor(), bottom = static_cast<uint16_t>(std::max(1024, top / 2));
+  std::uniform_int_distribution<int> pick(bottom, top - 1);
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    auto port = static_cast<uint16_t>(pick(random));
+    if (!handed_out.count(port) && can_bind(port) && claim(port)) {
+      handed_out.insert(port);
+      return port;
+    }
+  }
+  throw std::runtime_error("no free port on 127.0.0.1 between " + std::to_string(bottom) + " and " +
+                           std::to_string(top) + " after 1000 tries; are other tests holding them all?");
 }
 
 std::string four_letter_word(uint16_t port, const std::string& word, std::chrono::milliseconds timeout) {
