@@ -4,18 +4,17 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstddef>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <mutex>
 #include <random>
 #include <set>
@@ -49,20 +48,19 @@ bool can_bind(uint16_t port) {
   return ok;
 }
 
-// Holds `port` for this process's lifetime against every other process that picks ports this way:
-// an exclusive flock on a file named after the port, released by the kernel when the process ends.
+// Holds `port` for this process's lifetime against every other process that picks ports this way: a
+// Unix socket bound to a name in the abstract namespace made from the port. The kernel lets one
+// socket hold a name and frees it when the process ends, however it ends, and leaves no file behind.
 bool claim(uint16_t port) {
-  static const std::string dir = [] {
-    auto d = (std::filesystem::temp_directory_path() / "corral-test-ports").string();
-    std::error_code ec;
-    std::filesystem::create_directories(d, ec);
-    ::chmod(d.c_str(), 01777); // shared by every user's tests, like /tmp itself
-    return d;
-  }();
-  int fd = ::open((dir + "/" + std::to_string(port)).c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0666);
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0)
     return false;
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  auto name = "corral-test-port-" + std::to_string(port);
+  std::memcpy(addr.sun_path + 1, name.data(), name.size()); // sun_path[0] == 0: abstract
+  auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), len) != 0) {
     ::close(fd);
     return false;
   }

@@ -16,7 +16,7 @@
 namespace corral::torture {
 
 // A port on 127.0.0.1 for a server this process starts, free when picked and kept from every other
-// process that picks ports here (a lock file per port, held until this process exits), below the
+// process that picks ports here (a named socket per port, held until this process exits), below the
 // kernel's ephemeral range so that no outgoing connection lands on it while the server restarts.
 // Something else on the machine can still bind it first: callers retry with new ports.
 uint16_t free_port();
