@@ -606,6 +606,27 @@ namespace corral::test {
 
 uint16_t free_port() { return torture::free_port(); }
 
+bool pause_process(pid_t pid, std::chrono::milliseconds timeout) {
+  if (::kill(pid, SIGSTOP) != 0)
+    return false;
+  auto all_stopped = [pid] {
+    auto tasks = fs::path("/proc") / std::to_string(pid) / "task";
+    boost::system::error_code ec;
+    for (fs::directory_iterator it(tasks, ec), end; !ec && it != end; it.increment(ec)) {
+      // "pid (comm) S ...": the state follows the last ')' (comm may hold spaces and parentheses).
+      auto stat = slurp((it->path() / "stat").string());
+      auto close = stat.rfind(')');
+      if (close == std::string::npos || close + 2 >= stat.size())
+        return false;
+      char state = stat[close + 2];
+      if (state != 'T' && state != 't')
+        return false;
+    }
+    return !ec;
+  };
+  return eventually(all_stopped, timeout);
+}
+
 local_ensemble::local_ensemble(int voters, int observers, std::vector<std::string> extra, bool name_zk_ports)
     : extra_(std::move(extra)) {
   // A port that was free when picked can be taken before its server binds it (another server's

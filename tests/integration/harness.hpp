@@ -185,6 +185,11 @@ std::string four_letter_word(uint16_t port, const std::string& word);
 // Options for a client of the server at `address`: this session timeout, requests answered within 10 s.
 client::client_options client_at(const std::string& address, int32_t session_timeout_ms = 4000);
 
+// SIGSTOP to `pid`, then waits until every thread of it has stopped (kill() only queues the signal:
+// a thread inside a syscall, an fsync say, finishes it first, and can log or send meanwhile).
+// False if that takes longer than `timeout`.
+bool pause_process(pid_t pid, std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
 // A port for a server this test starts (tools/torture/processes.hpp says how it is picked and kept).
 uint16_t free_port();
 
