@@ -1,4 +1,4 @@
-// How tests pick the ports of the servers they start (tools/torture/processes.hpp): below the kernel's
+// How tests pick the ports of the servers they start (tools/torture/processes.hpp): outside the kernel's
 // ephemeral range, never twice, and held against every other test process until this one ends.
 #include <gtest/gtest.h>
 
@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <cstddef>
-#include <cstdio>
 #include <cstring>
 #include <set>
 #include <string>
@@ -16,16 +15,6 @@
 #include "tools/torture/processes.hpp"
 
 namespace {
-
-int ephemeral_low() {
-  int low = 32768, high = 60999;
-  if (FILE* f = std::fopen("/proc/sys/net/ipv4/ip_local_port_range", "r")) {
-    if (std::fscanf(f, "%d %d", &low, &high) != 2)
-      low = 32768;
-    std::fclose(f);
-  }
-  return low;
-}
 
 // Whether another process could claim `port` now (binds the same abstract name the picker uses).
 bool claimable_elsewhere(uint16_t port) {
@@ -53,11 +42,12 @@ bool tcp_bindable(uint16_t port) {
 
 } // namespace
 
-TEST(test_ports, are_below_the_ephemeral_range_distinct_and_held_for_the_process) {
+TEST(test_ports, are_outside_the_ephemeral_range_distinct_and_held_for_the_process) {
   std::set<uint16_t> seen;
   for (int i = 0; i < 50; ++i) {
     auto port = corral::torture::free_port();
-    EXPECT_LT(port, ephemeral_low()) << "an outgoing connection could land on " << port;
+    auto [low, high] = corral::torture::ephemeral_range();
+    EXPECT_TRUE(port < low || port > high) << "an outgoing connection could land on " << port;
     EXPECT_GE(port, 1024);
     EXPECT_TRUE(seen.insert(port).second) << port << " handed out twice";
     EXPECT_FALSE(claimable_elsewhere(port)) << port << " is not held against other test processes";

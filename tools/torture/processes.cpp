@@ -24,17 +24,6 @@ namespace corral::torture {
 
 namespace {
 
-// The lowest port the kernel hands to outgoing connections and to bind(port 0).
-uint16_t ephemeral_floor() {
-  int low = 32768, high = 60999;
-  if (FILE* f = std::fopen("/proc/sys/net/ipv4/ip_local_port_range", "r")) {
-    if (std::fscanf(f, "%d %d", &low, &high) != 2)
-      low = 32768;
-    std::fclose(f);
-  }
-  return static_cast<uint16_t>(std::clamp(low, 1024, 65535));
-}
-
 bool can_bind(uint16_t port) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0)
@@ -69,8 +58,18 @@ bool claim(uint16_t port) {
 
 } // namespace
 
+std::pair<uint16_t, uint16_t> ephemeral_range() {
+  int low = 32768, high = 60999;
+  if (FILE* f = std::fopen("/proc/sys/net/ipv4/ip_local_port_range", "r")) {
+    if (std::fscanf(f, "%d %d", &low, &high) != 2 || low < 1 || high > 65535 || low > high)
+      low = 32768, high = 60999;
+    std::fclose(f);
+  }
+  return {static_cast<uint16_t>(low), static_cast<uint16_t>(high)};
+}
+
 uint16_t free_port() {
-  // Below the ephemeral range, so that no outgoing connection (of this test or another running beside
+  // Outside the ephemeral range, so that no outgoing connection (of this test or another running beside
   // it) can take the port while its server is down between a kill and a restart; and claimed, so that
   // no other test process picks it. The kernel's bind(port 0) gave ports from the ephemeral range,
   // and a server restarted on its old port sometimes found a client's connection sitting on it.
@@ -79,8 +78,14 @@ uint16_t free_port() {
   static std::mt19937 random(static_cast<unsigned>(::getpid()) ^
                              static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count()));
   std::lock_guard<std::mutex> guard(mutex);
-  uint16_t top = ephemeral_floor(), bottom = static_cast<uint16_t>(std::max(1024, top / 2));
-  std::uniform_int_distribution<int> pick(bottom, top - 1);
+  // The larger of the two stretches outside the ephemeral range (usually 16384-32767).
+  auto [low, high] = ephemeral_range();
+  int below_from = std::max(1024, low / 2), below = low - below_from, above = 65535 - high;
+  int bottom = below >= above ? below_from : high + 1, top = below >= above ? low - 1 : 65535;
+  if (top - bottom < 100)
+    throw std::runtime_error("the kernel's ephemeral port range (" + std::to_string(low) + "-" + std::to_string(high) +
+                             ") leaves no room for test ports; narrow net.ipv4.ip_local_port_range");
+  std::uniform_int_distribution<int> pick(bottom, top);
   for (int attempt = 0; attempt < 1000; ++attempt) {
     auto port = static_cast<uint16_t>(pick(random));
     if (!handed_out.count(port) && can_bind(port) && claim(port)) {
@@ -88,8 +93,8 @@ uint16_t free_port() {
       return port;
     }
   }
-  throw std::runtime_error("no free port on 127.0.0.1 between " + std::to_string(bottom) + " and " +
-                           std::to_string(top) + " after 1000 tries; are other tests holding them all?");
+  throw std::runtime_error("no free port on 127.0.0.1 from " + std::to_string(bottom) + " to " + std::to_string(top) +
+                           " after 1000 tries; are other tests holding them all?");
 }
 
 std::string four_letter_word(uint16_t port, const std::string& word, std::chrono::milliseconds timeout) {

@@ -11,15 +11,21 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace corral::torture {
 
 // A port on 127.0.0.1 for a server this process starts, free when picked and kept from every other
-// process that picks ports here (a named socket per port, held until this process exits), below the
-// kernel's ephemeral range so that no outgoing connection lands on it while the server restarts.
+// process that picks ports here (a named socket per port, held until this process exits), outside the
+// kernel's ephemeral range (below it, as a rule) so that no outgoing connection lands on it while the
+// server restarts.
 // Something else on the machine can still bind it first: callers retry with new ports.
 uint16_t free_port();
+
+// The ports the kernel hands to outgoing connections and to bind(port 0), first and last
+// (/proc/sys/net/ipv4/ip_local_port_range; Linux's default 32768-60999 if it cannot be read).
+std::pair<uint16_t, uint16_t> ephemeral_range();
 
 // The server's answer to a four-letter word on its ZooKeeper port ("" if none within `timeout`).
 std::string four_letter_word(uint16_t port, const std::string& word,
