@@ -115,6 +115,22 @@ bool reap_within(pid_t& pid, std::chrono::milliseconds timeout) {
   return true;
 }
 
+// Runs `pick_and_start` (which picks fresh ports and starts servers on them) again, up to three times
+// in all, while it fails because a server cannot listen: a port free when picked can still be bound by
+// something else (not a test: those claim their ports) before the server binds it.
+template <class F>
+void with_fresh_ports(F pick_and_start) {
+  for (int attempt = 1;; ++attempt) {
+    try {
+      pick_and_start();
+      return;
+    } catch (const std::runtime_error& e) {
+      if (attempt == 3 || std::string(e.what()).find("cannot listen") == std::string::npos)
+        throw;
+    }
+  }
+}
+
 } // namespace
 
 server_process::server_process(std::vector<std::string> extra_args, std::vector<std::string> env)
@@ -123,18 +139,11 @@ server_process::server_process(std::vector<std::string> extra_args, std::vector<
   fs::create_directories(dir_);
   // Ports picked here rather than by the server's bind(0), which hands out ports from the range that
   // outgoing connections use too: a restart on the old ports then sometimes found a client's
-  // connection (of a test running beside this one) sitting on them. Something else can still take a
-  // port between the pick and the bind; then new ports, as local_ensemble does.
-  for (int attempt = 1;; ++attempt) {
+  // connection (of a test running beside this one) sitting on them.
+  with_fresh_ports([&] {
     zk_port_ = free_port();
-    try {
-      start(free_port());
-      return;
-    } catch (const std::runtime_error& e) {
-      if (attempt == 3 || std::string(e.what()).find("cannot listen") == std::string::npos)
-        throw;
-    }
-  }
+    start(free_port());
+  });
 }
 
 void server_process::start(uint16_t port) {
@@ -629,9 +638,7 @@ bool pause_process(pid_t pid, std::chrono::milliseconds timeout) {
 
 local_ensemble::local_ensemble(int voters, int observers, std::vector<std::string> extra, bool name_zk_ports)
     : extra_(std::move(extra)) {
-  // A port that was free when picked can be taken before its server binds it (another server's
-  // outgoing connection or free ZooKeeper port may land on it): then start over with new ports.
-  for (int attempt = 1;; ++attempt) {
+  with_fresh_ports([&] {
     client_ports.clear();
     quorum_ports.clear();
     zk_ports.clear();
@@ -647,15 +654,9 @@ local_ensemble::local_ensemble(int voters, int observers, std::vector<std::strin
                (i > voters ? ":observer" : "") + (name_zk_ports ? ";" + std::to_string(zk_ports.back()) : "") + "\"";
     }
     list_ += "]";
-    try {
-      for (int i = 1; i <= voters; ++i)
-        start(i);
-      return;
-    } catch (const std::runtime_error& e) {
-      if (attempt == 3 || std::string(e.what()).find("cannot listen") == std::string::npos)
-        throw;
-    }
-  }
+    for (int i = 1; i <= voters; ++i)
+      start(i);
+  });
 }
 
 void local_ensemble::start(int id) {

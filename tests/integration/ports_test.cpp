@@ -2,55 +2,52 @@
 // ephemeral range, never twice, and held against every other test process until this one ends.
 #include <gtest/gtest.h>
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstddef>
-#include <cstring>
 #include <set>
-#include <string>
+#include <vector>
 
 #include "tools/torture/processes.hpp"
 
+using corral::torture::claim_port;
+using corral::torture::free_port;
+
 namespace {
 
-// Whether another process could claim `port` now (binds the same abstract name the picker uses).
-bool claimable_elsewhere(uint16_t port) {
-  int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  auto name = "corral-test-port-" + std::to_string(port);
-  std::memcpy(addr.sun_path + 1, name.data(), name.size());
-  bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr),
-                   static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size())) == 0;
-  ::close(fd);
-  return ok;
-}
-
-bool tcp_bindable(uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(port);
-  bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  ::close(fd);
-  return ok;
+// How many of `ports` a child process could claim (0 when this process holds them all).
+int claimed_by_a_child(const std::vector<uint16_t>& ports) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    int n = 0;
+    for (auto p : ports)
+      n += claim_port(p) ? 1 : 0;
+    _exit(n);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 } // namespace
 
 TEST(test_ports, are_outside_the_ephemeral_range_distinct_and_held_for_the_process) {
+  auto [low, high] = corral::torture::ephemeral_range();
   std::set<uint16_t> seen;
+  std::vector<uint16_t> ports;
   for (int i = 0; i < 50; ++i) {
-    auto port = corral::torture::free_port();
-    auto [low, high] = corral::torture::ephemeral_range();
+    auto port = free_port();
     EXPECT_TRUE(port < low || port > high) << "an outgoing connection could land on " << port;
     EXPECT_GE(port, 1024);
     EXPECT_TRUE(seen.insert(port).second) << port << " handed out twice";
-    EXPECT_FALSE(claimable_elsewhere(port)) << port << " is not held against other test processes";
-    EXPECT_TRUE(tcp_bindable(port)) << port << " is held by a TCP socket: a server could not bind it";
+    EXPECT_TRUE(corral::torture::port_bindable(port)) << port << " is held by a TCP socket: a server could not bind it";
+    ports.push_back(port);
   }
+  EXPECT_EQ(claimed_by_a_child(ports), 0) << "another test process could take these ports";
+  // The check itself can tell: a port nobody holds is one a child can claim.
+  uint16_t unheld = 0;
+  for (uint16_t p = 20000; p < 20100 && unheld == 0; ++p)
+    if (!seen.count(p) && claimed_by_a_child({p}) == 1)
+      unheld = p;
+  EXPECT_NE(unheld, 0) << "no child could claim any port: the check above proves nothing";
 }

@@ -17,14 +17,11 @@
 #include <cstring>
 #include <mutex>
 #include <random>
-#include <set>
 #include <stdexcept>
 
 namespace corral::torture {
 
-namespace {
-
-bool can_bind(uint16_t port) {
+bool port_bindable(uint16_t port) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0)
     return false;
@@ -37,10 +34,10 @@ bool can_bind(uint16_t port) {
   return ok;
 }
 
-// Holds `port` for this process's lifetime against every other process that picks ports this way: a
-// Unix socket bound to a name in the abstract namespace made from the port. The kernel lets one
-// socket hold a name and frees it when the process ends, however it ends, and leaves no file behind.
-bool claim(uint16_t port) {
+// A Unix socket bound to a name in the abstract namespace made from the port: the kernel lets one
+// socket hold a name (a second claim fails, in this process too) and frees it when the process ends,
+// however it ends, leaving no file behind.
+bool claim_port(uint16_t port) {
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0)
     return false;
@@ -56,8 +53,6 @@ bool claim(uint16_t port) {
   return true; // the descriptor stays open on purpose: it is the claim
 }
 
-} // namespace
-
 std::pair<uint16_t, uint16_t> ephemeral_range() {
   int low = 32768, high = 60999;
   if (FILE* f = std::fopen("/proc/sys/net/ipv4/ip_local_port_range", "r")) {
@@ -71,10 +66,10 @@ std::pair<uint16_t, uint16_t> ephemeral_range() {
 uint16_t free_port() {
   // Outside the ephemeral range, so that no outgoing connection (of this test or another running beside
   // it) can take the port while its server is down between a kill and a restart; and claimed, so that
-  // no other test process picks it. The kernel's bind(port 0) gave ports from the ephemeral range,
-  // and a server restarted on its old port sometimes found a client's connection sitting on it.
+  // no test process (this one included) picks it twice. The kernel's bind(port 0) gave ports from the
+  // ephemeral range, and a server restarted on its old port sometimes found a client's connection
+  // sitting on it.
   static std::mutex mutex;
-  static std::set<uint16_t> handed_out;
   static std::mt19937 random(static_cast<unsigned>(::getpid()) ^
                              static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count()));
   std::lock_guard<std::mutex> guard(mutex);
@@ -88,10 +83,8 @@ uint16_t free_port() {
   std::uniform_int_distribution<int> pick(bottom, top);
   for (int attempt = 0; attempt < 1000; ++attempt) {
     auto port = static_cast<uint16_t>(pick(random));
-    if (!handed_out.count(port) && can_bind(port) && claim(port)) {
-      handed_out.insert(port);
+    if (port_bindable(port) && claim_port(port))
       return port;
-    }
   }
   throw std::runtime_error("no free port on 127.0.0.1 from " + std::to_string(bottom) + " to " + std::to_string(top) +
                            " after 1000 tries; are other tests holding them all?");

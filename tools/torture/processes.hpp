@@ -16,12 +16,18 @@
 
 namespace corral::torture {
 
-// A port on 127.0.0.1 for a server this process starts, free when picked and kept from every other
-// process that picks ports here (a named socket per port, held until this process exits), outside the
-// kernel's ephemeral range (below it, as a rule) so that no outgoing connection lands on it while the
-// server restarts.
-// Something else on the machine can still bind it first: callers retry with new ports.
+// A port on 127.0.0.1 for a server this process starts: free when picked, claimed (claim_port) so
+// that no process picking ports here gets it again until this one exits, and outside the kernel's
+// ephemeral range (below it, as a rule) so that no outgoing connection lands on it while the server
+// restarts. Something else on the machine can still bind it first: callers retry with new ports.
 uint16_t free_port();
+
+// Whether a TCP socket could bind 127.0.0.1:port now.
+bool port_bindable(uint16_t port);
+
+// Claims `port` for this process's life against every process that claims ports here (this one
+// included); false if it is claimed already.
+bool claim_port(uint16_t port);
 
 // The ports the kernel hands to outgoing connections and to bind(port 0), first and last
 // (/proc/sys/net/ipv4/ip_local_port_range; Linux's default 32768-60999 if it cannot be read).
